@@ -1,0 +1,423 @@
+//! Single-precision (and, for tests, double-precision) GEMM, row-major:
+//!
+//! ```text
+//! C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C[m, n]
+//! ```
+//!
+//! `op(A)` is `A` (`a[i*lda + p]`) or, with `ta`, `Aᵀ` (`a[p*lda + i]`); likewise `op(B)`.
+//! Blocked and packed (KC × NC panels of B, MC × KC blocks of A) around an MR×NR register
+//! micro-kernel (simd128, or relaxed fused multiply-add, in wasm). Threads split the larger of
+//! the M and N dimensions into disjoint strips; every element's sum over k runs in the same order
+//! for any thread count, so results do not depend on the number of threads.
+
+use crate::par::{for_each_task, threads, SendPtr};
+use crate::real::{Real, MR, NR};
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+const KC: usize = 256;
+const MC: usize = 64;
+const NC: usize = 512;
+/// Below this many multiply-adds a GEMM runs on one thread (a task costs more than it saves).
+const PAR_MIN_MACS: usize = 1 << 15;
+
+/// Arguments of one GEMM call: see the module documentation.
+#[derive(Clone, Copy)]
+pub struct Gemm {
+    pub ta: bool,
+    pub tb: bool,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub lda: usize,
+    pub ldb: usize,
+    pub ldc: usize,
+}
+
+impl Gemm {
+    /// Plain `C[m,n] (+)= A[m,k] · B[k,n]` with packed leading dimensions.
+    pub fn nn(m: usize, n: usize, k: usize) -> Self {
+        Gemm { ta: false, tb: false, m, n, k, lda: k, ldb: n, ldc: n }
+    }
+    /// `C[m,n] (+)= A[m,k] · B[n,k]ᵀ` (B stored as `[n, k]`, e.g. a PyTorch weight).
+    pub fn nt(m: usize, n: usize, k: usize) -> Self {
+        Gemm { ta: false, tb: true, m, n, k, lda: k, ldb: k, ldc: n }
+    }
+    /// `C[m,n] (+)= A[k,m]ᵀ · B[k,n]` (weight gradients: sum over the batch rows).
+    pub fn tn(m: usize, n: usize, k: usize) -> Self {
+        Gemm { ta: true, tb: false, m, n, k, lda: m, ldb: n, ldc: n }
+    }
+
+    /// Elements of `a`, `b`, `c` this call reads or writes (for bounds checks).
+    pub fn a_len(&self) -> usize {
+        let (rows, cols) = if self.ta { (self.k, self.m) } else { (self.m, self.k) };
+        span(rows, cols, self.lda)
+    }
+    pub fn b_len(&self) -> usize {
+        let (rows, cols) = if self.tb { (self.n, self.k) } else { (self.k, self.n) };
+        span(rows, cols, self.ldb)
+    }
+    pub fn c_len(&self) -> usize {
+        span(self.m, self.n, self.ldc)
+    }
+}
+
+fn span(rows: usize, cols: usize, ld: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * ld + cols
+    }
+}
+
+/// `C = alpha · op(A) · op(B) + beta · C`. With `beta == 0`, C is overwritten (its old contents,
+/// NaN included, are ignored, as in BLAS). Panics if a slice is shorter than the shapes need
+/// (callers at the JavaScript boundary check shapes first and return a typed error).
+pub fn gemm<T: Real>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T]) {
+    assert!(a.len() >= g.a_len(), "gemm: a has {} elements, needs {}", a.len(), g.a_len());
+    assert!(b.len() >= g.b_len(), "gemm: b has {} elements, needs {}", b.len(), g.b_len());
+    assert!(c.len() >= g.c_len(), "gemm: c has {} elements, needs {}", c.len(), g.c_len());
+    assert!(g.ldc >= g.n || g.m <= 1);
+    if g.m == 0 || g.n == 0 {
+        return;
+    }
+    // beta pass
+    for i in 0..g.m {
+        let row = &mut c[i * g.ldc..i * g.ldc + g.n];
+        if beta == T::zero() {
+            row.fill(T::zero());
+        } else if beta != T::one() {
+            row.iter_mut().for_each(|v| *v = *v * beta);
+        }
+    }
+    if g.k == 0 || alpha == T::zero() {
+        return;
+    }
+    let macs = g.m * g.n * g.k;
+    let nthreads = if macs >= PAR_MIN_MACS { threads() } else { 1 };
+    let cp = SendPtr(c.as_mut_ptr());
+    if nthreads <= 1 {
+        unsafe { gemm_serial(g, alpha, a.as_ptr(), b.as_ptr(), cp.0) };
+        return;
+    }
+    // Split the dimension with more micro-tiles into `tasks` strips of whole tiles.
+    let split_n = g.n.div_ceil(NR) >= g.m.div_ceil(MR);
+    let (dim, unit) = if split_n { (g.n, NR) } else { (g.m, MR) };
+    let tiles = dim.div_ceil(unit);
+    let tasks = nthreads.min(tiles);
+    let ap = SendPtr(a.as_ptr() as *mut T);
+    let bp = SendPtr(b.as_ptr() as *mut T);
+    for_each_task(tasks, move |t| {
+        let lo = (tiles * t / tasks) * unit;
+        let hi = ((tiles * (t + 1) / tasks) * unit).min(dim);
+        if lo >= hi {
+            return;
+        }
+        let (ap, bp, cp) = (ap, bp, cp);
+        unsafe {
+            if split_n {
+                let sub = Gemm { n: hi - lo, ..g };
+                let boff = if g.tb { lo * g.ldb } else { lo };
+                gemm_serial(sub, alpha, ap.0, bp.0.add(boff), cp.0.add(lo));
+            } else {
+                let sub = Gemm { m: hi - lo, ..g };
+                let aoff = if g.ta { lo } else { lo * g.lda };
+                gemm_serial(sub, alpha, ap.0.add(aoff), bp.0, cp.0.add(lo * g.ldc));
+            }
+        }
+    });
+}
+
+/// One thread's blocked GEMM: `C += alpha · op(A) · op(B)` (beta already applied).
+unsafe fn gemm_serial<T: Real>(g: Gemm, alpha: T, a: *const T, b: *const T, c: *mut T) {
+    T::with_pack_buffers(|apack, bpack| {
+        let mut tile = [T::zero(); MR * NR];
+        let mut jc = 0;
+        while jc < g.n {
+            let nc = NC.min(g.n - jc);
+            let nstrips = nc.div_ceil(NR);
+            let mut pc = 0;
+            while pc < g.k {
+                let kc = KC.min(g.k - pc);
+                pack_b(g, b, pc, kc, jc, nc, bpack);
+                let mut ic = 0;
+                while ic < g.m {
+                    let mc = MC.min(g.m - ic);
+                    let mstrips = mc.div_ceil(MR);
+                    pack_a(g, a, ic, mc, pc, kc, apack);
+                    for js in 0..nstrips {
+                        let bs = &bpack[js * kc * NR..(js + 1) * kc * NR];
+                        let j0 = jc + js * NR;
+                        let nr = NR.min(g.n - j0);
+                        for is in 0..mstrips {
+                            let as_ = &apack[is * kc * MR..(is + 1) * kc * MR];
+                            T::micro_kernel(kc, as_, bs, &mut tile);
+                            let i0 = ic + is * MR;
+                            let mr = MR.min(g.m - i0);
+                            for r in 0..mr {
+                                let crow = c.add((i0 + r) * g.ldc + j0);
+                                let trow = &tile[r * NR..r * NR + nr];
+                                if alpha == T::one() {
+                                    for (j, &t) in trow.iter().enumerate() {
+                                        *crow.add(j) = *crow.add(j) + t;
+                                    }
+                                } else {
+                                    for (j, &t) in trow.iter().enumerate() {
+                                        *crow.add(j) = *crow.add(j) + alpha * t;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    ic += mc;
+                }
+                pc += kc;
+            }
+            jc += nc;
+        }
+    });
+}
+
+/// Packs `op(B)[pc..pc+kc, jc..jc+nc]` as strips of NR columns: `buf[s][p*NR + j]`, zero-padded.
+unsafe fn pack_b<T: Real>(g: Gemm, b: *const T, pc: usize, kc: usize, jc: usize, nc: usize, buf: &mut Vec<T>) {
+    let nstrips = nc.div_ceil(NR);
+    let need = nstrips * kc * NR;
+    if buf.len() < need {
+        buf.resize(need, T::zero());
+    }
+    for s in 0..nstrips {
+        let j0 = jc + s * NR;
+        let nr = NR.min(jc + nc - j0);
+        let dst = &mut buf[s * kc * NR..(s + 1) * kc * NR];
+        if !g.tb {
+            for p in 0..kc {
+                let src = b.add((pc + p) * g.ldb + j0);
+                let d = &mut dst[p * NR..p * NR + NR];
+                for j in 0..nr {
+                    d[j] = *src.add(j);
+                }
+                for v in d.iter_mut().skip(nr) {
+                    *v = T::zero();
+                }
+            }
+        } else {
+            if nr < NR {
+                dst.fill(T::zero());
+            }
+            for j in 0..nr {
+                let src = b.add((j0 + j) * g.ldb + pc);
+                for p in 0..kc {
+                    dst[p * NR + j] = *src.add(p);
+                }
+            }
+        }
+    }
+}
+
+/// Packs `op(A)[ic..ic+mc, pc..pc+kc]` as strips of MR rows: `buf[s][p*MR + r]`, zero-padded.
+unsafe fn pack_a<T: Real>(g: Gemm, a: *const T, ic: usize, mc: usize, pc: usize, kc: usize, buf: &mut Vec<T>) {
+    let mstrips = mc.div_ceil(MR);
+    let need = mstrips * kc * MR;
+    if buf.len() < need {
+        buf.resize(need, T::zero());
+    }
+    for s in 0..mstrips {
+        let i0 = ic + s * MR;
+        let mr = MR.min(ic + mc - i0);
+        let dst = &mut buf[s * kc * MR..(s + 1) * kc * MR];
+        if mr < MR {
+            dst.fill(T::zero());
+        }
+        if !g.ta {
+            for r in 0..mr {
+                let src = a.add((i0 + r) * g.lda + pc);
+                for p in 0..kc {
+                    dst[p * MR + r] = *src.add(p);
+                }
+            }
+        } else {
+            for p in 0..kc {
+                let src = a.add((pc + p) * g.lda + i0);
+                for r in 0..mr {
+                    dst[p * MR + r] = *src.add(r);
+                }
+            }
+        }
+    }
+}
+
+/// `c = a · b` (overwrites c) on ndarray views: the shapes are checked here, once.
+/// a: `[m, k]`, b: `[k, n]`, c: `[m, n]`, all in standard (row-major, contiguous rows) layout.
+pub fn matmul<T: Real>(a: ArrayView2<T>, b: ArrayView2<T>, mut c: ArrayViewMut2<T>) {
+    let (m, k) = a.dim();
+    let (k2, n) = b.dim();
+    assert_eq!(k, k2, "matmul: a is [{m}, {k}] but b is [{k2}, {n}]");
+    assert_eq!(c.dim(), (m, n), "matmul: c must be [{m}, {n}]");
+    let a = a.as_standard_layout();
+    let b = b.as_standard_layout();
+    let cs = c.as_slice_mut().expect("matmul: c must be contiguous");
+    gemm(Gemm::nn(m, n, k), T::one(), a.as_slice().unwrap(), b.as_slice().unwrap(), T::zero(), cs);
+}
+
+/// Straightforward triple loop in f64 (the reference the tests compare with).
+pub fn gemm_reference(g: Gemm, alpha: f64, a: &[f64], b: &[f64], beta: f64, c: &mut [f64]) {
+    for i in 0..g.m {
+        for j in 0..g.n {
+            let mut s = 0.0;
+            for p in 0..g.k {
+                let av = if g.ta { a[p * g.lda + i] } else { a[i * g.lda + p] };
+                let bv = if g.tb { b[j * g.ldb + p] } else { b[p * g.ldb + j] };
+                s += av * bv;
+            }
+            let old = if beta == 0.0 { 0.0 } else { beta * c[i * g.ldc + j] };
+            c[i * g.ldc + j] = old + alpha * s;
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(crate) mod simd {
+    use crate::real::{MR, NR};
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    fn madd(a: v128, b: v128, c: v128) -> v128 {
+        #[cfg(target_feature = "relaxed-simd")]
+        {
+            f32x4_relaxed_madd(a, b, c)
+        }
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        {
+            f32x4_add(f32x4_mul(a, b), c)
+        }
+    }
+
+    /// simd128 4×8 micro-kernel: 8 accumulators (4 rows × 2 vectors of 4 columns).
+    #[inline]
+    pub fn micro_kernel_f32(kc: usize, ap: &[f32], bp: &[f32], tile: &mut [f32; MR * NR]) {
+        const _: () = assert!(MR == 4 && NR == 8);
+        assert!(ap.len() >= kc * MR && bp.len() >= kc * NR);
+        unsafe {
+            let mut c00 = f32x4_splat(0.0);
+            let mut c01 = c00;
+            let mut c10 = c00;
+            let mut c11 = c00;
+            let mut c20 = c00;
+            let mut c21 = c00;
+            let mut c30 = c00;
+            let mut c31 = c00;
+            let mut a = ap.as_ptr();
+            let mut b = bp.as_ptr();
+            for _ in 0..kc {
+                let b0 = v128_load(b as *const v128);
+                let b1 = v128_load(b.add(4) as *const v128);
+                let a0 = v128_load32_splat(a as *const u32);
+                c00 = madd(a0, b0, c00);
+                c01 = madd(a0, b1, c01);
+                let a1 = v128_load32_splat(a.add(1) as *const u32);
+                c10 = madd(a1, b0, c10);
+                c11 = madd(a1, b1, c11);
+                let a2 = v128_load32_splat(a.add(2) as *const u32);
+                c20 = madd(a2, b0, c20);
+                c21 = madd(a2, b1, c21);
+                let a3 = v128_load32_splat(a.add(3) as *const u32);
+                c30 = madd(a3, b0, c30);
+                c31 = madd(a3, b1, c31);
+                a = a.add(MR);
+                b = b.add(NR);
+            }
+            let t = tile.as_mut_ptr() as *mut v128;
+            v128_store(t, c00);
+            v128_store(t.add(1), c01);
+            v128_store(t.add(2), c10);
+            v128_store(t.add(3), c11);
+            v128_store(t.add(4), c20);
+            v128_store(t.add(5), c21);
+            v128_store(t.add(6), c30);
+            v128_store(t.add(7), c31);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn rand_vec(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+        (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()
+    }
+
+    fn check(g: Gemm, alpha: f64, beta: f64, rng: &mut ChaCha8Rng) {
+        let a = rand_vec(rng, g.a_len().max(1));
+        let b = rand_vec(rng, g.b_len().max(1));
+        let c0 = rand_vec(rng, g.c_len().max(1));
+        let mut want = c0.clone();
+        gemm_reference(g, alpha, &a, &b, beta, &mut want);
+        // f64 path: equal to rounding
+        let mut got = c0.clone();
+        gemm(g, alpha, &a, &b, beta, &mut got);
+        for (x, y) in got.iter().zip(&want) {
+            assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "f64 gemm {x} vs {y}");
+        }
+        // f32 path: relative to the magnitude of the sum of |terms|
+        let af: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+        let bf: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+        let mut cf: Vec<f32> = c0.iter().map(|&v| v as f32).collect();
+        gemm(g, alpha as f32, &af, &bf, beta as f32, &mut cf);
+        let tol = 1e-5 * (g.k as f64 + 2.0);
+        for (x, y) in cf.iter().zip(&want) {
+            assert!(((*x as f64) - y).abs() <= tol, "f32 gemm {x} vs {y} (ta={} tb={} {}x{}x{})", g.ta, g.tb, g.m, g.n, g.k);
+        }
+    }
+
+    #[test]
+    fn gemm_matches_reference_on_odd_shapes_and_transposes() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for &(m, n, k) in &[(1, 1, 1), (1, 7, 3), (5, 1, 9), (4, 8, 16), (13, 29, 7), (65, 130, 300), (3, 513, 2), (70, 9, 600)] {
+            for &(ta, tb) in &[(false, false), (false, true), (true, false), (true, true)] {
+                let lda = if ta { m } else { k };
+                let ldb = if tb { k } else { n };
+                check(Gemm { ta, tb, m, n, k, lda, ldb, ldc: n }, 1.0, 0.0, &mut rng);
+                check(Gemm { ta, tb, m, n, k, lda: lda + 3, ldb: ldb + 1, ldc: n + 2 }, 0.5, 1.0, &mut rng);
+                check(Gemm { ta, tb, m, n, k, lda, ldb, ldc: n }, -1.5, 0.25, &mut rng);
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_empty_dimensions_are_no_ops_or_zero() {
+        let mut c = vec![5.0f32; 6];
+        gemm(Gemm::nn(2, 3, 0), 1.0, &[], &[], 0.0, &mut c);
+        assert_eq!(c, vec![0.0; 6], "k = 0 with beta 0 gives zeros");
+        let mut c: Vec<f32> = vec![];
+        gemm(Gemm::nn(0, 3, 4), 1.0, &[], &[1.0; 12], 0.0, &mut c);
+    }
+
+    #[test]
+    fn gemm_is_bit_identical_for_any_thread_count() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let (m, n, k) = (67, 515, 300);
+        let a: Vec<f32> = (0..m * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let b: Vec<f32> = (0..k * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let mut outs = vec![];
+        for t in [1, 2, 3] {
+            crate::par::set_threads(t);
+            let mut c = vec![0.0f32; m * n];
+            gemm(Gemm::nn(m, n, k), 1.0, &a, &b, 0.0, &mut c);
+            outs.push(c);
+        }
+        crate::par::set_threads(0);
+        assert!(outs[0].iter().zip(&outs[1]).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(outs[0].iter().zip(&outs[2]).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    #[test]
+    fn matmul_on_views() {
+        let a = ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+        let b = ndarray::arr2(&[[1.0f64, 0.0, 2.0], [0.0, 1.0, 3.0]]);
+        let mut c = ndarray::Array2::<f64>::zeros((3, 3));
+        matmul(a.view(), b.view(), c.view_mut());
+        assert_eq!(c, a.dot(&b));
+    }
+}
