@@ -1,0 +1,177 @@
+import { BackendError, ConfigError } from '../errors.js';
+import { BUILDS, GLUES, isThreaded, THREAD_STACK_SIZE, type BuildName, type Glue } from './glue.js';
+import { platform, type PoolWorker } from './platform.js';
+
+export type { BuildName } from './glue.js';
+
+export interface InitOptions {
+  /** Force a build instead of the best one this runtime supports. */
+  build?: BuildName;
+  /** Threads for the kernels (default: the cores available, at most 8). Ignored by the `simd` build. */
+  threads?: number;
+}
+
+export interface BackendInfo {
+  /** The build that is loaded. */
+  build: BuildName;
+  /** Threads the kernels use. */
+  threads: number;
+  /** Target features the module was compiled with (e.g. "simd128,atomics"). */
+  features: string;
+  /** 'node' or 'browser'. */
+  runtime: 'node' | 'browser';
+  /** Why this build and thread count were chosen (e.g. "threads off: page is not cross-origin isolated"). */
+  reasons: string[];
+}
+
+interface State {
+  glue: Glue;
+  exports: { memory: WebAssembly.Memory };
+  memory: WebAssembly.Memory;
+  workers: PoolWorker[];
+  info: BackendInfo;
+  options: InitOptions;
+}
+
+let state: State | undefined;
+let pending: Promise<BackendInfo> | undefined;
+
+function checkOptions(options: InitOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigError('init options must be an object', { argument: 'options', expected: '{ build?, threads? }', actual: options });
+  }
+  if (options.build !== undefined && !BUILDS.includes(options.build)) {
+    throw new ConfigError('unknown build', { argument: 'options.build', expected: BUILDS.join(' | '), actual: options.build });
+  }
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= 64)) {
+    throw new ConfigError('threads must be a whole number from 1 to 64', { argument: 'options.threads', expected: '1..64', actual: options.threads });
+  }
+}
+
+/**
+ * Loads the best WebAssembly build for this runtime (or the one `options.build` names) and starts
+ * its thread pool. Idempotent: later calls return the same backend; concurrent calls share one
+ * load. Calling it with different options after a load throws a ConfigError: call `dispose()` first.
+ */
+export function init(options: InitOptions = {}): Promise<BackendInfo> {
+  checkOptions(options);
+  if (state) {
+    const same = (options.build === undefined || options.build === state.options.build || options.build === state.info.build) &&
+      (options.threads === undefined || options.threads === state.options.threads || options.threads === state.info.threads);
+    if (!same) {
+      return Promise.reject(new ConfigError('lstm-vae is already initialised with other options; call dispose() first', {
+        argument: 'options', expected: { build: state.info.build, threads: state.info.threads }, actual: options,
+      }));
+    }
+    return Promise.resolve(state.info);
+  }
+  if (!pending) {
+    pending = load(options).finally(() => {
+      pending = undefined;
+    });
+  }
+  return pending;
+}
+
+async function load(options: InitOptions): Promise<BackendInfo> {
+  const p = platform();
+  const reasons: string[] = [];
+  const threadSupport = p.threadSupport();
+  let build: BuildName;
+  if (options.build) {
+    build = options.build;
+    reasons.push(`build ${build}: chosen by options.build`);
+    if (isThreaded(build) && !threadSupport.ok) {
+      throw new BackendError(`build ${build} needs threads, which are not available here: ${threadSupport.reason}`, { argument: 'options.build', expected: 'simd', actual: build });
+    }
+  } else if (!threadSupport.ok) {
+    build = 'simd';
+    reasons.push(`threads off: ${threadSupport.reason}`);
+  } else if (await p.relaxedSimd()) {
+    build = 'relaxed-mt';
+    reasons.push('relaxed-mt: this engine supports relaxed SIMD and shared memory');
+  } else {
+    build = 'simd-mt';
+    reasons.push('simd-mt: shared memory available; relaxed SIMD is not (Node 20 needs --experimental-wasm-relaxed-simd)');
+  }
+  let threads = 1;
+  if (isThreaded(build)) {
+    threads = options.threads ?? Math.min(Math.max(1, p.cores()), 8);
+    reasons.push(options.threads ? `threads: ${threads} (options.threads)` : `threads: ${threads} (cores available)`);
+  } else if (options.threads && options.threads > 1) {
+    reasons.push(`threads: 1 (the simd build is single-threaded; options.threads = ${options.threads} ignored)`);
+  }
+  if (!threadSupport.ok && (options.threads ?? 1) > 1) p.notice(`lstm-vae: threads off: ${threadSupport.reason}`);
+
+  const glue = GLUES[build];
+  let module: WebAssembly.Module;
+  try {
+    module = await p.compile(build);
+  } catch (e) {
+    throw new BackendError(`could not load the ${build} WebAssembly build: ${(e as Error).message}`);
+  }
+  let exports: { memory: WebAssembly.Memory };
+  try {
+    exports = (isThreaded(build)
+      ? glue.initSync({ module, thread_stack_size: THREAD_STACK_SIZE } as never)
+      : glue.initSync({ module })) as unknown as { memory: WebAssembly.Memory };
+  } catch (e) {
+    throw new BackendError(`could not instantiate the ${build} WebAssembly build: ${(e as Error).message}`);
+  }
+  const memory = exports.memory;
+  const workers: PoolWorker[] = [];
+  if (isThreaded(build)) {
+    const toStart = glue.pool_prepare(threads);
+    try {
+      for (let i = 0; i < toStart; i++) workers.push(await p.startWorker(build, module, memory, THREAD_STACK_SIZE));
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw new BackendError(`could not start the kernel threads: ${(e as Error).message}`);
+    }
+  }
+  const info: BackendInfo = { build, threads, features: glue.build_features(), runtime: p.name, reasons };
+  state = { glue, exports, memory, workers, info, options };
+  return info;
+}
+
+/** Which build is loaded, with how many threads, and why. Throws BackendError before `init()`. */
+export function backendInfo(): BackendInfo {
+  if (!state) throw new BackendError('lstm-vae is not initialised: call `await init()` first');
+  return { ...state.info, reasons: [...state.info.reasons] };
+}
+
+/** Ends the kernel threads and forgets the loaded build (a later `init()` loads again). */
+export async function dispose(): Promise<void> {
+  if (pending) await pending.catch(() => undefined);
+  if (!state) return;
+  for (const w of state.workers) w.terminate();
+  state = undefined;
+}
+
+/** The loaded build's bindings (internal). */
+export function wasm(): Glue {
+  if (!state) throw new BackendError('lstm-vae is not initialised: call `await init()` first');
+  return state.glue;
+}
+
+/** The WebAssembly memory (internal). Views must be made afresh after any allocation (it may grow). */
+export function memory(): WebAssembly.Memory {
+  if (!state) throw new BackendError('lstm-vae is not initialised: call `await init()` first');
+  return state.memory;
+}
+
+/** Whether a backend is loaded. */
+export function isInitialised(): boolean {
+  return state !== undefined;
+}
+
+/** Threads the kernels use from now on (1 to the pool size). */
+export function setThreads(n: number): void {
+  const s = state;
+  if (!s) throw new BackendError('lstm-vae is not initialised: call `await init()` first');
+  const max = s.info.threads;
+  if (!(Number.isInteger(n) && n >= 1 && n <= max)) {
+    throw new ConfigError('threads out of range for this backend', { argument: 'threads', expected: `1..${max}`, actual: n });
+  }
+  s.glue.set_threads(n);
+}

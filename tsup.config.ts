@@ -1,0 +1,37 @@
+import { cpSync, mkdirSync } from 'node:fs';
+import { defineConfig } from 'tsup';
+
+const builds = ['simd', 'simd-mt', 'relaxed-mt'];
+
+function copyWasm() {
+  for (const b of builds) {
+    mkdirSync(`dist/wasm/${b}`, { recursive: true });
+    cpSync(`build/wasm/${b}/lstm_vae_kernels_bg.wasm`, `dist/wasm/${b}/lstm_vae_kernels_bg.wasm`);
+  }
+}
+
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', 'index.node': 'src/index.node.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    shims: true,
+    target: 'es2022',
+    platform: 'neutral',
+    external: [/^node:/],
+    noExternal: ['wasm-feature-detect'],
+    sourcemap: false,
+    splitting: false,
+  },
+  {
+    entry: { 'worker.node': 'src/worker.node.ts', 'worker.browser': 'src/worker.browser.ts' },
+    format: ['esm'],
+    target: 'es2022',
+    platform: 'neutral',
+    external: [/^node:/],
+    splitting: false,
+    clean: false,
+    onSuccess: async () => copyWasm(),
+  },
+]);
