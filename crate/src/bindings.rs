@@ -86,13 +86,15 @@ pub fn build_features() -> String {
 
 #[cfg(target_feature = "atomics")]
 mod pool {
-    use std::sync::Mutex;
+    use std::sync::{Condvar, Mutex};
     pub static PENDING: Mutex<Vec<rayon::ThreadBuilder>> = Mutex::new(Vec::new());
+    pub static READY: Condvar = Condvar::new();
 }
 
-/// Builds the global rayon pool with `n` threads: the calling thread is thread 0, and `n - 1`
-/// thread builders wait for Workers, each of which calls `pool_worker_run` once it has
-/// instantiated this module over the same memory. Returns how many Workers to start.
+/// Builds the global rayon pool with `n` threads: the calling thread is thread 0 and threads
+/// 1..n are Workers that have already instantiated this module over the same memory and are
+/// waiting in `pool_worker_run` (start them first: building the pool waits until every thread
+/// has started). Returns the number of Worker threads the pool took.
 #[wasm_bindgen]
 pub fn pool_prepare(n: usize) -> Result<usize, JsError> {
     #[cfg(target_feature = "atomics")]
@@ -103,12 +105,13 @@ pub fn pool_prepare(n: usize) -> Result<usize, JsError> {
             .use_current_thread()
             .spawn_handler(|tb| {
                 pool::PENDING.lock().unwrap().push(tb);
+                pool::READY.notify_all();
                 Ok(())
             })
             .build_global()
             .map_err(|e| JsError::new(&format!("thread pool: {e}")))?;
         crate::par::set_threads(n);
-        Ok(pool::PENDING.lock().unwrap().len())
+        Ok(n - 1)
     }
     #[cfg(not(target_feature = "atomics"))]
     {
@@ -117,15 +120,21 @@ pub fn pool_prepare(n: usize) -> Result<usize, JsError> {
     }
 }
 
-/// Runs one pool thread (called in a Worker; returns only when the pool ends).
+/// Runs one pool thread (called in a Worker): waits until `pool_prepare` hands it a thread of
+/// the pool, then runs it (returns only when the pool ends).
 #[wasm_bindgen]
 pub fn pool_worker_run() {
     #[cfg(target_feature = "atomics")]
     {
-        let tb = pool::PENDING.lock().unwrap().pop();
-        if let Some(tb) = tb {
-            tb.run();
-        }
+        let mut pending = pool::PENDING.lock().unwrap();
+        let tb = loop {
+            if let Some(tb) = pending.pop() {
+                break tb;
+            }
+            pending = pool::READY.wait(pending).unwrap();
+        };
+        drop(pending);
+        tb.run();
     }
 }
 

@@ -12,6 +12,13 @@ pub mod real;
 pub mod par;
 pub mod gemm;
 pub mod peak;
+pub mod act;
+pub mod lstm;
+pub mod nn;
+pub mod optim;
+mod util;
+#[cfg(test)]
+mod testutil;
 
 pub use real::Real;
 

@@ -54,7 +54,11 @@ function checkOptions(options: InitOptions): void {
  * load. Calling it with different options after a load throws a ConfigError: call `dispose()` first.
  */
 export function init(options: InitOptions = {}): Promise<BackendInfo> {
-  checkOptions(options);
+  try {
+    checkOptions(options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   if (state) {
     const same = (options.build === undefined || options.build === state.options.build || options.build === state.info.build) &&
       (options.threads === undefined || options.threads === state.options.threads || options.threads === state.info.threads);
@@ -121,13 +125,17 @@ async function load(options: InitOptions): Promise<BackendInfo> {
   const memory = exports.memory;
   const workers: PoolWorker[] = [];
   if (isThreaded(build)) {
-    const toStart = glue.pool_prepare(threads);
+    // Workers first: building the pool waits until each of its threads runs.
     try {
-      for (let i = 0; i < toStart; i++) workers.push(await p.startWorker(build, module, memory, THREAD_STACK_SIZE));
+      const started = await Promise.all(
+        Array.from({ length: threads - 1 }, () => p.startWorker(build, module, memory, THREAD_STACK_SIZE)),
+      );
+      workers.push(...started);
     } catch (e) {
       for (const w of workers) w.terminate();
       throw new BackendError(`could not start the kernel threads: ${(e as Error).message}`);
     }
+    glue.pool_prepare(threads);
   }
   const info: BackendInfo = { build, threads, features: glue.build_features(), runtime: p.name, reasons };
   state = { glue, exports, memory, workers, info, options };
