@@ -3,3 +3,11 @@ export { init, backendInfo, dispose, setThreads, type InitOptions, type BackendI
 export { matmul } from './ops.js';
 export type { Tensor } from './tensor.js';
 export * from './errors.js';
+export { LstmVae, parameterShapes, type LstmVaeConfig, type ModelInput, type SequenceInput, type TokenInput, type LossOptions, type LossResult } from './model.js';
+export { Optimizer, type OptimizerName, type OptimizerOptions } from './optim.js';
+export type { FitOptions, History, BatchStats, EpochStats, Schedule, KlAnnealing } from './train.js';
+export { CharTokenizer, PAD, BOS, EOS, UNK, type TokenBatch } from './tokenizer.js';
+export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
+export { rocAuc, averagePrecision, bestF1, percentileThreshold, overlappingSegmentF1 } from './metrics.js';
+export { windows, windowScoresToPoints } from './data/windows.js';
+export { MinMaxNormalizer, ZScoreNormalizer } from './data/normalize.js';

@@ -4,3 +4,16 @@ import { nodePlatform } from './backend/node.js';
 
 setPlatform(nodePlatform);
 export * from './api.js';
+
+import { LstmVae } from './model.js';
+import { readFileBytes, writeFileAtomic } from './node/atomic-write.js';
+
+/** Saves a model to `path` crash-safely (temporary file in the same folder, fsync, rename). */
+export async function saveModel(model: LstmVae, path: string): Promise<void> {
+  await writeFileAtomic(path, model.toSafetensors());
+}
+
+/** Loads a model saved with `saveModel` (or by PyTorch's safetensors). */
+export async function loadModel(path: string): Promise<LstmVae> {
+  return LstmVae.fromSafetensors(await readFileBytes(path));
+}

@@ -1,0 +1,1020 @@
+import { isInitialised, wasm } from './backend/index.js';
+import { BackendError, ConfigError, DataError, FormatError, NumericError, ShapeError } from './errors.js';
+import { WasmBuffer } from './memory.js';
+import { Rng } from './rng.js';
+import { decodeSafetensors, encodeSafetensors, validateStateDict } from './safetensors.js';
+import { BOS, CharTokenizer, UNK } from './tokenizer.js';
+import { product } from './tensor.js';
+import { fit, type FitOptions, type History } from './train.js';
+
+/** Model configuration (the keys saved in files, as in the SPEC). */
+export interface LstmVaeConfig {
+  /** 'continuous' (real-valued frames, default) or 'tokens' (ids from a tokenizer). */
+  mode?: 'continuous' | 'tokens';
+  /** D: features per step (continuous mode). */
+  features?: number;
+  /** H: LSTM hidden size. */
+  hidden: number;
+  /** Z: latent size. */
+  latent: number;
+  /** L: stacked LSTM layers (default 1). */
+  layers?: number;
+  /** Continuous decoder: 'repeat' (z at every step, default) or 'autoregressive' (previous frame and z). Token mode: 'autoregressive'. */
+  decoder?: 'repeat' | 'autoregressive';
+  /** V: vocabulary size (token mode). */
+  vocabSize?: number;
+  /** E: embedding size (token mode). */
+  embedding?: number;
+  /** Rate at which decoder inputs are replaced by the unknown token during training (token mode, default 0). */
+  wordDropout?: number;
+  /** Seed of initialisation, shuffling, dropout and sampling (default 0). */
+  seed?: number;
+  /** Recurrent weight initialisation: 'default' (uniform ±1/√H, as PyTorch) or 'orthogonal'. */
+  recurrentInit?: 'default' | 'orthogonal';
+  /** Forget-gate bias at initialisation (default: PyTorch's uniform init; e.g. 1 to start remembering). */
+  forgetBias?: number;
+}
+
+type Resolved = Required<Pick<LstmVaeConfig, 'mode' | 'hidden' | 'latent' | 'layers' | 'decoder' | 'seed'>> & {
+  features: number; vocabSize: number; embedding: number; wordDropout: number;
+  recurrentInit: 'default' | 'orthogonal'; forgetBias?: number;
+};
+
+/** Continuous input: `data` `[B, T, D]` (or nested arrays), optional per-sequence `lengths`. */
+export interface SequenceInput {
+  data: Float32Array | number[][][];
+  shape?: number[];
+  lengths?: ArrayLike<number>;
+}
+/** Token input: ids `[B, T]` padded with 0, and per-sequence lengths. */
+export interface TokenInput {
+  data: Int32Array | number[][];
+  shape?: number[];
+  lengths?: ArrayLike<number>;
+}
+export type ModelInput = SequenceInput | TokenInput | number[][][];
+
+export interface LossOptions {
+  /** Noise of the reparameterisation `[B * Z]`; drawn from the model's generator if absent. */
+  eps?: Float32Array;
+  /** Weight of the KL term (default 1). */
+  beta?: number;
+  /** Free bits λ per latent dimension (default 0). */
+  freeBits?: number;
+  /** Apply word dropout (token mode; default false here, true in fit). */
+  train?: boolean;
+}
+
+export interface LossResult {
+  loss: number;
+  recon: number;
+  kl: number;
+  /** Gradients of `loss` by state-dict key (same layouts as the weights). */
+  gradients: Record<string, Float32Array>;
+}
+
+interface ParamSpec {
+  key: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+const FORMAT_VERSION = 1;
+
+function isInt(v: unknown, min: number, max = 1 << 20): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+function resolveConfig(c: LstmVaeConfig): Resolved {
+  if (c === null || typeof c !== 'object') throw new ConfigError('the model configuration must be an object', { argument: 'config', expected: '{ mode, features, hidden, latent, ... }', actual: c });
+  const mode = c.mode ?? 'continuous';
+  if (mode !== 'continuous' && mode !== 'tokens') throw new ConfigError('unknown mode', { argument: 'config.mode', expected: "'continuous' | 'tokens'", actual: mode });
+  const need = (name: keyof LstmVaeConfig, min: number, max?: number) => {
+    const v = c[name];
+    if (!isInt(v, min, max)) throw new ConfigError(`config.${name} must be a whole number from ${min} to ${max ?? 1 << 20}`, { argument: `config.${name}`, expected: `${min}..${max ?? 1 << 20}`, actual: v });
+    return v;
+  };
+  const hidden = need('hidden', 1, 4096);
+  const latent = need('latent', 1, 4096);
+  const layers = c.layers === undefined ? 1 : need('layers', 1, 16);
+  const seed = c.seed === undefined ? 0 : need('seed', 0, 2 ** 32 - 1);
+  const recurrentInit = c.recurrentInit ?? 'default';
+  if (recurrentInit !== 'default' && recurrentInit !== 'orthogonal') throw new ConfigError('unknown recurrentInit', { argument: 'config.recurrentInit', expected: "'default' | 'orthogonal'", actual: recurrentInit });
+  if (c.forgetBias !== undefined && !(typeof c.forgetBias === 'number' && Number.isFinite(c.forgetBias))) throw new ConfigError('forgetBias must be a finite number', { argument: 'config.forgetBias', expected: 'number', actual: c.forgetBias });
+  if (mode === 'continuous') {
+    const features = need('features', 1, 1 << 16);
+    const decoder = c.decoder ?? 'repeat';
+    if (decoder !== 'repeat' && decoder !== 'autoregressive') throw new ConfigError('unknown decoder', { argument: 'config.decoder', expected: "'repeat' | 'autoregressive'", actual: decoder });
+    return { mode, features, hidden, latent, layers, decoder, seed, vocabSize: 0, embedding: 0, wordDropout: 0, recurrentInit, forgetBias: c.forgetBias };
+  }
+  const vocabSize = need('vocabSize', 5, 1 << 20);
+  const embedding = need('embedding', 1, 4096);
+  const wordDropout = c.wordDropout ?? 0;
+  if (!(typeof wordDropout === 'number' && wordDropout >= 0 && wordDropout < 1)) throw new ConfigError('wordDropout must be a number in [0, 1)', { argument: 'config.wordDropout', expected: '[0, 1)', actual: wordDropout });
+  if (c.decoder !== undefined && c.decoder !== 'autoregressive') throw new ConfigError('the token model has an autoregressive decoder only', { argument: 'config.decoder', expected: 'autoregressive', actual: c.decoder });
+  return { mode, features: 0, hidden, latent, layers, decoder: 'autoregressive', seed, vocabSize, embedding, wordDropout, recurrentInit, forgetBias: c.forgetBias };
+}
+
+function lstmSpecs(prefix: string, input: number, H: number, L: number): [string, number[]][] {
+  const out: [string, number[]][] = [];
+  for (let k = 0; k < L; k++) {
+    out.push([`${prefix}weight_ih_l${k}`, [4 * H, k === 0 ? input : H]], [`${prefix}weight_hh_l${k}`, [4 * H, H]], [`${prefix}bias_ih_l${k}`, [4 * H]], [`${prefix}bias_hh_l${k}`, [4 * H]]);
+  }
+  return out;
+}
+
+/** State-dict keys and shapes of a configuration (the SPEC's table, in PyTorch's order). */
+export function parameterShapes(config: LstmVaeConfig): [string, number[]][] {
+  const c = resolveConfig(config);
+  const { hidden: H, latent: Z, layers: L } = c;
+  const heads: [string, number[]][] = [['encoder.fc_mu.weight', [Z, H]], ['encoder.fc_mu.bias', [Z]], ['encoder.fc_logvar.weight', [Z, H]], ['encoder.fc_logvar.bias', [Z]]];
+  if (c.mode === 'continuous') {
+    const D = c.features;
+    return [
+      ...lstmSpecs('encoder.lstm.', D, H, L),
+      ...heads,
+      ...lstmSpecs('decoder.lstm.', c.decoder === 'repeat' ? Z : D + Z, H, L),
+      ['decoder.fc_out.weight', [D, H]], ['decoder.fc_out.bias', [D]],
+    ];
+  }
+  const { vocabSize: V, embedding: E } = c;
+  return [
+    ['embedding.weight', [V, E]],
+    ...lstmSpecs('encoder.lstm.', E, H, L),
+    ...heads,
+    ['decoder.fc_init.weight', [2 * L * H, Z]], ['decoder.fc_init.bias', [2 * L * H]],
+    ...lstmSpecs('decoder.lstm.', E + Z, H, L),
+    ['decoder.fc_out.weight', [V, H]], ['decoder.fc_out.bias', [V]],
+  ];
+}
+
+/** Buffers reused between calls of the same sizes (freed with the model). */
+class Workspace {
+  private bufs = new Map<string, WasmBuffer>();
+  get(name: string, n: number, kind: 'f32' | 'i32' = 'f32'): WasmBuffer {
+    let b = this.bufs.get(name);
+    if (!b || b.length !== n || b.kind !== kind) {
+      b?.free();
+      b = new WasmBuffer(n, kind);
+      this.bufs.set(name, b);
+    }
+    return b;
+  }
+  free(): void {
+    for (const b of this.bufs.values()) b.free();
+    this.bufs.clear();
+  }
+}
+
+/** A normalized batch: continuous frames or token ids, with lengths. */
+interface Batch {
+  B: number;
+  T: number;
+  /** continuous: [B,T,D] floats; tokens: [B,T] ids */
+  floats?: Float32Array;
+  ids?: Int32Array;
+  lengths?: Int32Array;
+}
+
+/**
+ * An LSTM variational autoencoder (see the SPEC): an LSTM encoder to a Gaussian latent `z`, an LSTM
+ * decoder back to the sequence. Weights live in WebAssembly memory; call `dispose()` to free them.
+ */
+export class LstmVae {
+  readonly config: Resolved;
+  /** Free-form JSON saved with the model (normalizer, threshold, history summary, ...). */
+  metadata: Record<string, unknown> = {};
+  /** The tokenizer of a token model (saved with it). */
+  tokenizer?: CharTokenizer;
+  /** @internal */ readonly specs: ParamSpec[];
+  /** @internal */ readonly size: number;
+  /** @internal */ params: WasmBuffer;
+  /** @internal */ grads: WasmBuffer;
+  /** @internal */ rng: Rng;
+  private ws = new Workspace();
+  private disposed = false;
+
+  constructor(config: LstmVaeConfig) {
+    if (!isInitialised()) throw new BackendError('lstm-vae is not initialised: call `await init()` before creating a model');
+    this.config = resolveConfig(config);
+    let offset = 0;
+    this.specs = parameterShapes(this.config).map(([key, shape]) => {
+      const size = product(shape);
+      const s = { key, shape, offset, size };
+      offset += size;
+      return s;
+    });
+    this.size = offset;
+    this.params = new WasmBuffer(this.size);
+    this.grads = new WasmBuffer(this.size);
+    this.rng = new Rng(this.config.seed);
+    this.initialise();
+  }
+
+  /** The configuration as saved in files. */
+  toConfigJSON(): LstmVaeConfig {
+    const c = this.config;
+    const base = { mode: c.mode, hidden: c.hidden, latent: c.latent, layers: c.layers, decoder: c.decoder, seed: c.seed };
+    return c.mode === 'continuous' ? { ...base, features: c.features } : { ...base, vocabSize: c.vocabSize, embedding: c.embedding, wordDropout: c.wordDropout };
+  }
+
+  /** Number of trainable parameters. */
+  get parameterCount(): number {
+    return this.size;
+  }
+
+  private spec(key: string): ParamSpec {
+    const s = this.specs.find((p) => p.key === key);
+    if (!s) throw new Error(`internal: no parameter ${key}`);
+    return s;
+  }
+  /** Address of a parameter (or of its gradient with `grad`). */
+  private p(key: string, grad = false): number {
+    return (grad ? this.grads : this.params).ptr + 4 * this.spec(key).offset;
+  }
+
+  private initialise(): void {
+    const w = this.params.f32();
+    const rng = this.rng;
+    const H = this.config.hidden;
+    for (const s of this.specs) {
+      const seg = w.subarray(s.offset, s.offset + s.size);
+      if (s.key === 'embedding.weight') {
+        for (let i = 0; i < seg.length; i++) seg[i] = rng.normal();
+      } else if (s.key.includes('.lstm.')) {
+        const k = 1 / Math.sqrt(H);
+        for (let i = 0; i < seg.length; i++) seg[i] = rng.uniform(-k, k);
+      } else {
+        // nn.Linear: weight and bias uniform(±1/√fan_in)
+        const fanIn = s.key.endsWith('.weight') ? s.shape[1] : this.spec(s.key.replace(/bias$/, 'weight')).shape[1];
+        const k = 1 / Math.sqrt(fanIn);
+        for (let i = 0; i < seg.length; i++) seg[i] = rng.uniform(-k, k);
+      }
+    }
+    if (this.config.recurrentInit === 'orthogonal') {
+      for (const s of this.specs.filter((q) => /\.lstm\.weight_hh_l\d+$/.test(q.key))) {
+        for (let g = 0; g < 4; g++) orthogonal(w.subarray(s.offset + g * H * H, s.offset + (g + 1) * H * H), H, rng);
+      }
+    }
+    if (this.config.forgetBias !== undefined) {
+      for (const s of this.specs.filter((q) => /\.lstm\.bias_ih_l\d+$/.test(q.key))) {
+        w.fill(this.config.forgetBias, s.offset + H, s.offset + 2 * H);
+        const hh = this.spec(s.key.replace('bias_ih', 'bias_hh'));
+        w.fill(0, hh.offset + H, hh.offset + 2 * H);
+      }
+    }
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new BackendError('this model was disposed');
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Inputs
+
+  /** @internal Checks and converts an input batch. */
+  toBatch(x: unknown, name = 'x'): Batch {
+    const c = this.config;
+    if (Array.isArray(x)) x = { data: x };
+    if (x === null || typeof x !== 'object' || !('data' in (x as object))) {
+      throw new ShapeError(`${name} must be { data, shape }`, { argument: name, expected: c.mode === 'continuous' ? '{ data: Float32Array, shape: [B, T, D] } or number[][][]' : '{ data: Int32Array, shape: [B, T], lengths }', actual: x === null ? 'null' : typeof x });
+    }
+    const { data, shape, lengths } = x as { data: unknown; shape?: unknown; lengths?: unknown };
+    let B: number, T: number;
+    let floats: Float32Array | undefined, ids: Int32Array | undefined;
+    if (c.mode === 'continuous') {
+      const D = c.features;
+      if (Array.isArray(data)) {
+        B = data.length;
+        if (B === 0) throw new DataError(`${name} is empty`, { argument: name, expected: 'at least one sequence', actual: 0 });
+        T = Array.isArray(data[0]) ? data[0].length : -1;
+        floats = new Float32Array(B * Math.max(T, 0) * D);
+        for (let b = 0; b < B; b++) {
+          const seq = data[b];
+          if (!Array.isArray(seq) || seq.length !== T) throw new ShapeError(`${name}[${b}] must be an array of ${T} steps`, { argument: `${name}[${b}]`, expected: `${T} steps`, actual: Array.isArray(seq) ? seq.length : typeof seq });
+          for (let t = 0; t < T; t++) {
+            const f = seq[t];
+            if (!Array.isArray(f) || f.length !== D) throw new ShapeError(`${name}[${b}][${t}] must have ${D} features`, { argument: `${name}[${b}][${t}]`, expected: D, actual: Array.isArray(f) ? f.length : typeof f });
+            for (let d = 0; d < D; d++) floats[(b * T + t) * D + d] = f[d];
+          }
+        }
+      } else {
+        if (!(data instanceof Float32Array)) throw new ShapeError(`${name}.data must be a Float32Array or nested arrays`, { argument: `${name}.data`, expected: 'Float32Array', actual: (data as object)?.constructor?.name ?? typeof data });
+        if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isSafeInteger(v) && v >= 0)) throw new ShapeError(`${name}.shape must be [B, T, D]`, { argument: `${name}.shape`, expected: '[B, T, D]', actual: shape });
+        [B, T] = shape;
+        if (shape[2] !== D) throw new ShapeError(`${name} has ${shape[2]} features per step but the model takes ${D}`, { argument: `${name}.shape[2]`, expected: D, actual: shape[2] });
+        if (data.length !== B * T * D) throw new ShapeError(`${name}.data has ${data.length} elements but its shape [${shape.join(', ')}] needs ${B * T * D}`, { argument: `${name}.data.length`, expected: B * T * D, actual: data.length });
+        floats = data;
+      }
+      if (B === 0) throw new DataError(`${name} is empty`, { argument: name, expected: 'at least one sequence', actual: 0 });
+      if (T < 1) throw new ShapeError(`${name} has no time steps`, { argument: `${name}.shape[1]`, expected: 'T >= 1', actual: T });
+      for (let i = 0; i < floats.length; i++) {
+        if (!Number.isFinite(floats[i])) {
+          const b = Math.floor(i / (T * D)), t = Math.floor(i / D) % T, d = i % D;
+          throw new DataError(`${name} holds a non-finite value at [${b}, ${t}, ${d}]`, { argument: `${name}.data[${i}]`, expected: 'a finite number', actual: String(floats[i]) });
+        }
+      }
+    } else {
+      const V = c.vocabSize;
+      if (Array.isArray(data)) {
+        B = data.length;
+        if (B === 0) throw new DataError(`${name} is empty`, { argument: name, expected: 'at least one sequence', actual: 0 });
+        T = Math.max(...data.map((s) => (Array.isArray(s) ? s.length : 0)));
+        ids = new Int32Array(B * T);
+        data.forEach((s, b) => (s as number[]).forEach((v, t) => (ids![b * T + t] = v)));
+      } else {
+        if (!(data instanceof Int32Array)) throw new ShapeError(`${name}.data must be an Int32Array of token ids`, { argument: `${name}.data`, expected: 'Int32Array', actual: (data as object)?.constructor?.name ?? typeof data });
+        if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((v) => Number.isSafeInteger(v) && v >= 0)) throw new ShapeError(`${name}.shape must be [B, T]`, { argument: `${name}.shape`, expected: '[B, T]', actual: shape });
+        [B, T] = shape;
+        if (data.length !== B * T) throw new ShapeError(`${name}.data has ${data.length} ids but its shape [${shape.join(', ')}] needs ${B * T}`, { argument: `${name}.data.length`, expected: B * T, actual: data.length });
+        ids = data;
+      }
+      if (B === 0) throw new DataError(`${name} is empty`, { argument: name, expected: 'at least one sequence', actual: 0 });
+      if (T < 1) throw new ShapeError(`${name} has no time steps`, { argument: `${name}.shape[1]`, expected: 'T >= 1', actual: T });
+      for (let i = 0; i < ids.length; i++) {
+        if (!(ids[i] >= 0 && ids[i] < V && Number.isInteger(ids[i]))) throw new DataError(`${name} holds token id ${ids[i]} at [${Math.floor(i / T)}, ${i % T}], outside the vocabulary`, { argument: `${name}.data[${i}]`, expected: `0..${V - 1}`, actual: ids[i] });
+      }
+    }
+    let lens: Int32Array | undefined;
+    if (lengths !== undefined) {
+      const l = lengths as ArrayLike<number>;
+      if (typeof l !== 'object' || l === null || typeof l.length !== 'number' || l.length !== B) throw new ShapeError(`${name}.lengths must give one length per sequence`, { argument: `${name}.lengths`, expected: `${B} lengths`, actual: (l as { length?: number })?.length });
+      lens = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        const v = l[b];
+        if (!(Number.isInteger(v) && v >= 1 && v <= T)) throw new DataError(`${name}.lengths[${b}] = ${v} is outside 1..T`, { argument: `${name}.lengths[${b}]`, expected: `1..${T}`, actual: v });
+        lens[b] = v;
+      }
+    } else if (c.mode === 'tokens') {
+      throw new ShapeError(`${name}.lengths is required for token input`, { argument: `${name}.lengths`, expected: `${B} lengths`, actual: undefined });
+    }
+    return { B, T, floats, ids, lengths: lens };
+  }
+
+  private checkEps(eps: unknown, B: number): Float32Array {
+    const Z = this.config.latent;
+    if (!(eps instanceof Float32Array)) throw new ShapeError('eps must be a Float32Array', { argument: 'options.eps', expected: `Float32Array of ${B * Z}`, actual: (eps as object)?.constructor?.name ?? typeof eps });
+    if (eps.length !== B * Z) throw new ShapeError(`eps must hold B·Z = ${B * Z} values`, { argument: 'options.eps.length', expected: B * Z, actual: eps.length });
+    for (let i = 0; i < eps.length; i++) if (!Number.isFinite(eps[i])) throw new DataError('eps holds a non-finite value', { argument: `options.eps[${i}]`, expected: 'finite', actual: String(eps[i]) });
+    return eps;
+  }
+
+  /** @internal standard normal noise [n] */
+  randn(n: number): Float32Array {
+    const e = new Float32Array(n);
+    for (let i = 0; i < n; i++) e[i] = this.rng.normal();
+    return e;
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // The network: forward (with everything backward needs) and backward
+
+  /** Runs one stack of L LSTM layers over `inp` ([B,T,I]); returns the top layer's h_seq buffer. */
+  private lstmStack(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, h0s?: number[], c0s?: number[], hLastTop?: number): number {
+    const k = wasm();
+    const { hidden: H, layers: L } = this.config;
+    let x = inp;
+    let iSize = I;
+    for (let l = 0; l < L; l++) {
+      const hs = this.ws.get(`${tag}.h${l}`, B * T * H);
+      const cs = this.ws.get(`${tag}.c${l}`, B * T * H);
+      const gs = this.ws.get(`${tag}.g${l}`, B * T * 4 * H);
+      k.lstm_forward(B, T, iSize, H, x, lengths, this.p(`${prefix}weight_ih_l${l}`), this.p(`${prefix}weight_hh_l${l}`), this.p(`${prefix}bias_ih_l${l}`), this.p(`${prefix}bias_hh_l${l}`),
+        h0s ? h0s[l] : 0, c0s ? c0s[l] : 0, hs.ptr, cs.ptr, gs.ptr, l === L - 1 && hLastTop ? hLastTop : 0, 0);
+      x = hs.ptr;
+      iSize = H;
+    }
+    return x;
+  }
+
+  /** Backward through a stack; `dTop` is dh_seq of the top layer (0 if none), dLastTop its dh_last. Returns dx of layer 0 (if dInput given). */
+  private lstmStackBackward(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, dTop: number, dLastTop: number, dInput: number, h0s?: number[], c0s?: number[], dh0s?: number[], dc0s?: number[]): void {
+    const k = wasm();
+    const { hidden: H, layers: L } = this.config;
+    let dh = dTop;
+    for (let l = L - 1; l >= 0; l--) {
+      const x = l === 0 ? inp : this.ws.get(`${tag}.h${l - 1}`, B * T * H).ptr;
+      const iSize = l === 0 ? I : H;
+      const dx = l === 0 ? dInput : this.ws.get(`${tag}.dh${l - 1}`, B * T * H).ptr;
+      k.lstm_backward(B, T, iSize, H, x, lengths, this.p(`${prefix}weight_ih_l${l}`), this.p(`${prefix}weight_hh_l${l}`), h0s ? h0s[l] : 0, c0s ? c0s[l] : 0,
+        this.ws.get(`${tag}.h${l}`, B * T * H).ptr, this.ws.get(`${tag}.c${l}`, B * T * H).ptr, this.ws.get(`${tag}.g${l}`, B * T * 4 * H).ptr,
+        dh, l === L - 1 ? dLastTop : 0, 0, dx, dh0s ? dh0s[l] : 0, dc0s ? dc0s[l] : 0,
+        this.p(`${prefix}weight_ih_l${l}`, true), this.p(`${prefix}weight_hh_l${l}`, true), this.p(`${prefix}bias_ih_l${l}`, true), this.p(`${prefix}bias_hh_l${l}`, true));
+      dh = dx;
+    }
+  }
+
+  /** Encoder: writes mu, logvar ([B,Z] buffers 'mu', 'logvar'); returns them. */
+  private encodeBatch(bt: Batch): { mu: WasmBuffer; logvar: WasmBuffer; inp: number; I: number; lens: number } {
+    const k = wasm();
+    const { B, T } = bt;
+    const { hidden: H, latent: Z } = this.config;
+    const lens = bt.lengths ? this.ws.get('lengths', B, 'i32').set(bt.lengths).ptr : 0;
+    let inp: number, I: number;
+    if (this.config.mode === 'continuous') {
+      I = this.config.features;
+      inp = this.ws.get('x', B * T * I).set(bt.floats!).ptr;
+    } else {
+      I = this.config.embedding;
+      const ids = this.ws.get('ids', B * T, 'i32').set(bt.ids!);
+      inp = this.ws.get('emb_enc', B * T * I).ptr;
+      k.embedding_forward(B * T, this.config.vocabSize, I, ids.ptr, this.p('embedding.weight'), inp);
+    }
+    const hT = this.ws.get('hT', B * H);
+    this.lstmStack('encoder.lstm.', 'enc', B, T, I, inp, lens, undefined, undefined, hT.ptr);
+    const mu = this.ws.get('mu', B * Z);
+    const logvar = this.ws.get('logvar', B * Z);
+    k.linear_forward(B, H, Z, hT.ptr, this.p('encoder.fc_mu.weight'), this.p('encoder.fc_mu.bias'), mu.ptr);
+    k.linear_forward(B, H, Z, hT.ptr, this.p('encoder.fc_logvar.weight'), this.p('encoder.fc_logvar.bias'), logvar.ptr);
+    return { mu, logvar, inp, I, lens };
+  }
+
+  /** Decoder (teacher-forced for autoregressive modes) from buffer 'z' [B,Z]; output y/logits buffer [B,T,out]. */
+  private decodeBatch(bt: Batch, zp: number, train: boolean): { out: WasmBuffer; dinp: number; DI: number; h0s?: number[]; c0s?: number[] } {
+    const k = wasm();
+    const { B, T } = bt;
+    const c = this.config;
+    const { hidden: H, latent: Z, layers: L } = c;
+    let dinp: number, DI: number;
+    let h0s: number[] | undefined, c0s: number[] | undefined;
+    if (c.mode === 'continuous') {
+      const D = c.features;
+      if (c.decoder === 'repeat') {
+        DI = Z;
+        dinp = this.ws.get('dec_in', B * T * Z).ptr;
+        k.repeat_time(B, T, Z, zp, dinp);
+      } else {
+        DI = D + Z;
+        const prev = this.ws.get('x_prev', B * T * D);
+        const pv = prev.f32();
+        pv.fill(0);
+        const xs = bt.floats!;
+        for (let b = 0; b < B; b++) pv.set(xs.subarray(b * T * D, (b * T + T - 1) * D), (b * T + 1) * D);
+        dinp = this.ws.get('dec_in', B * T * DI).ptr;
+        k.concat_time_latent(B, T, D, Z, prev.ptr, zp, dinp);
+      }
+    } else {
+      const E = c.embedding;
+      DI = E + Z;
+      const din = this.ws.get('ids_dec', B * T, 'i32');
+      const dv = din.i32();
+      const ids = bt.ids!;
+      for (let b = 0; b < B; b++) {
+        dv[b * T] = BOS;
+        for (let t = 1; t < T; t++) dv[b * T + t] = train && c.wordDropout > 0 && this.rng.next() < c.wordDropout ? UNK : ids[b * T + t - 1];
+      }
+      const emb = this.ws.get('emb_dec', B * T * E);
+      k.embedding_forward(B * T, c.vocabSize, E, din.ptr, this.p('embedding.weight'), emb.ptr);
+      dinp = this.ws.get('dec_in', B * T * DI).ptr;
+      k.concat_time_latent(B, T, E, Z, emb.ptr, zp, dinp);
+      // initial states: s = tanh(fc_init(z)) [B, 2LH]; h0 of layer l = s[:, l], c0 = s[:, L + l]
+      const pre = this.ws.get('s_pre', B * 2 * L * H);
+      const s = this.ws.get('s', B * 2 * L * H);
+      k.linear_forward(B, Z, 2 * L * H, zp, this.p('decoder.fc_init.weight'), this.p('decoder.fc_init.bias'), pre.ptr);
+      k.tanh_forward(B * 2 * L * H, pre.ptr, s.ptr);
+      h0s = [];
+      c0s = [];
+      for (let l = 0; l < L; l++) {
+        const h0 = this.ws.get(`h0_${l}`, B * H);
+        const c0 = this.ws.get(`c0_${l}`, B * H);
+        k.copy_strided(B, H, s.ptr + 4 * l * H, 2 * L * H, h0.ptr, H);
+        k.copy_strided(B, H, s.ptr + 4 * (L + l) * H, 2 * L * H, c0.ptr, H);
+        h0s.push(h0.ptr);
+        c0s.push(c0.ptr);
+      }
+    }
+    const top = this.lstmStack('decoder.lstm.', 'dec', B, T, DI, dinp, 0, h0s, c0s);
+    const O = c.mode === 'continuous' ? c.features : c.vocabSize;
+    const out = this.ws.get('out', B * T * O);
+    k.linear_forward(B * T, H, O, top, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), out.ptr);
+    return { out, dinp, DI, h0s, c0s };
+  }
+
+  /** Forward (and, with `backward`, gradients into this.grads). */
+  private run(bt: Batch, eps: Float32Array, beta: number, freeBits: number, backward: boolean, train: boolean): { loss: number; recon: number; kl: number } {
+    this.alive();
+    const k = wasm();
+    const { B, T } = bt;
+    const c = this.config;
+    const { hidden: H, latent: Z, layers: L } = c;
+    const enc = this.encodeBatch(bt);
+    const epsB = this.ws.get('eps', B * Z).set(eps);
+    const z = this.ws.get('z', B * Z);
+    k.reparameterize(B, Z, enc.mu.ptr, enc.logvar.ptr, epsB.ptr, z.ptr);
+    const dec = this.decodeBatch(bt, z.ptr, train);
+    const O = c.mode === 'continuous' ? c.features : c.vocabSize;
+    const dout = backward ? this.ws.get('dout', B * T * O).ptr : 0;
+    let recon: number;
+    if (c.mode === 'continuous') {
+      recon = k.mse_recon(B, T, O, enc.inp, dec.out.ptr, enc.lens, 1, dout);
+    } else {
+      recon = k.softmax_xent(B, T, O, dec.out.ptr, this.ws.get('ids', B * T, 'i32').ptr, enc.lens, 1, dout);
+    }
+    if (!backward) {
+      const kl = k.gaussian_kl(B, Z, enc.mu.ptr, enc.logvar.ptr, freeBits, beta, 0, 0);
+      return { loss: recon + beta * kl, recon, kl };
+    }
+    this.grads.fill(0);
+    // decoder output layer
+    const dtop = this.ws.get('dec.dtop', B * T * H);
+    k.linear_backward(B * T, H, O, this.ws.get(`dec.h${L - 1}`, B * T * H).ptr, this.p('decoder.fc_out.weight'), dout, dtop.ptr, this.p('decoder.fc_out.weight', true), this.p('decoder.fc_out.bias', true));
+    const ddin = this.ws.get('d_dec_in', B * T * dec.DI);
+    let dh0s: number[] | undefined, dc0s: number[] | undefined;
+    if (c.mode === 'tokens') {
+      dh0s = [];
+      dc0s = [];
+      for (let l = 0; l < L; l++) {
+        dh0s.push(this.ws.get(`dh0_${l}`, B * H).ptr);
+        dc0s.push(this.ws.get(`dc0_${l}`, B * H).ptr);
+      }
+    }
+    this.lstmStackBackward('decoder.lstm.', 'dec', B, T, dec.DI, dec.dinp, 0, dtop.ptr, 0, ddin.ptr, dec.h0s, dec.c0s, dh0s, dc0s);
+    const dz = this.ws.get('dz', B * Z);
+    if (c.mode === 'continuous') {
+      if (c.decoder === 'repeat') k.repeat_time_backward(B, T, Z, ddin.ptr, dz.ptr);
+      else k.concat_time_latent_backward(B, T, c.features, Z, ddin.ptr, 0, dz.ptr);
+    } else {
+      const E = c.embedding;
+      const de = this.ws.get('d_emb_dec', B * T * E);
+      k.concat_time_latent_backward(B, T, E, Z, ddin.ptr, de.ptr, dz.ptr);
+      k.embedding_backward(B * T, c.vocabSize, E, this.ws.get('ids_dec', B * T, 'i32').ptr, de.ptr, this.p('embedding.weight', true));
+      // back through s = tanh(fc_init(z))
+      const ds = this.ws.get('ds', B * 2 * L * H);
+      for (let l = 0; l < L; l++) {
+        k.copy_strided(B, H, dh0s![l], H, ds.ptr + 4 * l * H, 2 * L * H);
+        k.copy_strided(B, H, dc0s![l], H, ds.ptr + 4 * (L + l) * H, 2 * L * H);
+      }
+      const dpre = this.ws.get('ds_pre', B * 2 * L * H);
+      k.tanh_backward(B * 2 * L * H, this.ws.get('s', B * 2 * L * H).ptr, ds.ptr, dpre.ptr);
+      const dz2 = this.ws.get('dz2', B * Z);
+      k.linear_backward(B, Z, 2 * L * H, z.ptr, this.p('decoder.fc_init.weight'), dpre.ptr, dz2.ptr, this.p('decoder.fc_init.weight', true), this.p('decoder.fc_init.bias', true));
+      k.add_inplace(B * Z, dz.ptr, dz2.ptr);
+    }
+    const dmu = this.ws.get('dmu', B * Z);
+    const dlv = this.ws.get('dlogvar', B * Z);
+    k.reparameterize_backward(B, Z, enc.logvar.ptr, epsB.ptr, dz.ptr, dmu.ptr, dlv.ptr);
+    const kl = k.gaussian_kl(B, Z, enc.mu.ptr, enc.logvar.ptr, freeBits, beta, dmu.ptr, dlv.ptr);
+    // heads
+    const hT = this.ws.get('hT', B * H);
+    const dhT = this.ws.get('dhT', B * H);
+    const dhT2 = this.ws.get('dhT2', B * H);
+    k.linear_backward(B, H, Z, hT.ptr, this.p('encoder.fc_mu.weight'), dmu.ptr, dhT.ptr, this.p('encoder.fc_mu.weight', true), this.p('encoder.fc_mu.bias', true));
+    k.linear_backward(B, H, Z, hT.ptr, this.p('encoder.fc_logvar.weight'), dlv.ptr, dhT2.ptr, this.p('encoder.fc_logvar.weight', true), this.p('encoder.fc_logvar.bias', true));
+    k.add_inplace(B * H, dhT.ptr, dhT2.ptr);
+    let dinput = 0;
+    if (c.mode === 'tokens') dinput = this.ws.get('d_emb_enc', B * T * c.embedding).ptr;
+    this.lstmStackBackward('encoder.lstm.', 'enc', B, T, enc.I, enc.inp, enc.lens, 0, dhT.ptr, dinput);
+    if (c.mode === 'tokens') k.embedding_backward(B * T, c.vocabSize, c.embedding, this.ws.get('ids', B * T, 'i32').ptr, dinput, this.p('embedding.weight', true));
+    return { loss: recon + beta * kl, recon, kl };
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Public API
+
+  /**
+   * Loss and the gradient of every parameter for one batch (the SPEC's test contract).
+   * `eps` `[B·Z]` makes it deterministic; without it the model draws it from its seeded generator.
+   */
+  lossAndGradients(x: ModelInput, options: LossOptions = {}): LossResult {
+    const r = this.lossAndGradientsInPlace(x, options);
+    return { ...r, gradients: this.gradientMap() };
+  }
+
+  /** @internal As lossAndGradients, leaving the gradients in WebAssembly memory (for training). */
+  lossAndGradientsInPlace(x: ModelInput, options: LossOptions = {}): { loss: number; recon: number; kl: number } {
+    const bt = this.toBatch(x);
+    const { beta, freeBits } = lossOptions(options);
+    const eps = options.eps !== undefined ? this.checkEps(options.eps, bt.B) : this.randn(bt.B * this.config.latent);
+    return this.run(bt, eps, beta, freeBits, true, options.train ?? false);
+  }
+
+  /** Loss terms without gradients. */
+  evaluate(x: ModelInput, options: LossOptions = {}): { loss: number; recon: number; kl: number } {
+    const bt = this.toBatch(x);
+    const { beta, freeBits } = lossOptions(options);
+    const eps = options.eps !== undefined ? this.checkEps(options.eps, bt.B) : this.randn(bt.B * this.config.latent);
+    return this.run(bt, eps, beta, freeBits, false, false);
+  }
+
+  /** The gradients of the last `lossAndGradients` by key (copies). */
+  gradientMap(): Record<string, Float32Array> {
+    const g = this.grads.f32();
+    const out: Record<string, Float32Array> = {};
+    for (const s of this.specs) out[s.key] = g.slice(s.offset, s.offset + s.size);
+    return out;
+  }
+
+  /** The weights by state-dict key (copies). */
+  stateDict(): Record<string, { shape: number[]; data: Float32Array }> {
+    this.alive();
+    const w = this.params.f32();
+    const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const s of this.specs) out[s.key] = { shape: [...s.shape], data: w.slice(s.offset, s.offset + s.size) };
+    return out;
+  }
+
+  /** Replaces the weights (every key of the SPEC with its shape; FormatError otherwise). */
+  loadStateDict(tensors: Record<string, { shape: number[]; data: Float32Array }>): void {
+    this.alive();
+    validateStateDict(tensors, Object.fromEntries(this.specs.map((s) => [s.key, s.shape])));
+    for (const s of this.specs) {
+      const d = tensors[s.key].data;
+      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw new FormatError(`weight ${s.key} holds a non-finite value`, { argument: `${s.key}[${i}]`, expected: 'finite', actual: String(d[i]) });
+    }
+    const w = this.params.f32();
+    for (const s of this.specs) w.set(tensors[s.key].data, s.offset);
+  }
+
+  /** Posterior means and log-variances: `mu`, `logvar` `[B·Z]` each. */
+  encode(x: ModelInput): { mu: Float32Array; logvar: Float32Array } {
+    this.alive();
+    const enc = this.encodeBatch(this.toBatch(x));
+    return { mu: enc.mu.toFloat32Array(), logvar: enc.logvar.toFloat32Array() };
+  }
+
+  private checkZ(z: unknown): { data: Float32Array; B: number } {
+    const Z = this.config.latent;
+    const zz = (z instanceof Float32Array ? { data: z, shape: [z.length / Z, Z] } : z) as { data?: unknown; shape?: unknown };
+    if (!zz || !(zz.data instanceof Float32Array)) throw new ShapeError('z must be { data: Float32Array, shape: [B, Z] }', { argument: 'z', expected: `{ data: Float32Array, shape: [B, ${Z}] }`, actual: typeof z });
+    const shape = zz.shape as number[];
+    if (!Array.isArray(shape) || shape.length !== 2 || shape[1] !== Z || !Number.isInteger(shape[0]) || shape[0] < 1 || shape[0] * Z !== zz.data.length) {
+      throw new ShapeError(`z must be [B, ${Z}] with B·${Z} values`, { argument: 'z.shape', expected: `[B, ${Z}]`, actual: shape });
+    }
+    for (let i = 0; i < zz.data.length; i++) if (!Number.isFinite(zz.data[i])) throw new DataError('z holds a non-finite value', { argument: `z.data[${i}]`, expected: 'finite', actual: String(zz.data[i]) });
+    return { data: zz.data, B: shape[0] };
+  }
+
+  /**
+   * Decodes latent vectors into sequences of `T` steps: `[B·T·D]` frames (continuous). The
+   * autoregressive decoder feeds each output frame back as the next input.
+   */
+  decode(z: { data: Float32Array; shape: [number, number] } | Float32Array, T: number): Float32Array {
+    this.alive();
+    if (this.config.mode !== 'continuous') throw new ConfigError('decode() is for continuous models; use generate() for token models', { argument: 'config.mode', expected: 'continuous', actual: this.config.mode });
+    if (!isInt(T, 1, 1 << 20)) throw new ShapeError('T must be a whole number of steps >= 1', { argument: 'T', expected: '>= 1', actual: T });
+    const { data, B } = this.checkZ(z);
+    const k = wasm();
+    const { features: D, hidden: H, latent: Z, layers: L } = this.config;
+    const zb = this.ws.get('z', B * Z).set(data);
+    if (this.config.decoder === 'repeat') {
+      const dec = this.decodeBatch({ B, T }, zb.ptr, false);
+      return dec.out.toFloat32Array();
+    }
+    // autoregressive, free running: one step at a time, state carried
+    const out = new Float32Array(B * T * D);
+    const prev = this.ws.get('ar.prev', B * D).fill(0);
+    const inp = this.ws.get('ar.in', B * (D + Z));
+    const hs = Array.from({ length: L }, (_, l) => this.ws.get(`ar.h${l}`, B * H).fill(0));
+    const cs = Array.from({ length: L }, (_, l) => this.ws.get(`ar.c${l}`, B * H).fill(0));
+    const hn = Array.from({ length: L }, (_, l) => this.ws.get(`ar.hn${l}`, B * H));
+    const cn = Array.from({ length: L }, (_, l) => this.ws.get(`ar.cn${l}`, B * H));
+    const g = this.ws.get('ar.g', B * 4 * H);
+    const y = this.ws.get('ar.y', B * D);
+    for (let t = 0; t < T; t++) {
+      k.concat_time_latent(B, 1, D, Z, prev.ptr, zb.ptr, inp.ptr);
+      let x = inp.ptr, I = D + Z;
+      for (let l = 0; l < L; l++) {
+        const p = 'decoder.lstm.';
+        k.lstm_forward(B, 1, I, H, x, 0, this.p(`${p}weight_ih_l${l}`), this.p(`${p}weight_hh_l${l}`), this.p(`${p}bias_ih_l${l}`), this.p(`${p}bias_hh_l${l}`), hs[l].ptr, cs[l].ptr, hn[l].ptr, cn[l].ptr, g.ptr, 0, 0);
+        k.copy_strided(1, B * H, hn[l].ptr, 0, hs[l].ptr, 0);
+        k.copy_strided(1, B * H, cn[l].ptr, 0, cs[l].ptr, 0);
+        x = hs[l].ptr;
+        I = H;
+      }
+      k.linear_forward(B, H, D, x, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), y.ptr);
+      const yv = y.f32();
+      for (let b = 0; b < B; b++) out.set(yv.subarray(b * D, (b + 1) * D), (b * T + t) * D);
+      k.copy_strided(1, B * D, y.ptr, 0, prev.ptr, 0);
+    }
+    return out;
+  }
+
+  /** Reconstruction of `x` through the posterior mean (`z = mu`): `[B·T·D]`. */
+  reconstruct(x: ModelInput): Float32Array {
+    const bt = this.toBatch(x);
+    const { mu } = this.encode(x);
+    if (this.config.decoder === 'repeat') return this.decode({ data: mu, shape: [bt.B, this.config.latent] }, bt.T);
+    // teacher-forced reconstruction for the autoregressive decoder
+    const k = wasm();
+    const zb = this.ws.get('z', bt.B * this.config.latent).set(mu);
+    void k;
+    return this.decodeBatch(bt, zb.ptr, false).out.toFloat32Array();
+  }
+
+  /** `n` sequences of `T` steps decoded from `z ~ N(0, I)`. */
+  sample(n: number, T: number): Float32Array {
+    if (!isInt(n, 1)) throw new ConfigError('n must be a whole number >= 1', { argument: 'n', expected: '>= 1', actual: n });
+    return this.decode({ data: this.randn(n * this.config.latent), shape: [n, this.config.latent] }, T);
+  }
+
+  /** Decodes `steps` points on the line between the latent means of `a` and `b` (single sequences `[1, T, D]`). */
+  interpolate(a: ModelInput, b: ModelInput, steps: number): Float32Array {
+    if (!isInt(steps, 2, 10000)) throw new ConfigError('steps must be a whole number from 2', { argument: 'steps', expected: '>= 2', actual: steps });
+    const ba = this.toBatch(a, 'a');
+    const ma = this.encode(a).mu, mb = this.encode(b).mu;
+    const Z = this.config.latent;
+    if (ma.length !== Z || mb.length !== Z) throw new ShapeError('interpolate takes one sequence for a and one for b', { argument: 'a, b', expected: 'batch of 1', actual: [ma.length / Z, mb.length / Z] });
+    const z = new Float32Array(steps * Z);
+    for (let s = 0; s < steps; s++) for (let j = 0; j < Z; j++) z[s * Z + j] = ma[j] + ((mb[j] - ma[j]) * s) / (steps - 1);
+    return this.decode({ data: z, shape: [steps, Z] }, ba.T);
+  }
+
+  /**
+   * Anomaly score per sequence `[B]`, higher = more anomalous.
+   * - `error` (default): squared reconstruction error through the posterior mean.
+   * - `probability`: negative reconstruction log-probability averaged over `samples` draws of z
+   *   from the posterior (An & Cho 2015), with the decoder's unit-variance Gaussian (continuous)
+   *   or softmax (tokens).
+   */
+  anomalyScores(x: ModelInput, options: { method?: 'error' | 'probability'; samples?: number } = {}): Float32Array {
+    this.alive();
+    const method = options.method ?? 'error';
+    if (method !== 'error' && method !== 'probability') throw new ConfigError('unknown anomaly score method', { argument: 'options.method', expected: "'error' | 'probability'", actual: method });
+    const samples = options.samples ?? 10;
+    if (!isInt(samples, 1, 10000)) throw new ConfigError('samples must be a whole number from 1', { argument: 'options.samples', expected: '1..10000', actual: samples });
+    const bt = this.toBatch(x);
+    const k = wasm();
+    const { B, T } = bt;
+    const Z = this.config.latent;
+    const out = new Float32Array(B);
+    const per = this.ws.get('per_seq', B);
+    const draws = method === 'error' ? 1 : samples;
+    const enc = this.encodeBatch(bt);
+    const mu = enc.mu.toFloat32Array(), lv = enc.logvar.toFloat32Array();
+    for (let s = 0; s < draws; s++) {
+      const z = new Float32Array(B * Z);
+      for (let i = 0; i < B * Z; i++) z[i] = method === 'error' ? mu[i] : mu[i] + Math.exp(0.5 * lv[i]) * this.rng.normal();
+      const zb = this.ws.get('z', B * Z).set(z);
+      const dec = this.decodeBatch(bt, zb.ptr, false);
+      if (this.config.mode === 'continuous') {
+        // re-upload x (decodeBatch does not touch it) and score
+        k.mse_per_sequence(B, T, this.config.features, this.ws.get('x', B * T * this.config.features).ptr, dec.out.ptr, enc.lens, per.ptr);
+        const pv = per.f32();
+        for (let b = 0; b < B; b++) {
+          const n = (bt.lengths ? bt.lengths[b] : T) * this.config.features;
+          out[b] += method === 'error' ? pv[b] : 0.5 * pv[b] + 0.5 * n * Math.log(2 * Math.PI);
+        }
+      } else {
+        // token models: cross-entropy of each sequence
+        const V = this.config.vocabSize;
+        const logits = dec.out.f32();
+        for (let b = 0; b < B; b++) {
+          let nll = 0;
+          for (let t = 0; t < bt.lengths![b]; t++) {
+            const row = logits.subarray((b * T + t) * V, (b * T + t + 1) * V);
+            let m = -Infinity;
+            for (let v = 0; v < V; v++) m = Math.max(m, row[v]);
+            let se = 0;
+            for (let v = 0; v < V; v++) se += Math.exp(row[v] - m);
+            nll += m + Math.log(se) - row[bt.ids![b * T + t]];
+          }
+          out[b] += nll;
+        }
+      }
+    }
+    if (draws > 1) for (let b = 0; b < B; b++) out[b] /= draws;
+    return out;
+  }
+
+  /**
+   * Token model: samples `n` sequences (ids, without EOS) from the prior, one step at a time.
+   * `temperature` scales the logits; `greedy` takes the most likely token.
+   */
+  generate(options: { n?: number; temperature?: number; greedy?: boolean; maxLength?: number; z?: Float32Array } = {}): number[][] {
+    this.alive();
+    const c = this.config;
+    if (c.mode !== 'tokens') throw new ConfigError('generate() is for token models; use sample() or decode() for continuous models', { argument: 'config.mode', expected: 'tokens', actual: c.mode });
+    const n = options.n ?? 1;
+    const temperature = options.temperature ?? 1;
+    const maxLength = options.maxLength ?? 32;
+    if (!isInt(n, 1, 100000)) throw new ConfigError('n must be a whole number >= 1', { argument: 'options.n', expected: '>= 1', actual: n });
+    if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) throw new ConfigError('temperature must be a positive number', { argument: 'options.temperature', expected: '> 0', actual: temperature });
+    if (!isInt(maxLength, 1, 100000)) throw new ConfigError('maxLength must be a whole number >= 1', { argument: 'options.maxLength', expected: '>= 1', actual: maxLength });
+    const k = wasm();
+    const { hidden: H, latent: Z, layers: L, embedding: E, vocabSize: V } = c;
+    const zv = options.z ? this.checkZ({ data: options.z, shape: [n, Z] }).data : this.randn(n * Z);
+    const zb = this.ws.get('g.z', n * Z).set(zv);
+    const pre = this.ws.get('g.pre', n * 2 * L * H);
+    const s = this.ws.get('g.s', n * 2 * L * H);
+    k.linear_forward(n, Z, 2 * L * H, zb.ptr, this.p('decoder.fc_init.weight'), this.p('decoder.fc_init.bias'), pre.ptr);
+    k.tanh_forward(n * 2 * L * H, pre.ptr, s.ptr);
+    const hs = Array.from({ length: L }, (_, l) => this.ws.get(`g.h${l}`, n * H));
+    const cs = Array.from({ length: L }, (_, l) => this.ws.get(`g.c${l}`, n * H));
+    for (let l = 0; l < L; l++) {
+      k.copy_strided(n, H, s.ptr + 4 * l * H, 2 * L * H, hs[l].ptr, H);
+      k.copy_strided(n, H, s.ptr + 4 * (L + l) * H, 2 * L * H, cs[l].ptr, H);
+    }
+    const hn = Array.from({ length: L }, (_, l) => this.ws.get(`g.hn${l}`, n * H));
+    const cn = Array.from({ length: L }, (_, l) => this.ws.get(`g.cn${l}`, n * H));
+    const g = this.ws.get('g.g', n * 4 * H);
+    const tok = this.ws.get('g.tok', n, 'i32');
+    const emb = this.ws.get('g.emb', n * E);
+    const inp = this.ws.get('g.in', n * (E + Z));
+    const logits = this.ws.get('g.logits', n * V);
+    const cur = new Int32Array(n).fill(BOS);
+    const out: number[][] = Array.from({ length: n }, () => []);
+    const done = new Uint8Array(n);
+    for (let t = 0; t < maxLength && done.some((d) => !d); t++) {
+      tok.set(cur);
+      k.embedding_forward(n, V, E, tok.ptr, this.p('embedding.weight'), emb.ptr);
+      k.concat_time_latent(n, 1, E, Z, emb.ptr, zb.ptr, inp.ptr);
+      let x = inp.ptr, I = E + Z;
+      for (let l = 0; l < L; l++) {
+        const p = 'decoder.lstm.';
+        k.lstm_forward(n, 1, I, H, x, 0, this.p(`${p}weight_ih_l${l}`), this.p(`${p}weight_hh_l${l}`), this.p(`${p}bias_ih_l${l}`), this.p(`${p}bias_hh_l${l}`), hs[l].ptr, cs[l].ptr, hn[l].ptr, cn[l].ptr, g.ptr, 0, 0);
+        k.copy_strided(1, n * H, hn[l].ptr, 0, hs[l].ptr, 0);
+        k.copy_strided(1, n * H, cn[l].ptr, 0, cs[l].ptr, 0);
+        x = hs[l].ptr;
+        I = H;
+      }
+      k.linear_forward(n, H, V, x, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), logits.ptr);
+      const lv = logits.f32();
+      for (let b = 0; b < n; b++) {
+        if (done[b]) continue;
+        const row = lv.subarray(b * V, (b + 1) * V);
+        let id: number;
+        if (options.greedy) {
+          id = 4;
+          for (let v = 2; v < V; v++) if (v !== 3 && row[v] > row[id]) id = v;
+        } else {
+          let m = -Infinity;
+          for (let v = 0; v < V; v++) if (v !== 0 && v !== 1 && v !== 3) m = Math.max(m, row[v] / temperature);
+          let total = 0;
+          const p = new Float64Array(V);
+          for (let v = 0; v < V; v++) if (v !== 0 && v !== 1 && v !== 3) total += p[v] = Math.exp(row[v] / temperature - m);
+          let r = this.rng.next() * total;
+          id = 2;
+          for (let v = 0; v < V; v++) {
+            if (p[v] === 0) continue;
+            r -= p[v];
+            if (r <= 0) {
+              id = v;
+              break;
+            }
+          }
+        }
+        if (id === 2) done[b] = 1;
+        else out[b].push(id);
+        cur[b] = id;
+      }
+    }
+    return out;
+  }
+
+  // -----------------------------------------------------------------------------------------
+  // Files
+
+  /** The model as a safetensors file (config, metadata and tokenizer in the header). */
+  toSafetensors(extraTensors: Record<string, { shape: number[]; data: Float32Array }> = {}, extraMeta: Record<string, string> = {}): Uint8Array {
+    const meta: Record<string, string> = { format: 'lstm-vae', format_version: String(FORMAT_VERSION), config: JSON.stringify(this.toConfigJSON()), ...extraMeta };
+    if (Object.keys(this.metadata).length) meta.metadata = JSON.stringify(this.metadata);
+    if (this.tokenizer) meta.tokenizer = JSON.stringify(this.tokenizer.toJSON());
+    return encodeSafetensors({ ...this.stateDict(), ...extraTensors }, meta);
+  }
+
+  /**
+   * Loads a model from safetensors bytes written by this package or by PyTorch's
+   * `safetensors.torch.save_file` (sizes then come from the tensor shapes). Throws FormatError.
+   */
+  static fromSafetensors(bytes: Uint8Array): LstmVae {
+    if (!(bytes instanceof Uint8Array)) throw new FormatError('fromSafetensors takes the file bytes as a Uint8Array', { argument: 'bytes', expected: 'Uint8Array', actual: (bytes as object)?.constructor?.name ?? typeof bytes });
+    const { metadata, tensors } = decodeSafetensors(bytes, { maxHeaderBytes: 16 << 20 });
+    const model = LstmVae.fromTensors(metadata, tensors);
+    return model;
+  }
+
+  /** @internal */
+  static fromTensors(metadata: Record<string, string>, tensors: Record<string, { shape: number[]; data: Float32Array }>): LstmVae {
+    if (metadata.format !== undefined && metadata.format !== 'lstm-vae') throw new FormatError('not an lstm-vae file', { argument: '__metadata__.format', expected: 'lstm-vae', actual: metadata.format });
+    if (metadata.format_version !== undefined) {
+      const v = Number(metadata.format_version);
+      if (!Number.isInteger(v) || v < 1) throw new FormatError('bad format_version', { argument: '__metadata__.format_version', expected: '1', actual: metadata.format_version });
+      if (v > FORMAT_VERSION) throw new FormatError(`the file has format_version ${v}, newer than this package reads (${FORMAT_VERSION}): update lstm-vae`, { argument: '__metadata__.format_version', expected: `<= ${FORMAT_VERSION}`, actual: v });
+    }
+    let config: LstmVaeConfig;
+    if (metadata.config !== undefined) {
+      try {
+        config = JSON.parse(metadata.config);
+      } catch {
+        throw new FormatError('the config in the file is not valid JSON', { argument: '__metadata__.config', expected: 'JSON object', actual: metadata.config.slice(0, 80) });
+      }
+    } else {
+      config = inferConfig(tensors);
+    }
+    let model: LstmVae;
+    try {
+      model = new LstmVae(config);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new FormatError(`the config in the file is invalid: ${e.message}`, { argument: '__metadata__.config' });
+      throw e;
+    }
+    const own: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [k, v] of Object.entries(tensors)) if (!k.startsWith('optimizer.')) own[k] = v;
+    try {
+      model.loadStateDict(own);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    if (metadata.metadata) {
+      try {
+        model.metadata = JSON.parse(metadata.metadata);
+      } catch {
+        model.dispose();
+        throw new FormatError('the metadata in the file is not valid JSON', { argument: '__metadata__.metadata' });
+      }
+    }
+    if (metadata.tokenizer) {
+      try {
+        model.tokenizer = CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
+      } catch (e) {
+        model.dispose();
+        throw e instanceof FormatError ? e : new FormatError('the tokenizer in the file is not valid JSON', { argument: '__metadata__.tokenizer' });
+      }
+    }
+    return model;
+  }
+
+  /**
+   * Trains the model (see FitOptions): mini-batches, optimizer, schedules, clipping, KL annealing,
+   * early stopping, callbacks and an AbortSignal. Stops with a NumericError naming the step if the
+   * loss becomes non-finite (the weights are not updated with it). Returns the history.
+   */
+  fit(data: ModelInput | AsyncIterable<ModelInput>, options: FitOptions = {}): Promise<History> {
+    this.alive();
+    return fit(this, data, options);
+  }
+
+  /** Frees the model's WebAssembly memory. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (isInitialised()) {
+      this.params.free();
+      this.grads.free();
+      this.ws.free();
+    }
+  }
+
+  /** @internal copy weights from another model of the same config */
+  copyWeightsFrom(src: Float32Array): void {
+    this.params.set(src);
+  }
+  /** @internal */
+  weightsSnapshot(): Float32Array {
+    return this.params.toFloat32Array();
+  }
+  /** @internal whether all weights are finite */
+  weightsFinite(): boolean {
+    return wasm().all_finite(this.size, this.params.ptr);
+  }
+}
+
+function lossOptions(o: LossOptions): { beta: number; freeBits: number } {
+  if (o === null || typeof o !== 'object') throw new ConfigError('options must be an object', { argument: 'options', expected: '{ eps?, beta?, freeBits? }', actual: o });
+  const beta = o.beta ?? 1;
+  const freeBits = o.freeBits ?? 0;
+  if (!(typeof beta === 'number' && Number.isFinite(beta) && beta >= 0)) throw new ConfigError('beta must be a finite number >= 0', { argument: 'options.beta', expected: '>= 0', actual: beta });
+  if (!(typeof freeBits === 'number' && Number.isFinite(freeBits) && freeBits >= 0)) throw new ConfigError('freeBits must be a finite number >= 0', { argument: 'options.freeBits', expected: '>= 0', actual: freeBits });
+  return { beta, freeBits };
+}
+
+/** Sizes of a model from its tensors (files saved by PyTorch carry no config). */
+function inferConfig(t: Record<string, { shape: number[] }>): LstmVaeConfig {
+  const need = (k: string) => {
+    const v = t[k];
+    if (!v) throw new FormatError(`the file has no config and no tensor ${k} to infer it from`, { argument: k, expected: 'present' });
+    return v.shape;
+  };
+  const whh = need('encoder.lstm.weight_hh_l0');
+  const H = whh[1];
+  const Z = need('encoder.fc_mu.weight')[0];
+  let L = 0;
+  while (t[`encoder.lstm.weight_ih_l${L}`]) L++;
+  if (t['embedding.weight']) {
+    const [V, E] = need('embedding.weight');
+    return { mode: 'tokens', vocabSize: V, embedding: E, hidden: H, latent: Z, layers: L, decoder: 'autoregressive', wordDropout: 0 };
+  }
+  const D = need('decoder.fc_out.weight')[0];
+  const dIn = need('decoder.lstm.weight_ih_l0')[1];
+  return { mode: 'continuous', features: D, hidden: H, latent: Z, layers: L, decoder: dIn === Z ? 'repeat' : 'autoregressive' };
+}
+
+/** Fills an H×H block with a random orthogonal matrix (Gram–Schmidt on Gaussian rows). */
+function orthogonal(out: Float32Array, H: number, rng: Rng): void {
+  const m = new Float64Array(H * H);
+  for (let i = 0; i < H * H; i++) m[i] = rng.normal();
+  for (let i = 0; i < H; i++) {
+    for (let j = 0; j < i; j++) {
+      let d = 0;
+      for (let k = 0; k < H; k++) d += m[i * H + k] * m[j * H + k];
+      for (let k = 0; k < H; k++) m[i * H + k] -= d * m[j * H + k];
+    }
+    let n = 0;
+    for (let k = 0; k < H; k++) n += m[i * H + k] ** 2;
+    n = Math.sqrt(n) || 1;
+    for (let k = 0; k < H; k++) m[i * H + k] /= n;
+  }
+  for (let i = 0; i < H * H; i++) out[i] = m[i];
+}

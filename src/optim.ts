@@ -1,0 +1,159 @@
+import { wasm } from './backend/index.js';
+import { ConfigError, ShapeError } from './errors.js';
+import { WasmBuffer } from './memory.js';
+import type { LstmVae } from './model.js';
+
+export type OptimizerName = 'sgd' | 'momentum' | 'rmsprop' | 'adam' | 'adamw';
+
+export interface OptimizerOptions {
+  lr?: number;
+  /** SGD / RMSProp momentum (default 0; 0.9 for 'momentum'). */
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  /** L2 penalty (SGD, RMSProp, Adam) or decoupled decay (AdamW; default 0.01 as PyTorch). */
+  weightDecay?: number;
+  betas?: [number, number];
+  eps?: number;
+  /** RMSProp smoothing constant (default 0.99). */
+  alpha?: number;
+}
+
+function num(v: unknown, name: string, lo: number, hi = Infinity, loOpen = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi) {
+    throw new ConfigError(`${name} is out of range`, { argument: name, expected: `${loOpen ? '>' : '>='} ${lo}${hi < Infinity ? ` and <= ${hi}` : ''}`, actual: v });
+  }
+  return v;
+}
+
+/**
+ * Optimizers update the model's weights in one fused WebAssembly pass over all parameters,
+ * with PyTorch's formulas (torch.optim, foreach=False). State lives in WebAssembly memory.
+ */
+export class Optimizer {
+  readonly name: OptimizerName;
+  readonly options: Required<Omit<OptimizerOptions, 'betas'>> & { betas: [number, number] };
+  /** Steps taken. */
+  step_ = 0;
+  private slots = new Map<string, WasmBuffer>();
+  private size = -1;
+
+  constructor(name: OptimizerName, options: OptimizerOptions = {}) {
+    if (!['sgd', 'momentum', 'rmsprop', 'adam', 'adamw'].includes(name)) throw new ConfigError('unknown optimizer', { argument: 'optimizer', expected: "'sgd' | 'momentum' | 'rmsprop' | 'adam' | 'adamw'", actual: name });
+    const defaults = { sgd: 1e-2, momentum: 1e-2, rmsprop: 1e-2, adam: 1e-3, adamw: 1e-3 }[name];
+    const betas = options.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) throw new ConfigError('betas must be [beta1, beta2]', { argument: 'betas', expected: '[b1, b2]', actual: betas });
+    this.name = name;
+    this.options = {
+      lr: num(options.lr ?? defaults, 'lr', 0, Infinity, true),
+      momentum: num(options.momentum ?? (name === 'momentum' ? 0.9 : 0), 'momentum', 0, 1),
+      dampening: num(options.dampening ?? 0, 'dampening', 0, 1),
+      nesterov: !!options.nesterov,
+      weightDecay: num(options.weightDecay ?? (name === 'adamw' ? 0.01 : 0), 'weightDecay', 0),
+      betas: [num(betas[0], 'betas[0]', 0, 1), num(betas[1], 'betas[1]', 0, 1)],
+      eps: num(options.eps ?? 1e-8, 'eps', 0),
+      alpha: num(options.alpha ?? 0.99, 'alpha', 0, 1),
+    };
+    if (this.options.nesterov && (this.options.momentum <= 0 || this.options.dampening !== 0)) throw new ConfigError('Nesterov momentum needs momentum > 0 and dampening 0', { argument: 'nesterov', expected: 'momentum > 0, dampening 0', actual: { momentum: this.options.momentum, dampening: this.options.dampening } });
+  }
+
+  private slot(name: string): WasmBuffer {
+    let b = this.slots.get(name);
+    if (!b) {
+      b = new WasmBuffer(this.size);
+      this.slots.set(name, b);
+    }
+    return b;
+  }
+
+  private slotNames(): string[] {
+    const o = this.options;
+    switch (this.name) {
+      case 'sgd':
+      case 'momentum':
+        return o.momentum > 0 ? ['momentum_buffer'] : [];
+      case 'rmsprop':
+        return o.momentum > 0 ? ['square_avg', 'momentum_buffer'] : ['square_avg'];
+      default:
+        return ['exp_avg', 'exp_avg_sq'];
+    }
+  }
+
+  /**
+   * One update of `model`'s weights with its current gradients (from `lossAndGradients`), or with
+   * `gradients` given by key (e.g. edited in a custom loop). `lr` overrides the learning rate.
+   */
+  step(model: LstmVae, gradients?: Record<string, Float32Array>, lr?: number): void {
+    if (this.size === -1) this.size = model.size;
+    if (this.size !== model.size) throw new ShapeError('this optimizer was used with another model', { argument: 'model', expected: `${this.size} parameters`, actual: model.size });
+    if (gradients) {
+      const g = model.grads.f32();
+      for (const s of model.specs) {
+        const v = gradients[s.key];
+        if (!(v instanceof Float32Array) || v.length !== s.size) throw new ShapeError(`gradient ${s.key} must be a Float32Array of ${s.size}`, { argument: `gradients["${s.key}"]`, expected: s.size, actual: v instanceof Float32Array ? v.length : typeof v });
+        g.set(v, s.offset);
+      }
+    }
+    const k = wasm();
+    const o = this.options;
+    const rate = lr ?? o.lr;
+    this.step_ += 1;
+    const n = model.size, p = model.params.ptr, g = model.grads.ptr;
+    switch (this.name) {
+      case 'sgd':
+      case 'momentum':
+        k.sgd_step(n, p, g, o.momentum > 0 ? this.slot('momentum_buffer').ptr : 0, rate, o.momentum, o.dampening, o.nesterov, o.weightDecay, this.step_ === 1);
+        break;
+      case 'rmsprop':
+        k.rmsprop_step(n, p, g, this.slot('square_avg').ptr, rate, o.alpha, o.eps, o.weightDecay, o.momentum, o.momentum > 0 ? this.slot('momentum_buffer').ptr : 0);
+        break;
+      case 'adam':
+      case 'adamw':
+        k.adam_step(n, p, g, this.slot('exp_avg').ptr, this.slot('exp_avg_sq').ptr, this.step_, rate, o.betas[0], o.betas[1], o.eps, o.weightDecay, this.name === 'adamw');
+        break;
+    }
+  }
+
+  /** Configuration and step (saved in checkpoints). */
+  toJSON(): { name: OptimizerName; options: OptimizerOptions; step: number } {
+    return { name: this.name, options: { ...this.options }, step: this.step_ };
+  }
+
+  /** State tensors by `optimizer.<param key>.<slot>` (for checkpoints). */
+  stateTensors(model: LstmVae): Record<string, { shape: number[]; data: Float32Array }> {
+    const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+    if (this.size === -1) return out;
+    for (const name of this.slotNames()) {
+      const v = this.slot(name).f32();
+      for (const s of model.specs) out[`optimizer.${s.key}.${name}`] = { shape: [...s.shape], data: v.slice(s.offset, s.offset + s.size) };
+    }
+    return out;
+  }
+
+  /** Restores state saved by `stateTensors` and `toJSON`. */
+  loadState(model: LstmVae, step: number, tensors: Record<string, { shape: number[]; data: Float32Array }>): void {
+    this.size = model.size;
+    this.step_ = step;
+    for (const name of this.slotNames()) {
+      const buf = this.slot(name);
+      for (const s of model.specs) {
+        const t = tensors[`optimizer.${s.key}.${name}`];
+        if (!t || t.data.length !== s.size) {
+          if (step === 0) continue;
+          throw new ConfigError(`checkpoint lacks optimizer state optimizer.${s.key}.${name}`, { argument: `optimizer.${s.key}.${name}`, expected: `${s.size} values`, actual: t ? t.data.length : 'missing' });
+        }
+        buf.f32().set(t.data, s.offset);
+      }
+    }
+  }
+
+  dispose(): void {
+    for (const b of this.slots.values()) b.free();
+    this.slots.clear();
+  }
+}
+
+export function makeOptimizer(o: OptimizerName | Optimizer | undefined, lr?: number, extra: OptimizerOptions = {}): Optimizer {
+  if (o instanceof Optimizer) return o;
+  return new Optimizer(o ?? 'adam', { ...extra, ...(lr !== undefined ? { lr } : {}) });
+}
