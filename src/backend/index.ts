@@ -183,3 +183,8 @@ export function setThreads(n: number): void {
   }
   s.glue.set_threads(n);
 }
+
+/** Current size of the WebAssembly memory in bytes (it grows, never shrinks). */
+export function memoryBytes(): number {
+  return memory().buffer.byteLength;
+}
