@@ -35,6 +35,8 @@ interface State {
 
 let state: State | undefined;
 let pending: Promise<BackendInfo> | undefined;
+/** Builds instantiated before in this realm: the glue keeps its instance, so a new load resets it first. */
+const used = new Set<BuildName>();
 
 function checkOptions(options: InitOptions): void {
   if (options === null || typeof options !== 'object') {
@@ -116,6 +118,9 @@ async function load(options: InitOptions): Promise<BackendInfo> {
   }
   let exports: { memory: WebAssembly.Memory };
   try {
+    // A fresh instance (new memory, new thread pool) each time: the glue caches its first one.
+    if (used.has(build)) (glue as unknown as { __wbg_reset_state(): void }).__wbg_reset_state();
+    used.add(build);
     exports = (isThreaded(build)
       ? glue.initSync({ module, thread_stack_size: THREAD_STACK_SIZE } as never)
       : glue.initSync({ module })) as unknown as { memory: WebAssembly.Memory };
