@@ -1,11 +1,12 @@
 // Everything the package exports, whatever the platform.
 export { init, backendInfo, dispose, setThreads, memoryBytes, type InitOptions, type BackendInfo, type BuildName } from './backend/index.js';
-export { matmul } from './ops.js';
+export { matmul, lstm, lstmGradients, type LstmWeights, type LstmOptions, type LstmResult, type LstmGradResult } from './ops.js';
 export type { Tensor } from './tensor.js';
 export * from './errors.js';
 export { LstmVae, parameterShapes, type LstmVaeConfig, type ModelInput, type SequenceInput, type TokenInput, type LossOptions, type LossResult } from './model.js';
 export { Optimizer, type OptimizerName, type OptimizerOptions } from './optim.js';
-export type { FitOptions, History, BatchStats, EpochStats, Schedule, KlAnnealing } from './train.js';
+export type { FitOptions, History, BatchStats, EpochStats, Schedule, KlAnnealing, TrainerState, CheckpointInfo } from './train.js';
+export { readCheckpoint } from './train.js';
 export { CharTokenizer, PAD, BOS, EOS, UNK, type TokenBatch } from './tokenizer.js';
 export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export { rocAuc, averagePrecision, bestF1, percentileThreshold, overlappingSegmentF1 } from './metrics.js';

@@ -33,3 +33,116 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   });
   return { data: out, shape: [m, n] };
 }
+
+/** Weights of a (stacked) LSTM with PyTorch's `nn.LSTM` names: `weight_ih_l{k}`, `weight_hh_l{k}`, `bias_ih_l{k}`, `bias_hh_l{k}`. */
+export type LstmWeights = Record<string, Float32Array>;
+
+export interface LstmOptions {
+  /** Initial states `[L, B, H]` (zeros if absent), as PyTorch. */
+  h0?: Float32Array;
+  c0?: Float32Array;
+  /** Real lengths `[B]` in 1..T: steps past them keep the state (final state at the last real step). */
+  lengths?: ArrayLike<number>;
+}
+
+export interface LstmResult {
+  /** Top layer's h for every step `[B, T, H]`. */
+  output: Float32Array;
+  /** Final states `[L, B, H]`. */
+  hN: Float32Array;
+  cN: Float32Array;
+}
+
+export interface LstmGradResult extends LstmResult {
+  /** Gradients of `Σ dOutput·output + Σ dhN·hN + Σ dcN·cN`. */
+  dx: Float32Array;
+  dh0: Float32Array;
+  dc0: Float32Array;
+  grads: LstmWeights;
+}
+
+function lstmDims(x: Tensor, w: LstmWeights): { B: number; T: number; I: number; H: number; L: number } {
+  checkTensor(x, 'x', 3);
+  const [B, T, I] = x.shape;
+  if (!w || typeof w !== 'object' || !(w.weight_hh_l0 instanceof Float32Array)) throw new ShapeError('weights must hold weight_hh_l0 (a Float32Array)', { argument: 'weights.weight_hh_l0', expected: 'Float32Array [4H, H]', actual: typeof w?.weight_hh_l0 });
+  const H = Math.round(Math.sqrt(w.weight_hh_l0.length / 4));
+  if (4 * H * H !== w.weight_hh_l0.length) throw new ShapeError('weight_hh_l0 must be [4H, H]', { argument: 'weights.weight_hh_l0.length', expected: '4H²', actual: w.weight_hh_l0.length });
+  let L = 0;
+  while (w[`weight_ih_l${L}`]) L++;
+  if (L === 0) throw new ShapeError('weights must hold weight_ih_l0', { argument: 'weights.weight_ih_l0', expected: 'Float32Array [4H, I]', actual: undefined });
+  for (let k = 0; k < L; k++) {
+    const want: [string, number][] = [[`weight_ih_l${k}`, 4 * H * (k === 0 ? I : H)], [`weight_hh_l${k}`, 4 * H * H], [`bias_ih_l${k}`, 4 * H], [`bias_hh_l${k}`, 4 * H]];
+    for (const [key, n] of want) {
+      const v = w[key];
+      if (!(v instanceof Float32Array) || v.length !== n) throw new ShapeError(`weights.${key} must be a Float32Array of ${n}`, { argument: `weights.${key}`, expected: n, actual: v instanceof Float32Array ? v.length : typeof v });
+    }
+  }
+  return { B, T, I, H, L };
+}
+
+function runLstm(x: Tensor, w: LstmWeights, o: LstmOptions, up?: { dOutput?: Float32Array; dhN?: Float32Array; dcN?: Float32Array }): LstmResult | LstmGradResult {
+  const { B, T, I, H, L } = lstmDims(x, w);
+  const k = wasm();
+  const need = (v: Float32Array | undefined, name: string, n: number) => {
+    if (v !== undefined && (!(v instanceof Float32Array) || v.length !== n)) throw new ShapeError(`${name} must be a Float32Array of ${n}`, { argument: name, expected: n, actual: v instanceof Float32Array ? v.length : typeof v });
+  };
+  need(o.h0, 'options.h0', L * B * H);
+  need(o.c0, 'options.c0', L * B * H);
+  need(up?.dOutput, 'upstream.dOutput', B * T * H);
+  need(up?.dhN, 'upstream.dhN', L * B * H);
+  need(up?.dcN, 'upstream.dcN', L * B * H);
+  if (o.lengths !== undefined) {
+    if (o.lengths.length !== B) throw new ShapeError('lengths must give one length per sequence', { argument: 'options.lengths', expected: B, actual: o.lengths.length });
+    for (let b = 0; b < B; b++) if (!(Number.isInteger(o.lengths[b]) && o.lengths[b] >= 1 && o.lengths[b] <= T)) throw new ShapeError(`lengths[${b}] = ${o.lengths[b]} is outside 1..T`, { argument: `options.lengths[${b}]`, expected: `1..${T}`, actual: o.lengths[b] });
+  }
+  if (B * T === 0) throw new ShapeError('x must have at least one sequence and one step', { argument: 'x.shape', expected: 'B >= 1, T >= 1', actual: x.shape });
+  return withBuffers((alloc) => {
+    const xb = alloc(x.data);
+    const lens = o.lengths ? alloc(Int32Array.from(o.lengths as ArrayLike<number>), 'i32').ptr : 0;
+    const W = (key: string) => alloc(w[key]).ptr;
+    const ws = Array.from({ length: L }, (_, l) => ({ ih: W(`weight_ih_l${l}`), hh: W(`weight_hh_l${l}`), bih: W(`bias_ih_l${l}`), bhh: W(`bias_hh_l${l}`) }));
+    const h0 = o.h0 ? alloc(o.h0) : undefined;
+    const c0 = o.c0 ? alloc(o.c0) : undefined;
+    const hs = ws.map(() => alloc(B * T * H)), cs = ws.map(() => alloc(B * T * H)), gs = ws.map(() => alloc(B * T * 4 * H));
+    const hN = alloc(L * B * H), cN = alloc(L * B * H);
+    let inp = xb.ptr;
+    for (let l = 0; l < L; l++) {
+      const iSize = l === 0 ? I : H;
+      k.lstm_forward(B, T, iSize, H, inp, lens, ws[l].ih, ws[l].hh, ws[l].bih, ws[l].bhh, h0 ? h0.ptr + 4 * l * B * H : 0, c0 ? c0.ptr + 4 * l * B * H : 0,
+        hs[l].ptr, cs[l].ptr, gs[l].ptr, hN.ptr + 4 * l * B * H, cN.ptr + 4 * l * B * H);
+      inp = hs[l].ptr;
+    }
+    const res: LstmResult = { output: hs[L - 1].toFloat32Array(), hN: hN.toFloat32Array(), cN: cN.toFloat32Array() };
+    if (!up) return res;
+    const dTop = up.dOutput ? alloc(up.dOutput) : undefined;
+    const dhN = up.dhN ? alloc(up.dhN) : undefined;
+    const dcN = up.dcN ? alloc(up.dcN) : undefined;
+    const dx = alloc(B * T * I), dh0 = alloc(L * B * H), dc0 = alloc(L * B * H);
+    const grads: LstmWeights = {};
+    let dh = dTop ? dTop.ptr : 0;
+    for (let l = L - 1; l >= 0; l--) {
+      const iSize = l === 0 ? I : H;
+      const dIn = l === 0 ? dx : alloc(B * T * H);
+      const g = { ih: alloc(4 * H * iSize), hh: alloc(4 * H * H), bih: alloc(4 * H), bhh: alloc(4 * H) };
+      k.lstm_backward(B, T, iSize, H, l === 0 ? xb.ptr : hs[l - 1].ptr, lens, ws[l].ih, ws[l].hh, h0 ? h0.ptr + 4 * l * B * H : 0, c0 ? c0.ptr + 4 * l * B * H : 0,
+        hs[l].ptr, cs[l].ptr, gs[l].ptr, dh, dhN ? dhN.ptr + 4 * l * B * H : 0, dcN ? dcN.ptr + 4 * l * B * H : 0,
+        dIn.ptr, dh0.ptr + 4 * l * B * H, dc0.ptr + 4 * l * B * H, g.ih.ptr, g.hh.ptr, g.bih.ptr, g.bhh.ptr);
+      grads[`weight_ih_l${l}`] = g.ih.toFloat32Array();
+      grads[`weight_hh_l${l}`] = g.hh.toFloat32Array();
+      grads[`bias_ih_l${l}`] = g.bih.toFloat32Array();
+      grads[`bias_hh_l${l}`] = g.bhh.toFloat32Array();
+      dh = dIn.ptr;
+    }
+    return { ...res, dx: dx.toFloat32Array(), dh0: dh0.toFloat32Array(), dc0: dc0.toFloat32Array(), grads };
+  });
+}
+
+/** A stacked LSTM over `x: [B, T, I]` with `nn.LSTM` weights (gate order i, f, g, o; logistic sigmoid). */
+export function lstm(x: Tensor, weights: LstmWeights, options: LstmOptions = {}): LstmResult {
+  return runLstm(x, weights, options);
+}
+
+/** `lstm` and the gradients of `Σ dOutput·output + Σ dhN·hN + Σ dcN·cN` (inputs, initial states, weights). */
+export function lstmGradients(x: Tensor, weights: LstmWeights, upstream: { dOutput?: Float32Array; dhN?: Float32Array; dcN?: Float32Array }, options: LstmOptions = {}): LstmGradResult {
+  return runLstm(x, weights, options, upstream ?? {}) as LstmGradResult;
+}
