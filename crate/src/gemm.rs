@@ -291,49 +291,33 @@ pub(crate) mod simd {
         }
     }
 
-    /// simd128 4×8 micro-kernel: 8 accumulators (4 rows × 2 vectors of 4 columns).
+    /// simd128 MR×8 micro-kernel: 2·MR accumulators (MR rows × 2 vectors of 4 columns); the row
+    /// loop is unrolled by the compiler (MR is a constant) and the accumulators stay in registers.
     #[inline]
     pub fn micro_kernel_f32(kc: usize, ap: &[f32], bp: &[f32], tile: &mut [f32; MR * NR]) {
-        const _: () = assert!(MR == 4 && NR == 8);
+        const _: () = assert!(NR == 8);
         assert!(ap.len() >= kc * MR && bp.len() >= kc * NR);
         unsafe {
-            let mut c00 = f32x4_splat(0.0);
-            let mut c01 = c00;
-            let mut c10 = c00;
-            let mut c11 = c00;
-            let mut c20 = c00;
-            let mut c21 = c00;
-            let mut c30 = c00;
-            let mut c31 = c00;
+            let mut c0 = [f32x4_splat(0.0); MR];
+            let mut c1 = [f32x4_splat(0.0); MR];
             let mut a = ap.as_ptr();
             let mut b = bp.as_ptr();
             for _ in 0..kc {
                 let b0 = v128_load(b as *const v128);
                 let b1 = v128_load(b.add(4) as *const v128);
-                let a0 = v128_load32_splat(a as *const u32);
-                c00 = madd(a0, b0, c00);
-                c01 = madd(a0, b1, c01);
-                let a1 = v128_load32_splat(a.add(1) as *const u32);
-                c10 = madd(a1, b0, c10);
-                c11 = madd(a1, b1, c11);
-                let a2 = v128_load32_splat(a.add(2) as *const u32);
-                c20 = madd(a2, b0, c20);
-                c21 = madd(a2, b1, c21);
-                let a3 = v128_load32_splat(a.add(3) as *const u32);
-                c30 = madd(a3, b0, c30);
-                c31 = madd(a3, b1, c31);
+                for r in 0..MR {
+                    let ar = v128_load32_splat(a.add(r) as *const u32);
+                    c0[r] = madd(ar, b0, c0[r]);
+                    c1[r] = madd(ar, b1, c1[r]);
+                }
                 a = a.add(MR);
                 b = b.add(NR);
             }
             let t = tile.as_mut_ptr() as *mut v128;
-            v128_store(t, c00);
-            v128_store(t.add(1), c01);
-            v128_store(t.add(2), c10);
-            v128_store(t.add(3), c11);
-            v128_store(t.add(4), c20);
-            v128_store(t.add(5), c21);
-            v128_store(t.add(6), c30);
-            v128_store(t.add(7), c31);
+            for r in 0..MR {
+                v128_store(t.add(2 * r), c0[r]);
+                v128_store(t.add(2 * r + 1), c1[r]);
+            }
         }
     }
 }
