@@ -24,9 +24,18 @@ export const browserPlatform: Platform = {
     let m = modules.get(build);
     if (!m) {
       m = (async () => {
-        const res = await fetch(wasmUrl(build));
-        if (!res.ok) throw new Error(`fetching ${res.url} failed: HTTP ${res.status}`);
-        return WebAssembly.compile(await res.arrayBuffer());
+        const url = wasmUrl(build);
+        const res = await fetch(url);
+        if (!res.ok) throw new Error(`fetching ${res.url || url.href} failed: HTTP ${res.status}`);
+        const bytes = await res.arrayBuffer();
+        const head = new Uint8Array(bytes, 0, Math.min(4, bytes.byteLength));
+        if (head.length < 4 || head[0] !== 0 || head[1] !== 0x61 || head[2] !== 0x73 || head[3] !== 0x6d) {
+          // Typically a dev server's index.html fallback: the .wasm files are not where the code expects them,
+          // because a bundler moved the code (e.g. Vite's dependency pre-bundling).
+          throw new Error(`${res.url || url.href} is not a WebAssembly module (Content-Type: ${res.headers.get('content-type')}); ` +
+            `the .wasm files must stay next to lstm-vae's code: with Vite, set optimizeDeps: { exclude: ['lstm-vae'] }`);
+        }
+        return WebAssembly.compile(bytes);
       })();
       modules.set(build, m);
       m.catch(() => modules.delete(build));

@@ -26,6 +26,9 @@ export const nodePlatform: Platform = {
     return new Promise<PoolWorker>((resolve, reject) => {
       const w = new Worker(new URL('./worker.node.js', import.meta.url), {
         workerData: { build, module, memory, stackSize },
+        // the parent's options (e.g. --input-type) may be invalid for a worker started from a file,
+        // and V8 flags apply to the whole process anyway
+        execArgv: [],
       });
       w.unref(); // a pool thread never keeps a finished process alive
       const fail = (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)));
