@@ -73,14 +73,15 @@ fn span(rows: usize, cols: usize, ld: usize) -> usize {
 /// NaN included, are ignored, as in BLAS). Panics if a slice is shorter than the shapes need
 /// (callers at the JavaScript boundary check shapes first and return a typed error).
 pub fn gemm<T: Real>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T]) {
-    assert!(a.len() >= g.a_len(), "gemm: a has {} elements, needs {}", a.len(), g.a_len());
-    assert!(b.len() >= g.b_len(), "gemm: b has {} elements, needs {}", b.len(), g.b_len());
-    assert!(c.len() >= g.c_len(), "gemm: c has {} elements, needs {}", c.len(), g.c_len());
-    assert!(g.ldc >= g.n || g.m <= 1);
-    if g.m == 0 || g.n == 0 {
-        return;
-    }
-    // beta pass
+    gemm_impl(g, alpha, a, b, beta, c, true)
+}
+
+/// `gemm` on the calling thread only (for callers that already split the work between threads).
+pub fn gemm_st<T: Real>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T]) {
+    gemm_impl(g, alpha, a, b, beta, c, false)
+}
+
+fn beta_pass<T: Real>(g: Gemm, beta: T, c: &mut [T]) {
     for i in 0..g.m {
         let row = &mut c[i * g.ldc..i * g.ldc + g.n];
         if beta == T::zero() {
@@ -89,11 +90,22 @@ pub fn gemm<T: Real>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T]) 
             row.iter_mut().for_each(|v| *v = *v * beta);
         }
     }
+}
+
+fn gemm_impl<T: Real>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T], allow_par: bool) {
+    assert!(a.len() >= g.a_len(), "gemm: a has {} elements, needs {}", a.len(), g.a_len());
+    assert!(b.len() >= g.b_len(), "gemm: b has {} elements, needs {}", b.len(), g.b_len());
+    assert!(c.len() >= g.c_len(), "gemm: c has {} elements, needs {}", c.len(), g.c_len());
+    assert!(g.ldc >= g.n || g.m <= 1);
+    if g.m == 0 || g.n == 0 {
+        return;
+    }
+    beta_pass(g, beta, c);
     if g.k == 0 || alpha == T::zero() {
         return;
     }
     let macs = g.m * g.n * g.k;
-    let nthreads = if macs >= PAR_MIN_MACS { threads() } else { 1 };
+    let nthreads = if allow_par && macs >= PAR_MIN_MACS { threads() } else { 1 };
     let cp = SendPtr(c.as_mut_ptr());
     if nthreads <= 1 {
         unsafe { gemm_serial(g, alpha, a.as_ptr(), b.as_ptr(), cp.0) };
@@ -129,6 +141,15 @@ pub fn gemm<T: Real>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T]) 
 
 /// One thread's blocked GEMM: `C += alpha · op(A) · op(B)` (beta already applied).
 unsafe fn gemm_serial<T: Real>(g: Gemm, alpha: T, a: *const T, b: *const T, c: *mut T) {
+    blocked(g, alpha, a, c, |jc, pc, kc, nc, buf: &mut Vec<T>| -> *const T {
+        pack_b(g, b, pc, kc, jc, nc, buf);
+        buf.as_ptr()
+    })
+}
+
+/// The blocked loops around the micro-kernel; `panel(jc, pc, kc, nc, scratch)` gives the packed
+/// `op(B)[pc..pc+kc, jc..jc+nc]` (packed into `scratch`, or from a `PackedB`).
+unsafe fn blocked<T: Real>(g: Gemm, alpha: T, a: *const T, c: *mut T, panel: impl Fn(usize, usize, usize, usize, &mut Vec<T>) -> *const T) {
     T::with_pack_buffers(|apack, bpack| {
         let mut tile = [T::zero(); MR * NR];
         let mut jc = 0;
@@ -138,14 +159,15 @@ unsafe fn gemm_serial<T: Real>(g: Gemm, alpha: T, a: *const T, b: *const T, c: *
             let mut pc = 0;
             while pc < g.k {
                 let kc = KC.min(g.k - pc);
-                pack_b(g, b, pc, kc, jc, nc, bpack);
+                let bp = panel(jc, pc, kc, nc, bpack);
+                let bpanel = std::slice::from_raw_parts(bp, nstrips * kc * NR);
                 let mut ic = 0;
                 while ic < g.m {
                     let mc = MC.min(g.m - ic);
                     let mstrips = mc.div_ceil(MR);
                     pack_a(g, a, ic, mc, pc, kc, apack);
                     for js in 0..nstrips {
-                        let bs = &bpack[js * kc * NR..(js + 1) * kc * NR];
+                        let bs = &bpanel[js * kc * NR..(js + 1) * kc * NR];
                         let j0 = jc + js * NR;
                         let nr = NR.min(g.n - j0);
                         for is in 0..mstrips {
@@ -243,6 +265,72 @@ unsafe fn pack_a<T: Real>(g: Gemm, a: *const T, ic: usize, mc: usize, pc: usize,
             }
         }
     }
+}
+
+/// `op(B)` `[k, n]` packed once into the panels the micro-kernel reads, for a GEMM repeated with
+/// the same B (e.g. `W_hhᵀ` at every step of an LSTM).
+pub struct PackedB<T> {
+    k: usize,
+    n: usize,
+    data: Vec<T>,
+}
+
+impl<T: Real> PackedB<T> {
+    pub fn new() -> Self {
+        PackedB { k: 0, n: 0, data: Vec::new() }
+    }
+    /// Packs `op(B)` (`b` as `[k, n]` with leading dimension `ldb`, or `[n, k]` transposed with `tb`).
+    pub fn pack(&mut self, tb: bool, k: usize, n: usize, b: &[T], ldb: usize) {
+        let g = Gemm { ta: false, tb, m: 0, n, k, lda: 0, ldb, ldc: n };
+        assert!(b.len() >= g.b_len(), "PackedB: b has {} elements, needs {}", b.len(), g.b_len());
+        self.k = k;
+        self.n = n;
+        self.data.clear();
+        let mut scratch = Vec::new();
+        let mut jc = 0;
+        while jc < n {
+            let nc = NC.min(n - jc);
+            let mut pc = 0;
+            while pc < k {
+                let kc = KC.min(k - pc);
+                unsafe { pack_b(g, b.as_ptr(), pc, kc, jc, nc, &mut scratch) };
+                self.data.extend_from_slice(&scratch[..nc.div_ceil(NR) * kc * NR]);
+                pc += kc;
+            }
+            jc += nc;
+        }
+    }
+    /// Offset of the panel of block (jc, pc), in the order `pack` wrote them.
+    fn offset(&self, jc: usize, pc: usize) -> usize {
+        let mut off = 0;
+        let mut j = 0;
+        while j < jc {
+            let nc = NC.min(self.n - j);
+            off += nc.div_ceil(NR) * NR * self.k;
+            j += nc;
+        }
+        let nc = NC.min(self.n - jc);
+        off + nc.div_ceil(NR) * NR * pc
+    }
+}
+
+impl<T: Real> Default for PackedB<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `C[m, n] += alpha · op(A)[m, k] · B` with B pre-packed, on the calling thread.
+/// `a`: `[m, k]` (lda) or, with `ta`, `[k, m]`; `c`: `[m, n]` (ldc).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_packed_st<T: Real>(ta: bool, m: usize, a: &[T], lda: usize, pb: &PackedB<T>, alpha: T, c: &mut [T], ldc: usize) {
+    let g = Gemm { ta, tb: false, m, n: pb.n, k: pb.k, lda, ldb: pb.n, ldc };
+    assert!(a.len() >= g.a_len(), "gemm_packed: a has {} elements, needs {}", a.len(), g.a_len());
+    assert!(c.len() >= g.c_len(), "gemm_packed: c has {} elements, needs {}", c.len(), g.c_len());
+    if m == 0 || pb.n == 0 || pb.k == 0 || alpha == T::zero() {
+        return;
+    }
+    unsafe { blocked(g, alpha, a.as_ptr(), c.as_mut_ptr(), |jc, pc, _kc, _nc, _buf: &mut Vec<T>| pb.data.as_ptr().add(pb.offset(jc, pc))) }
 }
 
 /// `c = a · b` (overwrites c) on ndarray views: the shapes are checked here, once.
@@ -394,6 +482,24 @@ mod tests {
         crate::par::set_threads(0);
         assert!(outs[0].iter().zip(&outs[1]).all(|(x, y)| x.to_bits() == y.to_bits()));
         assert!(outs[0].iter().zip(&outs[2]).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+
+    #[test]
+    fn prepacked_b_equals_plain_gemm_bitwise() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for &(m, n, k, tb) in &[(5, 600, 300, true), (33, 130, 17, false), (1, 9, 513, true)] {
+            let ldb = if tb { k } else { n };
+            let a: Vec<f32> = (0..m * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let b: Vec<f32> = (0..k * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let c0: Vec<f32> = (0..m * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let mut want = c0.clone();
+            gemm_st(Gemm { ta: false, tb, m, n, k, lda: k, ldb, ldc: n }, 1.0, &a, &b, 1.0, &mut want);
+            let mut pb = PackedB::new();
+            pb.pack(tb, k, n, &b, ldb);
+            let mut got = c0.clone();
+            gemm_packed_st(false, m, &a, k, &pb, 1.0, &mut got, n);
+            assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}x{n}x{k}");
+        }
     }
 
     #[test]

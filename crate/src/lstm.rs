@@ -17,13 +17,13 @@
 //! bit-identical for any number of threads. Nothing is allocated inside the time loop.
 
 use crate::act::{sigmoid_inplace, tanh, tanh_inplace, Act};
-use crate::gemm::{gemm, Gemm};
+use crate::gemm::{gemm, gemm_packed_st, Gemm, PackedB};
 use crate::par::SendPtr;
 use crate::util::{contig, mut_slice, par_rows, ptr, sl};
 use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3};
 
-/// An elementwise pass over `B` rows of `H` is split between threads from this many elements on.
-const PAR_MIN_ELEMS: usize = 4096;
+/// The time loop is split over batch rows from this many multiply-adds per call on.
+const PAR_MIN_LOOP: usize = 1 << 16;
 
 /// Where `lstm_forward` writes (views owned by the caller; overwritten).
 pub struct LstmOut<'a, T> {
@@ -231,23 +231,32 @@ pub fn lstm_forward<T: Act>(
     }
     gemm(Gemm::nt(bsz * steps, g4, isz), T::one(), xs, wih, T::one(), gs);
 
+    // W_hhᵀ packed once for every step's recurrent GEMM.
+    let mut whh_packed = PackedB::new();
+    whh_packed.pack(true, hsz, g4, whh, hsz);
+    let whh_packed = &whh_packed;
+
     let gp = SendPtr(gs.as_mut_ptr());
     let hp = SendPtr(hs.as_mut_ptr());
     let cp = SendPtr(cs.as_mut_ptr());
-    for t in 0..steps {
-        // Recurrence: gates[:, t] += h_{t-1} · W_hhᵀ
-        let rec = Gemm { ta: false, tb: true, m: bsz, n: g4, k: hsz, lda: steps * hsz, ldb: hsz, ldc: steps * g4 };
-        if t > 0 {
-            // h_seq rows of step t-1 are read while gates of step t are written: disjoint buffers.
-            let hprev = unsafe { std::slice::from_raw_parts(ptr(hp).add((t - 1) * hsz), bsz * steps * hsz - (t - 1) * hsz) };
-            let gt = unsafe { std::slice::from_raw_parts_mut(ptr(gp).add(t * g4), bsz * steps * g4 - t * g4) };
-            gemm(rec, T::one(), hprev, whh, T::one(), gt);
-        } else if let Some(h0s) = h0s {
-            let g0 = unsafe { std::slice::from_raw_parts_mut(ptr(gp), bsz * steps * g4) };
-            gemm(Gemm { lda: hsz, ..rec }, T::one(), h0s, whh, T::one(), g0);
-        }
-        // Activations and cell update, row by row.
-        par_rows(bsz, bsz * hsz, PAR_MIN_ELEMS, |lo, hi| {
+    // Batch rows are independent through time: each task runs the whole time loop for its rows
+    // (one split per call, not two per step). Every row is computed the same way whatever the
+    // split, so results do not depend on the number of threads.
+    par_rows(bsz, bsz * steps * g4 * hsz, PAR_MIN_LOOP, |lo, hi| {
+        let m = hi - lo;
+        for t in 0..steps {
+            // Recurrence: gates[lo..hi, t] += h_{t-1} · W_hhᵀ
+            unsafe {
+                let gt = std::slice::from_raw_parts_mut(ptr(gp).add((lo * steps + t) * g4), (m - 1) * steps * g4 + g4);
+                if t > 0 {
+                    // h_seq rows of step t-1 are read while gates of step t are written: disjoint buffers.
+                    let hprev = std::slice::from_raw_parts(ptr(hp).add((lo * steps + t - 1) * hsz), (m - 1) * steps * hsz + hsz);
+                    gemm_packed_st(false, m, hprev, steps * hsz, whh_packed, T::one(), gt, steps * g4);
+                } else if let Some(h0s) = h0s {
+                    gemm_packed_st(false, m, &h0s[lo * hsz..hi * hsz], hsz, whh_packed, T::one(), gt, steps * g4);
+                }
+            }
+            // Activations and cell update, row by row.
             for b in lo..hi {
                 let cur = b * steps + t;
                 unsafe {
@@ -269,8 +278,8 @@ pub fn lstm_forward<T: Act>(
                     forward_cell(g, c_prev, c_out, h_out);
                 }
             }
-        });
-    }
+        }
+    });
     copy_last([h_last, c_last], [hs, cs], [h0s, c0s], bsz, steps, hsz);
 }
 
@@ -410,8 +419,14 @@ pub fn lstm_backward<T: Act>(
     let dhp = SendPtr(dh.as_mut_ptr());
     let dcp = SendPtr(dc.as_mut_ptr());
     let tcp = SendPtr(tc.as_mut_ptr());
-    for t in (0..steps).rev() {
-        par_rows(bsz, bsz * hsz, PAR_MIN_ELEMS, |lo, hi| {
+    // W_hh (as [4H, H]) packed once for every step's dh_{t-1} += dG_t · W_hh.
+    let mut whh_packed = PackedB::new();
+    whh_packed.pack(false, g4, hsz, whh, hsz);
+    let whh_packed = &whh_packed;
+    // As in forward: each task runs the whole (reversed) time loop for its batch rows.
+    par_rows(bsz, bsz * steps * g4 * hsz, PAR_MIN_LOOP, |lo, hi| {
+        let m = hi - lo;
+        for t in (0..steps).rev() {
             for b in lo..hi {
                 let cur = b * steps + t;
                 let hrow = cur * hsz;
@@ -437,20 +452,16 @@ pub fn lstm_backward<T: Act>(
                     backward_cell(&gs[cur * g4..(cur + 1) * g4], tc_row, c_prev, dhs_row, dh_row, dc_row, dg_row);
                 }
             }
-        });
-        // dh_{t-1} += dG_t · W_hh (rows of frozen steps have dG = 0 and keep their pass-through value).
-        if t > 0 || want_dh0 {
-            let g = Gemm { ta: false, tb: false, m: bsz, n: hsz, k: g4, lda: steps * g4, ldb: hsz, ldc: hsz };
-            // (slices re-derived from the raw pointers the row tasks use)
-            let (dgt, dhs_all) = unsafe {
-                (
-                    std::slice::from_raw_parts(ptr(dgp).add(t * g4), (n_all - t) * g4),
-                    std::slice::from_raw_parts_mut(ptr(dhp), n_bh),
-                )
-            };
-            gemm(g, T::one(), dgt, whh, T::one(), dhs_all);
+            // dh_{t-1} += dG_t · W_hh (rows of frozen steps have dG = 0 and keep their pass-through value).
+            if t > 0 || want_dh0 {
+                unsafe {
+                    let dgt = std::slice::from_raw_parts(ptr(dgp).add((lo * steps + t) * g4), (m - 1) * steps * g4 + g4);
+                    let dhr = std::slice::from_raw_parts_mut(ptr(dhp).add(lo * hsz), m * hsz);
+                    gemm_packed_st(false, m, dgt, steps * g4, whh_packed, T::one(), dhr, hsz);
+                }
+            }
         }
-    }
+    });
     if let Some(mut v) = dh0 {
         mut_slice(N, "grads.dh0", &mut v).copy_from_slice(dh);
     }
