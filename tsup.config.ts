@@ -20,7 +20,7 @@ export default defineConfig([
     target: 'es2022',
     platform: 'neutral',
     external: [/^node:/],
-    noExternal: ['wasm-feature-detect'],
+    noExternal: ['wasm-feature-detect', 'idb-keyval'],
     sourcemap: false,
     splitting: false,
   },

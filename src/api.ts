@@ -12,3 +12,5 @@ export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
 export { rocAuc, averagePrecision, bestF1, percentileThreshold, overlappingSegmentF1 } from './metrics.js';
 export { windows, windowScoresToPoints } from './data/windows.js';
 export { MinMaxNormalizer, ZScoreNormalizer } from './data/normalize.js';
+export { modelToBlob, modelFromBlob, modelFromFile, saveToIndexedDB, loadFromIndexedDB, listModels, deleteModel, type StoredModelInfo } from './browser-storage.js';
+export { fromKerasWeights, type KerasLayers, type KerasLayer, type KerasTensor, type KerasLayerConfig } from './keras.js';

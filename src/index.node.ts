@@ -7,6 +7,9 @@ export * from './api.js';
 
 import { LstmVae } from './model.js';
 import { readFileBytes, writeFileAtomic } from './node/atomic-write.js';
+import { setCheckpointWriter } from './train.js';
+
+setCheckpointWriter(writeFileAtomic);
 
 /** Saves a model to `path` crash-safely (temporary file in the same folder, fsync, rename). */
 export async function saveModel(model: LstmVae, path: string): Promise<void> {

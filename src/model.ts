@@ -5,7 +5,8 @@ import { Rng } from './rng.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from './safetensors.js';
 import { BOS, CharTokenizer, UNK } from './tokenizer.js';
 import { product } from './tensor.js';
-import { fit, type FitOptions, type History } from './train.js';
+import { fit, makeCheckpoint, type FitOptions, type History, type TrainerState } from './train.js';
+import type { Optimizer } from './optim.js';
 
 /** Model configuration (the keys saved in files, as in the SPEC). */
 export interface LstmVaeConfig {
@@ -886,7 +887,8 @@ export class LstmVae {
 
   /** @internal */
   static fromTensors(metadata: Record<string, string>, tensors: Record<string, { shape: number[]; data: Float32Array }>): LstmVae {
-    if (metadata.format !== undefined && metadata.format !== 'lstm-vae') throw new FormatError('not an lstm-vae file', { argument: '__metadata__.format', expected: 'lstm-vae', actual: metadata.format });
+    // 'pt' / 'np': the framework tag Hugging Face tools put in files saved from PyTorch / NumPy state dicts
+    if (metadata.format !== undefined && metadata.format !== 'lstm-vae' && metadata.format !== 'pt' && metadata.format !== 'np') throw new FormatError('not an lstm-vae file', { argument: '__metadata__.format', expected: "'lstm-vae' (or 'pt' / 'np' for a state dict with the SPEC's keys)", actual: metadata.format });
     if (metadata.format_version !== undefined) {
       const v = Number(metadata.format_version);
       if (!Number.isInteger(v) || v < 1) throw new FormatError('bad format_version', { argument: '__metadata__.format_version', expected: '1', actual: metadata.format_version });
@@ -902,15 +904,17 @@ export class LstmVae {
     } else {
       config = inferConfig(tensors);
     }
+    const own: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const [k, v] of Object.entries(tensors)) if (!k.startsWith('optimizer.') && !k.startsWith('trainer.')) own[k] = v;
     let model: LstmVae;
     try {
+      // the tensors must fit the config before anything is allocated (a config may claim huge sizes)
+      validateStateDict(own, Object.fromEntries(parameterShapes(config)));
       model = new LstmVae(config);
     } catch (e) {
       if (e instanceof ConfigError) throw new FormatError(`the config in the file is invalid: ${e.message}`, { argument: '__metadata__.config' });
       throw e;
     }
-    const own: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, v] of Object.entries(tensors)) if (!k.startsWith('optimizer.')) own[k] = v;
     try {
       model.loadStateDict(own);
     } catch (e) {
@@ -918,12 +922,18 @@ export class LstmVae {
       throw e;
     }
     if (metadata.metadata) {
+      let meta: unknown;
       try {
-        model.metadata = JSON.parse(metadata.metadata);
+        meta = JSON.parse(metadata.metadata);
       } catch {
         model.dispose();
         throw new FormatError('the metadata in the file is not valid JSON', { argument: '__metadata__.metadata' });
       }
+      if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
+        model.dispose();
+        throw new FormatError('the metadata in the file must be a JSON object', { argument: '__metadata__.metadata', expected: '{ ... }', actual: metadata.metadata.slice(0, 80) });
+      }
+      model.metadata = meta as Record<string, unknown>;
     }
     if (metadata.tokenizer) {
       try {
@@ -944,6 +954,17 @@ export class LstmVae {
   fit(data: ModelInput | AsyncIterable<ModelInput>, options: FitOptions = {}): Promise<History> {
     this.alive();
     return fit(this, data, options);
+  }
+
+  /**
+   * A training checkpoint (safetensors bytes): the model file plus the optimizer's state tensors
+   * (`optimizer.<param key>.<slot>`, `__metadata__.optimizer`) and, if given, the trainer state
+   * (`__metadata__.trainer`, e.g. `history.trainerState`). `fit(data, { resumeFrom })` continues
+   * from it; `LstmVae.fromSafetensors` loads the model from it.
+   */
+  checkpoint(optimizer: Optimizer, trainerState?: TrainerState): Uint8Array {
+    this.alive();
+    return makeCheckpoint(this, optimizer, trainerState);
   }
 
   /** Frees the model's WebAssembly memory. */

@@ -1,0 +1,231 @@
+// End-to-end test of the browser demo (examples/browser) in headless Chromium.
+//
+//   node test/browser/demo-e2e.mjs        (needs dist/: `npx tsup`)
+//
+// Builds the example with Vite's JS API, serves examples/browser/dist with COOP/COEP (cross-origin
+// isolated, so the Worker gets threads), and clicks through it: the built-in synthetic data set,
+// a short training run (small model), scoring, a .safetensors download, saving to IndexedDB, a
+// page reload, loading the model back by name and scoring again (same top score). Numbers are read
+// from elements with data-testid attributes (exact values in data-value).
+//
+// Environment: CHROMIUM=<path> (default /usr/bin/chromium), DEMO_E2E_TIMEOUT=<ms for the whole
+// run> (default 150000), DEMO_E2E_DEBUG=1 prints the page's console, DEMO_E2E_SCREENSHOT=<file.png>
+// saves a screenshot of the page after scoring.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve, url, close, CHROMIUM, CHROMIUM_ARGS } from './serve.mjs';
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const example = resolve(root, 'examples/browser');
+const TOTAL_TIMEOUT = Number(process.env.DEMO_E2E_TIMEOUT) || 150_000;
+const DEBUG = !!process.env.DEMO_E2E_DEBUG;
+const STEP = 60_000; // the longest single wait (training on a busy machine)
+
+// Small and quick: ~490 windows of 32 points, 3 epochs.
+const WINDOW = 32;
+const TRAIN = { 'opt-window': WINDOW, 'opt-stride': 4, 'opt-hidden': 16, 'opt-latent': 4, 'opt-layers': 1, 'opt-epochs': 3, 'opt-batch': 32, 'opt-lr': 0.005, 'opt-val': 0, 'opt-seed': 1 };
+const MODEL_NAME = 'e2e-model';
+
+const results = [];
+function record(name, ok, error) {
+  results.push({ name, ok, error });
+  console.log(ok ? `✓ ${name}` : `✗ ${name}: ${error}`);
+}
+/** Runs a check; a thrown error or a false result is a failure. */
+async function check(name, fn) {
+  try {
+    const r = await fn();
+    if (r === false) record(name, false, 'check returned false');
+    else record(name, true);
+    return true;
+  } catch (e) {
+    record(name, false, e?.message ?? String(e));
+    return false;
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+const tid = (id) => `[data-testid="${id}"]`;
+const text = (page, id) => page.locator(tid(id)).innerText({ timeout: 5_000 });
+async function value(page, id) {
+  const v = await page.locator(tid(id)).getAttribute('data-value', { timeout: 5_000 });
+  assert(v !== null, `${id} has no value (shows "${await text(page, id)}")`);
+  return v;
+}
+const number = async (page, id) => Number(await value(page, id));
+/** Waits until the element's text is one of `wanted`; returns it. */
+async function waitText(page, id, wanted, timeout = STEP) {
+  const h = await page.waitForFunction(
+    ([sel, w]) => {
+      const t = document.querySelector(sel)?.textContent?.trim();
+      return w.includes(t) ? t : null;
+    },
+    [tid(id), wanted],
+    { timeout, polling: 100 },
+  );
+  return h.jsonValue();
+}
+async function pageErrors(page) {
+  return page.locator('#log .error').allInnerTexts();
+}
+
+let server, browser;
+
+async function run() {
+  if (!existsSync(resolve(root, 'dist/index.js')) || !existsSync(resolve(root, 'dist/worker.browser.js'))) {
+    record('dist/ is built', false, 'dist/index.js or dist/worker.browser.js is missing: run `npx tsup`');
+    return;
+  }
+  try {
+    const ok = await check('vite build of examples/browser', async () => {
+      const { build } = await import('vite');
+      await build({ configFile: resolve(example, 'vite.config.ts'), logLevel: 'error' });
+      assert(existsSync(resolve(example, 'dist/index.html')), 'no dist/index.html');
+    });
+    if (!ok) return;
+    server = await serve(resolve(example, 'dist'), { isolated: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    console.log(`Chromium ${browser.version()}, demo at ${url(server)}/`);
+    const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (e) => record('no uncaught page errors', false, e.message));
+    page.on('console', (m) => DEBUG && console.log(`  [console.${m.type()}] ${m.text()}`));
+
+    const open = async () => {
+      const res = await page.goto(`${url(server)}/`, { timeout: 30_000 });
+      assert(res?.ok(), `HTTP ${res?.status()}`);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    };
+    if (!(await check('page loads and the Worker initialises', open))) return;
+
+    await check('page is cross-origin isolated', async () => assert((await text(page, 'page-isolated')) === 'true', 'crossOriginIsolated is not true'));
+    await check('backend in the Worker has threads >= 2', async () => {
+      const build = await text(page, 'backend-build');
+      const threads = await number(page, 'backend-threads');
+      console.log(`  backend: ${build}, ${threads} threads`);
+      assert(build.endsWith('-mt'), `build ${build}: ${await text(page, 'backend-reasons')}`);
+      assert(threads >= 2, `threads = ${threads}`);
+    });
+
+    let regions = [];
+    await check('built-in synthetic data set loads', async () => {
+      await page.click(tid('builtin-sine'));
+      await waitText(page, 'dataset-points', ['2000'], 15_000);
+      regions = JSON.parse(await value(page, 'planted-regions'));
+      assert(regions.length > 0, 'no planted regions');
+    });
+
+    let firstLoss = NaN, finalLoss = NaN;
+    const trained = await check('training runs 3 epochs in the Worker; final loss is finite and below the first epoch loss', async () => {
+      for (const [id, v] of Object.entries(TRAIN)) await page.fill(tid(id), String(v));
+      await page.waitForSelector(`${tid('train')}:not([disabled])`);
+      const t0 = Date.now();
+      await page.click(tid('train'));
+      const status = await waitText(page, 'train-status', ['done', 'stopped', 'error'], STEP);
+      assert(status === 'done', `training ended with "${status}": ${(await pageErrors(page)).join(' | ')}`);
+      firstLoss = await number(page, 'first-loss');
+      finalLoss = await number(page, 'final-loss');
+      const epochs = await number(page, 'epochs-done');
+      console.log(`  ${epochs} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s: first-epoch loss ${firstLoss}, final loss ${finalLoss}`);
+      assert(epochs === TRAIN['opt-epochs'], `epochs done ${epochs}`);
+      assert(Number.isFinite(finalLoss), `final loss ${finalLoss}`);
+      assert(finalLoss < firstLoss, `final loss ${finalLoss} >= first-epoch loss ${firstLoss}`);
+    });
+    if (trained) {
+      await check("the page's main thread stayed responsive while training (longest gap < 2 s)", async () => {
+        const gap = await number(page, 'main-max-gap');
+        console.log(`  longest main-thread timer gap during training: ${gap} ms`);
+        assert(gap < 2000, `${gap} ms`);
+      });
+    }
+
+    let topScore;
+    const scored = trained && await check('scoring flags points, and the planted anomalies have the highest scores', async () => {
+      await page.click(tid('score'));
+      const status = await waitText(page, 'score-status', ['scored', 'error'], STEP);
+      assert(status === 'scored', `scoring: ${(await pageErrors(page)).join(' | ')}`);
+      const flagged = await number(page, 'flagged-count');
+      topScore = await value(page, 'top-score');
+      const topIndex = await number(page, 'top-index');
+      const top = JSON.parse(await value(page, 'top-indices')).slice(0, 20);
+      const near = (i) => regions.some(([a, b]) => i >= a - WINDOW / 2 && i <= b + WINDOW / 2);
+      const inRegions = top.filter(near).length;
+      console.log(`  flagged ${flagged}; top score ${topScore} at ${topIndex}; ${inRegions}/20 of the highest in planted regions ${JSON.stringify(regions)}`);
+      assert(flagged > 0, `flagged ${flagged}`);
+      assert(Number.isFinite(Number(topScore)), `top score ${topScore}`);
+      assert(near(topIndex), `the highest score is at ${topIndex}, outside the planted regions`);
+      assert(inRegions >= 16, `only ${inRegions} of the 20 highest scores are in planted regions`);
+    });
+    if (scored && process.env.DEMO_E2E_SCREENSHOT) await page.screenshot({ path: process.env.DEMO_E2E_SCREENSHOT, fullPage: true });
+
+    if (trained) {
+      await check('download gives a .safetensors file of the model', async () => {
+        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(tid('download'))]);
+        const name = download.suggestedFilename();
+        const bytes = readFileSync(await download.path());
+        assert(name.endsWith('.safetensors'), `file name ${name}`);
+        const headerLen = Number(bytes.readBigUInt64LE(0));
+        const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8'));
+        assert(header.__metadata__?.format === 'lstm-vae', `metadata ${JSON.stringify(header.__metadata__)}`);
+        assert('encoder.lstm.weight_ih_l0' in header, 'no encoder.lstm.weight_ih_l0 tensor');
+        console.log(`  ${name}: ${bytes.length} bytes`);
+      });
+    }
+
+    if (scored) {
+      await check('save to IndexedDB, reload the page, load by name: scoring gives the same top score', async () => {
+        await page.fill(tid('model-name'), MODEL_NAME);
+        await page.click(tid('save-idb'));
+        await waitText(page, 'storage-status', [`saved "${MODEL_NAME}"`], 15_000);
+        await page.reload({ timeout: 30_000 });
+        await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+        const names = JSON.parse((await page.locator(tid('saved-models')).getAttribute('data-names')) ?? '[]');
+        assert(names.includes(MODEL_NAME), `saved models after reload: ${JSON.stringify(names)}`);
+        assert((await text(page, 'model-info')) === 'no model', 'the reloaded page already has a model');
+        await page.click(tid('builtin-sine'));
+        await waitText(page, 'dataset-points', ['2000'], 15_000);
+        await page.selectOption(tid('saved-models'), MODEL_NAME);
+        await page.click(tid('load-idb'));
+        await waitText(page, 'storage-status', [`loaded "${MODEL_NAME}"`], 15_000);
+        await page.click(tid('score'));
+        const status = await waitText(page, 'score-status', ['scored', 'error'], STEP);
+        assert(status === 'scored', `scoring after reload: ${(await pageErrors(page)).join(' | ')}`);
+        const again = await value(page, 'top-score');
+        console.log(`  top score before ${topScore}, after reload ${again}`);
+        assert(again === topScore, `top score ${again} != ${topScore}`);
+      });
+    }
+
+    await check('no errors in the page log', async () => {
+      const errors = await pageErrors(page);
+      assert(errors.length === 0, errors.join(' | '));
+    });
+  } catch (e) {
+    record('demo e2e run', false, e?.message ?? String(e));
+  } finally {
+    await browser?.close().catch(() => undefined);
+    close(server);
+  }
+}
+
+const t0 = Date.now();
+let watchdog;
+const timedOut = new Promise((ok) => {
+  watchdog = setTimeout(() => {
+    record('demo e2e run', false, `timed out after ${TOTAL_TIMEOUT / 1000} s`);
+    ok();
+  }, TOTAL_TIMEOUT);
+});
+await Promise.race([run(), timedOut]);
+clearTimeout(watchdog);
+// after a timeout run() may still hold them (closing twice is harmless)
+await Promise.race([browser?.close().catch(() => undefined), new Promise((ok) => setTimeout(ok, 5_000))]);
+close(server);
+const passed = results.filter((r) => r.ok).length;
+const failed = results.filter((r) => !r.ok).length;
+console.log(`demo-e2e: ${passed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,214 @@
+// saveModel / loadModel of the built package (dist/index.node.js) under crashes and failing targets:
+// a child process that keeps saving two different models to one path is SIGKILLed at random
+// (seeded) moments; the file must always load with loadModel and be exactly one of the two.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { init, LstmVae, saveModel, loadModel, IOError, type LstmVaeConfig } from '../dist/index.node.js';
+
+const PKG = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.node.js')).href;
+
+/** Two models of different sizes and shapes (about 1.3 MB and 1.5 MB of weights). */
+const VERSIONS: LstmVaeConfig[] = [
+  { features: 8, hidden: 192, latent: 16, seed: 1 },
+  { features: 4, hidden: 128, latent: 8, layers: 2, decoder: 'autoregressive', seed: 2 },
+];
+
+const CHILD = `
+import { writeSync } from 'node:fs';
+import { init, LstmVae, saveModel } from ${JSON.stringify(PKG)};
+const [target, configs] = process.argv.slice(2);
+await init({ build: "simd" });
+const models = JSON.parse(configs).map((c) => new LstmVae(c));
+for (let i = 0; ; i++) {
+  await saveModel(models[i % 2], target);
+  writeSync(1, i + '\\n');
+}
+`;
+
+/** Saves in a process of its own (as another user when we are root) and prints the outcome. */
+const SAVE_CHILD = `
+import { init, LstmVae, saveModel } from ${JSON.stringify(PKG)};
+const [target, config] = process.argv.slice(2);
+await init({ build: "simd" });
+try {
+  await saveModel(new LstmVae(JSON.parse(config)), target);
+  console.log(JSON.stringify({ ok: true }));
+} catch (e) {
+  console.log(JSON.stringify({ ok: false, name: e.name, message: e.message }));
+}
+`;
+
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const dirs: string[] = [];
+function tmpDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'lstmvae-crash-'));
+  dirs.push(d);
+  return d;
+}
+
+let refs: Buffer[] = [];
+beforeAll(async () => {
+  await init();
+  refs = VERSIONS.map((c) => {
+    const m = new LstmVae(c);
+    const b = Buffer.from(m.toSafetensors());
+    m.dispose();
+    return b;
+  });
+});
+afterAll(() => {
+  for (const d of dirs) {
+    spawnSync('chattr', ['-i', d]);
+    fs.chmodSync(d, 0o755);
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
+describe('saveModel crash safety (real package, SIGKILL)', () => {
+  it('a process killed at 24 random moments while saving always leaves a file that loadModel reads as one of the two models', async () => {
+    const KILLS = 24;
+    const random = mulberry32(0x5eed2024);
+    const work = tmpDir();
+    const childPath = path.join(work, 'saver.mjs');
+    fs.writeFileSync(childPath, CHILD);
+    const dir = path.join(work, 'models');
+    fs.mkdirSync(dir);
+    const target = path.join(dir, 'model.safetensors');
+    const tmpPattern = /^\.model\.safetensors\.\d+\.[0-9a-f]{12}\.tmp$/;
+    const seen = [0, 0];
+    const intervals: number[] = [];
+    let interrupted = 0;
+
+    for (let round = 0; round < KILLS; round++) {
+      const child = spawn(process.execPath, [childPath, target, JSON.stringify(VERSIONS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      // wait for 1-3 completed saves, then kill a random fraction of a save later (every phase gets hit)
+      const saves = 1 + Math.floor(random() * 3);
+      let lines = 0;
+      let last = 0;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the saving process made no progress in 60 s; stderr: ${stderr}`)), 60_000);
+        let buf = '';
+        child.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const parts = buf.split('\n');
+          buf = parts.pop()!;
+          for (let i = 0; i < parts.length; i++) {
+            const now = performance.now();
+            if (lines > 0) intervals.push(now - last);
+            last = now;
+            if (++lines === saves) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }
+        });
+        void exited.then(({ code, signal }) => {
+          clearTimeout(timer);
+          reject(new Error(`the saving process exited early (code ${code}, signal ${signal}); stderr: ${stderr}`));
+        });
+      });
+      const sorted = [...intervals].sort((a, b) => a - b);
+      const period = sorted.length ? sorted[sorted.length >> 1] : 20;
+      await sleep(random() * period * 1.2);
+      child.kill('SIGKILL');
+      const { signal } = await exited;
+      expect(signal, `stderr: ${stderr}`).toBe('SIGKILL');
+
+      const model = await loadModel(target); // must not throw
+      const bytes = fs.readFileSync(target);
+      const which = refs.findIndex((r) => r.equals(bytes));
+      expect(which, `round ${round}: the file (${bytes.length} bytes) is neither model`).toBeGreaterThanOrEqual(0);
+      expect(Buffer.from(model.toSafetensors()).equals(refs[which])).toBe(true);
+      expect(model.config.hidden).toBe(VERSIONS[which].hidden);
+      model.dispose();
+      seen[which]++;
+      const others = fs.readdirSync(dir).filter((f) => f !== 'model.safetensors');
+      for (const f of others) {
+        expect(f).toMatch(tmpPattern); // only the temporary file of an interrupted save
+        fs.rmSync(path.join(dir, f));
+      }
+      if (others.length) interrupted++;
+    }
+    const median = [...intervals].sort((a, b) => a - b)[intervals.length >> 1] ?? 0;
+    console.log(`saveModel crash test: ${KILLS} kills; the file was model A ${seen[0]}×, B ${seen[1]}×; ${interrupted} kills interrupted a save; median save ${median.toFixed(1)} ms`);
+    expect(seen[0] + seen[1]).toBe(KILLS);
+  });
+});
+
+describe('saveModel on a failing target', () => {
+  it('a read-only folder gives an IOError and leaves the old file intact', async () => {
+    const dir = tmpDir();
+    const target = path.join(dir, 'model.safetensors');
+    const old = new LstmVae(VERSIONS[0]);
+    await saveModel(old, target);
+    old.dispose();
+    fs.chmodSync(target, 0o644);
+    fs.chmodSync(dir, 0o555);
+    const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+    let outcome: { ok: boolean; name?: string; message?: string };
+    if (!isRoot) {
+      try {
+        const m = new LstmVae(VERSIONS[1]);
+        await saveModel(m, target);
+        m.dispose();
+        outcome = { ok: true };
+      } catch (e) {
+        outcome = { ok: false, name: (e as Error).name, message: (e as Error).message };
+        expect(e).toBeInstanceOf(IOError);
+      }
+    } else {
+      // root ignores permission bits: save from a process running as "nobody"
+      const childPath = path.join(tmpDir(), 'save-once.mjs');
+      fs.writeFileSync(childPath, SAVE_CHILD);
+      fs.chmodSync(path.dirname(childPath), 0o755);
+      fs.chmodSync(childPath, 0o644);
+      fs.chmodSync(path.dirname(dir), 0o755);
+      const r = spawnSync(process.execPath, [childPath, target, JSON.stringify(VERSIONS[1])], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+      expect(r.status, `child stderr: ${r.stderr}`).toBe(0);
+      outcome = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    }
+    expect(outcome.ok).toBe(false);
+    expect(outcome.name).toBe('IOError');
+    expect(outcome.message).toMatch(new RegExp(`^cannot write model to ${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: EACCES: permission denied`));
+    expect(fs.readFileSync(target).equals(refs[0])).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
+    const back = await loadModel(target);
+    expect(Buffer.from(back.toSafetensors()).equals(refs[0])).toBe(true);
+    back.dispose();
+  });
+
+  it('a folder at the target path or a file as its parent folder gives an IOError; nothing is changed', async () => {
+    const dir = tmpDir();
+    const target = path.join(dir, 'model.safetensors');
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, 'inside'), 'keep');
+    const m = new LstmVae(VERSIONS[0]);
+    await expect(saveModel(m, target)).rejects.toThrowError(IOError);
+    expect(fs.readFileSync(path.join(target, 'inside'), 'utf8')).toBe('keep');
+    expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
+    const file = path.join(dir, 'plain');
+    fs.writeFileSync(file, 'old');
+    await expect(saveModel(m, path.join(file, 'x.safetensors'))).rejects.toThrowError(/ENOTDIR/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('old');
+    await expect(loadModel(path.join(dir, 'missing.safetensors'))).rejects.toThrowError(/does not exist/);
+    m.dispose();
+  });
+});
