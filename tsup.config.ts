@@ -34,4 +34,15 @@ export default defineConfig([
     clean: false,
     onSuccess: async () => copyWasm(),
   },
+  {
+    // the command-line tool, and internal helpers for the repository's scripts (demo, eval, bench)
+    entry: { cli: 'src/cli.ts', tools: 'src/tools.ts' },
+    format: ['esm'],
+    target: 'es2022',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+    splitting: false,
+    clean: false,
+    dts: false,
+  },
 ]);

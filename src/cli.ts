@@ -1,0 +1,318 @@
+/**
+ * The `lstm-vae` command line: train, score, eval, generate, sample, reconstruct, info, bench.
+ *
+ * Errors print one line `lstm-vae: <message>` on stderr and exit with code 1 (2 for a wrong command
+ * line, 130 when interrupted); LSTM_VAE_DEBUG=1 also prints the stack trace.
+ */
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { setPlatform } from './backend/platform.js';
+import { nodePlatform } from './backend/node.js';
+import { bench, evaluate, generate, info, Interrupted, reconstruct, sample, score, setGlobalOptions, train } from './cli/commands.js';
+import { errorMessage, oneLine, UsageError } from './cli/errors.js';
+import { REDUCE_CHOICES } from './cli/pipeline.js';
+import { version } from '../package.json';
+
+// The CLI bundle holds its own copy of the library: select the Node platform explicitly (a bundler may
+// drop the side effect of importing index.node.ts).
+setPlatform(nodePlatform);
+
+// ---------------------------------------------------------------------------------------------
+// Option parsers (a bad value is a usage error, exit code 2)
+// ---------------------------------------------------------------------------------------------
+
+function int(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^[+-]?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected a whole number >= ${min}` : `expected a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function num(min: number, max = Infinity, exclusiveMin = false) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || (exclusiveMin ? n <= min : n < min) || n > max) {
+      const lo = exclusiveMin ? `> ${min}` : `>= ${min}`;
+      throw new InvalidArgumentError(max === Infinity ? `expected a number ${lo}` : `expected a number ${lo} and <= ${max}`);
+    }
+    return n;
+  };
+}
+
+function anyNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}
+
+function list(v: string): string[] {
+  const items = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list of column names');
+  return items;
+}
+
+function kValue(v: string): number | 'auto' {
+  if (v === 'auto') return 'auto';
+  return num(0)(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Program
+// ---------------------------------------------------------------------------------------------
+
+function examples(lines: string[]): string {
+  return '\nExamples:\n' + lines.map((l) => `  $ ${l}`).join('\n') + '\n';
+}
+
+const DATA_HELP = `
+Data files:
+  .csv            a time series: one row per time point (header line first); the value columns are
+                  every column except the timestamp (--columns to choose); long series are cut into
+                  windows (--window, --stride)
+  .json           an array of sequences: [[1, 2, 3], ...] (one feature) or [[[x, y], ...], ...]
+  .ndjson/.jsonl  one sequence (JSON array) per line
+  .txt            one text sequence per line -> a token (character) model
+
+Scores: a window's score is its squared reconstruction error (summed over steps and features, in
+normalised units); a point's score is, by default, the 10th percentile of the scores of the windows
+that cover it (--reduce q10), which keeps a short anomaly from raising its neighbours' scores.
+The threshold saved with the model is the --percentile (99th) of the training points' scores.`;
+
+function dataOptions(cmd: Command, training: boolean): Command {
+  return cmd
+    .option('--columns <a,b,...>', 'CSV value columns to use (default: all but the timestamp and labels columns)', list)
+    .option('--timestamp <column>', 'CSV timestamp column (default: a column named "timestamp", if any)')
+    .option('--window <n>', training ? 'window length in points (default: 100 for CSV; whole sequences for JSON of one length)' : 'window length (default: the one saved with the model)', int(2))
+    .option('--stride <n>', training ? 'step between windows (default: 10)' : 'step between windows (default: the one saved with the model)', int(1));
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('lstm-vae')
+    .description('LSTM variational autoencoders: train on time series or text, score anomalies, generate sequences.')
+    .version(version, '-V, --version', 'print the version')
+    .option('--threads <n>', 'WebAssembly kernel threads (default: the cores available, at most 8)', int(1, 64))
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      outputError: (str, write) => write(`lstm-vae: ${oneLine(str.replace(/^error:\s*/i, ''))}\n`),
+    })
+    .hook('preAction', (thisCommand) => {
+      setGlobalOptions({ threads: thisCommand.opts().threads });
+    })
+    .addHelpText(
+      'after',
+      examples([
+        'lstm-vae train data.csv --columns temperature,humidity --timestamp time --window 64 --out model.safetensors',
+        'lstm-vae score model.safetensors new.csv --out scores.csv',
+        'lstm-vae eval model.safetensors labelled.csv --labels is_anomaly',
+        'lstm-vae train names.txt --epochs 30 --out names.safetensors && lstm-vae generate names.safetensors -n 20',
+        'lstm-vae info model.safetensors',
+      ]) + '\nRun `lstm-vae <command> --help` for the options of a command. Set LSTM_VAE_DEBUG=1 to see stack traces.\n',
+    );
+
+  // train --------------------------------------------------------------------------------------
+  const trainCmd = program
+    .command('train')
+    .description('train a model on a data file and save it (plus an HTML report of the run)')
+    .argument('<data>', 'training data (.csv, .json, .ndjson, .txt)')
+    .requiredOption('-o, --out <file>', 'where to save the model (.safetensors)');
+  dataOptions(trainCmd, true)
+    .option('--labels <column|file>', 'labels (0/1) shown in the report only; a labels column is never a feature')
+    .option('--hidden <n>', 'LSTM hidden size (default: 32; 64 for text)', int(1, 4096))
+    .option('--latent <n>', 'latent size', int(1, 4096), 8)
+    .option('--layers <n>', 'stacked LSTM layers', int(1, 8), 1)
+    .option('--embedding <n>', 'token embedding size (text models)', int(1, 4096), 16)
+    .addOption(new Option('--decoder <kind>', 'continuous decoder').choices(['repeat', 'autoregressive']).default('repeat'))
+    .option('--epochs <n>', 'training epochs', int(1), 20)
+    .option('--batch-size <n>', 'sequences per batch', int(1), 32)
+    .option('--lr <rate>', 'Adam learning rate', num(0, 10, true), 1e-3)
+    .option('--beta <b>', 'weight of the KL term (β-VAE); default 1', num(0))
+    .option('--seed <n>', 'random seed (weights, shuffling, noise)', int(0, 2 ** 32 - 1), 1)
+    .option('--validation-split <f>', 'fraction held out for validation (default: 0.1 with 50+ sequences)', num(0, 0.9))
+    .addOption(new Option('--normalizer <kind>', 'per-feature scaling fitted on the training data (saved with the model)').choices(['minmax', 'zscore', 'none']).default('minmax'))
+    .addOption(new Option('--reduce <how>', 'point score from the scores of the windows covering it (see below)').choices(REDUCE_CHOICES).default('q10'))
+    .option('--percentile <q>', 'threshold = this percentile of the training scores', num(0, 100), 99)
+    .option('--report <file>', 'HTML report (default: <out without extension>.html, with an .svg of the loss curves)')
+    .option('--no-report', 'do not write the report')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText(
+      'after',
+      DATA_HELP +
+        '\n' +
+        examples([
+          'lstm-vae train machine.csv --timestamp timestamp --window 100 --stride 10 --epochs 30 --out machine.safetensors',
+          'lstm-vae train sensors.csv --columns temperature,humidity --labels anomaly --hidden 64 --out m.safetensors',
+          'lstm-vae train heartbeats.json --latent 4 --epochs 50 --out ecg.safetensors',
+          'lstm-vae train names.txt --hidden 64 --embedding 16 --epochs 40 --out names.safetensors',
+        ]),
+    )
+    .action(async (data: string, opts) => {
+      await train(data, { ...opts, report: opts.report });
+    });
+
+  // score --------------------------------------------------------------------------------------
+  const scoreCmd = program
+    .command('score')
+    .description('anomaly scores of every time point (or window, or text line) of a data file')
+    .argument('<model>', 'a model saved by `lstm-vae train` (.safetensors)')
+    .argument('<data>', 'data to score (same format and columns as the training data)')
+    .option('-o, --out <file>', 'scores CSV (default: stdout)');
+  dataOptions(scoreCmd, false)
+    .option('--threshold <t>', 'anomaly threshold (default: the one saved with the model)', anyNumber)
+    .option('--windows', 'one row per window instead of per time point')
+    .addOption(new Option('--reduce <how>', 'point score from the covering windows (default: as trained)').choices(REDUCE_CHOICES))
+    .option('--labels <column|file>', 'labels (0/1) shaded in the report')
+    .option('--report <file>', 'HTML report (default with --out: <out without extension>.html, plus .svg of the scores)')
+    .option('--no-report', 'do not write the report')
+    .option('-q, --quiet', 'no summary line')
+    .addHelpText(
+      'after',
+      '\nOutput columns: timestamp (or index; sequence, step for JSON sequences), score, anomaly (1 above the threshold).\n' +
+        examples([
+          'lstm-vae score model.safetensors week2.csv --out scores.csv',
+          'lstm-vae score model.safetensors week2.csv --windows --out window-scores.csv',
+          'lstm-vae score model.safetensors week2.csv --threshold 0.5 --labels anomaly --out scores.csv --report week2.html',
+          'lstm-vae score names.safetensors new-names.txt > scores.csv',
+        ]),
+    )
+    .action(async (model: string, data: string, opts) => {
+      await score(model, data, opts);
+    });
+
+  // eval ---------------------------------------------------------------------------------------
+  const evalCmd = program
+    .command('eval')
+    .description('evaluate anomaly scores against labels: ROC-AUC, PR-AUC, best F1, overlapping-segment F1')
+    .argument('<model>', 'a model saved by `lstm-vae train`')
+    .argument('<data>', 'labelled data')
+    .requiredOption('--labels <column|file>', 'labels: a 0/1 column of the CSV, or a file (0/1 per line, JSON array of 0/1 or of [start, end] intervals)');
+  dataOptions(evalCmd, false)
+    .addOption(new Option('--reduce <how>', 'point score from the covering windows (default: as trained)').choices(REDUCE_CHOICES))
+    .option('--threshold <t>', 'threshold for the "F1 at threshold" line (default: the saved one)', anyNumber)
+    .option('--k <k>', 'findAnomalies threshold: mean + k·std of the smoothed scores, or "auto"', kValue, 4)
+    .option('--json', 'print the metrics as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        'lstm-vae eval model.safetensors test.csv --labels is_anomaly',
+        'lstm-vae eval model.safetensors test.csv --labels labels.json --json',
+      ]),
+    )
+    .action(async (model: string, data: string, opts) => {
+      await evaluate(model, data, opts);
+    });
+
+  // generate -----------------------------------------------------------------------------------
+  program
+    .command('generate')
+    .description('generate new text sequences from a token model (sampling z from the prior)')
+    .argument('<model>', 'a token model (trained on a .txt file)')
+    .option('-n, --n <count>', 'how many sequences', int(1, 100000), 20)
+    .option('-t, --temperature <t>', 'sampling temperature (lower = more conservative)', num(0, 100, true), 0.8)
+    .option('--max-length <n>', 'longest sequence in tokens', int(1, 100000), 32)
+    .option('--greedy', 'take the most likely token at each step')
+    .option('-o, --out <file>', 'write to a file instead of stdout')
+    .addHelpText('after', examples(['lstm-vae generate names.safetensors -n 20 --temperature 0.8', 'lstm-vae generate names.safetensors -n 1000 --out names.txt']))
+    .action(async (model: string, opts) => {
+      await generate(model, opts);
+    });
+
+  // sample -------------------------------------------------------------------------------------
+  program
+    .command('sample')
+    .description('decode random latent vectors into new sequences (continuous models: CSV or JSON; token models: text)')
+    .argument('<model>', 'a model file')
+    .option('-n, --n <count>', 'how many sequences', int(1, 100000), 5)
+    .option('--length <n>', 'steps per sequence (default: the training window length)', int(1, 1000000))
+    .option('-t, --temperature <t>', 'sampling temperature (token models)', num(0, 100, true), 1)
+    .option('-o, --out <file>', 'output file: .csv (sample, step, columns…) or .json (default: CSV on stdout)')
+    .addHelpText('after', examples(['lstm-vae sample model.safetensors -n 3 --length 200 --out samples.csv', 'lstm-vae sample model.safetensors -n 10 --out samples.json']))
+    .action(async (model: string, opts) => {
+      await sample(model, opts);
+    });
+
+  // reconstruct --------------------------------------------------------------------------------
+  const reconCmd = program
+    .command('reconstruct')
+    .description("the model's reconstruction of a data file (through the posterior mean), in the data's units")
+    .argument('<model>', 'a model file')
+    .argument('<data>', 'data to reconstruct')
+    .option('-o, --out <file>', 'output: .csv (inputs, reconstructions, error per point) or .json (default: stdout)');
+  dataOptions(reconCmd, false)
+    .addHelpText('after', examples(['lstm-vae reconstruct model.safetensors week2.csv --out recon.csv', 'lstm-vae reconstruct ecg.safetensors beats.json --out recon.json']))
+    .action(async (model: string, data: string, opts) => {
+      await reconstruct(model, data, opts);
+    });
+
+  // info ---------------------------------------------------------------------------------------
+  program
+    .command('info')
+    .description('configuration, parameter count, training summary and threshold of a model file')
+    .argument('<model>', 'a model file')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', examples(['lstm-vae info model.safetensors', 'lstm-vae info model.safetensors --json']))
+    .action(async (model: string, opts) => {
+      await info(model, opts);
+    });
+
+  // bench --------------------------------------------------------------------------------------
+  program
+    .command('bench')
+    .description('run the quick benchmark (bench/run.mjs --quick; source checkout only)')
+    .option('--full', 'the full benchmark instead of --quick')
+    .argument('[args...]', 'extra arguments passed to bench/run.mjs')
+    .allowUnknownOption(true)
+    .addHelpText('after', examples(['lstm-vae bench', 'lstm-vae bench --full']))
+    .action(async (args: string[], opts) => {
+      await bench(opts, args ?? []);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  if (argv.length <= 2) {
+    process.stderr.write('lstm-vae: no command given (train, score, eval, generate, sample, reconstruct, info, bench); see lstm-vae --help\n');
+    return 2;
+  }
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return 0;
+      return 2; // commander already printed its one-line message
+    }
+    if (process.env.LSTM_VAE_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(`lstm-vae: ${errorMessage(e)}\n`);
+    if (e instanceof UsageError) return 2;
+    if (e instanceof Interrupted) return 130;
+    const code = (e as { exitCode?: unknown }).exitCode;
+    return typeof code === 'number' && code > 0 ? code : 1;
+  }
+}
+
+function fatal(e: unknown): void {
+  if (process.env.LSTM_VAE_DEBUG) process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+  process.stderr.write(`lstm-vae: ${errorMessage(e)}\n`);
+  process.exit(1);
+}
+
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+main().then(
+  (code) => {
+    // Let stdout drain (pipes), then exit even if a kernel thread is still winding down.
+    process.stdout.write('', () => process.exit(code));
+  },
+  fatal,
+);

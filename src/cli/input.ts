@@ -1,0 +1,222 @@
+/**
+ * Reading the CLI's input files: CSV time series, JSON / NDJSON arrays of sequences, text (one
+ * sequence of characters per line).
+ */
+
+import { readFileSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { readCsv } from '../data/csv.js';
+import { DataError, IOError } from '../errors.js';
+import { UsageError } from './errors.js';
+
+export type InputKind = 'csv' | 'json' | 'ndjson' | 'text';
+
+/** One continuous series `[n, D]` (a CSV file, or one sequence of a JSON file). */
+export interface Segment {
+  name: string;
+  /** Row-major `[n, D]`, in the data's units. */
+  data: Float32Array;
+  n: number;
+  timestamps?: string[];
+}
+
+export interface ContinuousInput {
+  kind: 'csv' | 'json' | 'ndjson';
+  file: string;
+  columns: string[];
+  features: number;
+  timestampColumn?: string;
+  segments: Segment[];
+  /** CSV only: the header, to resolve a `--labels` column. */
+  header?: string[];
+  /** CSV only: the text, to read a `--labels` column from. */
+  text?: string;
+}
+
+export interface TokenInput {
+  kind: 'text';
+  file: string;
+  lines: string[];
+}
+
+export type Input = ContinuousInput | TokenInput;
+
+export function inputKind(file: string): InputKind {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.csv' || ext === '.tsv') return 'csv';
+  if (ext === '.json') return 'json';
+  if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
+  if (ext === '.txt' || ext === '.text') return 'text';
+  throw new UsageError(
+    `cannot tell the format of ${file} from its extension "${ext || '(none)'}": use .csv (time series), .json / .ndjson (arrays of sequences) or .txt (one text sequence per line)`,
+  );
+}
+
+/** Reads a text file, turning OS errors into one-line IOErrors naming the file. */
+export function readText(file: string, what = 'data'): string {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') throw new IOError(`cannot read ${what} file ${file}: the file does not exist`);
+    throw new IOError(`cannot read ${what} file ${file}: ${(e as Error).message}`);
+  }
+  if (st.isDirectory()) throw new IOError(`cannot read ${what} file ${file}: it is a folder, not a file`);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new IOError(`cannot read ${what} file ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** The header (first record) of a CSV text. */
+export function csvHeader(text: string, file: string): string[] {
+  try {
+    const rows = parse(text, { to_line: 1, bom: true, trim: true, skip_empty_lines: true }) as string[][];
+    if (rows.length === 0) throw new DataError(`${file}: the CSV file is empty`);
+    return rows[0];
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(`${file}: malformed CSV header: ${(e as Error).message}`);
+  }
+}
+
+export interface ReadOptions {
+  columns?: string[];
+  timestamp?: string | false;
+  /** Columns never used as features (e.g. the labels column). */
+  exclude?: string[];
+}
+
+function prefixed<T>(file: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof DataError) {
+      const m = e.message;
+      throw new DataError(m.startsWith(file) ? m : `${file}: ${m}`);
+    }
+    throw e;
+  }
+}
+
+function readCsvInput(file: string, text: string, o: ReadOptions): ContinuousInput {
+  const header = csvHeader(text, file);
+  let timestamp: string | false | undefined = o.timestamp;
+  if (timestamp === undefined) {
+    const t = header.find((h) => h.toLowerCase() === 'timestamp');
+    timestamp = t ?? false;
+  }
+  let columns = o.columns;
+  if (!columns) {
+    const skip = new Set([...(o.exclude ?? []), ...(timestamp ? [timestamp] : [])]);
+    columns = header.filter((h) => !skip.has(h));
+    if (columns.length === 0) throw new DataError(`${file}: no value column (columns: ${header.join(', ')})`);
+  }
+  const s = prefixed(file, () => readCsv(text, { columns, timestamp }));
+  return {
+    kind: 'csv',
+    file,
+    columns: s.columns,
+    features: s.columns.length,
+    timestampColumn: timestamp || undefined,
+    segments: [{ name: file, data: s.data, n: s.shape[0], timestamps: s.timestamps }],
+    header,
+    text,
+  };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}`;
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** Parses one sequence: number[] (one feature) or number[][] (steps × features). */
+function sequenceOf(v: unknown, where: string): { data: Float32Array; n: number; d: number } {
+  if (!Array.isArray(v)) throw new DataError(`${where}: expected a sequence (an array of numbers or of arrays of numbers), got ${describe(v)}`);
+  if (v.length === 0) throw new DataError(`${where}: the sequence is empty`);
+  if (Array.isArray(v[0])) {
+    const d = (v[0] as unknown[]).length;
+    if (d === 0) throw new DataError(`${where}, step 0: empty step (expected at least one number)`);
+    const data = new Float32Array(v.length * d);
+    v.forEach((step, t) => {
+      if (!Array.isArray(step) || step.length !== d) {
+        throw new DataError(`${where}, step ${t}: expected an array of ${d} numbers, got ${describe(step)}`);
+      }
+      step.forEach((x, k) => {
+        if (typeof x !== 'number' || !Number.isFinite(x)) throw new DataError(`${where}, step ${t}, feature ${k}: expected a finite number, got ${describe(x)}`);
+        data[t * d + k] = x;
+      });
+    });
+    return { data, n: v.length, d };
+  }
+  const data = new Float32Array(v.length);
+  v.forEach((x, t) => {
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw new DataError(`${where}, step ${t}: expected a finite number, got ${describe(x)}`);
+    data[t] = x;
+  });
+  return { data, n: v.length, d: 1 };
+}
+
+function fromValues(file: string, kind: 'json' | 'ndjson', values: unknown[], where: (i: number) => string): Input {
+  if (values.length === 0) throw new DataError(`${file}: no sequences`);
+  if (values.every((v) => typeof v === 'string')) {
+    const lines = (values as string[]).filter((s) => s.length > 0);
+    if (lines.length === 0) throw new DataError(`${file}: every string is empty`);
+    return { kind: 'text', file, lines };
+  }
+  const segments: Segment[] = [];
+  let d = -1;
+  values.forEach((v, i) => {
+    const s = sequenceOf(v, `${file}: ${where(i)}`);
+    if (d < 0) d = s.d;
+    else if (s.d !== d) throw new DataError(`${file}: ${where(i)} has ${s.d} features per step, the first sequence has ${d}`);
+    segments.push({ name: `sequence ${i}`, data: s.data, n: s.n });
+  });
+  const columns = d === 1 ? ['value'] : Array.from({ length: d }, (_, k) => `x${k}`);
+  return { kind, file, columns, features: d, segments };
+}
+
+/** Reads any supported input file. */
+export function readInput(file: string, o: ReadOptions = {}): Input {
+  const kind = inputKind(file);
+  const text = readText(file);
+  if (kind !== 'csv' && (o.columns || o.timestamp)) {
+    throw new UsageError(`--columns and --timestamp apply to CSV files only, not to ${file}`);
+  }
+  if (kind === 'csv') return readCsvInput(file, text, o);
+  if (kind === 'text') {
+    const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
+    if (lines.length === 0) throw new DataError(`${file}: the file has no non-empty line`);
+    return { kind: 'text', file, lines };
+  }
+  if (kind === 'json') {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      throw new DataError(`${file}: invalid JSON: ${(e as Error).message}`);
+    }
+    if (v && typeof v === 'object' && !Array.isArray(v) && Array.isArray((v as { sequences?: unknown }).sequences)) {
+      v = (v as { sequences: unknown[] }).sequences;
+    }
+    if (!Array.isArray(v)) throw new DataError(`${file}: expected a JSON array of sequences, got ${describe(v)}`);
+    return fromValues(file, 'json', v, (i) => `sequence ${i}`);
+  }
+  const values: unknown[] = [];
+  const lineNo: number[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      values.push(JSON.parse(line));
+    } catch (e) {
+      throw new DataError(`${file}: line ${i + 1}: invalid JSON: ${(e as Error).message}`);
+    }
+    lineNo.push(i + 1);
+  });
+  return fromValues(file, 'ndjson', values, (i) => `line ${lineNo[i]}`);
+}

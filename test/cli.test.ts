@@ -1,0 +1,266 @@
+// The `lstm-vae` command line, run as a real process (`node dist/cli.js ...`) on small generated files.
+//
+// Uses dist/cli.js (tsup entry `cli`). When it is missing (bundle not built yet) the test bundles
+// src/cli.ts with esbuild into .cache/cli-test/ next to links to dist/wasm and dist/worker.node.js.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+let cli = join(root, 'dist', 'cli.js');
+let dir: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, LSTM_VAE_DEBUG: '', ...env },
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(args: string[]): Run {
+  const r = run(args);
+  if (r.code !== 0) throw new Error(`lstm-vae ${args.join(' ')} exited with ${r.code}: ${r.stderr}`);
+  return r;
+}
+
+/** A failed run: the exit code, and exactly one `lstm-vae: ...` line on stderr without a stack trace. */
+function fails(args: string[], code: number, pattern?: RegExp): Run {
+  const r = run(args);
+  expect(r.code, `exit code of lstm-vae ${args.join(' ')} (stderr: ${r.stderr})`).toBe(code);
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  expect(lines, `stderr of lstm-vae ${args.join(' ')}`).toHaveLength(1);
+  expect(lines[0]).toMatch(/^lstm-vae: \S/);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  if (pattern) expect(lines[0]).toMatch(pattern);
+  return r;
+}
+
+function csvRows(file: string): string[][] {
+  return readFileSync(join(dir, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
+}
+
+const N = 480;
+const ANOMALY = [300, 314]; // inclusive
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lstm-vae-cli-'));
+  if (!existsSync(cli)) {
+    // Not built by tsup yet: bundle the CLI next to the built WebAssembly files.
+    if (!existsSync(join(root, 'dist', 'wasm'))) throw new Error('dist/ is not built: run `npx tsup` (or npm run build) first');
+    const out = join(root, '.cache', 'cli-test');
+    mkdirSync(out, { recursive: true });
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [join(root, 'src', 'cli.ts')],
+      outfile: join(out, 'cli.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'warning',
+    });
+    for (const f of ['wasm', 'worker.node.js']) {
+      const link = join(out, f);
+      rmSync(link, { force: true, recursive: false });
+      symlinkSync(join(root, 'dist', f), link);
+    }
+    cli = join(out, 'cli.js');
+  }
+  // A two-feature series with a planted anomaly (a level jump in both features).
+  let csv = 'time,temp,hum,label\n';
+  for (let i = 0; i < N; i++) {
+    const a = i >= ANOMALY[0] && i <= ANOMALY[1] ? 1 : 0;
+    const t = new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString();
+    const temp = 20 + 3 * Math.sin(i / 8) + 0.1 * Math.sin(i * 1.7) + (a ? 7 : 0);
+    const hum = 50 + 5 * Math.cos(i / 8) - (a ? 9 : 0);
+    csv += `${t},${temp.toFixed(3)},${hum.toFixed(3)},${a}\n`;
+  }
+  writeFileSync(join(dir, 'series.csv'), csv);
+  // Names for a token model.
+  const names = ['anna', 'bert', 'carla', 'dora', 'emil', 'fritz', 'greta', 'hanna', 'ida', 'jonas', 'karl', 'lena', 'mia', 'nils', 'olga', 'paul'];
+  writeFileSync(join(dir, 'names.txt'), Array.from({ length: 4 }, () => names.join('\n')).join('\n') + '\n');
+  // JSON sequences of one length.
+  const seqs = Array.from({ length: 40 }, (_, b) => Array.from({ length: 12 }, (_, t) => Number(Math.sin((t + b) / 3).toFixed(4))));
+  writeFileSync(join(dir, 'seqs.json'), JSON.stringify(seqs));
+  // Bad inputs.
+  writeFileSync(join(dir, 'ragged.csv'), 'a,b\n1,2\n3,4,5\n6,7\n');
+  writeFileSync(join(dir, 'text-in-numbers.csv'), 'a,b\n1,2\n3,x\n');
+  writeFileSync(join(dir, 'garbage.safetensors'), Buffer.from('this is not a safetensors file at all, not even close'));
+}, 120_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('lstm-vae CLI: continuous data', () => {
+  const trainArgs = ['train', 'series.csv', '--timestamp', 'time', '--labels', 'label', '--window', '24', '--stride', '4', '--epochs', '12', '--threads', '1', '--out', 'model.safetensors', '-q'];
+
+  it('train writes the model, an HTML report and an SVG', () => {
+    const r = ok(trainArgs);
+    expect(r.stdout).toMatch(/saved model\.safetensors: \d+ parameters/);
+    for (const f of ['model.safetensors', 'model.html', 'model.svg']) expect(existsSync(join(dir, f)), f).toBe(true);
+    const html = readFileSync(join(dir, 'model.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script|src="http/);
+    expect(readFileSync(join(dir, 'model.svg'), 'utf8')).toMatch(/<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  });
+
+  it('info shows the configuration, parameters and training summary', () => {
+    const r = ok(['info', 'model.safetensors']);
+    expect(r.stdout).toMatch(/mode\s+continuous/);
+    expect(r.stdout).toMatch(/parameters\s+[\d,]+/);
+    expect(r.stdout).toMatch(/columns temp, hum, timestamp time/);
+    expect(r.stdout).toMatch(/history\s+12 epochs/);
+    const j = JSON.parse(ok(['info', 'model.safetensors', '--json']).stdout);
+    expect(j.config).toMatchObject({ mode: 'continuous', features: 2, hidden: 32, latent: 8 });
+    expect(j.parameters).toBeGreaterThan(1000);
+    expect(j.training.epochs).toBe(12);
+    expect(j.window).toEqual({ length: 24, stride: 4, whole: false });
+    expect(j.normalizer.type).toBe('minmax');
+    expect(Number.isFinite(j.scoring.threshold)).toBe(true);
+  });
+
+  it('score writes one row per time point; the planted anomaly scores above the median', () => {
+    const r = ok(['score', 'model.safetensors', 'series.csv', '--out', 'scores.csv', '--threads', '1']);
+    expect(r.stdout).toMatch(/scored 480 points/);
+    const rows = csvRows('scores.csv');
+    expect(rows[0]).toEqual(['time', 'score', 'anomaly']);
+    expect(rows).toHaveLength(N + 1);
+    const scores = rows.slice(1).map((c) => Number(c[1]));
+    expect(scores.every(Number.isFinite)).toBe(true);
+    expect(rows.slice(1).every((c) => c[2] === '0' || c[2] === '1')).toBe(true);
+    expect(rows[1][0]).toBe('2024-01-01T00:00:00.000Z');
+    const median = [...scores].sort((a, b) => a - b)[N >> 1];
+    const planted = scores.slice(ANOMALY[0], ANOMALY[1] + 1);
+    const mean = planted.reduce((a, v) => a + v, 0) / planted.length;
+    expect(mean).toBeGreaterThan(median);
+    expect(Math.max(...planted)).toBe(Math.max(...scores));
+    expect(existsSync(join(dir, 'scores.html'))).toBe(true);
+    expect(existsSync(join(dir, 'scores.svg'))).toBe(true);
+  });
+
+  it('score --windows writes one row per window; --threshold overrides the saved one', () => {
+    ok(['score', 'model.safetensors', 'series.csv', '--windows', '--threshold', '1e9', '--out', 'windows.csv', '--no-report']);
+    const rows = csvRows('windows.csv');
+    expect(rows[0]).toEqual(['window', 'start', 'end', 'time_start', 'time_end', 'score', 'anomaly']);
+    expect(rows).toHaveLength(1 + (N - 24) / 4 + 1); // starts 0, 4, …, 456
+    expect(rows.slice(1).every((c) => c[6] === '0')).toBe(true);
+    expect(existsSync(join(dir, 'windows.html'))).toBe(false);
+  });
+
+  it('eval reports ROC-AUC, PR-AUC, best F1 and segment F1', () => {
+    const text = ok(['eval', 'model.safetensors', 'series.csv', '--labels', 'label']).stdout;
+    expect(text).toMatch(/ROC-AUC\s+[01]\.\d{4}/);
+    expect(text).toMatch(/PR-AUC/);
+    expect(text).toMatch(/best F1/);
+    expect(text).toMatch(/segment F1/);
+    const j = JSON.parse(ok(['eval', 'model.safetensors', 'series.csv', '--labels', 'label', '--json']).stdout);
+    expect(j.count).toBe(N);
+    expect(j.anomalies).toBe(ANOMALY[1] - ANOMALY[0] + 1);
+    expect(j.rocAuc).toBeGreaterThan(0.9);
+    expect(j.averagePrecision).toBeGreaterThan(0.5);
+    expect(j.bestF1.f1).toBeGreaterThan(0.5);
+    expect(j.segments).toMatchObject({ labelled: 1 });
+    // labels from a file of intervals
+    writeFileSync(join(dir, 'labels.json'), JSON.stringify([ANOMALY]));
+    const k = JSON.parse(ok(['eval', 'model.safetensors', 'series.csv', '--labels', 'labels.json', '--json']).stdout);
+    expect(k.rocAuc).toBeCloseTo(j.rocAuc, 10);
+  });
+
+  it('reconstruct and sample write CSV in the data units', () => {
+    ok(['reconstruct', 'model.safetensors', 'series.csv', '--out', 'recon.csv']);
+    const rows = csvRows('recon.csv');
+    expect(rows[0]).toEqual(['time', 'temp', 'hum', 'temp_reconstructed', 'hum_reconstructed', 'squared_error']);
+    expect(rows).toHaveLength(N + 1);
+    const s = ok(['sample', 'model.safetensors', '-n', '3', '--length', '10']).stdout.trim().split('\n');
+    expect(s[0]).toBe('sample,step,temp,hum');
+    expect(s).toHaveLength(31);
+    // the samples are roughly in the training data's range (the min-max normalizer is inverted)
+    const temps = s.slice(1).map((l) => Number(l.split(',')[2]));
+    expect(temps.every((v) => v > 0 && v < 60)).toBe(true);
+  });
+
+  it('trains on JSON sequences and scores per sequence step', () => {
+    ok(['train', 'seqs.json', '--epochs', '3', '--hidden', '8', '--latent', '2', '--out', 'seqs.safetensors', '--no-report', '-q']);
+    expect(existsSync(join(dir, 'seqs.html'))).toBe(false);
+    ok(['score', 'seqs.safetensors', 'seqs.json', '--out', 'seq-scores.csv', '-q']);
+    const rows = csvRows('seq-scores.csv');
+    expect(rows[0]).toEqual(['sequence', 'step', 'score', 'anomaly']);
+    expect(rows).toHaveLength(1 + 40 * 12);
+  });
+});
+
+describe('lstm-vae CLI: text (token) models', () => {
+  it('train on .txt, then generate, info and score', () => {
+    ok(['train', 'names.txt', '--epochs', '4', '--hidden', '16', '--latent', '4', '--out', 'names.safetensors', '-q']);
+    expect(existsSync(join(dir, 'names.html'))).toBe(true);
+    const g = ok(['generate', 'names.safetensors', '-n', '7', '--temperature', '0.8', '--max-length', '12']).stdout;
+    const lines = g.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toHaveLength(7);
+    expect(lines.every((l) => /^[a-z]{0,12}$/.test(l))).toBe(true);
+    expect(ok(['info', 'names.safetensors']).stdout).toMatch(/mode\s+tokens[\s\S]*tokenizer\s+characters/);
+    ok(['score', 'names.safetensors', 'names.txt', '--out', 'name-scores.csv', '--no-report', '-q']);
+    const rows = csvRows('name-scores.csv');
+    expect(rows[0]).toEqual(['line', 'sequence', 'score', 'anomaly']);
+    expect(rows).toHaveLength(1 + 64);
+  });
+});
+
+describe('lstm-vae CLI: errors', () => {
+  it('bad files give exit code 1 and one line on stderr', () => {
+    fails(['train', 'missing.csv', '--out', 'x.safetensors'], 1, /missing\.csv.*does not exist/);
+    fails(['train', 'ragged.csv', '--window', '2', '--out', 'x.safetensors'], 1, /malformed CSV/);
+    fails(['train', 'text-in-numbers.csv', '--window', '2', '--out', 'x.safetensors'], 1, /non-numeric value.*"x"/);
+    fails(['train', 'series.csv', '--columns', 'temp,nope', '--out', 'x.safetensors'], 1, /unknown column "nope"/);
+    fails(['info', 'garbage.safetensors'], 1, /garbage\.safetensors is not a valid lstm-vae model/);
+    fails(['score', 'nothere.safetensors', 'series.csv'], 1, /nothere\.safetensors.*does not exist/);
+    const bytes = readFileSync(join(dir, 'model.safetensors'));
+    writeFileSync(join(dir, 'truncated.safetensors'), bytes.subarray(0, bytes.length - 100));
+    fails(['score', 'truncated.safetensors', 'series.csv'], 1, /truncated\.safetensors is not a valid lstm-vae model/);
+    fails(['score', 'model.safetensors', 'seqs.json'], 1, /value column/);
+    fails(['eval', 'model.safetensors', 'series.csv', '--labels', 'nolabels'], 2, /no such column/);
+    expect(existsSync(join(dir, 'x.safetensors'))).toBe(false);
+  });
+
+  it('bad arguments give exit code 2 and one line on stderr', () => {
+    fails([], 2, /no command/);
+    fails(['frobnicate'], 2, /unknown command/);
+    fails(['train', 'series.csv'], 2, /--out/);
+    fails(['train', 'series.csv', '--out', 'x.safetensors', '--epochs', 'abc'], 2, /--epochs.*whole number/);
+    fails(['train', 'series.csv', '--out', 'x.safetensors', '--lr', '-1'], 2, /--lr/);
+    fails(['train', 'series.csv', '--out', 'x.safetensors', '--bogus'], 2, /unknown option/);
+    fails(['score', 'model.safetensors'], 2, /missing required argument/);
+    fails(['train', 'data.xyz', '--out', 'x.safetensors'], 2, /extension/);
+    fails(['generate', 'model.safetensors'], 2, /continuous model/);
+    fails(['train', 'names.txt', '--window', '5', '--out', 'x.safetensors'], 2, /--window/);
+  });
+
+  it('LSTM_VAE_DEBUG=1 adds the stack trace; --help shows examples', () => {
+    const r = run(['info', 'garbage.safetensors'], { LSTM_VAE_DEBUG: '1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^\s+at /m);
+    for (const cmd of [[], ['train'], ['score'], ['eval'], ['generate'], ['sample'], ['reconstruct'], ['info'], ['bench']]) {
+      const h = ok([...cmd, '--help']);
+      expect(h.stdout, cmd.join(' ')).toMatch(/Examples:\n\s+\$ lstm-vae/);
+    }
+    expect(ok(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
