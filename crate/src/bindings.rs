@@ -470,3 +470,10 @@ pub fn scale_inplace(n: usize, g: usize, factor: f64) {
 pub fn all_finite(n: usize, p: usize) -> bool {
     unsafe { sl(p, n).iter().all(|v| v.is_finite()) }
 }
+
+/// `C[m,n] = A[m,k] · B[k,n]` with ndarray's `general_mat_mul` (the matrixmultiply crate), single
+/// thread — measured beside `sgemm` by the benchmarks.
+#[wasm_bindgen]
+pub fn sgemm_matrixmultiply(m: usize, n: usize, k: usize, a: usize, b: usize, c: usize) {
+    unsafe { ndarray::linalg::general_mat_mul(1.0f32, &v2(a, m, k), &v2(b, k, n), 0.0f32, &mut m2(c, m, n)) }
+}
