@@ -647,6 +647,27 @@ export class LstmVae {
   }
 
   /**
+   * One free-running decoder step for `n` sequences: the decoder LSTM stack on `inp` (`[n, I]`),
+   * its states `hs`/`cs` (`[n, H]` per layer) advanced in place, then `fc_out` into `out` (`[n, O]`).
+   */
+  private decoderStep(tag: string, n: number, inp: number, I: number, hs: WasmBuffer[], cs: WasmBuffer[], O: number, out: number): void {
+    const k = wasm();
+    const { hidden: H, layers: L } = this.config;
+    const hn = this.ws.get(`${tag}.hn`, n * H);
+    const cn = this.ws.get(`${tag}.cn`, n * H);
+    const g = this.ws.get(`${tag}.g`, n * 4 * H);
+    const p = 'decoder.lstm.';
+    let x = inp;
+    for (let l = 0; l < L; l++) {
+      k.lstm_forward(n, 1, l === 0 ? I : H, H, x, 0, this.p(`${p}weight_ih_l${l}`), this.p(`${p}weight_hh_l${l}`), this.p(`${p}bias_ih_l${l}`), this.p(`${p}bias_hh_l${l}`), hs[l].ptr, cs[l].ptr, hn.ptr, cn.ptr, g.ptr, 0, 0);
+      k.copy_strided(1, n * H, hn.ptr, 0, hs[l].ptr, 0);
+      k.copy_strided(1, n * H, cn.ptr, 0, cs[l].ptr, 0);
+      x = hs[l].ptr;
+    }
+    k.linear_forward(n, H, O, x, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), out);
+  }
+
+  /**
    * Decodes latent vectors into sequences of `T` steps: `[B·T·D]` frames (continuous). The
    * autoregressive decoder feeds each output frame back as the next input.
    */
@@ -668,22 +689,10 @@ export class LstmVae {
     const inp = this.ws.get('ar.in', B * (D + Z));
     const hs = Array.from({ length: L }, (_, l) => this.ws.get(`ar.h${l}`, B * H).fill(0));
     const cs = Array.from({ length: L }, (_, l) => this.ws.get(`ar.c${l}`, B * H).fill(0));
-    const hn = Array.from({ length: L }, (_, l) => this.ws.get(`ar.hn${l}`, B * H));
-    const cn = Array.from({ length: L }, (_, l) => this.ws.get(`ar.cn${l}`, B * H));
-    const g = this.ws.get('ar.g', B * 4 * H);
     const y = this.ws.get('ar.y', B * D);
     for (let t = 0; t < T; t++) {
       k.concat_time_latent(B, 1, D, Z, prev.ptr, zb.ptr, inp.ptr);
-      let x = inp.ptr, I = D + Z;
-      for (let l = 0; l < L; l++) {
-        const p = 'decoder.lstm.';
-        k.lstm_forward(B, 1, I, H, x, 0, this.p(`${p}weight_ih_l${l}`), this.p(`${p}weight_hh_l${l}`), this.p(`${p}bias_ih_l${l}`), this.p(`${p}bias_hh_l${l}`), hs[l].ptr, cs[l].ptr, hn[l].ptr, cn[l].ptr, g.ptr, 0, 0);
-        k.copy_strided(1, B * H, hn[l].ptr, 0, hs[l].ptr, 0);
-        k.copy_strided(1, B * H, cn[l].ptr, 0, cs[l].ptr, 0);
-        x = hs[l].ptr;
-        I = H;
-      }
-      k.linear_forward(B, H, D, x, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), y.ptr);
+      this.decoderStep('ar', B, inp.ptr, D + Z, hs, cs, D, y.ptr);
       const yv = y.f32();
       for (let b = 0; b < B; b++) out.set(yv.subarray(b * D, (b + 1) * D), (b * T + t) * D);
       k.copy_strided(1, B * D, y.ptr, 0, prev.ptr, 0);
@@ -806,9 +815,6 @@ export class LstmVae {
       k.copy_strided(n, H, s.ptr + 4 * l * H, 2 * L * H, hs[l].ptr, H);
       k.copy_strided(n, H, s.ptr + 4 * (L + l) * H, 2 * L * H, cs[l].ptr, H);
     }
-    const hn = Array.from({ length: L }, (_, l) => this.ws.get(`g.hn${l}`, n * H));
-    const cn = Array.from({ length: L }, (_, l) => this.ws.get(`g.cn${l}`, n * H));
-    const g = this.ws.get('g.g', n * 4 * H);
     const tok = this.ws.get('g.tok', n, 'i32');
     const emb = this.ws.get('g.emb', n * E);
     const inp = this.ws.get('g.in', n * (E + Z));
@@ -820,16 +826,7 @@ export class LstmVae {
       tok.set(cur);
       k.embedding_forward(n, V, E, tok.ptr, this.p('embedding.weight'), emb.ptr);
       k.concat_time_latent(n, 1, E, Z, emb.ptr, zb.ptr, inp.ptr);
-      let x = inp.ptr, I = E + Z;
-      for (let l = 0; l < L; l++) {
-        const p = 'decoder.lstm.';
-        k.lstm_forward(n, 1, I, H, x, 0, this.p(`${p}weight_ih_l${l}`), this.p(`${p}weight_hh_l${l}`), this.p(`${p}bias_ih_l${l}`), this.p(`${p}bias_hh_l${l}`), hs[l].ptr, cs[l].ptr, hn[l].ptr, cn[l].ptr, g.ptr, 0, 0);
-        k.copy_strided(1, n * H, hn[l].ptr, 0, hs[l].ptr, 0);
-        k.copy_strided(1, n * H, cn[l].ptr, 0, cs[l].ptr, 0);
-        x = hs[l].ptr;
-        I = H;
-      }
-      k.linear_forward(n, H, V, x, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), logits.ptr);
+      this.decoderStep('g', n, inp.ptr, E + Z, hs, cs, V, logits.ptr);
       const lv = logits.f32();
       for (let b = 0; b < n; b++) {
         if (done[b]) continue;
