@@ -1,113 +1,259 @@
 #!/usr/bin/env node
-// Benchmarks, in one run on this machine: matmul GFLOP/s at 256³ and 512³ for a scalar build of the
-// same code (built for the comparison only), simd on 1 thread, simd-mt and relaxed-mt on 2 threads;
-// the register-only multiply-add ceiling on 1 and 2 threads; LSTM-VAE training throughput (seq/s).
-// Usage: node bench/run.mjs [--quick]. Writes bench/results/latest.json and prints a Markdown table.
-// relaxed-mt on Node 20 needs --experimental-wasm-relaxed-simd: this script re-runs itself with it.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+// The benchmark, in one run on this machine:
+//   - LSTM-VAE training and inference (encode + decode) throughput for configurations S, M, L (quick:
+//     S, M) of our package on each build (simd, simd-mt, relaxed-mt) and thread count (1, 2), beside
+//     TF.js 4.22 (bench/tfjs.mjs): wasm backend written with tf.layers as its docs teach, wasm
+//     hand-tuned, and the cpu backend hand-tuned;
+//   - in Node 20 (this machine's node), Node 22, Bun and Deno (npm packages fetched once into
+//     ~/.cache/lstm-vae/runtimes; a runtime that cannot run is skipped with the reason), and headless
+//     Chromium (cross-origin isolated page, each job in a module Worker; threads 2);
+//   - peak memory (process RSS, WebAssembly memory), per-call cost of the package's entry points,
+//     the training GFLOP/s estimate;
+//   - kernels (in this process): matmul GFLOP/s per build at 256³/512³ with the peak multiply-add
+//     loop, and sgemm at the LSTM's gate-product shapes beside TF.js wasm's matMul.
+//
+// Usage: node bench/run.mjs [--quick] [--runtimes=node20,node22,bun,deno,chromium] [--configs=S,M,L]
+//                           [--no-kernels] [--no-tfjs] [--no-write]
+// Needs dist/ (`npx tsup`) and build/wasm/ (`npm run build:wasm`). Writes bench/results/<date>.json,
+// bench/results/latest.json, latest.md (tables, ratios to TF.js wasm hand-tuned of the same run)
+// and latest.svg (bar chart), and prints the tables. Progress goes to stderr.
+// Each job runs in a fresh process of its runtime (bench/lib/child.mjs) or a fresh Worker.
+// Node 20 needs --experimental-wasm-relaxed-simd for relaxed-mt: this script re-runs itself with it.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { CONFIGS, flops } from './lib/configs.mjs';
+import { markdown, svgChart } from './lib/report.mjs';
+import { findRuntimes } from './lib/runtimes.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const quick = process.argv.includes('--quick');
 const relaxedFlag = '--experimental-wasm-relaxed-simd';
 if (process.versions.node.startsWith('20.') && !process.execArgv.includes(relaxedFlag)) {
   const r = spawnSync(process.execPath, [relaxedFlag, ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
-if (!existsSync(`${root}/build/wasm/scalar/lstm_vae_kernels_bg.wasm`)) {
-  console.error('bench: building the scalar comparison build (once)');
-  execFileSync('bash', [`${root}/scripts/build-wasm`, 'scalar'], { stdio: 'inherit' });
-}
-const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
-const reps = quick ? 5 : 15;
 
-async function loadRaw(build) {
-  const glue = await import(`${root}/build/wasm/${build}/lstm_vae_kernels.js`);
-  const module = await WebAssembly.compile(readFileSync(`${root}/build/wasm/${build}/lstm_vae_kernels_bg.wasm`));
-  const ex = glue.initSync({ module });
-  return { glue, mem: ex.memory };
-}
+const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+const argv = process.argv.slice(2);
+const opt = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const quick = argv.includes('--quick');
+const configs = (opt('configs') ?? (quick ? 'S,M' : 'S,M,L')).split(',');
+const wantRuntimes = opt('runtimes')?.split(',');
+const withTfjs = !argv.includes('--no-tfjs');
+const tStart = Date.now();
+const log = (...a) => console.error(`bench [${((Date.now() - tStart) / 1000).toFixed(0)} s]:`, ...a);
 
-function gemmRate(glue, n) {
-  const a = glue.alloc_f32(n * n), b = glue.alloc_f32(n * n), c = glue.alloc_f32(n * n);
-  const times = [];
-  for (let r = 0; r < reps + 2; r++) {
-    const t0 = performance.now();
-    glue.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
-    times.push(performance.now() - t0);
-  }
-  glue.free_f32(a, n * n); glue.free_f32(b, n * n); glue.free_f32(c, n * n);
-  return (2 * n ** 3) / median(times.slice(2)) / 1e6;
-}
-
-function peakRate(glue, tasks) {
-  const iters = 2_000_000;
-  const times = [];
-  let flops = 0;
-  for (let r = 0; r < reps; r++) {
-    const t0 = performance.now();
-    flops = tasks > 1 ? glue.peak_loop_parallel(iters, tasks) : glue.peak_loop(iters, 0.5);
-    times.push(performance.now() - t0);
-  }
-  return flops / median(times) / 1e6;
-}
-
-const rows = [];
-// scalar and simd: single-threaded builds, loaded directly
-for (const build of ['scalar', 'simd']) {
-  const { glue } = await loadRaw(build);
-  rows.push({ build, threads: 1, gemm256: gemmRate(glue, 256), gemm512: gemmRate(glue, 512), peak: peakRate(glue, 1) });
-}
-// threaded builds through the package (pool of 2)
-const pkg = await import(`${root}/dist/index.node.js`);
-for (const build of ['simd-mt', 'relaxed-mt']) {
-  await pkg.dispose();
-  const info = await pkg.init({ build, threads: 2 });
-  for (const t of [1, 2]) {
-    pkg.setThreads(t);
-    const rate = (n) => {
-      const A = { data: new Float32Array(n * n).fill(0.5), shape: [n, n] };
-      const times = [];
-      for (let r = 0; r < reps + 2; r++) { const t0 = performance.now(); pkg.matmul(A, A); times.push(performance.now() - t0); }
-      return (2 * n ** 3) / median(times.slice(2)) / 1e6;
-    };
-    rows.push({ build, threads: t, gemm256: rate(256), gemm512: rate(512), peak: NaN, info: info.features });
+for (const f of ['dist/index.node.js', 'dist/index.js', 'dist/worker.node.js']) {
+  if (!existsSync(`${root}/${f}`)) {
+    console.error(`bench: ${f} is missing: build the package first (npm run build, or npx tsup)`);
+    process.exit(1);
   }
 }
-// LSTM-VAE training throughput through the package on the default build (config S and M of the issue)
-await pkg.dispose();
-const info = await pkg.init();
-const train = [];
-for (const [name, B, T, D, H, Z] of quick ? [['S', 32, 32, 4, 64, 8], ['M', 64, 64, 8, 128, 16]] : [['S', 32, 32, 4, 64, 8], ['M', 64, 64, 8, 128, 16], ['L', 128, 128, 16, 256, 32]]) {
-  for (const t of [1, info.threads]) {
-    pkg.setThreads(t);
-    const m = new pkg.LstmVae({ features: D, hidden: H, latent: Z, seed: 1 });
-    const opt = new pkg.Optimizer('adam');
-    const x = { data: Float32Array.from({ length: B * T * D }, (_, i) => Math.sin(i * 0.01)), shape: [B, T, D] };
-    const times = [];
-    for (let r = 0; r < (quick ? 4 : 8) + 1; r++) {
-      const t0 = performance.now();
-      m.lossAndGradientsInPlace(x); opt.step(m);
-      times.push(performance.now() - t0);
+
+const REFERENCE = `node${process.versions.node.split('.')[0]}`;
+
+// Measurement budgets: warm-up steps, then steps until budgetMs and at least minSteps (a warm-up
+// step slower than budgetMs lowers minSteps to 2).
+const BUDGET = quick
+  ? { S: { warmup: 1, budgetMs: 600, minSteps: 3 }, M: { warmup: 1, budgetMs: 800, minSteps: 2 }, L: { warmup: 1, budgetMs: 1000, minSteps: 2 } }
+  : { S: { warmup: 2, budgetMs: 2500, minSteps: 5 }, M: { warmup: 1, budgetMs: 3000, minSteps: 3 }, L: { warmup: 1, budgetMs: 4000, minSteps: 2 } };
+// TF.js cpu at L takes about a minute per step: one step, no warm-up.
+const CPU_L = { warmup: 0, steps: 1 };
+
+const has = (c) => configs.includes(c);
+const pick = (list) => list.filter(has);
+
+/** The jobs of one runtime. The reference runtime (this node) runs the slow TF.js cells too. */
+function plan(rt) {
+  const ref = rt === REFERENCE;
+  const browser = rt === 'chromium';
+  const jobs = [];
+  let ours = [['simd', [1]], ['simd-mt', [1, 2]], ['relaxed-mt', [1, 2]]];
+  if (quick && !ref) ours = [['relaxed-mt', browser ? [2] : [1, 2]]];
+  ours.forEach(([build, threads], i) => jobs.push({ kind: 'ours', build, threads, configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET, overhead: !quick || i === 0 }));
+  if (!withTfjs) return jobs;
+  const threads = browser ? 2 : undefined;
+  if (quick) {
+    jobs.push({ kind: 'tfjs', backend: 'wasm', variant: 'fused', threads, configs: pick(ref ? ['S', 'M'] : ['S']), modes: ['train', 'infer'], budget: BUDGET });
+    if (ref) {
+      jobs.push({ kind: 'tfjs', backend: 'wasm', variant: 'layers', configs: pick(['S']), modes: ['train', 'infer'], budget: BUDGET });
+      jobs.push({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['S']), modes: ['train'], budget: BUDGET });
     }
-    train.push({ config: name, B, T, D, H, Z, build: info.build, threads: t, seqPerSec: B / (median(times.slice(1)) / 1000) });
-    m.dispose(); opt.dispose();
+    return jobs;
+  }
+  jobs.push({ kind: 'tfjs', backend: 'wasm', variant: 'fused', threads, configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET });
+  jobs.push({ kind: 'tfjs', backend: 'wasm', variant: 'layers', threads, configs: pick(ref ? ['S', 'M', 'L'] : ['S', 'M']), modes: ['train', 'infer'], budget: BUDGET });
+  jobs.push({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['S']), modes: ['train', 'infer'], budget: BUDGET });
+  jobs.push({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['M']), modes: ['train'], budget: BUDGET });
+  if (ref && has('L')) jobs.push({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: ['L'], modes: ['train'], budget: { L: CPU_L } });
+  return jobs.filter((j) => j.configs.length);
+}
+
+function describe(j) {
+  return j.kind === 'ours'
+    ? `lstm-vae ${j.build} threads ${j.threads.join('/')} ${j.configs.join(',')}`
+    : `TF.js ${j.backend} ${j.variant === 'fused' ? 'hand-tuned' : 'tf.layers'} ${j.configs.join(',')}`;
+}
+
+const results = {
+  date: new Date().toISOString(),
+  quick,
+  machine: {
+    cpu: cpus()[0]?.model?.trim() ?? 'unknown CPU', cores: cpus().length, os: `${type()} ${release()}`,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), loadBefore: loadavg(),
+  },
+  reference: REFERENCE,
+  configs: Object.fromEntries(configs.map((c) => [c, { ...CONFIGS[c], flops: flops(CONFIGS[c]) }])),
+  runtimes: [],
+  runs: [],
+  overhead: [],
+  kernels: null,
+  errors: [],
+  notes: [],
+};
+
+/** A result of a job (from a child process or the browser) as a row of results.runs. */
+function addRun(runtime, r) {
+  const cfg = CONFIGS[r.config];
+  const impl = r.library === 'lstm-vae' ? 'lstm-vae' : `tfjs-${r.variant}`;
+  results.runs.push({
+    runtime, impl, backend: r.library === 'lstm-vae' ? r.build : r.backend, threads: r.threads, config: r.config, mode: r.mode,
+    seqPerSec: r.seqPerSec, seqPerSecQ1: r.seqPerSecQ1, seqPerSecQ3: r.seqPerSecQ3, stepMs: r.stepMs, cpuMsPerStep: r.cpuMsPerStep,
+    gflops: flops(cfg)[r.mode] / (r.stepMs.median / 1000) / 1e9,
+    memory: { rssPeak: r.maxRss ?? r.rssPeak ?? null, rssSampledPeak: r.rssPeak ?? null, wasmBytes: r.wasmMemoryBytes ?? r.wasmHeapBytes ?? null, tfBytes: r.tfBytes ?? null },
+    features: r.features, tfjsVersion: r.tfjsVersion,
+  });
+}
+
+/** Runs one job in a fresh process of `rt`; resolves when it ends. */
+function runChild(rt, job) {
+  return new Promise((resolve) => {
+    const args = [...rt.args, `${root}/bench/lib/child.mjs`, JSON.stringify(job)];
+    const child = spawn(rt.exe, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const limit = setTimeout(() => { child.kill('SIGKILL'); results.errors.push({ runtime: rt.id, what: describe(job), error: 'timed out' }); }, (quick ? 5 : 30) * 60_000);
+    let buf = '', err = '';
+    let got = 0;
+    child.stdout.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (!line.startsWith('@@bench ')) continue;
+        const m = JSON.parse(line.slice(8));
+        if (m.type === 'info') {
+          const entry = results.runtimes.find((x) => x.id === rt.id);
+          if (entry && m.runtime) { entry.engine = m.runtime.engine; entry.version = m.runtime.version; }
+        } else if (m.type === 'result') {
+          got++;
+          addRun(rt.id, m.result);
+          log(`  ${rt.id} ${describe(job).split(' ').slice(0, 3).join(' ')} ${m.result.config} ${m.result.mode} threads ${m.result.threads}: ${m.result.seqPerSec.toFixed(1)} seq/s (${m.result.stepMs.n} steps)`);
+        } else if (m.type === 'overhead') {
+          results.overhead.push({ runtime: rt.id, ...m.result });
+        } else if (m.type === 'error') {
+          results.errors.push({ runtime: rt.id, what: `${describe(job)}: ${m.what}`, error: m.error });
+          log(`  ${rt.id} error in ${describe(job)} (${m.what}): ${String(m.error).split('\n')[0]}`);
+        }
+      }
+    });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => {
+      clearTimeout(limit);
+      if (code !== 0 && got === 0) results.errors.push({ runtime: rt.id, what: describe(job), error: `exit ${code}: ${err.trim().split('\n').slice(-3).join(' / ')}` });
+      resolve();
+    });
+  });
+}
+
+const t0 = Date.now();
+
+// 1. Kernels, in this process (Node 20 with relaxed SIMD)
+if (!argv.includes('--no-kernels') && (!wantRuntimes || wantRuntimes.includes(REFERENCE))) {
+  log('kernels: matmul per build, peak loop, sgemm at the LSTM shapes');
+  const { matmulSection, lstmGemmSection, disposeRaw } = await import('./lib/kernels.mjs');
+  const pkg = await import(`${root}/dist/index.node.js`);
+  const tfjs = withTfjs ? await import('./tfjs.mjs') : null;
+  results.kernels = {
+    runtime: `Node ${process.versions.node}`,
+    matmul: await matmulSection(root, pkg, { quick, log }),
+    lstmGemm: await lstmGemmSection(root, { quick, tfjs }),
+  };
+  await disposeRaw();
+  await pkg.dispose();
+}
+
+// The two TF.js variants compute the same loss and gradients (a small configuration, cpu backend).
+if (withTfjs) {
+  try {
+    const { checkTfjsVariants } = await import('./tfjs.mjs');
+    const c = await checkTfjsVariants({ backend: 'cpu' });
+    results.notes.push(`TF.js variants checked: tf.layers and hand-tuned give the same loss and gradients for the same weights and noise (largest relative difference ${c.worst.toExponential(1)}).`);
+  } catch (e) {
+    results.errors.push({ runtime: REFERENCE, what: 'TF.js variant check', error: String(e?.stack ?? e) });
   }
 }
-await pkg.dispose();
 
-const cpu = cpus()[0]?.model ?? 'unknown CPU';
-const out = { date: new Date().toISOString(), cpu, cores: cpus().length, node: process.version, quick, matmul: rows, training: train };
-mkdirSync(`${root}/bench/results`, { recursive: true });
-writeFileSync(`${root}/bench/results/latest.json`, JSON.stringify(out, null, 2));
-const f = (v) => (Number.isFinite(v) ? v.toFixed(1) : '–');
-const scalar = rows[0], simd1 = rows[1];
-console.log(`\n${cpu}, ${cpus().length} cores, Node ${process.version}, medians of ${reps} runs\n`);
-console.log('| build | threads | 256³ GFLOP/s | 512³ GFLOP/s | 512³ vs scalar | 512³ vs simd 1 thread | peak loop GFLOP/s |');
-console.log('|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.build} | ${r.threads} | ${f(r.gemm256)} | ${f(r.gemm512)} | ${(r.gemm512 / scalar.gemm512).toFixed(2)}× | ${(r.gemm512 / simd1.gemm512).toFixed(2)}× | ${f(r.peak)} |`);
-console.log('\n| config (B, T, D, H, Z) | build | threads | training seq/s |');
-console.log('|---|---|---|---|');
-for (const r of train) console.log(`| ${r.config} (${r.B}, ${r.T}, ${r.D}, ${r.H}, ${r.Z}) | ${r.build} | ${r.threads} | ${f(r.seqPerSec)} |`);
+// 2. Node 20, Node 22, Bun, Deno
+const runtimes = findRuntimes({ only: wantRuntimes?.filter((r) => r !== 'chromium'), log });
+for (const rt of runtimes) {
+  results.runtimes.push({ id: rt.id, label: rt.label, version: rt.version, ...(rt.skipped ? { skipped: rt.skipped } : {}),
+    ...(rt.id === 'node20' ? { note: 'relaxed-mt with --experimental-wasm-relaxed-simd' } : {}) });
+  if (rt.skipped) {
+    log(`${rt.label}: skipped (${rt.skipped})`);
+    continue;
+  }
+  for (const job of plan(rt.id)) {
+    log(`${rt.label} ${rt.version}: ${describe(job)}`);
+    await runChild(rt, job);
+  }
+}
+
+// 3. Chromium
+if (!wantRuntimes || wantRuntimes.includes('chromium')) {
+  const entry = { id: 'chromium', label: 'Chromium' };
+  results.runtimes.push(entry);
+  try {
+    const { runInChromium } = await import('./lib/browser.mjs');
+    const jobs = plan('chromium');
+    log(`Chromium: ${jobs.length} jobs`);
+    const r = await runInChromium(root, jobs, { timeoutMs: (quick ? 5 : 45) * 60_000, log: (m) => log(`  ${m}`) });
+    entry.version = r.browser.version;
+    entry.engine = 'V8';
+    entry.note = `headless, cross-origin isolated page (crossOriginIsolated ${r.browser.info.crossOriginIsolated}), each job in a module Worker, navigator.hardwareConcurrency ${r.browser.info.hardwareConcurrency}`;
+    for (const x of r.results) {
+      if (x.kind === 'overhead') results.overhead.push({ runtime: 'chromium', ...x.result });
+      else addRun('chromium', x.result);
+    }
+    for (const e of r.errors) results.errors.push({ runtime: 'chromium', what: `${describe(e.job)}: ${e.what}`, error: e.error });
+    const tf = r.log.find((l) => l.startsWith('TF.js') && l.includes('wasm'));
+    if (tf) {
+      results.notes.push(`Chromium: ${tf} (2 asked for with setThreadsCount before the backend starts; navigator.hardwareConcurrency ${r.browser.info.hardwareConcurrency}). TF.js pre-creates hardwareConcurrency / 2 pthread Workers, and setThreadsCount is known not to take effect in some setups (tensorflow/tfjs#8513, #6081).`);
+      results.browser = { tfjsThreads: Number(/threads used (\d+)/.exec(tf)?.[1]) || null };
+    }
+  } catch (e) {
+    entry.skipped = e.message;
+    log(`Chromium: skipped (${e.message})`);
+  }
+}
+
+results.machine.loadAfter = loadavg();
+results.elapsedSeconds = Math.round((Date.now() - t0) / 1000);
+if (results.runs.some((r) => r.runtime === 'bun' && r.impl === 'lstm-vae')) {
+  results.notes.push('Bun runs the package through its node entry (worker_threads pool).');
+}
+if (results.runs.some((r) => r.runtime === 'deno')) results.notes.push('Deno: the benchmark keeps a timer alive while it runs, because Deno ends a process whose only pending work is the package\'s unref()\'d pool Workers starting up (silently, exit 0, in the middle of `await init()` when it is not awaited at the top level).');
+
+const md = markdown(results);
+if (!argv.includes('--no-write')) {
+  const dir = `${root}/bench/results`;
+  mkdirSync(dir, { recursive: true });
+  const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const json = JSON.stringify(results, null, 2);
+  writeFileSync(`${dir}/${stamp}${quick ? '-quick' : ''}.json`, json);
+  writeFileSync(`${dir}/latest.json`, json);
+  writeFileSync(`${dir}/latest.md`, md);
+  writeFileSync(`${dir}/latest.svg`, svgChart(results));
+  log(`wrote bench/results/${stamp}${quick ? '-quick' : ''}.json, latest.json, latest.md, latest.svg (${results.elapsedSeconds} s)`);
+}
+console.log(md);
+process.exit(0);

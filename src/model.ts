@@ -225,8 +225,10 @@ export class LstmVae {
     return this.size;
   }
 
+  private specByKey?: Map<string, ParamSpec>;
   private spec(key: string): ParamSpec {
-    const s = this.specs.find((p) => p.key === key);
+    this.specByKey ??= new Map(this.specs.map((p) => [p.key, p]));
+    const s = this.specByKey.get(key);
     if (!s) throw new Error(`internal: no parameter ${key}`);
     return s;
   }

@@ -30,11 +30,13 @@ export const nodePlatform: Platform = {
         // and V8 flags apply to the whole process anyway
         execArgv: [],
       });
-      w.unref(); // a pool thread never keeps a finished process alive
       const fail = (e: unknown) => reject(e instanceof Error ? e : new Error(String(e)));
       w.once('error', fail);
       w.once('message', (m: unknown) => {
         if (m === 'ready') {
+          // a pool thread never keeps a finished process alive (unref only once it runs: while it
+          // starts, it is what keeps an un-awaited init() going in runtimes such as Deno)
+          w.unref();
           w.off('error', fail);
           w.on('error', () => undefined);
           resolve({ terminate: () => void w.terminate() });

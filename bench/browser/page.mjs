@@ -1,0 +1,36 @@
+// The benchmark page (served with COOP/COEP by bench/lib/browser.mjs). Each job runs in a fresh
+// module Worker: our package in ours-worker.mjs, TF.js in the bundled tfjs-worker (built by the
+// driver into /.cache/bench/). The driver calls startBench(jobs) and polls window.__bench.
+const state = { results: [], errors: [], log: [], done: false, running: null, info: {
+  crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent } };
+window.__bench = state;
+
+const WORKERS = { ours: '/bench/browser/ours-worker.mjs', tfjs: '/.cache/bench/tfjs-worker.js' };
+
+function runJob(job) {
+  return new Promise((resolve) => {
+    const w = new Worker(WORKERS[job.kind], { type: 'module', name: `bench-${job.kind}` });
+    const finish = () => { w.terminate(); resolve(); };
+    w.onerror = (e) => { state.errors.push({ job, what: 'worker', error: e.message || 'worker failed' }); finish(); };
+    w.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === 'result') state.results.push({ job, ...m });
+      else if (m.type === 'error') state.errors.push({ job, ...m });
+      else if (m.type === 'log') state.log.push(m.text);
+      else if (m.type === 'done') finish();
+    };
+    w.postMessage(job);
+  });
+}
+
+window.startBench = (jobs) => {
+  (async () => {
+    for (const job of jobs) {
+      state.running = job;
+      await runJob(job);
+    }
+    state.running = null;
+    state.done = true;
+  })();
+  return true;
+};

@@ -1,0 +1,154 @@
+// Kernel benchmarks in this (Node) process:
+// - matmul GFLOP/s at 256³ and 512³ for a scalar build of the same code (built for the comparison
+//   only), simd on 1 thread, simd-mt and relaxed-mt on 1 and 2 threads (through the package's
+//   matmul, copies included), and the register-only multiply-add ceiling (peak loop) on 1 and 2 threads;
+// - sgemm GFLOP/s at the LSTM's gate-product shapes (M = B, N = 4H, K = I + H; C = A·Wᵀ with W
+//   [4H, K] as the weights are stored), calling the kernel directly on buffers in wasm memory (no
+//   copies), for every build and thread count, beside TF.js wasm's matMul at the same shapes.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { lstmGemmShapes } from './configs.mjs';
+import { median } from './stats.mjs';
+
+const STACK = 1 << 20;
+
+const raw = new Map();
+
+/**
+ * A build loaded directly (its wasm-bindgen glue), with a pool of 2 threads for the threaded builds;
+ * loaded once per process (the glue module instantiates once), `set_threads` picks 1 or 2.
+ */
+export function loadRaw(root, build) {
+  if (!raw.has(build)) raw.set(build, loadRawOnce(root, build, build.endsWith('-mt') ? 2 : 1));
+  return raw.get(build);
+}
+
+/** Ends the pools of every build loaded with loadRaw. */
+export async function disposeRaw() {
+  for (const p of raw.values()) (await p).dispose();
+  raw.clear();
+}
+
+async function loadRawOnce(root, build, threads) {
+  const glue = await import(`${root}/build/wasm/${build}/lstm_vae_kernels.js`);
+  const module = await WebAssembly.compile(readFileSync(`${root}/build/wasm/${build}/lstm_vae_kernels_bg.wasm`));
+  const threaded = build.endsWith('-mt');
+  const ex = threaded ? glue.initSync({ module, thread_stack_size: STACK }) : glue.initSync({ module });
+  const workers = [];
+  if (threaded) {
+    // the package's kernel-thread script (dist/worker.node.js) instantiates the same module over the memory
+    for (let i = 1; i < threads; i++) {
+      workers.push(await new Promise((ok, fail) => {
+        const w = new Worker(`${root}/dist/worker.node.js`, { workerData: { build, module, memory: ex.memory, stackSize: STACK } });
+        w.once('error', fail);
+        w.once('message', (m) => (m === 'ready' ? ok(w) : fail(new Error(String(m)))));
+      }));
+    }
+    glue.pool_prepare(threads);
+  }
+  return { glue, memory: ex.memory, dispose: () => { for (const w of workers) w.terminate(); } };
+}
+
+/** GFLOP/s of C = op(A)·op(B) with the kernel on wasm buffers, median of `reps` after 2 warm-ups. */
+function sgemmRate(glue, { M, N, K, tb = false }, { reps }) {
+  const a = glue.alloc_f32(M * K), b = glue.alloc_f32(K * N), c = glue.alloc_f32(M * N);
+  // small products: repeat inside one timing so that the clock's resolution does not matter
+  const inner = Math.max(1, Math.round(2e7 / (2 * M * N * K)));
+  const times = [];
+  for (let r = 0; r < reps + 2; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) glue.sgemm(false, tb, M, N, K, 1, a, K, b, tb ? K : N, 0, c, N);
+    times.push((performance.now() - t0) / inner);
+  }
+  glue.free_f32(a, M * K); glue.free_f32(b, K * N); glue.free_f32(c, M * N);
+  return (2 * M * N * K) / median(times.slice(2)) / 1e6;
+}
+
+function peakRate(glue, tasks, reps) {
+  const iters = 2_000_000;
+  const times = [];
+  let flops = 0;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    flops = tasks > 1 ? glue.peak_loop_parallel(iters, tasks) : glue.peak_loop(iters, 0.5);
+    times.push(performance.now() - t0);
+  }
+  return flops / median(times) / 1e6;
+}
+
+/** The matmul / peak-loop section (as before this benchmark grew): rows per build and threads. */
+export async function matmulSection(root, pkg, { quick, log = () => {} }) {
+  const reps = quick ? 3 : 15;
+  if (!existsSync(`${root}/build/wasm/scalar/lstm_vae_kernels_bg.wasm`)) {
+    log('building the scalar comparison build (once)');
+    execFileSync('bash', [`${root}/scripts/build-wasm`, 'scalar'], { stdio: 'inherit' });
+  }
+  const rows = [];
+  for (const build of ['scalar', 'simd']) {
+    const { glue } = await loadRaw(root, build);
+    rows.push({ build, threads: 1, gemm256: sgemmRate(glue, { M: 256, N: 256, K: 256 }, { reps }), gemm512: sgemmRate(glue, { M: 512, N: 512, K: 512 }, { reps }), peak: peakRate(glue, 1, reps) });
+  }
+  for (const build of ['simd-mt', 'relaxed-mt']) {
+    await pkg.dispose();
+    const info = await pkg.init({ build, threads: 2 });
+    for (const t of [1, 2]) {
+      pkg.setThreads(t);
+      const rate = (n) => {
+        const A = { data: new Float32Array(n * n).fill(0.5), shape: [n, n] };
+        const times = [];
+        for (let r = 0; r < reps + 2; r++) { const t0 = performance.now(); pkg.matmul(A, A); times.push(performance.now() - t0); }
+        return (2 * n ** 3) / median(times.slice(2)) / 1e6;
+      };
+      rows.push({ build, threads: t, gemm256: rate(256), gemm512: rate(512), peak: null, features: info.features });
+    }
+  }
+  await pkg.dispose();
+  // peak loop of the threaded builds, on the raw kernels with a pool of 2
+  for (const build of ['simd-mt', 'relaxed-mt']) {
+    const { glue } = await loadRaw(root, build);
+    for (const t of [1, 2]) {
+      glue.set_threads(t);
+      const row = rows.find((r) => r.build === build && r.threads === t);
+      row.peak = peakRate(glue, t, reps);
+    }
+  }
+  return { reps, rows };
+}
+
+/** sgemm at the LSTM shapes for each build and thread count (raw kernels), and TF.js wasm matMul. */
+export async function lstmGemmSection(root, { quick, tfjs }) {
+  const reps = quick ? 3 : 9;
+  const shapes = lstmGemmShapes();
+  const rows = shapes.map((s) => ({ ...s, rates: {} }));
+  for (const [build, threads] of [['simd', [1]], ['simd-mt', [1, 2]], ['relaxed-mt', [1, 2]]]) {
+    const { glue } = await loadRaw(root, build);
+    for (const t of threads) {
+      if (build !== 'simd') glue.set_threads(t);
+      for (const r of rows) r.rates[`${build}/${t}`] = sgemmRate(glue, { M: r.M, N: r.N, K: r.K, tb: true }, { reps });
+    }
+  }
+  if (tfjs) {
+    // TF.js wasm (one thread in Node): tf.matMul(a, w, false, true) with the result read back
+    const { tf } = await tfjs.loadTfjs();
+    await tf.setBackend('wasm');
+    await tf.ready();
+    const rate = (r, f) => {
+      const inner = Math.max(1, Math.round(2e7 / (2 * r.M * r.N * r.K)));
+      const times = [];
+      for (let i = 0; i < reps + 2; i++) {
+        const t0 = performance.now();
+        for (let j = 0; j < inner; j++) { const c = f(); c.dataSync(); c.dispose(); }
+        times.push((performance.now() - t0) / inner);
+      }
+      return (2 * r.M * r.N * r.K) / median(times.slice(2)) / 1e6;
+    };
+    for (const r of rows) {
+      const a = tf.randomNormal([r.M, r.K]), w = tf.randomNormal([r.N, r.K]), wt = tf.transpose(w);
+      r.rates['tfjs-wasm/1'] = rate(r, () => tf.matMul(a, w, false, true));
+      r.ratesNN = { 'tfjs-wasm/1': rate(r, () => tf.matMul(a, wt)) };
+      tf.dispose([a, w, wt]);
+    }
+  }
+  return { reps, rows };
+}
