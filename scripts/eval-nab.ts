@@ -1,18 +1,21 @@
 // `npm run eval:nab`: the Orion protocol on NAB (artificialWithAnomaly and realKnownCause), one LSTM-VAE per series.
 //
 //   node scripts/run-ts.mjs scripts/eval-nab.ts [--data DIR] [--group NAME]... [--seed N] [--verbose]
+//                                               [--match SUBSTRING] [--recipe JSON] [--dump DIR]
 //
 // Per series (fixed seed):
-//  1. rows averaged in consecutive groups of round(600 s / sampling interval) (Orion's NAB pipelines aggregate to
-//     600-s bins: 5-minute series → pairs, 30-/60-minute series unchanged); min-max scaled to [-1, 1];
-//  2. windows of 100 points; training on at most 200 of them (stride ceil((n − 100) / 200): long series are
-//     subsampled for training only); every window (stride 1) is reconstructed through the posterior mean;
-//  3. point reconstruction = median of the reconstructions of the windows holding the point (Orion's
+//  1. rows averaged in consecutive groups of round(600 s / median sampling interval) (Orion's NAB pipelines
+//     aggregate to 600-s bins: 5-minute series → pairs; 30- and 60-minute series unchanged); min-max scaled to [-1, 1];
+//  2. windows of 100 points; the model trains on at most 200 of them (stride ceil((n − 100) / 200): long series are
+//     subsampled for training only); every window (stride 1) is then reconstructed through the posterior mean;
+//  3. point reconstruction = median of the reconstructions of the windows holding the point (as Orion's
 //     `reconstruction_errors`), point score = |x − reconstruction|;
-//  4. findAnomalies (centred moving average over 1 % of the points, threshold mean + 4·std, gaps ≤ 1 % merged),
-//     then each interval padded by 50 points on both sides and overlapping ones merged (Orion's
-//     `anomaly_padding = 50`); intervals mapped back to row indices;
+//  4. findAnomalies: centred moving average over 1 % of the points; threshold mean + k·std of the smoothed scores
+//     with k chosen by findAnomalies' `k: 'auto'` (Hundman et al. 2018, the criterion of Orion's dynamic threshold);
+//     runs ≤ 1 % apart merged; then every interval padded by 50 points on both sides and overlapping ones merged
+//     (Orion's `anomaly_padding = 50`); intervals mapped back to row indices;
 //  5. overlapping-segment tp / fp / fn against labels/combined_windows.json, summed over the files of a group.
+// Printed beside the headline: the same scores with Orion's LSTM-VAE fixed threshold (k = 4), and without padding.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backendInfo, init, LstmVae } from 'lstm-vae';
@@ -25,10 +28,11 @@ import { overlappingSegmentF1, sumSegmentCounts, type SegmentCounts } from '../s
 const WINDOW = 100;
 const RECIPE = {
   model: { hidden: 32, latent: 8, layers: 1, forgetBias: 3 },
-  fit: { epochs: 60, batchSize: 8, learningRate: 5e-3, clipNorm: 5, schedule: { type: 'cosine' as const }, klAnnealing: { type: 'linear' as const, steps: 300 } },
+  fit: { epochs: 120, batchSize: 8, learningRate: 5e-3, clipNorm: 5, schedule: { type: 'cosine' as const }, klAnnealing: { type: 'linear' as const, steps: 300 } },
   maxTrainWindows: 200,
   aggregateSeconds: 600,
   padding: 50,
+  detect: { smoothing: 'moving-average' as const, k: 'auto' as const },
 };
 // Orion's published overlapping-segment F1 (benchmark/results/0.7.1.csv of sintel-dev/Orion, counts summed over the files).
 const ORION: Record<string, string> = {
@@ -106,6 +110,8 @@ interface NabResult extends SegmentCounts {
   kl: number;
   points: number;
   detected: Array<[number, number]>;
+  /** The same scores with k = 4 (padded), and with the headline k but no padding. */
+  fixedK: SegmentCounts;
   unpadded: SegmentCounts;
   seconds: number;
 }
@@ -147,12 +153,15 @@ async function evalNabFile(root: string | undefined, rel: string, seed: number, 
       const windowsAgg = f.windows.map(([a, b]) => [Math.floor(a / agg), Math.floor(b / agg)]);
       writeFileSync(join(dump, rel.replace(/[\/]/g, '_') + '.json'), JSON.stringify({ agg, x: Array.from(x), yhat: Array.from(rec), ps: Array.from(score), windows: windowsAgg }));
     }
-    const found = findAnomalies(score, { smoothing: 'moving-average' });
     const toRows = (iv: Array<[number, number]>) => iv.map(([a, b]) => [a * agg, Math.min(f.values.length - 1, b * agg + agg - 1)] as [number, number]);
+    const counts = (iv: Array<[number, number]>): SegmentCounts => {
+      const r = overlappingSegmentF1(iv, f.windows);
+      return { tp: r.tp, fp: r.fp, fn: r.fn };
+    };
+    const found = findAnomalies(score, RECIPE.detect);
     const detected = toRows(padIntervals(found, RECIPE.padding, n));
-    const r = overlappingSegmentF1(detected, f.windows);
-    const u = overlappingSegmentF1(toRows(found), f.windows);
-    return { file: rel, loss: last.loss, kl: last.kl, points: n, detected, tp: r.tp, fp: r.fp, fn: r.fn, unpadded: { tp: u.tp, fp: u.fp, fn: u.fn }, seconds: (performance.now() - t0) / 1000 };
+    const fixedK = counts(toRows(padIntervals(findAnomalies(score, { ...RECIPE.detect, k: 4 }), RECIPE.padding, n)));
+    return { file: rel, loss: last.loss, kl: last.kl, points: n, detected, ...counts(detected), fixedK, unpadded: counts(toRows(found)), seconds: (performance.now() - t0) / 1000 };
   } finally {
     model.dispose();
   }
@@ -172,13 +181,15 @@ async function main() {
       const r = await evalNabFile(o.data, rel, o.seed, o.dump);
       results.push(r);
       const labelled = loadNabFile(o.data, rel).windows;
-      console.log(`  ${rel.padEnd(58)} n=${String(r.points).padStart(5)}  loss ${r.loss.toFixed(2).padStart(6)}  tp ${r.tp} fp ${r.fp} fn ${r.fn}  ${r.seconds.toFixed(1)} s` +
+      console.log(`  ${rel.padEnd(58)} n=${String(r.points).padStart(5)}  loss ${r.loss.toFixed(2).padStart(6)}  tp ${r.tp} fp ${r.fp} fn ${r.fn}  (k=4: ${r.fixedK.tp}/${r.fixedK.fp}/${r.fixedK.fn})  ${r.seconds.toFixed(1)} s` +
         (o.verbose ? `\n      detected ${JSON.stringify(r.detected)}\n      labelled ${JSON.stringify(labelled)}` : ''));
     }
     const s = sumSegmentCounts(results);
+    const k4 = sumSegmentCounts(results.map((r) => r.fixedK));
     const u = sumSegmentCounts(results.map((r) => r.unpadded));
-    console.log(`${group}: F1 ${s.f1.toFixed(3)} (precision ${s.precision.toFixed(3)}, recall ${s.recall.toFixed(3)}; tp ${s.tp}, fp ${s.fp}, fn ${s.fn})` +
-      `  [without padding: F1 ${u.f1.toFixed(3)}, tp ${u.tp}, fp ${u.fp}, fn ${u.fn}]  ${((performance.now() - tg) / 1000).toFixed(1)} s`);
+    const fmt = (c: SegmentCounts & { f1: number }) => `F1 ${c.f1.toFixed(3)} (tp ${c.tp}, fp ${c.fp}, fn ${c.fn})`;
+    console.log(`${group}: F1 ${s.f1.toFixed(3)} (precision ${s.precision.toFixed(3)}, recall ${s.recall.toFixed(3)}; tp ${s.tp}, fp ${s.fp}, fn ${s.fn})  ${((performance.now() - tg) / 1000).toFixed(1)} s`);
+    console.log(`  same scores, fixed k = 4: ${fmt(k4)}; k auto without padding: ${fmt(u)}`);
     console.log(`  ${ORION[group] ?? 'Orion: no published figure'}`);
   }
   console.log(`total ${((performance.now() - tAll) / 1000).toFixed(1)} s`);
