@@ -5,14 +5,16 @@
 //     TF.js 4.22 (bench/tfjs.mjs): wasm backend written with tf.layers as its docs teach, wasm
 //     hand-tuned, and the cpu backend hand-tuned;
 //   - in Node 20 (this machine's node), Node 22, Bun and Deno (npm packages fetched once into
-//     ~/.cache/lstm-vae/runtimes; a runtime that cannot run is skipped with the reason), and headless
-//     Chromium (cross-origin isolated page, each job in a module Worker; threads 2);
+//     ~/.cache/lstm-vae/runtimes; a runtime that cannot run is skipped with the reason), headless
+//     Chromium and headless Firefox ESR (cross-origin isolated page, each job in a module Worker;
+//     threads 2; Firefox driven by puppeteer-core over WebDriver BiDi, from /usr/bin/firefox-esr or
+//     $FIREFOX: `apt-get install -y firefox-esr` on Debian; skipped with the reason when missing);
 //   - peak memory (process RSS, WebAssembly memory), per-call cost of the package's entry points,
 //     the training GFLOP/s estimate;
 //   - kernels (in this process): matmul GFLOP/s per build at 256³/512³ with the peak multiply-add
 //     loop, and sgemm at the LSTM's gate-product shapes beside TF.js wasm's matMul.
 //
-// Usage: node bench/run.mjs [--quick] [--runtimes=node20,node22,bun,deno,chromium] [--configs=S,M,L]
+// Usage: node bench/run.mjs [--quick] [--runtimes=node20,node22,bun,deno,chromium,firefox] [--configs=S,M,L]
 //                           [--no-kernels] [--no-tfjs] [--no-write]
 // Needs dist/ (`npx tsup`) and build/wasm/ (`npm run build:wasm`). Writes bench/results/<date>.json,
 // bench/results/latest.json, latest.md (tables, ratios to TF.js wasm hand-tuned of the same run)
@@ -62,14 +64,17 @@ const CPU_L = { warmup: 0, steps: 1 };
 
 const has = (c) => configs.includes(c);
 const pick = (list) => list.filter(has);
+const BROWSER_IDS = ['chromium', 'firefox'];
 
 /** The jobs of one runtime. The reference runtime (this node) runs the slow TF.js cells too. */
 function plan(rt) {
   const ref = rt === REFERENCE;
-  const browser = rt === 'chromium';
+  const browser = BROWSER_IDS.includes(rt);
   const jobs = [];
   let ours = [['simd', [1]], ['simd-mt', [1, 2]], ['relaxed-mt', [1, 2]]];
   if (quick && !ref) ours = [['relaxed-mt', browser ? [2] : [1, 2]]];
+  // Firefox ESR may lack relaxed SIMD (its relaxed-mt job is then skipped): quick runs simd-mt too.
+  if (quick && rt === 'firefox') ours = [['simd-mt', [2]], ['relaxed-mt', [2]]];
   ours.forEach(([build, threads], i) => jobs.push({ kind: 'ours', build, threads, configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET, overhead: !quick || i === 0 }));
   if (!withTfjs) return jobs;
   const threads = browser ? 2 : undefined;
@@ -194,7 +199,7 @@ if (withTfjs) {
 }
 
 // 2. Node 20, Node 22, Bun, Deno
-const runtimes = findRuntimes({ only: wantRuntimes?.filter((r) => r !== 'chromium'), log });
+const runtimes = findRuntimes({ only: wantRuntimes?.filter((r) => !BROWSER_IDS.includes(r)), log });
 for (const rt of runtimes) {
   results.runtimes.push({ id: rt.id, label: rt.label, version: rt.version, ...(rt.skipped ? { skipped: rt.skipped } : {}),
     ...(rt.id === 'node20' ? { note: 'relaxed-mt with --experimental-wasm-relaxed-simd' } : {}) });
@@ -208,31 +213,39 @@ for (const rt of runtimes) {
   }
 }
 
-// 3. Chromium
-if (!wantRuntimes || wantRuntimes.includes('chromium')) {
-  const entry = { id: 'chromium', label: 'Chromium' };
+// 3. Chromium, Firefox
+for (const id of BROWSER_IDS) {
+  if (wantRuntimes && !wantRuntimes.includes(id)) continue;
+  const { BROWSERS, runInBrowser } = await import('./lib/browser.mjs');
+  const { label, engine } = BROWSERS[id];
+  const entry = { id, label };
   results.runtimes.push(entry);
   try {
-    const { runInChromium } = await import('./lib/browser.mjs');
-    const jobs = plan('chromium');
-    log(`Chromium: ${jobs.length} jobs`);
-    const r = await runInChromium(root, jobs, { timeoutMs: (quick ? 5 : 45) * 60_000, log: (m) => log(`  ${m}`) });
+    const jobs = plan(id);
+    log(`${label}: ${jobs.length} jobs`);
+    const r = await runInBrowser(id, root, jobs, { timeoutMs: (quick ? 5 : 45) * 60_000, log: (m) => log(`  ${m}`) });
+    const info = r.browser.info;
     entry.version = r.browser.version;
-    entry.engine = 'V8';
-    entry.note = `headless, cross-origin isolated page (crossOriginIsolated ${r.browser.info.crossOriginIsolated}), each job in a module Worker, navigator.hardwareConcurrency ${r.browser.info.hardwareConcurrency}`;
+    entry.engine = engine;
+    entry.note = `headless, cross-origin isolated page (crossOriginIsolated ${info.crossOriginIsolated}), each job in a module Worker, navigator.hardwareConcurrency ${info.hardwareConcurrency}, relaxed SIMD ${info.relaxedSimd ? 'supported' : 'not supported'}`;
     for (const x of r.results) {
-      if (x.kind === 'overhead') results.overhead.push({ runtime: 'chromium', ...x.result });
-      else addRun('chromium', x.result);
+      if (x.kind === 'overhead') results.overhead.push({ runtime: id, ...x.result });
+      else addRun(id, x.result);
     }
-    for (const e of r.errors) results.errors.push({ runtime: 'chromium', what: `${describe(e.job)}: ${e.what}`, error: e.error });
+    for (const e of r.errors) results.errors.push({ runtime: id, what: `${describe(e.job)}: ${e.what}`, error: e.error });
+    for (const s of r.skips) {
+      results.notes.push(`${label}: ${describe(s.job)} skipped: ${s.reason}.`);
+      log(`  ${id}: ${describe(s.job)} skipped (${s.reason})`);
+    }
+    for (const l of r.log) log(`  ${id}: ${l}`);
     const tf = r.log.find((l) => l.startsWith('TF.js') && l.includes('wasm'));
     if (tf) {
-      results.notes.push(`Chromium: ${tf} (2 asked for with setThreadsCount before the backend starts; navigator.hardwareConcurrency ${r.browser.info.hardwareConcurrency}). TF.js pre-creates hardwareConcurrency / 2 pthread Workers, and setThreadsCount is known not to take effect in some setups (tensorflow/tfjs#8513, #6081).`);
-      results.browser = { tfjsThreads: Number(/threads used (\d+)/.exec(tf)?.[1]) || null };
+      results.notes.push(`${label}: ${tf} (2 asked for with setThreadsCount before the backend starts; navigator.hardwareConcurrency ${info.hardwareConcurrency}). TF.js pre-creates hardwareConcurrency / 2 pthread Workers, and setThreadsCount is known not to take effect in some setups (tensorflow/tfjs#8513, #6081).`);
+      (results.browser ??= {})[id] = { tfjsThreads: Number(/threads used (\d+)/.exec(tf)?.[1]) || null };
     }
   } catch (e) {
-    entry.skipped = e.message;
-    log(`Chromium: skipped (${e.message})`);
+    entry.skipped = e.message.split('\n')[0];
+    log(`${label}: skipped (${entry.skipped})`);
   }
 }
 

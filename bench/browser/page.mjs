@@ -1,8 +1,11 @@
 // The benchmark page (served with COOP/COEP by bench/lib/browser.mjs). Each job runs in a fresh
 // module Worker: our package in ours-worker.mjs, TF.js in the bundled tfjs-worker (built by the
 // driver into /.cache/bench/). The driver calls startBench(jobs) and polls window.__bench.
-const state = { results: [], errors: [], log: [], done: false, running: null, info: {
-  crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent } };
+import { relaxedSimd } from './features.mjs';
+
+const state = { results: [], errors: [], skips: [], log: [], done: false, running: null, info: {
+  crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent,
+  relaxedSimd: relaxedSimd() } };
 window.__bench = state;
 
 const WORKERS = { ours: '/bench/browser/ours-worker.mjs', tfjs: '/.cache/bench/tfjs-worker.js' };
@@ -16,6 +19,7 @@ function runJob(job) {
       const m = e.data;
       if (m.type === 'result') state.results.push({ job, ...m });
       else if (m.type === 'error') state.errors.push({ job, ...m });
+      else if (m.type === 'skip') state.skips.push({ job, reason: m.reason });
       else if (m.type === 'log') state.log.push(m.text);
       else if (m.type === 'done') finish();
     };

@@ -40,6 +40,13 @@ function runtimeLabel(results, id) {
   return rt ? `${rt.label} ${rt.version ?? ''}`.trim() : id;
 }
 
+/** ", 2 in Chromium, 1 in Firefox": TF.js wasm threads per browser (older results: Chromium's only). */
+function browserThreads(results) {
+  const b = results.browser ?? {};
+  const per = b.tfjsThreads ? { chromium: b } : b;
+  return Object.entries(per).filter(([, v]) => v?.tfjsThreads).map(([id, v]) => `, ${v.tfjsThreads} in ${runtimeLabel(results, id).split(' ')[0]}`).join('');
+}
+
 function implLabel(r) {
   return IMPL_LABEL[r.impl] ?? r.impl;
 }
@@ -145,7 +152,7 @@ export function markdown(results) {
       'Configurations (B, T, D, H, Z): ' + CFG.filter((c) => results.configs[c]).map((c) => { const x = results.configs[c]; return `${c} = (${x.B}, ${x.T}, ${x.D}, ${x.H}, ${x.Z})`; }).join(', ') + '.',
     '',
     'Cells: sequences/s, median over the measured steps after warm-up, ± half the interquartile range of the step time; in parentheses the ratio to TF.js **wasm hand-tuned** in the same runtime (1.00×); † = ratio to the reference runtime\'s (' + runtimeLabel(results, results.reference) + ') TF.js run, which was not run in this runtime; ¹ = a single step (very slow configuration). ' +
-      '`lstm-vae` threads = kernel threads of the package (simd is single-threaded); TF.js wasm uses one thread in Node/Bun/Deno' + (results.browser?.tfjsThreads ? `, ${results.browser.tfjsThreads} in Chromium` : '') + '.',
+      '`lstm-vae` threads = kernel threads of the package (simd is single-threaded); TF.js wasm uses one thread in Node/Bun/Deno' + browserThreads(results) + '.',
     '',
     '## Training (sequences/s)',
     '',
