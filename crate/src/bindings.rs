@@ -160,6 +160,13 @@ pub fn sgemm(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: us
     unsafe { gemm(g, alpha, sl(a, g.a_len()), sl(b, g.b_len()), beta, sl_mut(c, g.c_len())) }
 }
 
+/// Parallel regions the kernels entered since the last call (and resets the count): tests use it to
+/// check that large problems are split between threads.
+#[wasm_bindgen]
+pub fn take_parallel_regions() -> usize {
+    crate::par::take_parallel_regions()
+}
+
 /// The register-only multiply-add loop (benchmarks): returns flops done; `sink` keeps the result alive.
 #[wasm_bindgen]
 pub fn peak_loop(iters: u32, seed: f32) -> f64 {

@@ -12,13 +12,14 @@
 
 use crate::par::{for_each_task, threads, SendPtr};
 use crate::real::{Real, MR, NR};
+use crate::util::work;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 const KC: usize = 256;
 const MC: usize = 64;
 const NC: usize = 512;
 /// Below this many multiply-adds a GEMM runs on one thread (a task costs more than it saves).
-const PAR_MIN_MACS: usize = 1 << 15;
+const PAR_MIN_MACS: u64 = 1 << 15;
 
 /// Arguments of one GEMM call: see the module documentation.
 #[derive(Clone, Copy)]
@@ -109,7 +110,8 @@ fn gemm_impl<T: Real>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T],
         gemv(g, alpha, a, b, c);
         return;
     }
-    let macs = g.m * g.n * g.k;
+    // in u64: on wasm32 the product of three dimensions can exceed usize
+    let macs = work(&[g.m, g.n, g.k]);
     let nthreads = if allow_par && macs >= PAR_MIN_MACS { threads() } else { 1 };
     let cp = SendPtr(c.as_mut_ptr());
     if nthreads <= 1 {

@@ -19,11 +19,11 @@
 use crate::act::{sigmoid_inplace, tanh, tanh_inplace, Act};
 use crate::gemm::{gemm, gemm_packed_st, Gemm, PackedB};
 use crate::par::SendPtr;
-use crate::util::{contig, mut_slice, par_rows, ptr, sl};
+use crate::util::{contig, mut_slice, par_rows, ptr, sl, work};
 use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3};
 
 /// The time loop is split over batch rows from this many multiply-adds per call on.
-const PAR_MIN_LOOP: usize = 1 << 16;
+const PAR_MIN_LOOP: u64 = 1 << 16;
 
 /// Where `lstm_forward` writes (views owned by the caller; overwritten).
 pub struct LstmOut<'a, T> {
@@ -242,7 +242,7 @@ pub fn lstm_forward<T: Act>(
     // Batch rows are independent through time: each task runs the whole time loop for its rows
     // (one split per call, not two per step). Every row is computed the same way whatever the
     // split, so results do not depend on the number of threads.
-    par_rows(bsz, bsz * steps * g4 * hsz, PAR_MIN_LOOP, |lo, hi| {
+    par_rows(bsz, work(&[bsz, steps, g4, hsz]), PAR_MIN_LOOP, |lo, hi| {
         let m = hi - lo;
         for t in 0..steps {
             // Recurrence: gates[lo..hi, t] += h_{t-1} · W_hhᵀ
@@ -424,7 +424,7 @@ pub fn lstm_backward<T: Act>(
     whh_packed.pack(false, g4, hsz, whh, hsz);
     let whh_packed = &whh_packed;
     // As in forward: each task runs the whole (reversed) time loop for its batch rows.
-    par_rows(bsz, bsz * steps * g4 * hsz, PAR_MIN_LOOP, |lo, hi| {
+    par_rows(bsz, work(&[bsz, steps, g4, hsz]), PAR_MIN_LOOP, |lo, hi| {
         let m = hi - lo;
         for t in (0..steps).rev() {
             for b in lo..hi {

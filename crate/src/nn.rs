@@ -10,7 +10,7 @@ use crate::act::{tanh, Act};
 use crate::gemm::{gemm, Gemm};
 use crate::lstm::column_sums;
 use crate::par::SendPtr;
-use crate::util::{contig, mut_slice, par_rows, ptr, sl};
+use crate::util::{contig, mut_slice, par_rows, ptr, sl, work};
 use crate::Real;
 use ndarray::{ArrayView1, ArrayView2, ArrayView3, ArrayViewMut1, ArrayViewMut2, ArrayViewMut3};
 
@@ -404,7 +404,7 @@ pub fn mse_recon<T: Real>(x: ArrayView3<T>, y: ArrayView3<T>, lengths: Option<&[
 }
 
 /// Row-parallel softmax from this many logits on.
-const XENT_PAR_MIN: usize = 1 << 15;
+const XENT_PAR_MIN: u64 = 1 << 15;
 
 /// Sum with 8 interleaved partial sums combined pairwise (fixed order; vectorises).
 #[inline]
@@ -475,7 +475,7 @@ pub fn softmax_xent<T: Act>(
     let mut row_loss = vec![0.0f64; b * t];
     let rp = SendPtr(row_loss.as_mut_ptr());
     let k = scale.to_f64() / b as f64;
-    par_rows(b * t, b * t * v, XENT_PAR_MIN, |lo, hi| {
+    par_rows(b * t, work(&[b, t, v]), XENT_PAR_MIN, |lo, hi| {
         for r in lo..hi {
             let (bb, tt) = (r / t, r % t);
             let real = lengths.is_none_or(|l| tt < l[bb] as usize);

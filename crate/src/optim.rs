@@ -16,7 +16,7 @@ use crate::util::{par_rows, ptr};
 use crate::Real;
 
 /// Buffers from this many elements on are split between threads.
-const PAR_MIN: usize = 1 << 16;
+const PAR_MIN: u64 = 1 << 16;
 
 fn check_len(name: &str, arg: &str, n: usize, got: usize) {
     assert_eq!(got, n, "{name}: {arg} has {got} elements, the parameters have {n}");
@@ -24,7 +24,7 @@ fn check_len(name: &str, arg: &str, n: usize, got: usize) {
 
 /// Runs `f(lo, hi)` on disjoint index ranges covering `0..n`.
 fn par_range(n: usize, f: impl Fn(usize, usize) + Sync + Send) {
-    par_rows(n, n, PAR_MIN, f)
+    par_rows(n, n as u64, PAR_MIN, f)
 }
 
 /// `&mut s[lo..hi]` from a raw pointer (ranges given to different tasks are disjoint).

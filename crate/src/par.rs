@@ -37,6 +37,15 @@ pub fn threads() -> usize {
     }
 }
 
+/// Parallel regions entered since the last `take_parallel_regions` (tests check that big
+/// problems are really split).
+static REGIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// Returns and resets the number of parallel regions entered.
+pub fn take_parallel_regions() -> usize {
+    REGIONS.swap(0, Ordering::Relaxed)
+}
+
 /// Runs `f(task)` for `task in 0..tasks`, in parallel when more than one thread is available.
 pub fn for_each_task(tasks: usize, f: impl Fn(usize) + Sync + Send) {
     if tasks <= 1 || threads() <= 1 {
@@ -45,6 +54,7 @@ pub fn for_each_task(tasks: usize, f: impl Fn(usize) + Sync + Send) {
         }
         return;
     }
+    REGIONS.fetch_add(1, Ordering::Relaxed);
     #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
     {
         for t in 0..tasks {

@@ -32,11 +32,17 @@ pub(crate) fn ptr<T>(p: SendPtr<T>) -> *mut T {
 /// Runs `f(lo, hi)` over disjoint ranges covering `0..rows`, split between threads when the
 /// total `work` reaches `min_work`. Callers process each row the same way whatever the split,
 /// so results do not depend on the number of threads.
-pub(crate) fn par_rows(rows: usize, work: usize, min_work: usize, f: impl Fn(usize, usize) + Sync + Send) {
+pub(crate) fn par_rows(rows: usize, work: u64, min_work: u64, f: impl Fn(usize, usize) + Sync + Send) {
     let tasks = if work >= min_work { threads().min(rows) } else { 1 };
     if tasks <= 1 {
         f(0, rows);
     } else {
         for_each_task(tasks, |k| f(rows * k / tasks, rows * (k + 1) / tasks));
     }
+}
+
+/// The product of `dims` as u64 (work estimates: on wasm32 a product of four dimensions can
+/// overflow usize, e.g. B·T·4H·H = 2³² at B = T = 128, H = 256, which once disabled threading).
+pub(crate) fn work(dims: &[usize]) -> u64 {
+    dims.iter().fold(1u64, |p, &d| p.saturating_mul(d as u64))
 }
