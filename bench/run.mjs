@@ -175,14 +175,20 @@ const t0 = Date.now();
 // 1. Kernels, in this process (Node 20 with relaxed SIMD)
 if (!argv.includes('--no-kernels') && (!wantRuntimes || wantRuntimes.includes(REFERENCE))) {
   log('kernels: matmul per build, peak loop, sgemm at the LSTM shapes');
-  const { matmulSection, lstmGemmSection, disposeRaw } = await import('./lib/kernels.mjs');
+  const { matmulSection, lstmGemmSection, scalingSection, matrixmultiplySection, lstmLayerSection, disposeRaw } = await import('./lib/kernels.mjs');
   const pkg = await import(`${root}/dist/index.node.js`);
   const tfjs = withTfjs ? await import('./tfjs.mjs') : null;
   results.kernels = {
     runtime: `Node ${process.versions.node}`,
     matmul: await matmulSection(root, pkg, { quick, log }),
-    lstmGemm: await lstmGemmSection(root, { quick, tfjs }),
   };
+  log('kernels: sgemm 512³ and peak loop thread scaling (interleaved pairs)');
+  results.kernels.scaling = await scalingSection(root, { quick });
+  log('kernels: LSTM layer forward + backward');
+  results.kernels.lstmLayer = await lstmLayerSection(root, { quick });
+  log('kernels: sgemm at the LSTM shapes, ours beside matrixmultiply and TF.js');
+  results.kernels.lstmGemm = await lstmGemmSection(root, { quick, tfjs });
+  results.kernels.matrixmultiply = await matrixmultiplySection(root, { quick });
   await disposeRaw();
   await pkg.dispose();
 }
@@ -240,7 +246,7 @@ for (const id of BROWSER_IDS) {
     for (const l of r.log) log(`  ${id}: ${l}`);
     const tf = r.log.find((l) => l.startsWith('TF.js') && l.includes('wasm'));
     if (tf) {
-      results.notes.push(`${label}: ${tf} (2 asked for with setThreadsCount before the backend starts; navigator.hardwareConcurrency ${info.hardwareConcurrency}). TF.js pre-creates hardwareConcurrency / 2 pthread Workers, and setThreadsCount is known not to take effect in some setups (tensorflow/tfjs#8513, #6081).`);
+      results.notes.push(`${label}: ${tf} (2 asked for with setThreadsCount before the backend starts). TF.js 4.22 caps its thread pool at navigator.hardwareConcurrency / 2, so the TF.js Worker reports 2 × threads logical cores to it (bench/browser/tfjs-worker.mjs).`);
       (results.browser ??= {})[id] = { tfjsThreads: Number(/threads used (\d+)/.exec(tf)?.[1]) || null };
     }
   } catch (e) {

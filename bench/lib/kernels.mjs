@@ -152,3 +152,125 @@ export async function lstmGemmSection(root, { quick, tfjs }) {
   }
   return { reps, rows };
 }
+
+/** Runs `fn` until `ms` milliseconds have passed (warms up both threads' code and caches). */
+function warm(ms, fn) {
+  const t0 = performance.now();
+  while (performance.now() - t0 < ms) fn();
+}
+
+/** Seconds per call of `fn`, repeated until at least `minMs` elapse. */
+function timeCall(fn, minMs) {
+  fn();
+  let n = 0;
+  const t0 = performance.now();
+  let dt = 0;
+  do { fn(); n++; dt = performance.now() - t0; } while (dt < minMs);
+  return dt / 1000 / n;
+}
+
+/**
+ * Thread scaling measured in interleaved pairs, so that a neighbour taking a core hits both halves
+ * of a pair: for each threaded build, after a warm-up on 2 threads, `pairs` times: sgemm 512³ on 1
+ * and on 2 threads, then the peak loop on 1 and 2 threads. Reports median GFLOP/s and the median of
+ * the per-pair 2-thread/1-thread ratios for both, and the sgemm's scaling as a share of the peak
+ * loop's own. The single-threaded simd build gives the 1-thread sgemm / peak share.
+ */
+export async function scalingSection(root, { quick }) {
+  const pairs = quick ? 7 : 21;
+  const n = 512, flop = 2 * n ** 3, minMs = quick ? 40 : 80;
+  const rows = [];
+  for (const build of ['simd', 'simd-mt', 'relaxed-mt']) {
+    const { glue } = await loadRaw(root, build);
+    const mt = build.endsWith('-mt');
+    const a = glue.alloc_f32(n * n), b = glue.alloc_f32(n * n), c = glue.alloc_f32(n * n);
+    const gemm = () => glue.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
+    const peak = (t) => { const t0 = performance.now(); const f = t > 1 ? glue.peak_loop_parallel(1_000_000, t) : glue.peak_loop(1_000_000, 0.5); return f / (performance.now() - t0) / 1e6; };
+    if (mt) glue.set_threads(2);
+    warm(quick ? 500 : 1500, gemm);
+    const s = { 1: [], 2: [] }, p = { 1: [], 2: [] }, sr = [], pr = [];
+    for (let i = 0; i < pairs; i++) {
+      for (const t of mt ? [1, 2] : [1]) {
+        if (mt) glue.set_threads(t);
+        s[t].push(flop / timeCall(gemm, minMs) / 1e9);
+        p[t].push(peak(t));
+      }
+      if (mt) { sr.push(s[2][i] / s[1][i]); pr.push(p[2][i] / p[1][i]); }
+    }
+    glue.free_f32(a, n * n); glue.free_f32(b, n * n); glue.free_f32(c, n * n);
+    const row = { build, sgemm1: median(s[1]), peak1: median(p[1]) };
+    row.share1 = row.sgemm1 / row.peak1;
+    if (mt) {
+      Object.assign(row, { sgemm2: median(s[2]), peak2: median(p[2]), sgemmScaling: median(sr), peakScaling: median(pr) });
+      row.scalingShare = row.sgemmScaling / row.peakScaling;
+    }
+    rows.push(row);
+  }
+  return { pairs, rows };
+}
+
+/**
+ * ndarray's `general_mat_mul` (the matrixmultiply crate) beside our sgemm, single thread (simd
+ * build), C = A·B with both in row-major [M,K]·[K,N], at the LSTM shapes and 512³.
+ */
+export async function matrixmultiplySection(root, { quick }) {
+  const { glue } = await loadRaw(root, 'simd');
+  const minMs = quick ? 20 : 60, reps = quick ? 3 : 7;
+  const shapes = [...lstmGemmShapes(), { M: 512, N: 512, K: 512 }];
+  const rows = [];
+  for (const { M, N, K, B, H } of shapes) {
+    const a = glue.alloc_f32(M * K), b = glue.alloc_f32(K * N), c = glue.alloc_f32(M * N);
+    const ours = () => glue.sgemm(false, false, M, N, K, 1, a, K, b, N, 0, c, N);
+    const mm = () => glue.sgemm_matrixmultiply(M, N, K, a, b, c);
+    const o = [], m = [];
+    for (let r = 0; r < reps; r++) { o.push(2 * M * N * K / timeCall(ours, minMs) / 1e9); m.push(2 * M * N * K / timeCall(mm, minMs) / 1e9); }
+    glue.free_f32(a, M * K); glue.free_f32(b, K * N); glue.free_f32(c, M * N);
+    rows.push({ M, N, K, B, H, ours: median(o), matrixmultiply: median(m) });
+  }
+  return { reps, rows };
+}
+
+/** The issue's LSTM layer: B = 64, T = 64, I = 8, H = 128, forward + backward (BPTT), all gradients. */
+export const LSTM_LAYER = { B: 64, T: 64, I: 8, H: 128 };
+
+/**
+ * One LSTM layer forward + backward on the raw kernels (buffers in wasm memory, no copies), per
+ * build and thread count (1 and 2 interleaved in pairs). GFLOP/s counts the products only: forward
+ * 2·B·T·4H·(I + H), backward twice that (input/recurrent gradients and weight gradients).
+ */
+export async function lstmLayerSection(root, { quick }) {
+  const { B, T, I, H } = LSTM_LAYER;
+  const flop = 3 * 2 * B * T * 4 * H * (I + H);
+  const pairs = quick ? 5 : 15, minMs = quick ? 60 : 150;
+  const rows = [];
+  for (const build of ['simd', 'simd-mt', 'relaxed-mt']) {
+    const { glue, memory } = await loadRaw(root, build);
+    const mt = build.endsWith('-mt');
+    const sizes = { x: B * T * I, wih: 4 * H * I, whh: 4 * H * H, bih: 4 * H, bhh: 4 * H, hs: B * T * H, cs: B * T * H, g: B * T * 4 * H, hl: B * H, cl: B * H, dhs: B * T * H, dx: B * T * I, dwih: 4 * H * I, dwhh: 4 * H * H, dbih: 4 * H, dbhh: 4 * H };
+    const p = Object.fromEntries(Object.entries(sizes).map(([k, len]) => [k, glue.alloc_f32(len)]));
+    // small random weights and inputs, so the gates are not saturated
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;
+    for (const k of ['x', 'wih', 'whh', 'bih', 'bhh', 'dhs']) new Float32Array(memory.buffer, p[k], sizes[k]).forEach((_, j, arr) => { arr[j] = rnd(); });
+    const step = () => {
+      glue.lstm_forward(B, T, I, H, p.x, 0, p.wih, p.whh, p.bih, p.bhh, 0, 0, p.hs, p.cs, p.g, p.hl, p.cl);
+      glue.lstm_backward(B, T, I, H, p.x, 0, p.wih, p.whh, 0, 0, p.hs, p.cs, p.g, p.dhs, 0, 0, p.dx, 0, 0, p.dwih, p.dwhh, p.dbih, p.dbhh);
+    };
+    if (mt) glue.set_threads(2);
+    warm(quick ? 300 : 1000, step);
+    const s = { 1: [], 2: [] }, ratio = [];
+    for (let i = 0; i < pairs; i++) {
+      for (const t of mt ? [1, 2] : [1]) {
+        if (mt) glue.set_threads(t);
+        s[t].push(timeCall(step, minMs));
+      }
+      if (mt) ratio.push(s[1][i] / s[2][i]);
+    }
+    for (const [k, len] of Object.entries(sizes)) glue.free_f32(p[k], len);
+    for (const t of mt ? [1, 2] : [1]) {
+      const sec = median(s[t]);
+      rows.push({ build, threads: t, seqPerS: B / sec, gflops: flop / sec / 1e9, ...(t === 2 ? { scaling: median(ratio) } : {}) });
+    }
+  }
+  return { ...LSTM_LAYER, pairs, flop, rows };
+}

@@ -9,6 +9,7 @@ const fmt = (v, d) => {
   if (d !== undefined) return v.toFixed(d);
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 };
+const pct = (v) => (v == null || !Number.isFinite(v) ? '–' : `${(100 * v).toFixed(0)}%`);
 
 export function rowKey(r) {
   return `${r.runtime}|${r.impl}|${r.backend}|${r.threads}`;
@@ -123,6 +124,28 @@ function kernelTables(results) {
     out.push(`Matrix product (${k.runtime}, medians of ${k.matmul.reps} runs; threaded builds through the package's \`matmul\`, copies included; peak loop = register-only multiply-adds):`, '',
       '| build | threads | 256³ GFLOP/s | 512³ GFLOP/s | 512³ vs scalar | 512³ vs simd 1 thread | peak loop GFLOP/s |', '|---|---|---:|---:|---:|---:|---:|');
     for (const r of rows) out.push(`| ${r.build} | ${r.threads} | ${fmt(r.gemm256, 1)} | ${fmt(r.gemm512, 1)} | ${fmt(r.gemm512 / scalar.gemm512, 2)}× | ${fmt(r.gemm512 / simd1.gemm512, 2)}× | ${fmt(r.peak, 1)} |`);
+    out.push('');
+  }
+  if (k.scaling) {
+    out.push(`sgemm 512³ on the kernel directly (no copies) and the peak loop, ${k.runtime}: after a warm-up on 2 threads, ${k.scaling.pairs} interleaved pairs (1 thread, then 2), medians; scaling = median of the per-pair 2-thread / 1-thread ratios:`, '',
+      '| build | sgemm 1 thread GFLOP/s | peak 1 thread | sgemm / peak | sgemm 2 threads | peak 2 threads | sgemm scaling | peak scaling | sgemm scaling / peak scaling |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of k.scaling.rows) {
+      out.push(`| ${r.build} | ${fmt(r.sgemm1, 1)} | ${fmt(r.peak1, 1)} | ${pct(r.share1)} | ${fmt(r.sgemm2, 1)} | ${fmt(r.peak2, 1)} | ${r.sgemmScaling != null ? fmt(r.sgemmScaling, 2) + '×' : '–'} | ${r.peakScaling != null ? fmt(r.peakScaling, 2) + '×' : '–'} | ${pct(r.scalingShare)} |`);
+    }
+    out.push('');
+  }
+  if (k.lstmLayer) {
+    const L = k.lstmLayer;
+    const peak2 = (b) => k.scaling?.rows.find((r) => r.build === b)?.peak2;
+    out.push(`One LSTM layer, forward + backward (all gradients), B = ${L.B}, T = ${L.T}, I = ${L.I}, H = ${L.H}, raw kernels, ${k.runtime}; ${(L.flop / 1e9).toFixed(2)} GFLOP of products per call; medians of ${L.pairs} interleaved pairs:`, '',
+      '| build | threads | sequences/s | GFLOP/s | 2-thread scaling | share of the 2-thread peak loop |', '|---|---|---:|---:|---:|---:|');
+    for (const r of L.rows) out.push(`| ${r.build} | ${r.threads} | ${fmt(r.seqPerS, 0)} | ${fmt(r.gflops, 1)} | ${r.scaling != null ? fmt(r.scaling, 2) + '×' : '–'} | ${peak2(r.build) ? pct(r.gflops / peak2(r.build)) : '–'} |`);
+    out.push('');
+  }
+  if (k.matrixmultiply) {
+    out.push(`Our sgemm beside ndarray's \`general_mat_mul\` (the matrixmultiply crate) in the same wasm module, simd build, 1 thread, C = A·B row-major, GFLOP/s, medians of ${k.matrixmultiply.reps}:`, '',
+      '| M×N×K | ours | matrixmultiply | ours / matrixmultiply |', '|---|---:|---:|---:|');
+    for (const r of k.matrixmultiply.rows) out.push(`| ${r.M}×${r.N}×${r.K} | ${fmt(r.ours, 1)} | ${fmt(r.matrixmultiply, 1)} | ${fmt(r.ours / r.matrixmultiply, 2)}× |`);
     out.push('');
   }
   if (k.lstmGemm) {
