@@ -15,7 +15,7 @@
 //     loop, and sgemm at the LSTM's gate-product shapes beside TF.js wasm's matMul.
 //
 // Usage: node bench/run.mjs [--quick] [--runtimes=node20,node22,bun,deno,chromium,firefox] [--configs=S,M,L]
-//                           [--no-kernels] [--no-tfjs] [--no-write]
+//                           [--no-kernels] [--no-tfjs] [--no-write] [--tfjs-cores-shim]
 // Needs dist/ (`npx tsup`) and build/wasm/ (`npm run build:wasm`). Writes bench/results/<date>.json,
 // bench/results/latest.json, latest.md (tables, ratios to TF.js wasm hand-tuned of the same run)
 // and latest.svg (bar chart), and prints the tables. Progress goes to stderr.
@@ -42,6 +42,8 @@ const quick = argv.includes('--quick');
 const configs = (opt('configs') ?? (quick ? 'S,M' : 'S,M,L')).split(',');
 const wantRuntimes = opt('runtimes')?.split(',');
 const withTfjs = !argv.includes('--no-tfjs');
+// Browsers: lift TF.js wasm's thread cap of hardwareConcurrency / 2 (see bench/browser/tfjs-worker.mjs).
+const coresShim = argv.includes('--tfjs-cores-shim');
 const tStart = Date.now();
 const log = (...a) => console.error(`bench [${((Date.now() - tStart) / 1000).toFixed(0)} s]:`, ...a);
 
@@ -78,19 +80,20 @@ function plan(rt) {
   ours.forEach(([build, threads], i) => jobs.push({ kind: 'ours', build, threads, configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET, overhead: !quick || i === 0 }));
   if (!withTfjs) return jobs;
   const threads = browser ? 2 : undefined;
+  const tf = (job) => jobs.push(browser && job.backend === 'wasm' ? { ...job, threads, coresShim } : job);
   if (quick) {
-    jobs.push({ kind: 'tfjs', backend: 'wasm', variant: 'fused', threads, configs: pick(ref ? ['S', 'M'] : ['S']), modes: ['train', 'infer'], budget: BUDGET });
+    tf({ kind: 'tfjs', backend: 'wasm', variant: 'fused', configs: pick(ref ? ['S', 'M'] : ['S']), modes: ['train', 'infer'], budget: BUDGET });
     if (ref) {
-      jobs.push({ kind: 'tfjs', backend: 'wasm', variant: 'layers', configs: pick(['S']), modes: ['train', 'infer'], budget: BUDGET });
-      jobs.push({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['S']), modes: ['train'], budget: BUDGET });
+      tf({ kind: 'tfjs', backend: 'wasm', variant: 'layers', configs: pick(['S']), modes: ['train', 'infer'], budget: BUDGET });
+      tf({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['S']), modes: ['train'], budget: BUDGET });
     }
     return jobs;
   }
-  jobs.push({ kind: 'tfjs', backend: 'wasm', variant: 'fused', threads, configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET });
-  jobs.push({ kind: 'tfjs', backend: 'wasm', variant: 'layers', threads, configs: pick(ref ? ['S', 'M', 'L'] : ['S', 'M']), modes: ['train', 'infer'], budget: BUDGET });
-  jobs.push({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['S']), modes: ['train', 'infer'], budget: BUDGET });
-  jobs.push({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['M']), modes: ['train'], budget: BUDGET });
-  if (ref && has('L')) jobs.push({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: ['L'], modes: ['train'], budget: { L: CPU_L } });
+  tf({ kind: 'tfjs', backend: 'wasm', variant: 'fused', configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET });
+  tf({ kind: 'tfjs', backend: 'wasm', variant: 'layers', configs: pick(ref ? ['S', 'M', 'L'] : ['S', 'M']), modes: ['train', 'infer'], budget: BUDGET });
+  tf({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['S']), modes: ['train', 'infer'], budget: BUDGET });
+  tf({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['M']), modes: ['train'], budget: BUDGET });
+  if (ref && has('L')) tf({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: ['L'], modes: ['train'], budget: { L: CPU_L } });
   return jobs.filter((j) => j.configs.length);
 }
 
@@ -246,7 +249,7 @@ for (const id of BROWSER_IDS) {
     for (const l of r.log) log(`  ${id}: ${l}`);
     const tf = r.log.find((l) => l.startsWith('TF.js') && l.includes('wasm'));
     if (tf) {
-      results.notes.push(`${label}: ${tf} (2 asked for with setThreadsCount before the backend starts). TF.js 4.22 caps its thread pool at navigator.hardwareConcurrency / 2, so the TF.js Worker reports 2 × threads logical cores to it (bench/browser/tfjs-worker.mjs).`);
+      results.notes.push(`${label}: ${tf} (2 asked for with setThreadsCount before the backend starts). TF.js 4.22 caps its thread pool at navigator.hardwareConcurrency / 2${coresShim ? '; this run reported 2 × threads logical cores to it (--tfjs-cores-shim)' : ' (--tfjs-cores-shim lifts the cap; see bench/browser/tfjs-worker.mjs)'}.`);
       (results.browser ??= {})[id] = { tfjsThreads: Number(/threads used (\d+)/.exec(tf)?.[1]) || null };
     }
   } catch (e) {
