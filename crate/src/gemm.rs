@@ -188,15 +188,30 @@ fn gemv<T: Real>(g: Gemm, alpha: T, a: &[T], b: &[T], c: &mut [T]) {
 
 /// One thread's blocked GEMM: `C += alpha · op(A) · op(B)` (beta already applied).
 unsafe fn gemm_serial<T: Real>(g: Gemm, alpha: T, a: *const T, b: *const T, c: *mut T) {
-    blocked(g, alpha, a, c, |jc, pc, kc, nc, buf: &mut Vec<T>| -> *const T {
+    // B is read in place when its rows are short (e.g. `[k, 8]` weights): the strips then lie in
+    // few cache lines and packing would cost as much as the product. Otherwise it is packed.
+    let direct_b = !g.tb && g.ldb <= 4 * NR;
+    blocked(g, alpha, a, c, direct_b.then_some(b), |jc, pc, kc, nc, buf: &mut Vec<T>| -> *const T {
         pack_b(g, b, pc, kc, jc, nc, buf);
         buf.as_ptr()
     })
 }
 
-/// The blocked loops around the micro-kernel; `panel(jc, pc, kc, nc, scratch)` gives the packed
-/// `op(B)[pc..pc+kc, jc..jc+nc]` (packed into `scratch`, or from a `PackedB`).
-unsafe fn blocked<T: Real>(g: Gemm, alpha: T, a: *const T, c: *mut T, panel: impl Fn(usize, usize, usize, usize, &mut Vec<T>) -> *const T) {
+/// The blocked loops around the micro-kernel. `panel(jc, pc, kc, nc, scratch)` gives the packed
+/// `op(B)[pc..pc+kc, jc..jc+nc]` (packed into `scratch`, or from a `PackedB`); with `direct_b`
+/// (B not transposed), full strips of B are read in place instead and only a last partial strip
+/// is packed. A not transposed is always read in place (the micro-kernel's splat loads read one
+/// element per row either way), except a last partial strip of rows, which is packed zero-padded.
+/// The sums are the same, in the same order, whichever way an operand is read.
+unsafe fn blocked<T: Real>(
+    g: Gemm,
+    alpha: T,
+    a: *const T,
+    c: *mut T,
+    direct_b: Option<*const T>,
+    panel: impl Fn(usize, usize, usize, usize, &mut Vec<T>) -> *const T,
+) {
+    let direct_a = !g.ta;
     T::with_pack_buffers(|apack, bpack| {
         let mut tile = [T::zero(); MR * NR];
         let mut jc = 0;
@@ -206,31 +221,56 @@ unsafe fn blocked<T: Real>(g: Gemm, alpha: T, a: *const T, c: *mut T, panel: imp
             let mut pc = 0;
             while pc < g.k {
                 let kc = KC.min(g.k - pc);
-                let bp = panel(jc, pc, kc, nc, bpack);
-                let bpanel = std::slice::from_raw_parts(bp, nstrips * kc * NR);
+                let bpanel = if direct_b.is_none() { panel(jc, pc, kc, nc, bpack) } else { std::ptr::null() };
                 let mut ic = 0;
                 while ic < g.m {
                     let mc = MC.min(g.m - ic);
                     let mstrips = mc.div_ceil(MR);
-                    pack_a(g, a, ic, mc, pc, kc, apack);
+                    let full_strips = mc / MR;
+                    if !direct_a {
+                        pack_a(g, a, ic, mc, pc, kc, apack);
+                    } else if full_strips < mstrips {
+                        // the last, partial strip of rows: packed zero-padded at the start of apack
+                        let i0 = ic + full_strips * MR;
+                        pack_a(g, a, i0, mc - full_strips * MR, pc, kc, apack);
+                    }
                     for js in 0..nstrips {
-                        let bs = &bpanel[js * kc * NR..(js + 1) * kc * NR];
                         let j0 = jc + js * NR;
                         let nr = NR.min(g.n - j0);
+                        let (bs, b_cs) = match direct_b {
+                            Some(b) if nr == NR => (b.add(pc * g.ldb + j0) as *const T, g.ldb),
+                            Some(b) => {
+                                pack_b(g, b, pc, kc, j0, nr, bpack);
+                                (bpack.as_ptr(), NR)
+                            }
+                            None => (bpanel.add(js * kc * NR), NR),
+                        };
                         for is in 0..mstrips {
-                            let as_ = &apack[is * kc * MR..(is + 1) * kc * MR];
-                            T::micro_kernel(kc, as_, bs, &mut tile);
                             let i0 = ic + is * MR;
                             let mr = MR.min(g.m - i0);
+                            if !direct_a {
+                                T::micro_kernel(kc, apack.as_ptr().add(is * kc * MR), 1, MR, bs, b_cs, &mut tile);
+                            } else if is < full_strips {
+                                T::micro_kernel(kc, a.add(i0 * g.lda + pc), g.lda, 1, bs, b_cs, &mut tile);
+                            } else {
+                                T::micro_kernel(kc, apack.as_ptr(), 1, MR, bs, b_cs, &mut tile);
+                            }
                             for r in 0..mr {
                                 let crow = c.add((i0 + r) * g.ldc + j0);
-                                let trow = &tile[r * NR..r * NR + nr];
-                                if alpha == T::one() {
-                                    for (j, &t) in trow.iter().enumerate() {
-                                        *crow.add(j) = *crow.add(j) + t;
+                                let trow = &tile[r * NR..r * NR + NR];
+                                if nr == NR {
+                                    let crow = std::slice::from_raw_parts_mut(crow, NR);
+                                    if alpha == T::one() {
+                                        for j in 0..NR {
+                                            crow[j] = crow[j] + trow[j];
+                                        }
+                                    } else {
+                                        for j in 0..NR {
+                                            crow[j] = crow[j] + alpha * trow[j];
+                                        }
                                     }
                                 } else {
-                                    for (j, &t) in trow.iter().enumerate() {
+                                    for (j, &t) in trow[..nr].iter().enumerate() {
                                         *crow.add(j) = *crow.add(j) + alpha * t;
                                     }
                                 }
@@ -377,7 +417,7 @@ pub fn gemm_packed_st<T: Real>(ta: bool, m: usize, a: &[T], lda: usize, pb: &Pac
     if m == 0 || pb.n == 0 || pb.k == 0 || alpha == T::zero() {
         return;
     }
-    unsafe { blocked(g, alpha, a.as_ptr(), c.as_mut_ptr(), |jc, pc, _kc, _nc, _buf: &mut Vec<T>| pb.data.as_ptr().add(pb.offset(jc, pc))) }
+    unsafe { blocked(g, alpha, a.as_ptr(), c.as_mut_ptr(), None, |jc, pc, _kc, _nc, _buf: &mut Vec<T>| pb.data.as_ptr().add(pb.offset(jc, pc))) }
 }
 
 /// `c = a · b` (overwrites c) on ndarray views: the shapes are checked here, once.
@@ -426,33 +466,34 @@ pub(crate) mod simd {
         }
     }
 
-    /// simd128 MR×8 micro-kernel: 2·MR accumulators (MR rows × 2 vectors of 4 columns); the row
-    /// loop is unrolled by the compiler (MR is a constant) and the accumulators stay in registers.
-    #[inline]
-    pub fn micro_kernel_f32(kc: usize, ap: &[f32], bp: &[f32], tile: &mut [f32; MR * NR]) {
+    /// simd128 MR×8 micro-kernel (see `Real::micro_kernel`): 2·MR accumulators (MR rows × 2
+    /// vectors of 4 columns) kept in registers; one splat load of A per row and two vector loads of
+    /// B per step of `p`.
+    #[inline(always)]
+    pub unsafe fn micro_kernel_f32(kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, tile: &mut [f32; MR * NR]) {
         const _: () = assert!(NR == 8);
-        assert!(ap.len() >= kc * MR && bp.len() >= kc * NR);
-        unsafe {
-            let mut c0 = [f32x4_splat(0.0); MR];
-            let mut c1 = [f32x4_splat(0.0); MR];
-            let mut a = ap.as_ptr();
-            let mut b = bp.as_ptr();
-            for _ in 0..kc {
-                let b0 = v128_load(b as *const v128);
-                let b1 = v128_load(b.add(4) as *const v128);
-                for r in 0..MR {
-                    let ar = v128_load32_splat(a.add(r) as *const u32);
-                    c0[r] = madd(ar, b0, c0[r]);
-                    c1[r] = madd(ar, b1, c1[r]);
-                }
-                a = a.add(MR);
-                b = b.add(NR);
-            }
-            let t = tile.as_mut_ptr() as *mut v128;
+        let mut c0 = [f32x4_splat(0.0); MR];
+        let mut c1 = [f32x4_splat(0.0); MR];
+        let mut ar: [*const f32; MR] = [a; MR];
+        for (r, p) in ar.iter_mut().enumerate() {
+            *p = a.add(r * a_rs);
+        }
+        let mut b = b;
+        for _ in 0..kc {
+            let b0 = v128_load(b as *const v128);
+            let b1 = v128_load(b.add(4) as *const v128);
             for r in 0..MR {
-                v128_store(t.add(2 * r), c0[r]);
-                v128_store(t.add(2 * r + 1), c1[r]);
+                let av = v128_load32_splat(ar[r] as *const u32);
+                c0[r] = madd(av, b0, c0[r]);
+                c1[r] = madd(av, b1, c1[r]);
+                ar[r] = ar[r].add(a_cs);
             }
+            b = b.add(b_cs);
+        }
+        let t = tile.as_mut_ptr() as *mut v128;
+        for r in 0..MR {
+            v128_store(t.add(2 * r), c0[r]);
+            v128_store(t.add(2 * r + 1), c1[r]);
         }
     }
 }
@@ -493,7 +534,7 @@ mod tests {
     #[test]
     fn gemm_matches_reference_on_odd_shapes_and_transposes() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        for &(m, n, k) in &[(1, 1, 1), (1, 7, 3), (1, 300, 517), (5, 1, 9), (4, 8, 16), (13, 29, 7), (65, 130, 300), (3, 513, 2), (70, 9, 600)] {
+        for &(m, n, k) in &[(1, 1, 1), (1, 7, 3), (1, 300, 517), (5, 1, 9), (4, 8, 16), (13, 29, 7), (65, 130, 300), (3, 513, 2), (70, 9, 600), (9, 32, 700), (130, 24, 513)] {
             for &(ta, tb) in &[(false, false), (false, true), (true, false), (true, true)] {
                 let lda = if ta { m } else { k };
                 let ldb = if tb { k } else { n };

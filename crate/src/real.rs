@@ -19,10 +19,15 @@ pub trait Real:
     + std::iter::Sum
     + 'static
 {
-    /// The MR×NR micro-kernel: `tile[r*NR + j] = Σ_p ap[p*MR + r] · bp[p*NR + j]` for `p < kc`,
-    /// summed in increasing `p` (the order is fixed, whatever the threads).
-    /// `ap`: `[kc, MR]` packed rows of op(A); `bp`: `[kc, NR]` packed columns of op(B).
-    fn micro_kernel(kc: usize, ap: &[Self], bp: &[Self], tile: &mut [Self; MR * NR]);
+    /// The MR×NR micro-kernel: `tile[r*NR + j] = Σ_p A(r, p) · B(p, j)` for `p < kc`, summed in
+    /// increasing `p` (the order is fixed, whatever the threads and wherever A and B are read from),
+    /// with `A(r, p) = a[r*a_rs + p*a_cs]` and `B(p, j) = b[p*b_cs + j]`: packed strips
+    /// (`a_rs = 1, a_cs = MR`, `b_cs = NR`) or rows of the operands in place (`a_rs = lda, a_cs = 1`,
+    /// `b_cs = ldb`).
+    ///
+    /// # Safety
+    /// Every `A(r, p)` and `B(p, j)` for `r < MR`, `j < NR`, `p < kc` must be readable.
+    unsafe fn micro_kernel(kc: usize, a: *const Self, a_rs: usize, a_cs: usize, b: *const Self, b_cs: usize, tile: &mut [Self; MR * NR]);
 
     /// Runs `f` with this thread's two packing buffers (kept between calls: no allocation
     /// once they have grown to the largest block).
@@ -40,15 +45,14 @@ thread_local! {
 /// Portable micro-kernel (f64 always; f32 when simd128 is off, e.g. on the host or in the
 /// scalar comparison build).
 #[inline(always)]
-fn micro_kernel_generic<T: Real>(kc: usize, ap: &[T], bp: &[T], tile: &mut [T; MR * NR]) {
+unsafe fn micro_kernel_generic<T: Real>(kc: usize, a: *const T, a_rs: usize, a_cs: usize, b: *const T, b_cs: usize, tile: &mut [T; MR * NR]) {
     let mut acc = [[T::zero(); NR]; MR];
-    let ap = &ap[..kc * MR];
-    let bp = &bp[..kc * NR];
-    for (a, b) in ap.chunks_exact(MR).zip(bp.chunks_exact(NR)) {
+    for p in 0..kc {
+        let bp = std::slice::from_raw_parts(b.add(p * b_cs), NR);
         for r in 0..MR {
-            let ar = a[r];
+            let ar = *a.add(r * a_rs + p * a_cs);
             for j in 0..NR {
-                acc[r][j] = acc[r][j] + ar * b[j];
+                acc[r][j] = acc[r][j] + ar * bp[j];
             }
         }
     }
@@ -58,9 +62,9 @@ fn micro_kernel_generic<T: Real>(kc: usize, ap: &[T], bp: &[T], tile: &mut [T; M
 }
 
 impl Real for f64 {
-    #[inline]
-    fn micro_kernel(kc: usize, ap: &[f64], bp: &[f64], tile: &mut [f64; MR * NR]) {
-        micro_kernel_generic(kc, ap, bp, tile)
+    #[inline(always)]
+    unsafe fn micro_kernel(kc: usize, a: *const f64, a_rs: usize, a_cs: usize, b: *const f64, b_cs: usize, tile: &mut [f64; MR * NR]) {
+        micro_kernel_generic(kc, a, a_rs, a_cs, b, b_cs, tile)
     }
     fn with_pack_buffers<R>(f: impl FnOnce(&mut Vec<f64>, &mut Vec<f64>) -> R) -> R {
         PACK_F64.with(|c| {
@@ -80,15 +84,15 @@ impl Real for f64 {
 }
 
 impl Real for f32 {
-    #[inline]
-    fn micro_kernel(kc: usize, ap: &[f32], bp: &[f32], tile: &mut [f32; MR * NR]) {
+    #[inline(always)]
+    unsafe fn micro_kernel(kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, tile: &mut [f32; MR * NR]) {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         {
-            crate::gemm::simd::micro_kernel_f32(kc, ap, bp, tile)
+            crate::gemm::simd::micro_kernel_f32(kc, a, a_rs, a_cs, b, b_cs, tile)
         }
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
         {
-            micro_kernel_generic(kc, ap, bp, tile)
+            micro_kernel_generic(kc, a, a_rs, a_cs, b, b_cs, tile)
         }
     }
     fn with_pack_buffers<R>(f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> R) -> R {
