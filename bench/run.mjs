@@ -80,7 +80,13 @@ function plan(rt) {
   ours.forEach(([build, threads], i) => jobs.push({ kind: 'ours', build, threads, configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET, overhead: !quick || i === 0 }));
   if (!withTfjs) return jobs;
   const threads = browser ? 2 : undefined;
-  const tf = (job) => jobs.push(browser && job.backend === 'wasm' ? { ...job, threads, coresShim } : job);
+  // In browsers each TF.js configuration gets its own Worker: its wasm heap only grows, and in
+  // Firefox a Worker running S, M and L in turn once hung with idle CPUs (each alone ran).
+  const tf = (job) => {
+    if (!browser) return jobs.push(job);
+    const j = job.backend === 'wasm' ? { ...job, threads, coresShim } : job;
+    for (const c of j.configs) jobs.push({ ...j, configs: [c] });
+  };
   if (quick) {
     tf({ kind: 'tfjs', backend: 'wasm', variant: 'fused', configs: pick(ref ? ['S', 'M'] : ['S']), modes: ['train', 'infer'], budget: BUDGET });
     if (ref) {

@@ -10,12 +10,23 @@ window.__bench = state;
 
 const WORKERS = { ours: '/bench/browser/ours-worker.mjs', tfjs: '/.cache/bench/tfjs-worker.js' };
 
+// A job that sends nothing for this long is stopped and reported (TF.js's threaded wasm build has
+// hung with idle CPUs in Firefox); the jobs after it still run.
+const IDLE_MS = 6 * 60_000;
+
 function runJob(job) {
   return new Promise((resolve) => {
     const w = new Worker(WORKERS[job.kind], { type: 'module', name: `bench-${job.kind}` });
-    const finish = () => { w.terminate(); resolve(); };
+    let idle;
+    const finish = () => { clearTimeout(idle); w.terminate(); resolve(); };
+    const watch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => { state.errors.push({ job, what: 'timeout', error: `no progress for ${IDLE_MS / 60_000} minutes: stopped` }); finish(); }, job.idleMs ?? IDLE_MS);
+    };
+    watch();
     w.onerror = (e) => { state.errors.push({ job, what: 'worker', error: e.message || 'worker failed' }); finish(); };
     w.onmessage = (e) => {
+      watch();
       const m = e.data;
       if (m.type === 'result') state.results.push({ job, ...m });
       else if (m.type === 'error') state.errors.push({ job, ...m });
