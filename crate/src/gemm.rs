@@ -18,8 +18,10 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 const KC: usize = 256;
 const MC: usize = 64;
 const NC: usize = 512;
-/// Below this many multiply-adds a GEMM runs on one thread (a task costs more than it saves).
-const PAR_MIN_MACS: u64 = 1 << 15;
+/// Below this many multiply-adds a GEMM runs on one thread: waking a pool thread in wasm costs tens
+/// of microseconds, as much as ~1M multiply-adds (measured: 32×256×68 took 1.7× longer on 2 threads
+/// than on 1 with the old threshold of 32K).
+const PAR_MIN_MACS: u64 = 1 << 21;
 
 /// Arguments of one GEMM call: see the module documentation.
 #[derive(Clone, Copy)]
