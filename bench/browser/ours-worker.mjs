@@ -3,13 +3,13 @@
 import * as pkg from '/dist/index.js';
 import { CONFIGS } from '/bench/lib/configs.mjs';
 import { callOverhead, runOurs } from '/bench/lib/ours.mjs';
-import { relaxedSimd } from '/bench/browser/features.mjs';
+import { relaxedSimd } from '/node_modules/wasm-feature-detect/dist/esm/index.js';
 
 self.onmessage = async (e) => {
   const job = e.data;
   const post = (m) => self.postMessage(m);
   // A build this engine cannot load is skipped (Firefox ESR has no relaxed SIMD), not an error.
-  if (job.build === 'relaxed-mt' && !relaxedSimd()) {
+  if (job.build === 'relaxed-mt' && !(await relaxedSimd())) {
     post({ type: 'skip', reason: 'this engine does not support relaxed SIMD' });
     post({ type: 'done' });
     return;

@@ -1,11 +1,12 @@
 // The benchmark page (served with COOP/COEP by bench/lib/browser.mjs). Each job runs in a fresh
 // module Worker: our package in ours-worker.mjs, TF.js in the bundled tfjs-worker (built by the
 // driver into /.cache/bench/). The driver calls startBench(jobs) and polls window.__bench.
-import { relaxedSimd } from './features.mjs';
+// the package's own feature probe (served from node_modules by the bench server)
+import { relaxedSimd } from '/node_modules/wasm-feature-detect/dist/esm/index.js';
 
 const state = { results: [], errors: [], skips: [], log: [], done: false, running: null, info: {
   crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent,
-  relaxedSimd: relaxedSimd() } };
+  relaxedSimd: await relaxedSimd() } };
 window.__bench = state;
 
 const WORKERS = { ours: '/bench/browser/ours-worker.mjs', tfjs: '/.cache/bench/tfjs-worker.js' };

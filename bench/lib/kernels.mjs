@@ -50,19 +50,13 @@ async function loadRawOnce(root, build, threads) {
   return { glue, memory: ex.memory, dispose: () => { for (const w of workers) w.terminate(); } };
 }
 
-/** GFLOP/s of C = op(A)·op(B) with the kernel on wasm buffers, median of `reps` after 2 warm-ups. */
+/** GFLOP/s of C = op(A)·op(B) with the kernel on wasm buffers, median of `reps` timings of ≥ 20 ms. */
 function sgemmRate(glue, { M, N, K, tb = false }, { reps }) {
   const a = glue.alloc_f32(M * K), b = glue.alloc_f32(K * N), c = glue.alloc_f32(M * N);
-  // small products: repeat inside one timing so that the clock's resolution does not matter
-  const inner = Math.max(1, Math.round(2e7 / (2 * M * N * K)));
-  const times = [];
-  for (let r = 0; r < reps + 2; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < inner; i++) glue.sgemm(false, tb, M, N, K, 1, a, K, b, tb ? K : N, 0, c, N);
-    times.push((performance.now() - t0) / inner);
-  }
+  const f = () => glue.sgemm(false, tb, M, N, K, 1, a, K, b, tb ? K : N, 0, c, N);
+  const rates = Array.from({ length: reps }, () => (2 * M * N * K) / timeCall(f, 20) / 1e9);
   glue.free_f32(a, M * K); glue.free_f32(b, K * N); glue.free_f32(c, M * N);
-  return (2 * M * N * K) / median(times.slice(2)) / 1e6;
+  return median(rates);
 }
 
 function peakRate(glue, tasks, reps) {
@@ -121,25 +115,14 @@ export async function lstmGemmSection(root, { quick, tfjs }) {
   const reps = quick ? 3 : 9;
   const shapes = lstmGemmShapes();
   const rows = shapes.map((s) => ({ ...s, rates: {} }));
-  const minMs = quick ? 15 : 40;
   for (const [build, threads] of [['simd', [1]], ['simd-mt', [1, 2]], ['relaxed-mt', [1, 2]]]) {
     const { glue } = await loadRaw(root, build);
-    // per shape: a warm-up on the most threads, then 1 and 2 threads interleaved, each timing at
-    // least minMs long (a sub-millisecond timing mostly measures how fast a sleeping worker wakes)
     for (const r of rows) {
       const { M, N, K } = r;
       const a = glue.alloc_f32(M * K), b = glue.alloc_f32(K * N), c = glue.alloc_f32(M * N);
-      const f = () => glue.sgemm(false, true, M, N, K, 1, a, K, b, K, 0, c, N);
-      if (build !== 'simd') glue.set_threads(2);
-      warm(quick ? 30 : 100, f);
-      const got = Object.fromEntries(threads.map((t) => [t, []]));
-      for (let i = 0; i < reps; i++) {
-        for (const t of threads) {
-          if (build !== 'simd') glue.set_threads(t);
-          got[t].push(2 * M * N * K / timeCall(f, minMs) / 1e9);
-        }
-      }
-      for (const t of threads) r.rates[`${build}/${t}`] = median(got[t]);
+      // timings of ≥ 15–40 ms: a sub-millisecond one mostly measures how fast a sleeping worker wakes
+      const [got] = interleaved(glue, threads, [() => glue.sgemm(false, true, M, N, K, 1, a, K, b, K, 0, c, N)], { pairs: reps, minMs: quick ? 15 : 40, warmMs: quick ? 30 : 100 });
+      for (const t of threads) r.rates[`${build}/${t}`] = median(got[t].map((sec) => 2 * M * N * K / sec / 1e9));
       glue.free_f32(a, M * K); glue.free_f32(b, K * N); glue.free_f32(c, M * N);
     }
   }
@@ -185,6 +168,24 @@ function timeCall(fn, minMs) {
 }
 
 /**
+ * Seconds per call of each of `fns` on each thread count, measured in `pairs` rounds that visit the
+ * thread counts in turn (a neighbour taking a core then hits every count of a round alike), after
+ * `warmMs` of warm-up on the most threads. Returns times[fnIndex][threads] = seconds[].
+ */
+function interleaved(glue, threads, fns, { pairs, minMs, warmMs }) {
+  glue.set_threads(Math.max(...threads));
+  warm(warmMs, () => fns.forEach((f) => f()));
+  const times = fns.map(() => Object.fromEntries(threads.map((t) => [t, []])));
+  for (let i = 0; i < pairs; i++) {
+    for (const t of threads) {
+      glue.set_threads(t);
+      fns.forEach((f, k) => times[k][t].push(timeCall(f, minMs)));
+    }
+  }
+  return times;
+}
+
+/**
  * Thread scaling measured in interleaved pairs, so that a neighbour taking a core hits both halves
  * of a pair: for each threaded build, after a warm-up on 2 threads, `pairs` times: sgemm 512³ on 1
  * and on 2 threads, then the peak loop on 1 and 2 threads. Reports median GFLOP/s and the median of
@@ -193,30 +194,25 @@ function timeCall(fn, minMs) {
  */
 export async function scalingSection(root, { quick }) {
   const pairs = quick ? 7 : 21;
-  const n = 512, flop = 2 * n ** 3, minMs = quick ? 40 : 80;
+  const n = 512, flop = 2 * n ** 3;
   const rows = [];
   for (const build of ['simd', 'simd-mt', 'relaxed-mt']) {
     const { glue } = await loadRaw(root, build);
-    const mt = build.endsWith('-mt');
+    const threads = build.endsWith('-mt') ? [1, 2] : [1];
     const a = glue.alloc_f32(n * n), b = glue.alloc_f32(n * n), c = glue.alloc_f32(n * n);
     const gemm = () => glue.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
-    const peak = (t) => { const t0 = performance.now(); const f = t > 1 ? glue.peak_loop_parallel(1_000_000, t) : glue.peak_loop(1_000_000, 0.5); return f / (performance.now() - t0) / 1e6; };
-    if (mt) glue.set_threads(2);
-    warm(quick ? 500 : 1500, gemm);
-    const s = { 1: [], 2: [] }, p = { 1: [], 2: [] }, sr = [], pr = [];
-    for (let i = 0; i < pairs; i++) {
-      for (const t of mt ? [1, 2] : [1]) {
-        if (mt) glue.set_threads(t);
-        s[t].push(flop / timeCall(gemm, minMs) / 1e9);
-        p[t].push(peak(t));
-      }
-      if (mt) { sr.push(s[2][i] / s[1][i]); pr.push(p[2][i] / p[1][i]); }
-    }
+    // the peak loop on every thread the kernels may use now (1M iterations of 96 flops each)
+    const peak = () => (threads.length > 1 ? glue.peak_loop_parallel(1_000_000, glue.threads()) : glue.peak_loop(1_000_000, 0.5));
+    const [s, p] = interleaved(glue, threads, [gemm, peak], { pairs, minMs: quick ? 40 : 80, warmMs: quick ? 500 : 1500 });
     glue.free_f32(a, n * n); glue.free_f32(b, n * n); glue.free_f32(c, n * n);
-    const row = { build, sgemm1: median(s[1]), peak1: median(p[1]) };
+    const gf = (sec, x) => x / sec / 1e9;
+    const row = { build, sgemm1: median(s[1].map((x) => gf(x, flop))), peak1: median(p[1].map((x) => gf(x, 96e6))) };
     row.share1 = row.sgemm1 / row.peak1;
-    if (mt) {
-      Object.assign(row, { sgemm2: median(s[2]), peak2: median(p[2]), sgemmScaling: median(sr), peakScaling: median(pr) });
+    if (threads.length > 1) {
+      Object.assign(row, {
+        sgemm2: median(s[2].map((x) => gf(x, flop))), peak2: median(p[2].map((x) => gf(x, 2 * 96e6))),
+        sgemmScaling: median(s[1].map((x, i) => x / s[2][i])), peakScaling: median(p[1].map((x, i) => (2 * x) / p[2][i])),
+      });
       row.scalingShare = row.sgemmScaling / row.peakScaling;
     }
     rows.push(row);
@@ -256,11 +252,10 @@ export const LSTM_LAYER = { B: 64, T: 64, I: 8, H: 128 };
 export async function lstmLayerSection(root, { quick }) {
   const { B, T, I, H } = LSTM_LAYER;
   const flop = 3 * 2 * B * T * 4 * H * (I + H);
-  const pairs = quick ? 5 : 15, minMs = quick ? 60 : 150;
+  const pairs = quick ? 5 : 15;
   const rows = [];
   for (const build of ['simd', 'simd-mt', 'relaxed-mt']) {
     const { glue, memory } = await loadRaw(root, build);
-    const mt = build.endsWith('-mt');
     const sizes = { x: B * T * I, wih: 4 * H * I, whh: 4 * H * H, bih: 4 * H, bhh: 4 * H, hs: B * T * H, cs: B * T * H, g: B * T * 4 * H, hl: B * H, cl: B * H, dhs: B * T * H, dx: B * T * I, dwih: 4 * H * I, dwhh: 4 * H * H, dbih: 4 * H, dbhh: 4 * H };
     const p = Object.fromEntries(Object.entries(sizes).map(([k, len]) => [k, glue.alloc_f32(len)]));
     // small random weights and inputs, so the gates are not saturated
@@ -271,20 +266,12 @@ export async function lstmLayerSection(root, { quick }) {
       glue.lstm_forward(B, T, I, H, p.x, 0, p.wih, p.whh, p.bih, p.bhh, 0, 0, p.hs, p.cs, p.g, p.hl, p.cl);
       glue.lstm_backward(B, T, I, H, p.x, 0, p.wih, p.whh, 0, 0, p.hs, p.cs, p.g, p.dhs, 0, 0, p.dx, 0, 0, p.dwih, p.dwhh, p.dbih, p.dbhh);
     };
-    if (mt) glue.set_threads(2);
-    warm(quick ? 300 : 1000, step);
-    const s = { 1: [], 2: [] }, ratio = [];
-    for (let i = 0; i < pairs; i++) {
-      for (const t of mt ? [1, 2] : [1]) {
-        if (mt) glue.set_threads(t);
-        s[t].push(timeCall(step, minMs));
-      }
-      if (mt) ratio.push(s[1][i] / s[2][i]);
-    }
+    const threads = build.endsWith('-mt') ? [1, 2] : [1];
+    const [s] = interleaved(glue, threads, [step], { pairs, minMs: quick ? 60 : 150, warmMs: quick ? 300 : 1000 });
     for (const [k, len] of Object.entries(sizes)) glue.free_f32(p[k], len);
-    for (const t of mt ? [1, 2] : [1]) {
+    for (const t of threads) {
       const sec = median(s[t]);
-      rows.push({ build, threads: t, seqPerS: B / sec, gflops: flop / sec / 1e9, ...(t === 2 ? { scaling: median(ratio) } : {}) });
+      rows.push({ build, threads: t, seqPerS: B / sec, gflops: flop / sec / 1e9, ...(t === 2 ? { scaling: median(s[1].map((x, i) => x / s[2][i])) } : {}) });
     }
   }
   return { ...LSTM_LAYER, pairs, flop, rows };

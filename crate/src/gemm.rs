@@ -202,7 +202,7 @@ unsafe fn gemm_serial<T: Real>(g: Gemm, alpha: T, a: *const T, b: *const T, c: *
 /// The blocked loops around the micro-kernel. `panel(jc, pc, kc, nc, scratch)` gives the packed
 /// `op(B)[pc..pc+kc, jc..jc+nc]` (packed into `scratch`, or from a `PackedB`); with `direct_b`
 /// (B not transposed), full strips of B are read in place instead and only a last partial strip
-/// is packed. A not transposed is always read in place (the micro-kernel's splat loads read one
+/// is packed, once per panel. A not transposed is always read in place (the micro-kernel's splat loads read one
 /// element per row either way), except a last partial strip of rows, which is packed zero-padded.
 /// The sums are the same, in the same order, whichever way an operand is read.
 unsafe fn blocked<T: Real>(
@@ -223,7 +223,16 @@ unsafe fn blocked<T: Real>(
             let mut pc = 0;
             while pc < g.k {
                 let kc = KC.min(g.k - pc);
-                let bpanel = if direct_b.is_none() { panel(jc, pc, kc, nc, bpack) } else { std::ptr::null() };
+                let bpanel = match direct_b {
+                    None => panel(jc, pc, kc, nc, bpack),
+                    // B read in place: only a last, partial strip is packed, once per (jc, pc)
+                    Some(b) if nc % NR != 0 => {
+                        let j0 = jc + (nstrips - 1) * NR;
+                        pack_b(g, b, pc, kc, j0, nc - (nstrips - 1) * NR, bpack);
+                        bpack.as_ptr()
+                    }
+                    Some(_) => std::ptr::null(),
+                };
                 let mut ic = 0;
                 while ic < g.m {
                     let mc = MC.min(g.m - ic);
@@ -241,10 +250,7 @@ unsafe fn blocked<T: Real>(
                         let nr = NR.min(g.n - j0);
                         let (bs, b_cs) = match direct_b {
                             Some(b) if nr == NR => (b.add(pc * g.ldb + j0) as *const T, g.ldb),
-                            Some(b) => {
-                                pack_b(g, b, pc, kc, j0, nr, bpack);
-                                (bpack.as_ptr(), NR)
-                            }
+                            Some(_) => (bpanel, NR),
                             None => (bpanel.add(js * kc * NR), NR),
                         };
                         for is in 0..mstrips {
