@@ -564,6 +564,7 @@ mod tests {
 
     #[test]
     fn gemm_is_bit_identical_for_any_thread_count() {
+        let _g = crate::testutil::THREADS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let (m, n, k) = (67, 515, 300);
         let a: Vec<f32> = (0..m * k).map(|_| rng.gen_range(-1.0..1.0)).collect();
@@ -576,8 +577,8 @@ mod tests {
             outs.push(c);
         }
         crate::par::set_threads(0);
-        assert!(outs[0].iter().zip(&outs[1]).all(|(x, y)| x.to_bits() == y.to_bits()));
-        assert!(outs[0].iter().zip(&outs[2]).all(|(x, y)| x.to_bits() == y.to_bits()));
+        assert!(outs[0].iter().zip(&outs[1]).all(|(x, y)| x.to_bits() == y.to_bits()), "GEMM differs between 1 and 2 threads");
+        assert!(outs[0].iter().zip(&outs[2]).all(|(x, y)| x.to_bits() == y.to_bits()), "GEMM differs between 1 and 3 threads");
     }
 
     #[test]
