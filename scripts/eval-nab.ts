@@ -22,8 +22,8 @@ import { backendInfo, init, LstmVae } from 'lstm-vae';
 import { listNab, loadNabFile, parseNabTime } from '../src/data/datasets.js';
 import { MinMaxNormalizer } from '../src/data/normalize.js';
 import { windows } from '../src/data/windows.js';
-import { findAnomalies } from '../src/detect.js';
-import { overlappingSegmentF1, sumSegmentCounts, type SegmentCounts } from '../src/metrics.js';
+import { findAnomalies } from '../src/detect/find-anomalies.js';
+import { overlappingSegmentF1, sumSegmentCounts, type SegmentCounts } from '../src/eval/metrics.js';
 
 const WINDOW = 100;
 const RECIPE = {

@@ -13,7 +13,7 @@
 // The process exits with code 1 when a target is missed.
 import { backendInfo, CharTokenizer, init, LstmVae, rocAuc } from 'lstm-vae';
 import { loadEcg5000, loadNamesFile } from '../src/data/datasets.js';
-import { pcaReconstructionScores, symmetricEigen } from '../src/baselines.js';
+import { pcaReconstructionScores, symmetricEigen } from '../src/eval/baselines.js';
 import { beatsTensor, ecgSplit, heldOutNelbo, novelFraction, splitList } from './lib/eval-common.js';
 
 export const ECG_RECIPE = {

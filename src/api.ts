@@ -1,16 +1,16 @@
 // Everything the package exports, whatever the platform.
 export { init, backendInfo, dispose, setThreads, memoryBytes, type InitOptions, type BackendInfo, type BuildName } from './backend/index.js';
-export { matmul, lstm, lstmGradients, type LstmWeights, type LstmOptions, type LstmResult, type LstmGradResult } from './ops.js';
-export type { Tensor } from './tensor.js';
-export * from './errors.js';
+export { matmul, lstm, lstmGradients, type LstmWeights, type LstmOptions, type LstmResult, type LstmGradResult } from './nn/ops.js';
+export type { Tensor } from './core/tensor.js';
+export * from './core/errors.js';
 export { LstmVae, parameterShapes, type LstmVaeConfig, type ModelInput, type SequenceInput, type TokenInput, type LossOptions, type LossResult } from './model.js';
 export { Optimizer, type OptimizerName, type OptimizerOptions } from './optim.js';
 export type { FitOptions, History, BatchStats, EpochStats, Schedule, KlAnnealing, TrainerState, CheckpointInfo } from './train.js';
 export { readCheckpoint } from './train.js';
-export { CharTokenizer, PAD, BOS, EOS, UNK, type TokenBatch } from './tokenizer.js';
-export { encodeSafetensors, decodeSafetensors } from './safetensors.js';
-export { rocAuc, averagePrecision, bestF1, percentileThreshold, overlappingSegmentF1 } from './metrics.js';
+export { CharTokenizer, PAD, BOS, EOS, UNK, type TokenBatch } from './data/tokenizer.js';
+export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
+export { rocAuc, averagePrecision, bestF1, percentileThreshold, overlappingSegmentF1 } from './eval/metrics.js';
 export { windows, windowScoresToPoints } from './data/windows.js';
 export { MinMaxNormalizer, ZScoreNormalizer } from './data/normalize.js';
-export { modelToBlob, modelFromBlob, modelFromFile, saveToIndexedDB, loadFromIndexedDB, listModels, deleteModel, type StoredModelInfo } from './browser-storage.js';
-export { fromKerasWeights, type KerasLayers, type KerasLayer, type KerasTensor, type KerasLayerConfig } from './keras.js';
+export { modelToBlob, modelFromBlob, modelFromFile, saveToIndexedDB, loadFromIndexedDB, listModels, deleteModel, type StoredModelInfo } from './io/browser-storage.js';
+export { fromKerasWeights, type KerasLayers, type KerasLayer, type KerasTensor, type KerasLayerConfig } from './io/keras.js';

@@ -6,7 +6,7 @@ setPlatform(nodePlatform);
 export * from './api.js';
 
 import { LstmVae } from './model.js';
-import { readFileBytes, writeFileAtomic } from './node/atomic-write.js';
+import { readFileBytes, writeFileAtomic } from './io/atomic-write.js';
 import { setCheckpointWriter } from './train.js';
 
 setCheckpointWriter(writeFileAtomic);

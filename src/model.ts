@@ -1,10 +1,10 @@
 import { isInitialised, wasm } from './backend/index.js';
-import { BackendError, ConfigError, DataError, FormatError, NumericError, ShapeError } from './errors.js';
-import { WasmBuffer } from './memory.js';
-import { Rng } from './rng.js';
-import { decodeSafetensors, encodeSafetensors, validateStateDict } from './safetensors.js';
-import { BOS, CharTokenizer, UNK } from './tokenizer.js';
-import { product } from './tensor.js';
+import { BackendError, ConfigError, DataError, FormatError, NumericError, ShapeError } from './core/errors.js';
+import { WasmBuffer } from './backend/memory.js';
+import { Rng } from './core/rng.js';
+import { decodeSafetensors, encodeSafetensors, validateStateDict } from './io/safetensors.js';
+import { BOS, CharTokenizer, UNK } from './data/tokenizer.js';
+import { product } from './core/tensor.js';
 import { fit, makeCheckpoint, type FitOptions, type History, type TrainerState } from './train.js';
 import type { Optimizer } from './optim.js';
 

@@ -1,6 +1,6 @@
 import { wasm } from './backend/index.js';
-import { ConfigError, ShapeError } from './errors.js';
-import { WasmBuffer } from './memory.js';
+import { ConfigError, ShapeError } from './core/errors.js';
+import { WasmBuffer } from './backend/memory.js';
 import type { LstmVae } from './model.js';
 
 export type OptimizerName = 'sgd' | 'momentum' | 'rmsprop' | 'adam' | 'adamw';

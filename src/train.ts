@@ -1,9 +1,9 @@
 import { wasm } from './backend/index.js';
-import { ConfigError, DataError, FormatError, NumericError } from './errors.js';
+import { ConfigError, DataError, FormatError, NumericError } from './core/errors.js';
 import type { LstmVae, ModelInput } from './model.js';
 import { makeOptimizer, Optimizer, type OptimizerName, type OptimizerOptions } from './optim.js';
-import { Rng } from './rng.js';
-import { decodeSafetensors } from './safetensors.js';
+import { Rng } from './core/rng.js';
+import { decodeSafetensors } from './io/safetensors.js';
 
 export type Schedule =
   | { type: 'constant' }

@@ -5,9 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { readFileBytes, readFileBytesSync, writeFileAtomic, writeFileAtomicSync } from '../src/node/atomic-write';
-import { decodeSafetensors } from '../src/safetensors';
-import { ConfigError, IOError } from '../src/errors';
+import { readFileBytes, readFileBytesSync, writeFileAtomic, writeFileAtomicSync } from '../src/io/atomic-write';
+import { decodeSafetensors } from '../src/io/safetensors';
+import { ConfigError, IOError } from '../src/core/errors';
 
 // ---------------------------------------------------------------------------------------------
 // Fault injection: node:fs and node:fs/promises are wrapped so that a chosen call fails once with
@@ -414,8 +414,8 @@ describe.each([
 
 const CHILD_SOURCE = `
 import { writeSync } from 'node:fs';
-import { writeFileAtomicSync } from '../src/node/atomic-write';
-import { encodeSafetensors } from '../src/safetensors';
+import { writeFileAtomicSync } from '../src/io/atomic-write';
+import { encodeSafetensors } from '../src/io/safetensors';
 
 const [target, refDir] = process.argv.slice(2);
 

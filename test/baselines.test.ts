@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { pcaReconstructionScores, symmetricEigen, zScoreScores } from '../src/baselines.js';
+import { pcaReconstructionScores, symmetricEigen, zScoreScores } from '../src/eval/baselines.js';
 import { loadSensorNetwork } from '../src/data/datasets.js';
-import { averagePrecision, rocAuc } from '../src/metrics.js';
-import { ConfigError, DataError, ShapeError } from '../src/errors.js';
+import { averagePrecision, rocAuc } from '../src/eval/metrics.js';
+import { ConfigError, DataError, ShapeError } from '../src/core/errors.js';
 
 /** Small deterministic generator (mulberry32) for reproducible synthetic data. */
 function rng(seed: number): () => number {

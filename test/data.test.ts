@@ -16,7 +16,7 @@ import {
   loadSensorNetwork,
   parseNabTime,
 } from '../src/data/datasets.js';
-import { ConfigError, DataError, FormatError, IOError, ShapeError } from '../src/errors.js';
+import { ConfigError, DataError, FormatError, IOError, ShapeError } from '../src/core/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CharTokenizer, init, LstmVae, rocAuc } from '../dist/index.node.js';
 import { dataRoot, loadEcg5000, loadNamesFile } from '../src/data/datasets.js';
-import { pcaReconstructionScores } from '../src/baselines.js';
+import { pcaReconstructionScores } from '../src/eval/baselines.js';
 import { beatsTensor, ecgSplit, heldOutNelbo, splitList } from '../scripts/lib/eval-common.js';
 
 function findData(): string | undefined {

@@ -7,9 +7,9 @@ import {
   percentileThreshold,
   rocAuc,
   sumSegmentCounts,
-} from '../src/metrics.js';
-import { findAnomalies, findAnomaliesDetailed, smoothScores } from '../src/detect.js';
-import { ConfigError, DataError, ShapeError } from '../src/errors.js';
+} from '../src/eval/metrics.js';
+import { findAnomalies, findAnomaliesDetailed, smoothScores } from '../src/detect/find-anomalies.js';
+import { ConfigError, DataError, ShapeError } from '../src/core/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Brute-force references, straight from the definitions

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeSafetensors, encodeSafetensors } from '../src/safetensors';
-import { FormatError } from '../src/errors';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
+import { FormatError } from '../src/core/errors';
 
 // ---------------------------------------------------------------------------------------------
 // The oracle

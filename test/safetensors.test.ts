@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeSafetensors, encodeSafetensors, validateStateDict, type TensorInput } from '../src/safetensors';
-import { ConfigError, FormatError, ShapeError } from '../src/errors';
+import { decodeSafetensors, encodeSafetensors, validateStateDict, type TensorInput } from '../src/io/safetensors';
+import { ConfigError, FormatError, ShapeError } from '../src/core/errors';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -2,8 +2,8 @@
 // Pure TypeScript over the package's data helpers: the model is passed in (from 'lstm-vae' or dist/).
 import type { Ecg5000 } from '../../src/data/datasets.js';
 import type { LstmVae } from '../../src/model.js';
-import type { TokenBatch } from '../../src/tokenizer.js';
-import { Rng } from '../../src/rng.js';
+import type { TokenBatch } from '../../src/data/tokenizer.js';
+import { Rng } from '../../src/core/rng.js';
 
 export interface EcgSplit {
   /** Beat indices of the training set (normal beats only). */

@@ -1,4 +1,4 @@
-import { BackendError, ConfigError } from '../errors.js';
+import { BackendError, ConfigError } from '../core/errors.js';
 import { BUILDS, GLUES, isThreaded, THREAD_STACK_SIZE, type BuildName, type Glue } from './glue.js';
 import { platform, type PoolWorker } from './platform.js';
 

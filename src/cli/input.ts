@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readCsv } from '../data/csv.js';
-import { DataError, IOError } from '../errors.js';
+import { DataError, IOError } from '../core/errors.js';
 import { UsageError } from './errors.js';
 
 export type InputKind = 'csv' | 'json' | 'ndjson' | 'text';

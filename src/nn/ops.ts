@@ -1,7 +1,7 @@
-import { wasm } from './backend/index.js';
-import { ShapeError } from './errors.js';
-import { withBuffers } from './memory.js';
-import { checkTensor, type Tensor } from './tensor.js';
+import { wasm } from '../backend/index.js';
+import { ShapeError } from '../core/errors.js';
+import { withBuffers } from '../backend/memory.js';
+import { checkTensor, type Tensor } from '../core/tensor.js';
 
 /**
  * Matrix product `a · b` of `a: [m, k]` and `b: [k, n]` (Float32Array, row-major), computed by the

@@ -1,4 +1,4 @@
-import { DataError, FormatError } from './errors.js';
+import { DataError, FormatError } from '../core/errors.js';
 
 export const PAD = 0;
 export const BOS = 1;

@@ -13,7 +13,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { getSystemErrorMap } from 'node:util';
-import { ConfigError, IOError } from '../errors';
+import { ConfigError, IOError } from '../core/errors';
 
 /** Codes with which some platforms refuse to open or fsync a folder; a folder fsync then is skipped. */
 const DIR_SYNC_IGNORED = new Set(['EISDIR', 'EINVAL', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP']);

@@ -8,7 +8,7 @@
  * Segment-wise metrics follow the Orion benchmark's "overlapping segment" protocol.
  */
 
-import { ConfigError, DataError, ShapeError } from './errors.js';
+import { ConfigError, DataError, ShapeError } from '../core/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Input checks

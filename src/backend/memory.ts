@@ -1,4 +1,4 @@
-import { memory, wasm } from './backend/index.js';
+import { memory, wasm } from './index.js';
 
 /**
  * A float32 (or int32) buffer in WebAssembly memory. Kernels read and write it in place; views are

@@ -9,7 +9,7 @@
  * Only `F32` tensors are read and written: that is what lstm-vae stores.
  */
 
-import { ConfigError, FormatError, ShapeError } from './errors';
+import { ConfigError, FormatError, ShapeError } from '../core/errors';
 
 /** A tensor to write: a row-major shape and its `product(shape)` values. */
 export interface TensorInput {

@@ -8,8 +8,8 @@
  * (a small ModelInfo record, so that listModels() does not read every model).
  */
 import { createStore, delMany, getMany, keys, setMany, type UseStore } from 'idb-keyval';
-import { ConfigError, FormatError, IOError } from './errors.js';
-import { LstmVae, type LstmVaeConfig } from './model.js';
+import { ConfigError, FormatError, IOError } from '../core/errors.js';
+import { LstmVae, type LstmVaeConfig } from '../model.js';
 
 /** What listModels() tells about a stored model. */
 export interface StoredModelInfo {

@@ -11,8 +11,8 @@
  * defaults to `recurrentActivation: 'hardSigmoid'` (Keras 2 to 'hard_sigmoid'), a piecewise-linear
  * approximation: such a layer is rejected, since no weights make the two compute the same function.
  */
-import { ConfigError, ShapeError } from './errors.js';
-import { LstmVae, parameterShapes, type LstmVaeConfig } from './model.js';
+import { ConfigError, ShapeError } from '../core/errors.js';
+import { LstmVae, parameterShapes, type LstmVaeConfig } from '../model.js';
 
 /** A tensor: `{ shape, data }`, nested number arrays, or a TF.js tensor (anything with `shape` and `dataSync()`). */
 export type KerasTensor =

@@ -2,7 +2,7 @@
  * Non-neural baselines for anomaly scores (pure TypeScript, float64).
  */
 
-import { ConfigError, DataError, ShapeError } from './errors.js';
+import { ConfigError, DataError, ShapeError } from '../core/errors.js';
 
 /** A matrix `[N, F]` (or a tensor `[N, …]`, flattened to F = product of the trailing sizes), or rows of numbers. */
 export type MatrixLike = { data: ArrayLike<number>; shape: readonly number[] } | ArrayLike<number>[];
