@@ -3,7 +3,6 @@
 import { expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as lv from '../dist/index.node.js';
-// @ts-expect-error plain JS shared with the browser suite
 import { fixedRun, FIXED_RUN_BUILD } from './shared/fixed-run.js';
 
 it(`a fixed-seed run on ${FIXED_RUN_BUILD} is bit-identical on 1 and 2 threads (and is recorded for Chromium)`, async () => {

@@ -8,7 +8,7 @@ import {
   ShapeError, ConfigError, DataError, NumericError, FormatError, BackendError,
 } from '../dist/index.node.js';
 import { sines } from './shared/sines.js';
-
+import { sameBits } from './shared/numeric.js';
 
 beforeAll(async () => {
   await init();
@@ -55,18 +55,31 @@ describe('training', () => {
     const a = await run(1);
     const b = await run(backendInfo().threads);
     expect(b.losses).toEqual(a.losses);
-    for (const k of Object.keys(a.w)) expect(Buffer.from(b.w[k].data.buffer).equals(Buffer.from(a.w[k].data.buffer))).toBe(true);
+    for (const k of Object.keys(a.w)) expect(sameBits(b.w[k].data, a.w[k].data), k).toBe(true);
   });
 
   it('stops on a non-finite loss with a NumericError naming the step, weights untouched', async () => {
     const m = new LstmVae({ features: 2, hidden: 8, latent: 2, seed: 1 });
     const x = sines(32, 8);
-    let before: Float32Array | undefined;
-    await expect(m.fit(x, { epochs: 50, batchSize: 8, optimizer: 'sgd', learningRate: 1e6, onBatchEnd: () => { before = m.stateDict()['decoder.fc_out.weight'].data; } }))
-      .rejects.toThrowError(NumericError);
+    // the weights after the last step that succeeded: the failing step must leave them as they are
+    let last = { step: 0, epoch: 0, batch: -1, batches: 0, weights: m.stateDict() };
+    const fit = m.fit(x, {
+      epochs: 50, batchSize: 8, optimizer: 'sgd', learningRate: 1e6,
+      onBatchEnd: (s) => { last = { ...s, weights: m.stateDict() }; },
+    });
+    const err = await fit.then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(NumericError);
+    expect(last.step, 'steps that succeeded before the loss diverged').toBeGreaterThan(0);
+    // the message counts steps from 0 (onBatchEnd reports how many are done): the failing step is
+    // number last.step, the batch after the last one reported
+    const [epoch, batch] = last.batch + 1 < last.batches ? [last.epoch, last.batch + 1] : [last.epoch + 1, 0];
+    expect((err as Error).message).toContain(`at step ${last.step} (epoch ${epoch}, batch ${batch})`);
     const now = m.stateDict();
-    for (const k of Object.keys(now)) expect(now[k].data.every(Number.isFinite)).toBe(true);
-    expect(before).toBeDefined();
+    expect(Object.keys(now)).toEqual(Object.keys(last.weights));
+    for (const k of Object.keys(now)) {
+      expect(now[k].data.every(Number.isFinite), `${k} finite`).toBe(true);
+      expect(sameBits(now[k].data, last.weights[k].data), `${k} unchanged by the failing step`).toBe(true);
+    }
     m.dispose();
   });
 

@@ -2,12 +2,13 @@
 // a child process that keeps saving two different models to one path is SIGKILLed at random
 // (seeded) moments; the file must always load with loadModel and be exactly one of the two.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { init, LstmVae, saveModel, loadModel, IOError, type LstmVaeConfig } from '../dist/index.node.js';
+import { escapeRegExp, killWhileSaving, median, removeTmpDirs, tmpDir } from './shared/node.js';
+import { mulberry32 } from './shared/numeric.js';
 
 const PKG = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/index.node.js')).href;
 
@@ -17,6 +18,7 @@ const VERSIONS: LstmVaeConfig[] = [
   { features: 4, hidden: 128, latent: 8, layers: 2, decoder: 'autoregressive', seed: 2 },
 ];
 
+// Writes `begin` before and `end` after every save (see killWhileSaving).
 const CHILD = `
 import { writeSync } from 'node:fs';
 import { init, LstmVae, saveModel } from ${JSON.stringify(PKG)};
@@ -24,8 +26,9 @@ const [target, configs] = process.argv.slice(2);
 await init({ build: "simd" });
 const models = JSON.parse(configs).map((c) => new LstmVae(c));
 for (let i = 0; ; i++) {
+  writeSync(1, 'begin\\n');
   await saveModel(models[i % 2], target);
-  writeSync(1, i + '\\n');
+  writeSync(1, 'end\\n');
 }
 `;
 
@@ -42,25 +45,6 @@ try {
 }
 `;
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const dirs: string[] = [];
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'lstmvae-crash-'));
-  dirs.push(d);
-  return d;
-}
-
 let refs: Buffer[] = [];
 beforeAll(async () => {
   await init();
@@ -71,19 +55,16 @@ beforeAll(async () => {
     return b;
   });
 });
-afterAll(() => {
-  for (const d of dirs) {
-    spawnSync('chattr', ['-i', d]);
-    fs.chmodSync(d, 0o755);
-    fs.rmSync(d, { recursive: true, force: true });
-  }
-});
+afterAll(removeTmpDirs);
 
 describe('saveModel crash safety (real package, SIGKILL)', () => {
-  it('a process killed at 24 random moments while saving always leaves a file that loadModel reads as one of the two models', async () => {
-    const KILLS = 24;
+  // A kill lands inside a save (between `begin` and `end`) most of the time, as the child does little
+  // else; at least half of them must, and at least one must leave a temporary file (killed while writing).
+  const KILLS = 24;
+  const MIN_MID_SAVE = KILLS / 2;
+  it(`a process killed at ${KILLS} random moments (>= ${MIN_MID_SAVE} of them mid-save) always leaves a file that loadModel reads as one of the two models`, async () => {
     const random = mulberry32(0x5eed2024);
-    const work = tmpDir();
+    const work = tmpDir('lstmvae-crash-');
     const childPath = path.join(work, 'saver.mjs');
     fs.writeFileSync(childPath, CHILD);
     const dir = path.join(work, 'models');
@@ -91,46 +72,13 @@ describe('saveModel crash safety (real package, SIGKILL)', () => {
     const target = path.join(dir, 'model.safetensors');
     const tmpPattern = /^\.model\.safetensors\.\d+\.[0-9a-f]{12}\.tmp$/;
     const seen = [0, 0];
-    const intervals: number[] = [];
-    let interrupted = 0;
+    const durations: number[] = [];
+    let midSave = 0;
+    let leftTmp = 0;
 
     for (let round = 0; round < KILLS; round++) {
-      const child = spawn(process.execPath, [childPath, target, JSON.stringify(VERSIONS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-      // wait for 1-3 completed saves, then kill a random fraction of a save later (every phase gets hit)
-      const saves = 1 + Math.floor(random() * 3);
-      let lines = 0;
-      let last = 0;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the saving process made no progress in 60 s; stderr: ${stderr}`)), 60_000);
-        let buf = '';
-        child.stdout.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const parts = buf.split('\n');
-          buf = parts.pop()!;
-          for (let i = 0; i < parts.length; i++) {
-            const now = performance.now();
-            if (lines > 0) intervals.push(now - last);
-            last = now;
-            if (++lines === saves) {
-              clearTimeout(timer);
-              resolve();
-            }
-          }
-        });
-        void exited.then(({ code, signal }) => {
-          clearTimeout(timer);
-          reject(new Error(`the saving process exited early (code ${code}, signal ${signal}); stderr: ${stderr}`));
-        });
-      });
-      const sorted = [...intervals].sort((a, b) => a - b);
-      const period = sorted.length ? sorted[sorted.length >> 1] : 20;
-      await sleep(random() * period * 1.2);
-      child.kill('SIGKILL');
-      const { signal } = await exited;
-      expect(signal, `stderr: ${stderr}`).toBe('SIGKILL');
+      const kill = await killWhileSaving([childPath, target, JSON.stringify(VERSIONS)], random, durations);
+      if (kill.midSave) midSave++;
 
       const model = await loadModel(target); // must not throw
       const bytes = fs.readFileSync(target);
@@ -145,17 +93,24 @@ describe('saveModel crash safety (real package, SIGKILL)', () => {
         expect(f).toMatch(tmpPattern); // only the temporary file of an interrupted save
         fs.rmSync(path.join(dir, f));
       }
-      if (others.length) interrupted++;
+      if (others.length) {
+        expect(kill.midSave, `round ${round}: a temporary file was left but the kill was not mid-save`).toBe(true);
+        leftTmp++;
+      }
     }
-    const median = [...intervals].sort((a, b) => a - b)[intervals.length >> 1] ?? 0;
-    console.log(`saveModel crash test: ${KILLS} kills; the file was model A ${seen[0]}×, B ${seen[1]}×; ${interrupted} kills interrupted a save; median save ${median.toFixed(1)} ms`);
+    console.log(
+      `saveModel crash test: ${KILLS} kills, ${midSave} mid-save (${leftTmp} while the temporary file existed); ` +
+        `the file was model A ${seen[0]}×, B ${seen[1]}×; median save ${median(durations).toFixed(1)} ms`,
+    );
     expect(seen[0] + seen[1]).toBe(KILLS);
+    expect(midSave, 'kills that landed inside a save').toBeGreaterThanOrEqual(MIN_MID_SAVE);
+    expect(leftTmp, 'kills that landed while the temporary file was being written').toBeGreaterThan(0);
   });
 });
 
 describe('saveModel on a failing target', () => {
   it('a read-only folder gives an IOError and leaves the old file intact', async () => {
-    const dir = tmpDir();
+    const dir = tmpDir('lstmvae-crash-');
     const target = path.join(dir, 'model.safetensors');
     const old = new LstmVae(VERSIONS[0]);
     await saveModel(old, target);
@@ -176,7 +131,7 @@ describe('saveModel on a failing target', () => {
       }
     } else {
       // root ignores permission bits: save from a process running as "nobody"
-      const childPath = path.join(tmpDir(), 'save-once.mjs');
+      const childPath = path.join(tmpDir('lstmvae-crash-'), 'save-once.mjs');
       fs.writeFileSync(childPath, SAVE_CHILD);
       fs.chmodSync(path.dirname(childPath), 0o755);
       fs.chmodSync(childPath, 0o644);
@@ -187,7 +142,7 @@ describe('saveModel on a failing target', () => {
     }
     expect(outcome.ok).toBe(false);
     expect(outcome.name).toBe('IOError');
-    expect(outcome.message).toMatch(new RegExp(`^cannot write model to ${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: EACCES: permission denied`));
+    expect(outcome.message).toMatch(new RegExp(`^cannot write model to ${escapeRegExp(target)}: EACCES: permission denied`));
     expect(fs.readFileSync(target).equals(refs[0])).toBe(true);
     expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
     const back = await loadModel(target);
@@ -196,7 +151,7 @@ describe('saveModel on a failing target', () => {
   });
 
   it('a folder at the target path or a file as its parent folder gives an IOError; nothing is changed', async () => {
-    const dir = tmpDir();
+    const dir = tmpDir('lstmvae-crash-');
     const target = path.join(dir, 'model.safetensors');
     fs.mkdirSync(target);
     fs.writeFileSync(path.join(target, 'inside'), 'keep');

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 // the benchmark's loader of a raw build (its wasm-bindgen glue plus kernel threads from dist/worker.node.js)
+// @ts-expect-error plain JavaScript without type declarations
 import { loadRaw, disposeRaw } from '../bench/lib/kernels.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');

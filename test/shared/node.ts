@@ -1,0 +1,97 @@
+// Node-only test helpers: temporary folders and killing a process mid-save.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+const dirs: string[] = [];
+
+/** A new empty folder under the OS temp folder; `removeTmpDirs()` deletes every one made so far. */
+export function tmpDir(prefix = 'lstm-vae-test-'): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+/** Deletes the folders `tmpDir` made, also read-only or immutable ones (tests make such folders). */
+export function removeTmpDirs(): void {
+  for (const d of dirs.splice(0)) {
+    spawnSync('chattr', ['-i', d], { stdio: 'ignore' });
+    try {
+      fs.chmodSync(d, 0o755);
+    } catch {
+      // already gone
+    }
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** Escapes `s` for use inside a RegExp. */
+export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+// ---------------------------------------------------------------------------------------------
+// SIGKILL during a save
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Runs `node <args>`: a child that saves in a loop and writes `begin\n` (with writeSync) before each
+ * save and `end\n` after it. After 1–3 completed saves it is SIGKILLed a random fraction (0–1.2) of
+ * the median save time later, so kills land in every phase of a save and sometimes between saves.
+ * `durations` collects the times between completed saves (shared between rounds). Resolves when the
+ * child is gone; `midSave` tells whether the kill landed inside a save (the child's last line was
+ * `begin`: every line it wrote is read before the pipe closes).
+ */
+export async function killWhileSaving(args: string[], random: () => number, durations: number[]): Promise<{ midSave: boolean }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
+  const saves = 1 + Math.floor(random() * 3);
+  let done = 0;
+  let last = 0;
+  let lastLine = '';
+  let buf = '';
+  let reached: () => void = () => {};
+  const reachedSaves = new Promise<void>((r) => (reached = r));
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const line of lines) {
+      lastLine = line;
+      if (line !== 'end') continue;
+      const now = performance.now();
+      if (done > 0) durations.push(now - last);
+      last = now;
+      if (++done === saves) reached();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the saving process made no progress in 60 s; stderr: ${stderr}`)), 60_000);
+    void reachedSaves.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    void closed.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`the saving process exited early (code ${code}, signal ${signal}); stderr: ${stderr}`));
+    });
+  });
+  const sorted = [...durations].sort((a, b) => a - b);
+  const period = sorted.length ? sorted[sorted.length >> 1] : 20;
+  await sleep(random() * period * 1.2);
+  child.kill('SIGKILL');
+  const { signal } = await closed;
+  if (signal !== 'SIGKILL') throw new Error(`the saving process ended with ${signal} instead of SIGKILL; stderr: ${stderr}`);
+  if (lastLine !== 'begin' && lastLine !== 'end') throw new Error(`unexpected output from the saving process: ${JSON.stringify(lastLine)}`);
+  return { midSave: lastLine === 'begin' };
+}
+
+/** The median of `values` (0 when empty). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
+}
