@@ -8,9 +8,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { setPlatform } from './backend/platform.js';
 import { nodePlatform } from './backend/node.js';
-import { bench, evaluate, generate, info, Interrupted, reconstruct, sample, score, setGlobalOptions, train } from './cli/commands.js';
+import { bench, evaluate, generate, info, Interrupted, reconstruct, sample, score, setGlobalOptions, train } from './cli/commands/index.js';
 import { errorMessage, oneLine, UsageError } from './cli/errors.js';
-import { REDUCE_CHOICES } from './cli/pipeline.js';
+import { REDUCE_CHOICES } from './detect/scores.js';
 import { version } from '../package.json';
 
 // The CLI bundle holds its own copy of the library: select the Node platform explicitly (a bundler may

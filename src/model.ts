@@ -1,4 +1,5 @@
 import { isInitialised, wasm } from './backend/index.js';
+import { isInt } from './core/checks.js';
 import { BackendError, ConfigError, DataError, FormatError, NumericError, ShapeError } from './core/errors.js';
 import { WasmBuffer } from './backend/memory.js';
 import { Rng } from './core/rng.js';
@@ -82,10 +83,6 @@ interface ParamSpec {
 }
 
 const FORMAT_VERSION = 1;
-
-function isInt(v: unknown, min: number, max = 1 << 20): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-}
 
 function resolveConfig(c: LstmVaeConfig): Resolved {
   if (c === null || typeof c !== 'object') throw new ConfigError('the model configuration must be an object', { argument: 'config', expected: '{ mode, features, hidden, latent, ... }', actual: c });

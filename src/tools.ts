@@ -8,6 +8,7 @@ export { findAnomalies, findAnomaliesDetailed } from './detect/find-anomalies.js
 export { rocAuc, averagePrecision, bestF1, percentileThreshold, overlappingSegmentF1, sumSegmentCounts } from './eval/metrics.js';
 export { windows, windowStarts, windowScoresToPoints } from './data/windows.js';
 export { MinMaxNormalizer, ZScoreNormalizer, normalizerFromJSON } from './data/normalize.js';
-export { windowsToPointScores, labelRuns, type Reduce } from './cli/pipeline.js';
+export { windowsToPointScores, type Reduce } from './detect/scores.js';
+export { labelRuns } from './detect/intervals.js';
 export { writeFileAtomic, writeFileAtomicSync } from './io/atomic-write.js';
 export * from './report/index.js';

@@ -1,4 +1,5 @@
 import { wasm } from './backend/index.js';
+import { checkInt } from './core/checks.js';
 import { ConfigError, DataError, FormatError, NumericError } from './core/errors.js';
 import type { LstmVae, ModelInput } from './model.js';
 import { makeOptimizer, Optimizer, type OptimizerName, type OptimizerOptions } from './optim.js';
@@ -260,12 +261,6 @@ function resume(model: LstmVae, info: CheckpointInfo, options: FitOptions): { op
   return { opt, state };
 }
 
-function posInt(v: unknown, name: string, def: number): number {
-  const x = v ?? def;
-  if (!(typeof x === 'number' && Number.isInteger(x) && x >= 1)) throw new ConfigError(`${name} must be a whole number >= 1`, { argument: `options.${name}`, expected: '>= 1', actual: v });
-  return x;
-}
-
 export function lrAt(base: number, step: number, totalSteps: number, s: Schedule | undefined, warmup: number): number {
   let lr = base;
   if (s && s.type === 'step') lr = base * Math.pow(s.gamma ?? 0.1, Math.floor(step / s.stepSize));
@@ -323,8 +318,8 @@ const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export async function fit(model: LstmVae, data: ModelInput | AsyncIterable<ModelInput>, options: FitOptions = {}): Promise<History> {
   if (options === null || typeof options !== 'object') throw new ConfigError('fit options must be an object', { argument: 'options', expected: 'object', actual: options });
-  const epochs = posInt(options.epochs, 'epochs', 10);
-  const batchSize = posInt(options.batchSize, 'batchSize', 32);
+  const epochs = checkInt(options.epochs ?? 10, 'options.epochs', 1);
+  const batchSize = checkInt(options.batchSize ?? 32, 'options.batchSize', 1);
   const shuffle = options.shuffle ?? true;
   const beta = options.beta ?? 1;
   if (!(typeof beta === 'number' && beta >= 0 && Number.isFinite(beta))) throw new ConfigError('beta must be >= 0', { argument: 'options.beta', expected: '>= 0', actual: beta });
@@ -333,7 +328,7 @@ export async function fit(model: LstmVae, data: ModelInput | AsyncIterable<Model
   const vs = options.validationSplit ?? 0;
   if (!(typeof vs === 'number' && vs >= 0 && vs < 1)) throw new ConfigError('validationSplit must be in [0, 1)', { argument: 'options.validationSplit', expected: '[0, 1)', actual: vs });
   const every = options.checkpointEvery;
-  if (every !== undefined) posInt(every, 'checkpointEvery', 1);
+  if (every !== undefined) checkInt(every, 'options.checkpointEvery', 1);
   const ckPath = options.checkpointPath;
   if (ckPath !== undefined) {
     if (typeof ckPath !== 'string' || ckPath.length === 0) throw new ConfigError('checkpointPath must be a non-empty string', { argument: 'options.checkpointPath', expected: 'path', actual: ckPath });

@@ -1,3 +1,4 @@
+import { checkInt } from '../core/checks.js';
 import { BackendError, ConfigError } from '../core/errors.js';
 import { BUILDS, GLUES, isThreaded, THREAD_STACK_SIZE, type BuildName, type Glue } from './glue.js';
 import { platform, type PoolWorker } from './platform.js';
@@ -45,9 +46,7 @@ function checkOptions(options: InitOptions): void {
   if (options.build !== undefined && !BUILDS.includes(options.build)) {
     throw new ConfigError('unknown build', { argument: 'options.build', expected: BUILDS.join(' | '), actual: options.build });
   }
-  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1 && options.threads <= 64)) {
-    throw new ConfigError('threads must be a whole number from 1 to 64', { argument: 'options.threads', expected: '1..64', actual: options.threads });
-  }
+  if (options.threads !== undefined) checkInt(options.threads, 'options.threads', 1, 64);
 }
 
 /**

@@ -8,39 +8,12 @@ import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { readCsv } from '../data/csv.js';
 import { DataError, IOError } from '../core/errors.js';
+import type { ContinuousInput, Input, Segment } from '../data/series.js';
 import { UsageError } from './errors.js';
 
 export type InputKind = 'csv' | 'json' | 'ndjson' | 'text';
 
-/** One continuous series `[n, D]` (a CSV file, or one sequence of a JSON file). */
-export interface Segment {
-  name: string;
-  /** Row-major `[n, D]`, in the data's units. */
-  data: Float32Array;
-  n: number;
-  timestamps?: string[];
-}
-
-export interface ContinuousInput {
-  kind: 'csv' | 'json' | 'ndjson';
-  file: string;
-  columns: string[];
-  features: number;
-  timestampColumn?: string;
-  segments: Segment[];
-  /** CSV only: the header, to resolve a `--labels` column. */
-  header?: string[];
-  /** CSV only: the text, to read a `--labels` column from. */
-  text?: string;
-}
-
-export interface TokenInput {
-  kind: 'text';
-  file: string;
-  lines: string[];
-}
-
-export type Input = ContinuousInput | TokenInput;
+export type { ContinuousInput, Input, Segment, TokenInput } from '../data/series.js';
 
 export function inputKind(file: string): InputKind {
   const ext = extname(file).toLowerCase();

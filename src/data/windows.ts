@@ -2,6 +2,7 @@
  * Sliding windows over a multivariate series, and the way back from window scores to point scores.
  */
 
+import { checkInt } from '../core/checks.js';
 import { ConfigError, DataError, ShapeError } from '../core/errors.js';
 
 export interface Series {
@@ -18,25 +19,14 @@ export interface Windows {
   starts: number[];
 }
 
-function positiveInt(value: unknown, argument: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`${argument} must be a positive integer`, {
-      argument,
-      expected: 'an integer >= 1',
-      actual: value,
-    });
-  }
-  return value;
-}
-
 /**
  * Window start indices for a series of `n` points: 0, stride, 2·stride, … while the window fits, then,
  * if the last of them does not reach the end, one more window aligned to the end (start n − length)
  * so every point is covered. Throws `DataError` when n < length.
  */
 export function windowStarts(n: number, length: number, stride: number): number[] {
-  positiveInt(length, 'length');
-  positiveInt(stride, 'stride');
+  checkInt(length, 'length', 1);
+  checkInt(stride, 'stride', 1);
   if (!Number.isInteger(n) || n < length) {
     throw new DataError('the series is shorter than one window', {
       argument: 'series.shape[0]',
@@ -121,7 +111,7 @@ export function windowScoresToPoints(
   n: number,
   reduce: 'mean' | 'max' = 'mean',
 ): Float64Array {
-  positiveInt(length, 'length');
+  checkInt(length, 'length', 1);
   if (!Number.isInteger(n) || n < 0) {
     throw new ConfigError('n must be a non-negative integer', { argument: 'n', expected: 'an integer >= 0', actual: n });
   }
@@ -152,23 +142,71 @@ export function windowScoresToPoints(
       throw new DataError('scores must be finite numbers', { argument: `scores[${i}]`, expected: 'a finite number', actual: String(scores[i]) });
     }
   }
-  const acc = new Float64Array(n);
-  const count = new Uint32Array(n);
-  if (reduce === 'max') acc.fill(-Infinity);
-  for (let k = 0; k < w; k++) {
-    const s = starts[k];
-    for (let t = 0; t < length; t++) {
-      const v = perStep ? scores[k * length + t] : scores[k];
-      const p = s + t;
-      if (reduce === 'max') {
-        if (v > acc[p]) acc[p] = v;
-      } else acc[p] += v;
-      count[p]++;
+  return windowPointScores(scores, starts, length, n, reduce);
+}
+
+/** How a point's score comes from the scores of the windows covering it. */
+export type WindowReduce = 'mean' | 'max' | 'min' | 'q10' | 'q25' | 'median';
+
+const QUANTILE: Record<WindowReduce, number> = { mean: -1, max: -1, min: 0, q10: 0.1, q25: 0.25, median: 0.5 };
+
+/**
+ * The one mapping from window scores to point scores, without argument checks (callers check).
+ * `scores` holds one value per window, or one per window step (`[W, length]`, when length > 1); a
+ * point gets the `reduce` statistic of the values of the windows covering it (quantiles interpolate
+ * linearly between order statistics, as NumPy's default percentile, and need `starts` ascending).
+ * Uncovered points get NaN, or with `fill: 'previous'` the previous point's score (0 for the first).
+ */
+export function windowPointScores(
+  scores: ArrayLike<number>,
+  starts: ArrayLike<number>,
+  length: number,
+  n: number,
+  reduce: WindowReduce,
+  fill: 'nan' | 'previous' = 'nan',
+): Float64Array {
+  const w = starts.length;
+  const perStep = scores.length === w * length && length > 1;
+  const q = QUANTILE[reduce];
+  const out = new Float64Array(n);
+  if (q < 0) {
+    const count = new Uint32Array(n);
+    if (reduce === 'max') out.fill(-Infinity);
+    for (let k = 0; k < w; k++) {
+      const s = starts[k];
+      for (let t = 0; t < length; t++) {
+        const v = perStep ? scores[k * length + t] : scores[k];
+        const p = s + t;
+        if (reduce === 'max') {
+          if (v > out[p]) out[p] = v;
+        } else out[p] += v;
+        count[p]++;
+      }
     }
+    for (let p = 0; p < n; p++) {
+      if (count[p] === 0) out[p] = fill === 'nan' ? NaN : p > 0 ? out[p - 1] : 0;
+      else if (reduce === 'mean') out[p] /= count[p];
+    }
+    return out;
   }
+  let lo = 0; // first window that may cover p (start + length > p)
+  let hi = 0; // one past the last window with start <= p
+  const buf = new Float64Array(Math.max(1, w));
   for (let p = 0; p < n; p++) {
-    if (count[p] === 0) acc[p] = NaN;
-    else if (reduce === 'mean') acc[p] /= count[p];
+    while (hi < w && starts[hi] <= p) hi++;
+    while (lo < hi && starts[lo] + length <= p) lo++;
+    const k = hi - lo;
+    if (k === 0) {
+      out[p] = fill === 'nan' ? NaN : p > 0 ? out[p - 1] : 0;
+      continue;
+    }
+    const b = buf.subarray(0, k);
+    for (let i = lo; i < hi; i++) b[i - lo] = perStep ? scores[i * length + (p - starts[i])] : scores[i];
+    b.sort();
+    const pos = q * (k - 1);
+    const f = Math.floor(pos);
+    const c = Math.min(k - 1, f + 1);
+    out[p] = b[f] + (pos - f) * (b[c] - b[f]);
   }
-  return acc;
+  return out;
 }

@@ -4,6 +4,7 @@
  * merge intervals separated by small gaps and drop very short ones.
  */
 
+import { checkInt } from '../core/checks.js';
 import { ConfigError, DataError } from '../core/errors.js';
 
 export interface FindAnomaliesOptions {
@@ -41,20 +42,13 @@ export interface AnomalyDetails {
   k: number;
 }
 
-function checkPositiveInt(v: unknown, argument: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new ConfigError(`${argument} must be an integer >= ${min}`, { argument, expected: `an integer >= ${min}`, actual: v });
-  }
-  return v;
-}
-
 /** Smooths scores: causal EWMA with the given span, centred moving average, or a copy (`'none'`). */
 export function smoothScores(
   scores: ArrayLike<number>,
   method: 'ewma' | 'moving-average' | 'none' = 'ewma',
   window = 1,
 ): Float64Array {
-  checkPositiveInt(window, 'options.smoothingWindow', 1);
+  checkInt(window, 'options.smoothingWindow', 1);
   const n = scores.length;
   const out = new Float64Array(n);
   if (method === 'none' || window === 1) {
@@ -153,8 +147,8 @@ export function findAnomaliesDetailed(pointScores: ArrayLike<number>, options: F
   }
   const pct = (f: number) => Math.max(1, Math.round(f * n));
   const window = options.smoothingWindow ?? pct(0.01);
-  const minGap = checkPositiveInt(options.minGap ?? pct(0.01), 'options.minGap', 0);
-  const minLength = checkPositiveInt(options.minLength ?? pct(0.001), 'options.minLength', 1);
+  const minGap = checkInt(options.minGap ?? pct(0.01), 'options.minGap', 0);
+  const minLength = checkInt(options.minLength ?? pct(0.001), 'options.minLength', 1);
   const smoothed = smoothScores(pointScores, options.smoothing ?? 'ewma', window);
   const [mean, std] = meanStd(smoothed);
 

@@ -1,0 +1,33 @@
+/**
+ * The shapes of data read from files: continuous series (CSV, JSON / NDJSON sequences) and text lines.
+ */
+
+/** One continuous series `[n, D]` (a CSV file, or one sequence of a JSON file). */
+export interface Segment {
+  name: string;
+  /** Row-major `[n, D]`, in the data's units. */
+  data: Float32Array;
+  n: number;
+  timestamps?: string[];
+}
+
+export interface ContinuousInput {
+  kind: 'csv' | 'json' | 'ndjson';
+  file: string;
+  columns: string[];
+  features: number;
+  timestampColumn?: string;
+  segments: Segment[];
+  /** CSV only: the header, to resolve a `--labels` column. */
+  header?: string[];
+  /** CSV only: the text, to read a `--labels` column from. */
+  text?: string;
+}
+
+export interface TokenInput {
+  kind: 'text';
+  file: string;
+  lines: string[];
+}
+
+export type Input = ContinuousInput | TokenInput;

@@ -1,0 +1,8 @@
+/** Anomaly detection on continuous data: windows, scaling, window and point scores, thresholds, intervals. */
+
+export * from './find-anomalies.js';
+export * from './windows.js';
+export * from './scaling.js';
+export * from './scores.js';
+export * from './intervals.js';
+export * from './thresholds.js';
