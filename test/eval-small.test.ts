@@ -1,26 +1,14 @@
 // Small versions of `npm run eval` on the shared real data (../shared/data, or LSTM_VAE_DATA): a few seconds each,
 // with bounds that an untrained model or a trivial baseline does not reach, so a broken gradient fails them.
-// Without the data folder the suite is skipped, except under CI (CI=true), where that is a failure.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// Without the data folder the suite is skipped (with the reason printed), except under CI (CI set), where that is a failure.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CharTokenizer, init, LstmVae, rocAuc } from '../dist/index.node.js';
-import { dataRoot, loadEcg5000, loadNamesFile } from '../src/data/datasets.js';
+import { loadEcg5000, loadNamesFile } from '../src/data/datasets.js';
 import { pcaReconstructionScores } from '../src/eval/baselines.js';
 import { beatsTensor, ecgSplit, heldOutNelbo, splitList } from '../scripts/lib/eval-common.js';
+import { describeWithRealData } from './shared/real-data.js';
 
-function findData(): string | undefined {
-  try {
-    const root = dataRoot();
-    return existsSync(join(root, 'ecg5000')) && existsSync(join(root, 'names')) ? root : undefined;
-  } catch {
-    return undefined;
-  }
-}
-const root = findData();
-if (!root && process.env.CI) throw new Error('eval-small: the shared data folder (../shared/data or LSTM_VAE_DATA) is missing on CI');
-
-describe.skipIf(!root)('small evaluations on real data', () => {
+describeWithRealData('small evaluations on real data', ['ecg5000', 'names'], (root) => {
   beforeAll(async () => {
     await init();
   });
