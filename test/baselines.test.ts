@@ -3,17 +3,12 @@ import { pcaReconstructionScores, symmetricEigen, zScoreScores } from '../src/ev
 import { loadSensorNetwork } from '../src/data/datasets.js';
 import { averagePrecision, rocAuc } from '../src/eval/metrics.js';
 import { ConfigError, DataError, ShapeError } from '../src/core/errors.js';
+import { mulberry32 } from './shared/numeric.js';
 
-/** Small deterministic generator (mulberry32) for reproducible synthetic data. */
+/** Seeded uniform numbers in [-0.5, 0.5) for reproducible synthetic data. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const r = mulberry32(seed);
+  return () => r() - 0.5;
 }
 
 /** `count` orthonormal vectors of size f (Gram–Schmidt on random vectors). */

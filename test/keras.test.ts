@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { init, LstmVae, fromKerasWeights, ConfigError, ShapeError, type LstmVaeConfig } from '../dist/index.node.js';
+import { allclose, sameBits } from './shared/numeric.js';
 
 beforeAll(async () => {
   await init();
@@ -23,7 +24,10 @@ function transposed(t: { shape: number[]; data: Float32Array }): number[][] {
 function toKeras(sd: SD, L: number, tokens: boolean) {
   const lstm = (p: string, k: number) => ({
     kernel: transposed(sd[`${p}.weight_ih_l${k}`]),
-    recurrentKernel: { shape: [sd[`${p}.weight_hh_l${k}`].shape[1], sd[`${p}.weight_hh_l${k}`].shape[0]], data: Float32Array.from(transposed(sd[`${p}.weight_hh_l${k}`]).flat()) },
+    recurrentKernel: {
+      shape: [sd[`${p}.weight_hh_l${k}`].shape[1], sd[`${p}.weight_hh_l${k}`].shape[0]],
+      data: Float32Array.from(transposed(sd[`${p}.weight_hh_l${k}`]).flat()),
+    },
     bias: Array.from(sd[`${p}.bias_ih_l${k}`].data, (v, i) => Math.fround(v + sd[`${p}.bias_hh_l${k}`].data[i])),
     config: { recurrentActivation: 'sigmoid', activation: 'tanh' },
   });
@@ -32,20 +36,28 @@ function toKeras(sd: SD, L: number, tokens: boolean) {
   return {
     'encoder.lstm': stack('encoder.lstm'),
     'encoder.fc_mu': dense('encoder.fc_mu'),
-    'encoder.fc_logvar': { kernel: transposed(sd['encoder.fc_logvar.weight']), bias: { shape: sd['encoder.fc_logvar.bias'].shape, data: sd['encoder.fc_logvar.bias'].data }, config: { activation: 'linear' } },
+    'encoder.fc_logvar': {
+      kernel: transposed(sd['encoder.fc_logvar.weight']),
+      bias: { shape: sd['encoder.fc_logvar.bias'].shape, data: sd['encoder.fc_logvar.bias'].data },
+      config: { activation: 'linear' },
+    },
     'decoder.lstm': stack('decoder.lstm'),
     'decoder.fc_out': dense('decoder.fc_out'),
-    ...(tokens ? { embedding: { embeddings: sd['embedding.weight'] }, 'decoder.fc_init': { kernel: transposed(sd['decoder.fc_init.weight']), bias: sd['decoder.fc_init.bias'].data && Array.from(sd['decoder.fc_init.bias'].data), config: { activation: 'tanh' } } } : {}),
+    ...(tokens
+      ? {
+          embedding: { embeddings: sd['embedding.weight'] },
+          'decoder.fc_init': {
+            kernel: transposed(sd['decoder.fc_init.weight']),
+            bias: sd['decoder.fc_init.bias'].data && Array.from(sd['decoder.fc_init.bias'].data),
+            config: { activation: 'tanh' },
+          },
+        }
+      : {}),
   };
 }
 
-function close(a: ArrayLike<number>, b: ArrayLike<number>, rtol: number, atol: number, what: string) {
-  expect(a.length, what).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const tol = atol + rtol * Math.abs(b[i]);
-    if (!(Math.abs(a[i] - b[i]) <= tol)) throw new Error(`${what}[${i}]: ${a[i]} vs ${b[i]} (tolerance ${tol})`);
-  }
-}
+/** Tolerances for two computations of the same float32 model. */
+const SAME = { rtol: 1e-5, atol: 1e-6 };
 
 function wave(B: number, T: number, D: number) {
   return { data: Float32Array.from({ length: B * T * D }, (_, i) => Math.sin(0.37 * i) + 0.3 * Math.cos(1.3 * i)), shape: [B, T, D] };
@@ -64,15 +76,15 @@ describe('a PyTorch-layout model converted to the Keras layout and back', () => 
       for (const k of Object.keys(sd)) {
         if (k.includes('bias_hh')) expect(Array.from(bs[k].data).every((v) => v === 0), k).toBe(true);
         else if (k.includes('bias_ih')) expect(Array.from(bs[k].data), k).toEqual(Array.from(sd[k].data, (v, i) => Math.fround(v + sd[k.replace('bias_ih', 'bias_hh')].data[i])));
-        else expect(Buffer.from(bs[k].data.buffer).equals(Buffer.from(sd[k].data.buffer)), k).toBe(true);
+        else expect(sameBits(bs[k].data, sd[k].data), k).toBe(true);
       }
       const x = wave(3, 6, config.features!);
       const eps = Float32Array.from({ length: 3 * config.latent }, (_, i) => Math.sin(i + 0.5));
       const ra = a.evaluate(x, { eps }), rb = b.evaluate(x, { eps });
-      close([rb.loss, rb.recon, rb.kl], [ra.loss, ra.recon, ra.kl], 1e-5, 1e-6, 'loss, recon, kl');
-      close(b.encode(x).mu, a.encode(x).mu, 1e-5, 1e-6, 'mu');
+      allclose('loss, recon, kl', [rb.loss, rb.recon, rb.kl], [ra.loss, ra.recon, ra.kl], SAME);
+      allclose('mu', b.encode(x).mu, a.encode(x).mu, SAME);
       const z = { data: Float32Array.from({ length: 2 * config.latent }, (_, i) => 0.3 * i - 0.4), shape: [2, config.latent] as [number, number] };
-      close(b.decode(z, 5), a.decode(z, 5), 1e-5, 1e-6, 'decode');
+      allclose('decode', b.decode(z, 5), a.decode(z, 5), SAME);
       a.dispose(); b.dispose();
     });
   }
@@ -84,7 +96,7 @@ describe('a PyTorch-layout model converted to the Keras layout and back', () => 
     const x = { data: Int32Array.from([4, 5, 6, 2, 7, 8, 2, 0]), shape: [2, 4], lengths: [4, 3] };
     const eps = new Float32Array([0.1, -0.2, 0.3, 0.4]);
     const ra = a.evaluate(x, { eps }), rb = b.evaluate(x, { eps });
-    close([rb.loss, rb.recon, rb.kl], [ra.loss, ra.recon, ra.kl], 1e-5, 1e-6, 'loss, recon, kl');
+    allclose('loss, recon, kl', [rb.loss, rb.recon, rb.kl], [ra.loss, ra.recon, ra.kl], SAME);
     a.dispose(); b.dispose();
   });
 });
@@ -92,17 +104,21 @@ describe('a PyTorch-layout model converted to the Keras layout and back', () => 
 describe('real TF.js layers', () => {
   it('a TF.js encoder (2 stacked LSTMs + Dense) and decoder (RepeatVector, LSTM, Dense) give the same outputs', () => {
     const [T, D, H, Z] = [7, 3, 5, 2];
-    const lstmOpts = { units: H, recurrentActivation: 'sigmoid', kernelInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 1 }), recurrentInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 2 }), biasInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: 3 }) } as const;
+    const uniform = (r: number, seed: number) => tf.initializers.randomUniform({ minval: -r, maxval: r, seed });
+    const lstmOpts = {
+      units: H, recurrentActivation: 'sigmoid',
+      kernelInitializer: uniform(0.5, 1), recurrentInitializer: uniform(0.5, 2), biasInitializer: uniform(0.3, 3),
+    } as const;
     const enc1 = tf.layers.lstm({ ...lstmOpts, returnSequences: true });
-    const enc2 = tf.layers.lstm({ ...lstmOpts, kernelInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }) });
-    const mu = tf.layers.dense({ units: Z, biasInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: 5 }) });
+    const enc2 = tf.layers.lstm({ ...lstmOpts, kernelInitializer: uniform(0.5, 4) });
+    const mu = tf.layers.dense({ units: Z, biasInitializer: uniform(0.3, 5) });
     const lv = tf.layers.dense({ units: Z });
     const xIn = tf.input({ shape: [T, D] });
     const h = enc2.apply(enc1.apply(xIn)) as tf.SymbolicTensor;
     const encoder = tf.model({ inputs: xIn, outputs: [mu.apply(h) as tf.SymbolicTensor, lv.apply(h) as tf.SymbolicTensor] });
-    const dec1 = tf.layers.lstm({ ...lstmOpts, returnSequences: true, kernelInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 6 }) });
-    const dec2 = tf.layers.lstm({ ...lstmOpts, returnSequences: true, recurrentInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 7 }) });
-    const out = tf.layers.dense({ units: D, biasInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: 8 }) });
+    const dec1 = tf.layers.lstm({ ...lstmOpts, returnSequences: true, kernelInitializer: uniform(0.5, 6) });
+    const dec2 = tf.layers.lstm({ ...lstmOpts, returnSequences: true, recurrentInitializer: uniform(0.5, 7) });
+    const out = tf.layers.dense({ units: D, biasInitializer: uniform(0.3, 8) });
     const zIn = tf.input({ shape: [Z] });
     const decoder = tf.model({ inputs: zIn, outputs: out.apply(dec2.apply(dec1.apply(tf.layers.repeatVector({ n: T }).apply(zIn)))) as tf.SymbolicTensor });
 
@@ -113,11 +129,11 @@ describe('real TF.js layers', () => {
     const x = wave(4, T, D);
     const [tmu, tlv] = encoder.predict(tf.tensor3d(x.data, [4, T, D])) as tf.Tensor[];
     const ours = model.encode(x);
-    close(ours.mu, tmu.dataSync(), 1e-5, 1e-6, 'mu vs TF.js');
-    close(ours.logvar, tlv.dataSync(), 1e-5, 1e-6, 'logvar vs TF.js');
+    allclose('mu vs TF.js', ours.mu, tmu.dataSync(), SAME);
+    allclose('logvar vs TF.js', ours.logvar, tlv.dataSync(), SAME);
     const z = Float32Array.from({ length: 3 * Z }, (_, i) => Math.cos(i) * 1.5);
     const ty = (decoder.predict(tf.tensor2d(z, [3, Z])) as tf.Tensor).dataSync();
-    close(model.decode({ data: z, shape: [3, Z] }, T), ty, 1e-5, 1e-6, 'decode vs TF.js');
+    allclose('decode vs TF.js', model.decode({ data: z, shape: [3, Z] }, T), ty, SAME);
     model.dispose();
   });
 

@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, validateStateDict, type TensorInput } from '../src/io/safetensors';
 import { ConfigError, FormatError, ShapeError } from '../src/core/errors';
+import { removeTmpDirs, tmpDir as sharedTmpDir } from './shared/node.js';
+import { mulberry32 } from './shared/numeric.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -61,17 +62,7 @@ function product(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 // ---------------------------------------------------------------------------------------------
 // Round trips and layout
@@ -264,9 +255,8 @@ function python(script: string, args: string[]): string {
   return r.stdout;
 }
 
-function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-vae-st-'));
-}
+const tmpDir = () => sharedTmpDir('lstm-vae-st-');
+afterAll(removeTmpDirs);
 
 const PY_WRITE = String.raw`
 import sys, json

@@ -59,7 +59,8 @@ export function assertSameBits(what, got, want) {
   const y = new Uint8Array(want.buffer, want.byteOffset, want.byteLength);
   while (x[i] === y[i]) i++;
   const e = Math.floor(i / (got.BYTES_PER_ELEMENT ?? 1));
-  throw new Error(`${what}: not bit-identical; first difference at [${e}]: ${got[e]} vs ${want[e]}`);
+  const show = (v) => (Object.is(v, -0) ? '-0' : String(v));
+  throw new Error(`${what}: not bit-identical; first difference at [${e}]: ${show(got[e])} vs ${show(want[e])}`);
 }
 
 /** mulberry32: a small seeded generator of uniform numbers in [0, 1). */

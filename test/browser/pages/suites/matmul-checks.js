@@ -1,50 +1,23 @@
 // matmul checks shared by the suites: float64 reference, thread determinism, typed errors.
 import { assert, assertEq, assertThrows } from '../harness.js';
-
-export function rand(n, seed) {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-function reference(a, b, m, n, k) {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let p = 0; p < k; p++) {
-      const av = a[i * k + p];
-      for (let j = 0; j < n; j++) c[i * n + j] += av * b[p * n + j];
-    }
-  return c;
-}
-
-/** max |c - ref| / (Σ_p |a_ip b_pj|): relative to the magnitude of the terms summed. */
-export function relError(c, a, b, m, n, k) {
-  const ref = reference(a, b, m, n, k);
-  const mag = reference(a.map(Math.abs), b.map(Math.abs), m, n, k);
-  let worst = 0;
-  for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(c[i] - ref[i]) / Math.max(mag[i], 1e-30));
-  return worst;
-}
+import { assertSameBits, matmulRelError, randomFloats } from '/test/shared/numeric.js';
 
 /** 1×1, sizes that are not multiples of 4 or 8, 130×257×129, and a few seeded random shapes. */
 export function shapes() {
   const list = [[1, 1, 1], [1, 9, 5], [9, 1, 5], [3, 5, 7], [13, 17, 31], [33, 65, 9], [130, 257, 129]];
-  const r = rand(12, 2024);
-  for (let i = 0; i < 4; i++) list.push([1 + Math.floor((r[3 * i] + 1) * 35), 1 + Math.floor((r[3 * i + 1] + 1) * 35), 1 + Math.floor((r[3 * i + 2] + 1) * 150)]);
+  const r = randomFloats(12, 2024);
+  const size = (u, max) => 1 + Math.floor((u + 1) * (max / 2));
+  for (let i = 0; i < 4; i++) list.push([size(r[3 * i], 70), size(r[3 * i + 1], 70), size(r[3 * i + 2], 300)]);
   return list;
 }
 
 export function checkAccuracy(lv) {
   for (const [m, n, k] of shapes()) {
-    const a = rand(m * k, m * 31 + n), b = rand(k * n, k * 7 + 1);
+    const a = randomFloats(m * k, m * 31 + n), b = randomFloats(k * n, k * 7 + 1);
     const c = lv.matmul({ data: a, shape: [m, k] }, { data: b, shape: [k, n] });
     assertEq(c.shape.join('x'), `${m}x${n}`, `shape of [${m},${k}]·[${k},${n}]`);
     assert(c.data instanceof Float32Array, 'result data is a Float32Array');
-    const err = relError(c.data, a, b, m, n, k);
+    const err = matmulRelError(c.data, a, b, m, n, k);
     assert(err < 1e-5, `[${m},${k}]·[${k},${n}]: relative error ${err} ≥ 1e-5`);
   }
 }
@@ -52,15 +25,12 @@ export function checkAccuracy(lv) {
 export function checkDeterminism(lv) {
   const info = lv.backendInfo();
   const [m, n, k] = [96, 300, 200];
-  const a = rand(m * k, 5), b = rand(k * n, 6);
+  const a = randomFloats(m * k, 5), b = randomFloats(k * n, 6);
   lv.setThreads(1);
   const one = lv.matmul({ data: a, shape: [m, k] }, { data: b, shape: [k, n] });
   lv.setThreads(info.threads);
   const all = lv.matmul({ data: a, shape: [m, k] }, { data: b, shape: [k, n] });
-  const x = new Uint32Array(one.data.buffer), y = new Uint32Array(all.data.buffer);
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] !== y[i]) throw new Error(`element ${i} differs between 1 and ${info.threads} threads: ${one.data[i]} vs ${all.data[i]}`);
-  }
+  assertSameBits(`1 vs ${info.threads} threads`, all.data, one.data);
 }
 
 export function checkErrors(lv) {
@@ -71,11 +41,16 @@ export function checkErrors(lv) {
   assertThrows(() => lv.matmul({ data: new Float32Array(5), shape: [2, 3] }, a), 'ShapeError', /a\.data has 5 elements/);
   assertThrows(() => lv.matmul({ data: new Float32Array(6), shape: [2, -3] }, a), 'ShapeError');
   assertThrows(() => lv.matmul(null, a), 'ShapeError');
+  let caught;
   try {
     lv.matmul(a, { data: new Float32Array(1), shape: [1, 1] });
   } catch (e) {
-    assert(e instanceof lv.ShapeError && e instanceof lv.LstmVaeError && e instanceof Error, 'the error is an instance of ShapeError, LstmVaeError and Error');
+    caught = e;
   }
+  assert(
+    caught instanceof lv.ShapeError && caught instanceof lv.LstmVaeError && caught instanceof Error,
+    `the error is an instance of ShapeError, LstmVaeError and Error (got ${caught})`,
+  );
   const ok = lv.matmul({ data: Float32Array.from([1, 2]), shape: [1, 2] }, { data: Float32Array.from([3, 4]), shape: [2, 1] });
   assertEq(Array.from(ok.data).join(','), '11', 'the next call after the errors');
 }

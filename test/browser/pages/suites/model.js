@@ -2,21 +2,11 @@
 import * as lv from '/dist/index.js';
 import { assert, assertEq } from '../harness.js';
 import { fixedRun, FIXED_RUN_BUILD } from '/test/shared/fixed-run.js';
+import { allclose, f32, modelFromFixture } from '/test/shared/numeric.js';
 
 export const name = 'model';
 
-const f32 = (t) => Float32Array.from(t[1]);
-function allclose(what, got, want) {
-  assertEq(got.length, want.length, `${what} length`);
-  for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= 1e-5 + 1e-4 * Math.abs(want[i]))) throw new Error(`${what}[${i}]: got ${got[i]}, want ${want[i]}`);
-  }
-}
-function load(c) {
-  const m = new lv.LstmVae(c.config);
-  m.loadStateDict(Object.fromEntries(Object.entries(c.params).map(([k, [shape, flat]]) => [k, { shape, data: Float32Array.from(flat) }])));
-  return m;
-}
+const load = (c) => modelFromFixture(lv.LstmVae, c);
 
 export default function (test, ctx) {
   for (const build of ['simd', 'simd-mt', 'relaxed-mt']) {
@@ -27,14 +17,16 @@ export default function (test, ctx) {
       const toks = await ctx.fixture('vae_tokens');
       for (const c of cont.cases.slice(0, 3)) {
         const m = load(c);
-        const r = m.lossAndGradients({ data: f32(c.x), shape: c.x[0], lengths: c.lengths }, { eps: f32(c.eps), beta: c.beta });
+        const x = { data: f32(c.x), shape: c.x[0], lengths: c.lengths };
+        const r = m.lossAndGradients(x, { eps: f32(c.eps), beta: c.beta });
         allclose(`${c.name} loss`, [r.loss, r.recon, r.kl], [c.loss, c.recon, c.kl]);
         for (const [k, g] of Object.entries(c.grads)) allclose(`${c.name} grad ${k}`, r.gradients[k], g[1]);
         m.dispose();
       }
       const c = toks.cases[1];
       const m = load(c);
-      const r = m.lossAndGradients({ data: Int32Array.from(c.ids[1]), shape: c.ids[0], lengths: c.lengths }, { eps: f32(c.eps), beta: c.beta });
+      const ids = { data: Int32Array.from(c.ids[1]), shape: c.ids[0], lengths: c.lengths };
+      const r = m.lossAndGradients(ids, { eps: f32(c.eps), beta: c.beta });
       allclose(`${c.name} loss`, [r.loss, r.recon, r.kl], [c.loss, c.recon, c.kl]);
       for (const [k, g] of Object.entries(c.grads)) allclose(`${c.name} grad ${k}`, r.gradients[k], g[1]);
       m.dispose();
