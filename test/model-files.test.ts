@@ -33,7 +33,8 @@ beforeAll(async () => {
   // a checkpoint (optimizer tensors + trainer metadata)
   const c = new LstmVae({ features: 2, hidden: 3, latent: 2, seed: 6 });
   const opt = new Optimizer('adam');
-  const h = await c.fit({ data: new Float32Array(3 * 4 * 2).map((_, i) => Math.sin(i)), shape: [3, 4, 2] }, { epochs: 1, batchSize: 2, optimizer: opt });
+  const x = { data: new Float32Array(3 * 4 * 2).map((_, i) => Math.sin(i)), shape: [3, 4, 2] };
+  const h = await c.fit(x, { epochs: 1, batchSize: 2, optimizer: opt });
   const ck = c.checkpoint(opt, h.trainerState);
   c.dispose(); opt.dispose();
   // a file as PyTorch's save_file writes it: the SPEC's keys, no metadata
@@ -113,15 +114,21 @@ describe('damaged model files give FormatError', () => {
     }), { numRuns: 500, seed: 2 });
   });
 
-  it('shapes that do not fit the config', () => {
-    const base = BASES[0].bytes;
-    expectFormatError(edit(base, (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), hidden: 4 }))), /shape of encoder\.lstm\.weight_hh_l0 is \[12,3\], expected \[16,4\]/);
-    expectFormatError(edit(base, (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), features: 5 }))), /expected/);
-    expectFormatError(edit(base, (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), decoder: 'autoregressive' }))), /decoder\.lstm\.weight_ih_l0/);
-    expectFormatError(edit(base, (_m, t) => (t['decoder.fc_out.weight'] = { shape: [3, 2], data: new Float32Array(6) })), /decoder\.fc_out\.weight is \[3,2\], expected \[2,3\]/);
-    // a config that claims a huge model is rejected before anything is allocated
-    expectFormatError(edit(base, (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), hidden: 4096, layers: 16, latent: 4096 }))), /state dict does not match/);
-    expectFormatError(edit(BASES[2].bytes, (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), vocabSize: 1 << 20, embedding: 4096 }))), /embedding\.weight/);
+  // [base file, config fields changed, the FormatError message]; a config that claims a huge model is
+  // rejected before anything is allocated
+  it.each([
+    [0, { hidden: 4 }, /shape of encoder\.lstm\.weight_hh_l0 is \[12,3\], expected \[16,4\]/],
+    [0, { features: 5 }, /expected/],
+    [0, { decoder: 'autoregressive' }, /decoder\.lstm\.weight_ih_l0/],
+    [0, { hidden: 4096, layers: 16, latent: 4096 }, /state dict does not match/],
+    [2, { vocabSize: 1 << 20, embedding: 4096 }, /embedding\.weight/],
+  ] as const)('shapes that do not fit the config: file %i with %o', (base, change, message) => {
+    expectFormatError(edit(BASES[base].bytes, (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), ...change }))), message);
+  });
+
+  it('a tensor of the wrong shape', () => {
+    const wrong = { shape: [3, 2], data: new Float32Array(6) };
+    expectFormatError(edit(BASES[0].bytes, (_m, t) => (t['decoder.fc_out.weight'] = wrong)), /decoder\.fc_out\.weight is \[3,2\], expected \[2,3\]/);
   });
 
   it('missing and extra keys', () => {
@@ -155,11 +162,15 @@ describe('damaged model files give FormatError', () => {
     const base = BASES[0].bytes;
     expectFormatError(edit(base, (m) => (m.config = '{"mode": "continuous", hidden: 3}')), /config in the file is not valid JSON/);
     expectFormatError(edit(base, (m) => (m.config = '')), /not valid JSON/);
-    for (const bad of ['null', '[]', '42', '"continuous"', '{}', '{"hidden": 3}', '{"features": 2, "hidden": -3, "latent": 2}', '{"features": 2, "hidden": 3, "latent": 2, "mode": "images"}', '{"features": 2, "hidden": 3.5, "latent": 2}']) {
-      expectFormatError(edit(base, (m) => (m.config = bad)), /config in the file is invalid/);
-    }
+    const badConfigs = [
+      'null', '[]', '42', '"continuous"', '{}', '{"hidden": 3}', '{"features": 2, "hidden": -3, "latent": 2}',
+      '{"features": 2, "hidden": 3, "latent": 2, "mode": "images"}', '{"features": 2, "hidden": 3.5, "latent": 2}',
+    ];
+    for (const bad of badConfigs) expectFormatError(edit(base, (m) => (m.config = bad)), /config in the file is invalid/);
     expectFormatError(edit(base, (m) => (m.metadata = '{oops')), /metadata in the file is not valid JSON/);
-    for (const bad of ['null', '[1]', '7', '"x"']) expectFormatError(edit(base, (m) => (m.metadata = bad)), /metadata in the file must be a JSON object/);
+    for (const bad of ['null', '[1]', '7', '"x"']) {
+      expectFormatError(edit(base, (m) => (m.metadata = bad)), /metadata in the file must be a JSON object/);
+    }
     expectFormatError(edit(BASES[2].bytes, (m) => (m.tokenizer = '{"chars": 5')), /tokenizer/);
     expectFormatError(edit(BASES[2].bytes, (m) => (m.tokenizer = '{"chars": 5}')), /tokenizer/);
   });
@@ -174,7 +185,8 @@ describe('damaged model files give FormatError', () => {
     let off = 0;
     for (const k of names) {
       const n = tensors[k].data.length * 4;
-      entries[k] = { dtype: k === names[0] ? 'F16' : 'F32', shape: k === names[0] ? [tensors[k].data.length * 2] : tensors[k].shape, data_offsets: [off, off + n] };
+      const f16 = k === names[0];
+      entries[k] = { dtype: f16 ? 'F16' : 'F32', shape: f16 ? [tensors[k].data.length * 2] : tensors[k].shape, data_offsets: [off, off + n] };
       off += n;
     }
     const h = new TextEncoder().encode(JSON.stringify(entries));
@@ -185,7 +197,9 @@ describe('damaged model files give FormatError', () => {
   });
 
   it('not a Uint8Array', () => {
-    for (const v of [null, undefined, 'model.safetensors', new ArrayBuffer(8), [1, 2, 3]]) expect(() => LstmVae.fromSafetensors(v as never)).toThrowError(FormatError);
+    for (const v of [null, undefined, 'model.safetensors', new ArrayBuffer(8), [1, 2, 3]]) {
+      expect(() => LstmVae.fromSafetensors(v as never)).toThrowError(FormatError);
+    }
   });
 });
 
@@ -213,15 +227,25 @@ const jsonValue = fc.oneof(
   fc.string({ maxLength: 6 }),
 );
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('bytes' as const), edits: fc.array(fc.record({ at: fc.nat(), value: fc.nat({ max: 255 }) }), { minLength: 1, maxLength: 4 }) }),
+  fc.record({
+    kind: fc.constant('bytes' as const),
+    edits: fc.array(fc.record({ at: fc.nat(), value: fc.nat({ max: 255 }) }), { minLength: 1, maxLength: 4 }),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
   fc.record({ kind: fc.constant('digit' as const), at: fc.nat(), digit: fc.nat({ max: 9 }) }),
   fc.record({ kind: fc.constant('config' as const), key: fc.constantFrom(...CONFIG_KEYS), value: jsonValue }),
-  fc.record({ kind: fc.constant('meta' as const), key: fc.constantFrom('format', 'format_version', 'config', 'metadata', 'tokenizer', 'optimizer', 'trainer', 'other'), value: fc.oneof(fc.constant(null), fc.string({ maxLength: 8 }), fc.constantFrom('1', '2', '0', 'lstm-vae', '{}', '[]', 'null', '{"chars":"ab"}')) }),
+  fc.record({
+    kind: fc.constant('meta' as const),
+    key: fc.constantFrom('format', 'format_version', 'config', 'metadata', 'tokenizer', 'optimizer', 'trainer', 'other'),
+    value: fc.oneof(fc.constant(null), fc.string({ maxLength: 8 }), fc.constantFrom('1', '2', '0', 'lstm-vae', '{}', '[]', 'null', '{"chars":"ab"}')),
+  }),
   fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('reshape' as const), at: fc.nat(), shape: fc.array(fc.nat({ max: 13 }), { maxLength: 3 }) }),
-  fc.record({ kind: fc.constant('value' as const), at: fc.nat(), index: fc.nat(), value: fc.constantFrom(NaN, Infinity, -Infinity, 1e30, -0, 3.4e38) }),
+  fc.record({
+    kind: fc.constant('value' as const), at: fc.nat(), index: fc.nat(),
+    value: fc.constantFrom(NaN, Infinity, -Infinity, 1e30, -0, 3.4e38),
+  }),
 );
 
 function mutate(bytes: Uint8Array, m: Mutation): Uint8Array {
