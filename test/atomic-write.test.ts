@@ -7,7 +7,7 @@ import { build } from 'esbuild';
 import { readFileBytes, readFileBytesSync, writeFileAtomic, writeFileAtomicSync } from '../src/io/atomic-write';
 import { decodeSafetensors } from '../src/io/safetensors';
 import { ConfigError, IOError } from '../src/core/errors';
-import { killWhileSaving, median, removeTmpDirs, tmpDir as sharedTmpDir } from './shared/node.js';
+import { escapeRegExp, killWhileSaving, median, removeTmpDirs, tmpDir as sharedTmpDir } from './shared/node.js';
 import { mulberry32 } from './shared/numeric.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ describe.each(writers)('%s on OS errors', (_name, write) => {
     fs.writeFileSync(path.join(p, 'inside'), OLD);
     const err = await captureError(() => write(p, NEW));
     expect(err).toBeInstanceOf(IOError);
-    expect((err as Error).message).toMatch(new RegExp(`^cannot write model to ${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: E(ISDIR|EXIST|NOTEMPTY|PERM): `));
+    expect((err as Error).message).toMatch(new RegExp(`^cannot write model to ${escapeRegExp(p)}: E(ISDIR|EXIST|NOTEMPTY|PERM): `));
     expect(fs.statSync(p).isDirectory()).toBe(true);
     expect(new Uint8Array(fs.readFileSync(path.join(p, 'inside')))).toEqual(OLD);
     expect(tempLeftovers(dir)).toEqual([]);

@@ -1,27 +1,26 @@
 // Training checkpoints: an interrupted run resumed from a checkpoint ends with the same weights,
 // bit for bit, as a run that was never interrupted (mid-epoch, at epoch ends, every kind of state).
-import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   init, LstmVae, Optimizer, CharTokenizer, decodeSafetensors, readCheckpoint, ConfigError, DataError, FormatError,
   type FitOptions, type LstmVaeConfig,
 } from '../dist/index.node.js';
+import { removeTmpDirs, tmpDir } from './shared/node.js';
 import { sines } from './shared/sines.js';
+import { sameBits } from './shared/numeric.js';
 
 
-const NAMES = ['anna', 'bob', 'carla', 'dmitri', 'eve', 'fatima', 'gus', 'hana', 'ivan', 'jo', 'kemal', 'lea', 'mo', 'nina', 'otto', 'pia', 'quinn', 'rosa', 'sven', 'tara', 'ute'];
+const NAMES = [
+  'anna', 'bob', 'carla', 'dmitri', 'eve', 'fatima', 'gus', 'hana', 'ivan', 'jo', 'kemal',
+  'lea', 'mo', 'nina', 'otto', 'pia', 'quinn', 'rosa', 'sven', 'tara', 'ute',
+];
 
-function sameBits(a: LstmVae, b: LstmVae): string[] {
+/** The weights whose bits differ between two models. */
+function differingWeights(a: LstmVae, b: LstmVae): string[] {
   const wa = a.stateDict(), wb = b.stateDict();
-  const diff: string[] = [];
-  for (const k of Object.keys(wa)) {
-    const x = Buffer.from(wa[k].data.buffer, wa[k].data.byteOffset, wa[k].data.byteLength);
-    const y = Buffer.from(wb[k].data.buffer, wb[k].data.byteOffset, wb[k].data.byteLength);
-    if (!x.equals(y)) diff.push(k);
-  }
-  return diff;
+  return Object.keys(wa).filter((k) => !sameBits(wa[k].data, wb[k].data));
 }
 
 /** Epoch statistics without the timing fields. */
@@ -39,7 +38,10 @@ const CASES: Case[] = [
     name: 'continuous, Adam, cosine schedule, warm-up, KL annealing, clipping, validation split',
     config: { features: 2, hidden: 8, latent: 3, layers: 2, seed: 7 },
     data: () => sines(45, 10, 3),
-    options: { epochs: 4, batchSize: 8, learningRate: 5e-3, schedule: { type: 'cosine' }, warmupSteps: 3, klAnnealing: { type: 'linear', steps: 10 }, clipNorm: 1, validationSplit: 0.2 },
+    options: {
+      epochs: 4, batchSize: 8, learningRate: 5e-3, schedule: { type: 'cosine' }, warmupSteps: 3,
+      klAnnealing: { type: 'linear', steps: 10 }, clipNorm: 1, validationSplit: 0.2,
+    },
   },
   {
     name: 'continuous autoregressive, AdamW, step schedule, no shuffle',
@@ -60,13 +62,23 @@ const CASES: Case[] = [
     name: 'RMSProp with momentum, early stopping with restoreBest',
     config: { features: 2, hidden: 6, latent: 2, seed: 4 },
     data: () => sines(30, 6, 8),
-    options: { epochs: 6, batchSize: 7, optimizer: 'rmsprop', optimizerOptions: { momentum: 0.5 }, learningRate: 0.02, validationSplit: 0.2, earlyStopping: { patience: 2, minDelta: 0.5 } },
+    options: {
+      epochs: 6, batchSize: 7, optimizer: 'rmsprop', optimizerOptions: { momentum: 0.5 }, learningRate: 0.02,
+      validationSplit: 0.2, earlyStopping: { patience: 2, minDelta: 0.5 },
+    },
   },
 ];
 
+afterAll(removeTmpDirs);
 beforeAll(async () => {
   await init();
 });
+
+/** fit options that abort training (through an AbortSignal) right after step `k`. */
+function abortAfter(k: number) {
+  const ac = new AbortController();
+  return { signal: ac.signal, onBatchEnd: (s: { step: number }) => { if (s.step === k) ac.abort(); } };
+}
 
 async function uninterrupted(c: Case) {
   const m = new LstmVae(c.config);
@@ -102,7 +114,7 @@ describe('checkpoint contents', () => {
     expect(info.trainerState).toMatchObject({ epoch: 0, batch: 2, step: 2 });
     // the checkpoint is also a model file
     const again = LstmVae.fromSafetensors(ck);
-    expect(sameBits(again, m)).toEqual([]);
+    expect(differingWeights(again, m)).toEqual([]);
     m.dispose(); again.dispose(); opt.dispose();
   });
 });
@@ -115,7 +127,7 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
       const m = new LstmVae(c.config);
       const cks: Uint8Array[] = [];
       const h = await m.fit(c.data() as never, { ...c.options, checkpointEvery: 5, onCheckpoint: (b) => void cks.push(b) });
-      expect(sameBits(m, ref.m), 'checkpointing changes nothing').toEqual([]);
+      expect(differingWeights(m, ref.m), 'checkpointing changes nothing').toEqual([]);
       expect(stats(h as never)).toEqual(stats(ref.h as never));
       expect(cks.length).toBeGreaterThanOrEqual(2);
       const positions = new Set<string>();
@@ -124,7 +136,7 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
         positions.add(`${st.epoch}:${st.batch}`);
         const r = LstmVae.fromSafetensors(ck);
         const hr = await r.fit(c.data() as never, { ...c.options, resumeFrom: ck });
-        expect(sameBits(r, ref.m), `resumed at epoch ${st.epoch}, batch ${st.batch}`).toEqual([]);
+        expect(differingWeights(r, ref.m), `resumed at epoch ${st.epoch}, batch ${st.batch}`).toEqual([]);
         expect(stats(hr as never)).toEqual(stats(ref.h as never));
         expect(hr.stopped).toBe(ref.h.stopped);
         expect(hr.bestEpoch).toBe(ref.h.bestEpoch);
@@ -143,15 +155,14 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
     for (const k of [1, 7, batches, 2 * batches, 13]) {
       const m = new LstmVae(c.config);
       const opt = new Optimizer('adam', { lr: 5e-3 });
-      const ac = new AbortController();
-      const h = await m.fit(c.data() as never, { ...c.options, optimizer: opt, signal: ac.signal, onBatchEnd: (s) => { if (s.step === k) ac.abort(); } });
+      const h = await m.fit(c.data() as never, { ...c.options, optimizer: opt, ...abortAfter(k) });
       expect(h.stopped).toBe('aborted');
       expect(h.trainerState!.step).toBe(k);
       const ck = m.checkpoint(opt, h.trainerState);
       m.dispose(); opt.dispose();
       const r = LstmVae.fromSafetensors(ck);
       const hr = await r.fit(c.data() as never, { ...c.options, resumeFrom: ck });
-      expect(sameBits(r, ref.m), `stopped at step ${k}`).toEqual([]);
+      expect(differingWeights(r, ref.m), `stopped at step ${k}`).toEqual([]);
       expect(stats(hr as never)).toEqual(stats(ref.h as never));
       r.dispose();
     }
@@ -162,14 +173,13 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
     const c = CASES[2];
     const ref = await uninterrupted(c);
     const m = new LstmVae(c.config);
-    const ac = new AbortController();
     let last: Uint8Array | undefined;
-    await m.fit(c.data() as never, { ...c.options, checkpointEvery: 1000, onCheckpoint: (b) => void (last = b), signal: ac.signal, onBatchEnd: (s) => { if (s.step === 8) ac.abort(); } });
+    await m.fit(c.data() as never, { ...c.options, checkpointEvery: 1000, onCheckpoint: (b) => void (last = b), ...abortAfter(8) });
     expect(readCheckpoint(last!).trainerState).toMatchObject({ step: 8, epoch: 1, batch: 2 });
     // a model with another seed: weights and generator come from the checkpoint
     const fresh = new LstmVae({ ...c.config, seed: 12345 });
     await fresh.fit(c.data() as never, { ...c.options, resumeFrom: last });
-    expect(sameBits(fresh, ref.m)).toEqual([]);
+    expect(differingWeights(fresh, ref.m)).toEqual([]);
     m.dispose(); fresh.dispose(); ref.m.dispose();
   });
 
@@ -183,7 +193,7 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
     const hs = await short.fit(sines(23, 6), { ...opts, epochs: 2, optimizer: opt });
     const cont = LstmVae.fromSafetensors(short.checkpoint(opt, hs.trainerState));
     const hc = await cont.fit(sines(23, 6), { ...opts, epochs: 5, resumeFrom: short.checkpoint(opt, hs.trainerState) });
-    expect(sameBits(cont, long)).toEqual([]);
+    expect(differingWeights(cont, long)).toEqual([]);
     expect(stats(hc as never)).toEqual(stats(hl as never));
     long.dispose(); short.dispose(); cont.dispose(); opt.dispose();
   });
@@ -205,7 +215,7 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
     for (const ck of cks) {
       const r = LstmVae.fromSafetensors(ck);
       await r.fit(iterable, { epochs: 3, learningRate: 1e-2, resumeFrom: ck });
-      expect(sameBits(r, ref)).toEqual([]);
+      expect(differingWeights(r, ref)).toEqual([]);
       r.dispose();
     }
     ref.dispose(); m.dispose();
@@ -214,19 +224,19 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
   it('checkpointPath writes each checkpoint atomically (Node) and the file resumes', async () => {
     const c = CASES[1];
     const ref = await uninterrupted(c);
-    const dir = mkdtempSync(join(tmpdir(), 'lstmvae-ck-'));
+    const dir = tmpDir('lstmvae-ck-');
     const path = join(dir, 'run.ckpt.safetensors');
     const m = new LstmVae(c.config);
-    const ac = new AbortController();
     let writes = 0;
-    await m.fit(c.data() as never, { ...c.options, checkpointEvery: 2, checkpointPath: path, onCheckpoint: () => void writes++, signal: ac.signal, onBatchEnd: (s) => { if (s.step === 7) ac.abort(); } });
+    const options = { ...c.options, checkpointEvery: 2, checkpointPath: path, onCheckpoint: () => void writes++ };
+    await m.fit(c.data() as never, { ...options, ...abortAfter(7) });
     expect(writes).toBe(4); // steps 2, 4, 6 and the abort after step 7
     expect(readdirSync(dir)).toEqual(['run.ckpt.safetensors']);
     const bytes = new Uint8Array(readFileSync(path));
     expect(readCheckpoint(bytes).trainerState!.step).toBe(7);
     const r = LstmVae.fromSafetensors(bytes);
     await r.fit(c.data() as never, { ...c.options, resumeFrom: bytes });
-    expect(sameBits(r, ref.m)).toEqual([]);
+    expect(differingWeights(r, ref.m)).toEqual([]);
     ref.m.dispose(); m.dispose(); r.dispose();
   });
 });
@@ -258,7 +268,7 @@ describe('resume errors', () => {
     const notJson = encodeSafetensors(tensors, { ...metadata, optimizer: '{oops' });
     await expect(r.fit(x, { epochs: 1, batchSize: 4, resumeFrom: notJson })).rejects.toThrowError(/not valid JSON/);
     // nothing was changed by the failed attempts
-    expect(sameBits(r, new LstmVae(config))).toEqual([]);
+    expect(differingWeights(r, new LstmVae(config))).toEqual([]);
     m.dispose(); r.dispose(); other.dispose();
   });
 });

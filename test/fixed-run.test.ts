@@ -17,6 +17,7 @@ it(`a fixed-seed run on ${FIXED_RUN_BUILD} is bit-identical on 1 and 2 threads (
   expect(one.losses.length).toBe(18);
   expect(one.losses.every(Number.isFinite)).toBe(true);
   mkdirSync(new URL('./browser/generated/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('./browser/generated/node-fixed-run.json', import.meta.url), JSON.stringify({ build: FIXED_RUN_BUILD, node: process.version, ...two }));
+  const record = JSON.stringify({ build: FIXED_RUN_BUILD, node: process.version, ...two });
+  writeFileSync(new URL('./browser/generated/node-fixed-run.json', import.meta.url), record);
   await lv.dispose();
 });

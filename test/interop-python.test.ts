@@ -1,13 +1,13 @@
 // The official Python `safetensors` (NumPy) reads every kind of file this package writes (models,
 // checkpoints) and checks them against the SPEC, and this package loads what it writes with the SPEC's
 // keys and no config. Needs python3 with numpy and safetensors (CI installs them; torch is not needed).
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init, LstmVae, CharTokenizer, Optimizer, decodeSafetensors } from '../dist/index.node.js';
+import { removeTmpDirs, tmpDir } from './shared/node.js';
 
 const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), 'python/interop_numpy.py');
 const PYTHON = process.env.PYTHON ?? 'python3';
@@ -19,6 +19,7 @@ function python(...args: string[]): { status: number | null; stdout: string; std
 }
 
 let pythonProblem: string | undefined;
+afterAll(removeTmpDirs);
 beforeAll(async () => {
   await init();
   const r = spawnSync(PYTHON, ['-c', 'import numpy, safetensors; print(safetensors.__version__)'], { encoding: 'utf8' });
@@ -36,7 +37,7 @@ const values = (t: Record<string, { data: Float32Array }>) => Object.fromEntries
 describe('the official safetensors (Python, NumPy) and lstm-vae files', () => {
   it('reads every file lstm-vae writes: keys and shapes of the SPEC, F32, metadata, values', async () => {
     needPython();
-    const dir = mkdtempSync(join(tmpdir(), 'lstmvae-py-'));
+    const dir = tmpDir('lstmvae-py-');
     const files: string[] = [];
     const put = (name: string, bytes: Uint8Array, expect: object) => {
       writeFileSync(join(dir, `${name}.safetensors`), bytes);
@@ -79,7 +80,7 @@ describe('the official safetensors (Python, NumPy) and lstm-vae files', () => {
 
   it('writes model files (numpy, the SPEC keys, no metadata) that LstmVae.fromSafetensors loads with sizes from the shapes', () => {
     needPython();
-    const dir = mkdtempSync(join(tmpdir(), 'lstmvae-py-'));
+    const dir = tmpDir('lstmvae-py-');
     const r = python('write', dir);
     expect(r.status, r.stderr).toBe(0);
     const { wrote } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { wrote: string[] };

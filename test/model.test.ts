@@ -1,15 +1,16 @@
 // Training, determinism, errors, files and memory of the model API (Node, default build).
-import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   init, setThreads, backendInfo, memoryBytes, LstmVae, CharTokenizer, Optimizer, saveModel, loadModel,
   ShapeError, ConfigError, DataError, NumericError, FormatError, BackendError,
 } from '../dist/index.node.js';
+import { removeTmpDirs, tmpDir } from './shared/node.js';
 import { sines } from './shared/sines.js';
 import { sameBits } from './shared/numeric.js';
 
+afterAll(removeTmpDirs);
 beforeAll(async () => {
   await init();
 });
@@ -20,7 +21,10 @@ describe('training', () => {
     const x = sines(64, 16);
     const before = m.evaluate(x, { eps: new Float32Array(64 * 4) }).loss;
     const batches: number[] = [];
-    const h = await m.fit(x, { epochs: 30, batchSize: 16, learningRate: 1e-2, onBatchEnd: (s) => { batches.push(s.loss); expect(s.gradNorm).toBeGreaterThan(0); } });
+    const h = await m.fit(x, {
+      epochs: 30, batchSize: 16, learningRate: 1e-2,
+      onBatchEnd: (s) => { batches.push(s.loss); expect(s.gradNorm).toBeGreaterThan(0); },
+    });
     const after = m.evaluate(x, { eps: new Float32Array(64 * 4) }).loss;
     expect(h.epochs).toHaveLength(30);
     expect(batches).toHaveLength(30 * 4);
@@ -142,11 +146,12 @@ describe('files', () => {
     expect(Buffer.from(m2.toSafetensors()).equals(Buffer.from(bytes))).toBe(true);
     expect(m2.metadata).toEqual({ threshold: 1.5 });
     expect(Array.from(m2.reconstruct(x))).toEqual(Array.from(m.reconstruct(x)));
-    const dir = mkdtempSync(join(tmpdir(), 'lstmvae-'));
+    const dir = tmpDir('lstmvae-');
     await saveModel(m, join(dir, 'm.safetensors'));
     const m3 = await loadModel(join(dir, 'm.safetensors'));
     expect(Buffer.from(readFileSync(join(dir, 'm.safetensors'))).equals(Buffer.from(bytes))).toBe(true);
-    expect(Array.from(m3.decode({ data: new Float32Array([0.5, -0.5]), shape: [1, 2] }, 4))).toEqual(Array.from(m.decode({ data: new Float32Array([0.5, -0.5]), shape: [1, 2] }, 4)));
+    const z = { data: new Float32Array([0.5, -0.5]), shape: [1, 2] as [number, number] };
+    expect(Array.from(m3.decode(z, 4))).toEqual(Array.from(m.decode(z, 4)));
     m.dispose(); m2.dispose(); m3.dispose();
   });
 
@@ -176,14 +181,16 @@ describe('errors name the argument, the expected and the actual value', () => {
     expect(() => m.encode({ data: new Float32Array(0), shape: [0, 3, 2] })).toThrowError(DataError);
     expect(() => m.encode({ data: new Float32Array([1, NaN, 0, 0]), shape: [1, 2, 2] })).toThrowError(/non-finite value at \[0, 0, 1\]/);
     expect(() => m.encode({ data: new Float32Array(0), shape: [1, 0, 2] })).toThrowError(/no time steps/);
-    expect(() => m.lossAndGradients({ data: new Float32Array(8), shape: [2, 2, 2] }, { eps: new Float32Array(3) })).toThrowError(/eps must hold B·Z = 4 values/);
-    expect(() => m.lossAndGradients({ data: new Float32Array(8), shape: [2, 2, 2], lengths: [1, 3] })).toThrowError(/lengths\[1\] = 3 is outside 1\.\.T/);
+    const x = { data: new Float32Array(8), shape: [2, 2, 2] };
+    expect(() => m.lossAndGradients(x, { eps: new Float32Array(3) })).toThrowError(/eps must hold B·Z = 4 values/);
+    expect(() => m.lossAndGradients({ ...x, lengths: [1, 3] })).toThrowError(/lengths\[1\] = 3 is outside 1\.\.T/);
     expect(() => m.decode({ data: new Float32Array(3), shape: [1, 3] } as never, 4)).toThrowError(ShapeError);
     await expect(m.fit({ data: new Float32Array(8), shape: [2, 2, 2] }, { batchSize: 0 })).rejects.toThrowError(/batchSize/);
     expect(() => m.anomalyScores({ data: new Float32Array(8), shape: [2, 2, 2] }, { method: 'magic' as never })).toThrowError(ConfigError);
     expect(() => new Optimizer('adam', { lr: -1 })).toThrowError(/lr is out of range/);
     const t = new LstmVae({ mode: 'tokens', vocabSize: 6, embedding: 2, hidden: 4, latent: 2 });
-    expect(() => t.lossAndGradients({ data: Int32Array.from([1, 9]), shape: [1, 2], lengths: [2] })).toThrowError(/token id 9 at \[0, 1\], outside the vocabulary/);
+    const ids = { data: Int32Array.from([1, 9]), shape: [1, 2], lengths: [2] };
+    expect(() => t.lossAndGradients(ids)).toThrowError(/token id 9 at \[0, 1\], outside the vocabulary/);
     expect(() => CharTokenizer.fit(['ab']).encode('abc', true)).toThrowError(/unknown character "c"/);
     m.dispose(); t.dispose();
   });
