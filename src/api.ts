@@ -4,9 +4,9 @@ export { matmul, lstm, lstmGradients, type LstmWeights, type LstmOptions, type L
 export type { Tensor } from './core/tensor.js';
 export * from './core/errors.js';
 export { LstmVae, parameterShapes, type LstmVaeConfig, type ModelInput, type SequenceInput, type TokenInput, type LossOptions, type LossResult } from './model.js';
-export { Optimizer, type OptimizerName, type OptimizerOptions } from './optim.js';
-export type { FitOptions, History, BatchStats, EpochStats, Schedule, KlAnnealing, TrainerState, CheckpointInfo } from './train.js';
-export { readCheckpoint } from './train.js';
+export { Optimizer, type OptimizerName, type OptimizerOptions } from './train/index.js';
+export type { FitOptions, History, BatchStats, EpochStats, Schedule, KlAnnealing, TrainerState, CheckpointInfo } from './train/index.js';
+export { readCheckpoint } from './train/index.js';
 export { CharTokenizer, PAD, BOS, EOS, UNK, type TokenBatch } from './data/tokenizer.js';
 export { encodeSafetensors, decodeSafetensors } from './io/safetensors.js';
 export { rocAuc, averagePrecision, bestF1, percentileThreshold, overlappingSegmentF1 } from './eval/metrics.js';

@@ -7,7 +7,7 @@ export * from './api.js';
 
 import { LstmVae } from './model.js';
 import { readFileBytes, writeFileAtomic } from './io/atomic-write.js';
-import { setCheckpointWriter } from './train.js';
+import { setCheckpointWriter } from './train/index.js';
 
 setCheckpointWriter(writeFileAtomic);
 

@@ -5,9 +5,9 @@ import { WasmBuffer } from './backend/memory.js';
 import { Rng } from './core/rng.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from './io/safetensors.js';
 import { BOS, CharTokenizer, UNK } from './data/tokenizer.js';
-import { product } from './core/tensor.js';
-import { fit, makeCheckpoint, type FitOptions, type History, type TrainerState } from './train.js';
-import type { Optimizer } from './optim.js';
+import { product, type ModelInput } from './core/tensor.js';
+import { fit, makeCheckpoint, type FitOptions, type History, type TrainerState } from './train/index.js';
+import type { Optimizer } from './train/index.js';
 
 /** Model configuration (the keys saved in files, as in the SPEC). */
 export interface LstmVaeConfig {
@@ -42,19 +42,7 @@ type Resolved = Required<Pick<LstmVaeConfig, 'mode' | 'hidden' | 'latent' | 'lay
   recurrentInit: 'default' | 'orthogonal'; forgetBias?: number;
 };
 
-/** Continuous input: `data` `[B, T, D]` (or nested arrays), optional per-sequence `lengths`. */
-export interface SequenceInput {
-  data: Float32Array | number[][][];
-  shape?: number[];
-  lengths?: ArrayLike<number>;
-}
-/** Token input: ids `[B, T]` padded with 0, and per-sequence lengths. */
-export interface TokenInput {
-  data: Int32Array | number[][];
-  shape?: number[];
-  lengths?: ArrayLike<number>;
-}
-export type ModelInput = SequenceInput | TokenInput | number[][][];
+export type { ModelInput, SequenceInput, TokenInput } from './core/tensor.js';
 
 export interface LossOptions {
   /** Noise of the reparameterisation `[B * Z]`; drawn from the model's generator if absent. */

@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { FormatError } from '../core/errors.js';
 import { type Normalizer, normalizerFromJSON, type NormalizerJSON } from '../data/normalize.js';
 import type { Reduce } from '../detect/scores.js';
-import type { EpochStats, History } from '../train.js';
+import type { EpochStats, History } from '../train/index.js';
 
 export interface CliMetadata {
   /** Layout version of this object. */

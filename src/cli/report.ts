@@ -9,7 +9,7 @@ import { labelRuns } from '../detect/intervals.js';
 import type { WindowScores } from '../detect/scores.js';
 import type { Windowed } from '../detect/windows.js';
 import type { ReconstructionPanel, ReportInput, ScoreSeries } from '../report/index.js';
-import type { History } from '../train.js';
+import type { History } from '../train/index.js';
 import { fmt } from './progress.js';
 
 export interface ContinuousReportArgs {

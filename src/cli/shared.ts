@@ -7,7 +7,7 @@ import type { Normalizer } from '../data/normalize.js';
 import type { Reduce } from '../detect/scores.js';
 import { decodeSafetensors, init, LstmVae } from '../index.node.js';
 import { readFileBytes } from '../io/atomic-write.js';
-import type { History } from '../train.js';
+import type { History } from '../train/index.js';
 import { type CliMetadata, normalizerOf, readCliMetadata } from './metadata.js';
 import { TrainingProgress } from './progress.js';
 

@@ -6,6 +6,20 @@ export interface Tensor {
   shape: number[];
 }
 
+/** Continuous input: `data` `[B, T, D]` (or nested arrays), optional per-sequence `lengths`. */
+export interface SequenceInput {
+  data: Float32Array | number[][][];
+  shape?: number[];
+  lengths?: ArrayLike<number>;
+}
+/** Token input: ids `[B, T]` padded with 0, and per-sequence lengths. */
+export interface TokenInput {
+  data: Int32Array | number[][];
+  shape?: number[];
+  lengths?: ArrayLike<number>;
+}
+export type ModelInput = SequenceInput | TokenInput | number[][][];
+
 export function product(shape: readonly number[]): number {
   let p = 1;
   for (const d of shape) p *= d;

@@ -1,23 +1,16 @@
-import { wasm } from './backend/index.js';
-import { ConfigError, ShapeError } from './core/errors.js';
-import { WasmBuffer } from './backend/memory.js';
-import type { LstmVae } from './model.js';
+import { wasm } from '../../backend/index.js';
+import { ConfigError, ShapeError } from '../../core/errors.js';
+import { WasmBuffer } from '../../backend/memory.js';
+import type { Trainable } from '../trainable.js';
+import { adam } from './adam.js';
+import { rmsprop } from './rmsprop.js';
+import { sgd } from './sgd.js';
+import type { OptimizerName, OptimizerOptions, UpdateRule } from './types.js';
 
-export type OptimizerName = 'sgd' | 'momentum' | 'rmsprop' | 'adam' | 'adamw';
+export type { OptimizerName, OptimizerOptions } from './types.js';
 
-export interface OptimizerOptions {
-  lr?: number;
-  /** SGD / RMSProp momentum (default 0; 0.9 for 'momentum'). */
-  momentum?: number;
-  dampening?: number;
-  nesterov?: boolean;
-  /** L2 penalty (SGD, RMSProp, Adam) or decoupled decay (AdamW; default 0.01 as PyTorch). */
-  weightDecay?: number;
-  betas?: [number, number];
-  eps?: number;
-  /** RMSProp smoothing constant (default 0.99). */
-  alpha?: number;
-}
+/** The update rule of each optimizer type. */
+const RULES: Record<OptimizerName, UpdateRule> = { sgd, momentum: sgd, rmsprop, adam, adamw: adam };
 
 function num(v: unknown, name: string, lo: number, hi = Infinity, loOpen = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi) {
@@ -67,23 +60,14 @@ export class Optimizer {
   }
 
   private slotNames(): string[] {
-    const o = this.options;
-    switch (this.name) {
-      case 'sgd':
-      case 'momentum':
-        return o.momentum > 0 ? ['momentum_buffer'] : [];
-      case 'rmsprop':
-        return o.momentum > 0 ? ['square_avg', 'momentum_buffer'] : ['square_avg'];
-      default:
-        return ['exp_avg', 'exp_avg_sq'];
-    }
+    return RULES[this.name].slots(this.options);
   }
 
   /**
    * One update of `model`'s weights with its current gradients (from `lossAndGradients`), or with
    * `gradients` given by key (e.g. edited in a custom loop). `lr` overrides the learning rate.
    */
-  step(model: LstmVae, gradients?: Record<string, Float32Array>, lr?: number): void {
+  step(model: Trainable, gradients?: Record<string, Float32Array>, lr?: number): void {
     if (this.size === -1) this.size = model.size;
     if (this.size !== model.size) throw new ShapeError('this optimizer was used with another model', { argument: 'model', expected: `${this.size} parameters`, actual: model.size });
     if (gradients) {
@@ -98,20 +82,7 @@ export class Optimizer {
     const o = this.options;
     const rate = lr ?? o.lr;
     this.step_ += 1;
-    const n = model.size, p = model.params.ptr, g = model.grads.ptr;
-    switch (this.name) {
-      case 'sgd':
-      case 'momentum':
-        k.sgd_step(n, p, g, o.momentum > 0 ? this.slot('momentum_buffer').ptr : 0, rate, o.momentum, o.dampening, o.nesterov, o.weightDecay, this.step_ === 1);
-        break;
-      case 'rmsprop':
-        k.rmsprop_step(n, p, g, this.slot('square_avg').ptr, rate, o.alpha, o.eps, o.weightDecay, o.momentum, o.momentum > 0 ? this.slot('momentum_buffer').ptr : 0);
-        break;
-      case 'adam':
-      case 'adamw':
-        k.adam_step(n, p, g, this.slot('exp_avg').ptr, this.slot('exp_avg_sq').ptr, this.step_, rate, o.betas[0], o.betas[1], o.eps, o.weightDecay, this.name === 'adamw');
-        break;
-    }
+    RULES[this.name].step(k, { name: this.name, options: o, n: model.size, params: model.params.ptr, grads: model.grads.ptr, slot: (name) => this.slot(name).ptr, step: this.step_, lr: rate });
   }
 
   /** Configuration and step (saved in checkpoints). */
@@ -120,7 +91,7 @@ export class Optimizer {
   }
 
   /** State tensors by `optimizer.<param key>.<slot>` (for checkpoints). */
-  stateTensors(model: LstmVae): Record<string, { shape: number[]; data: Float32Array }> {
+  stateTensors(model: Trainable): Record<string, { shape: number[]; data: Float32Array }> {
     const out: Record<string, { shape: number[]; data: Float32Array }> = {};
     if (this.size === -1) return out;
     for (const name of this.slotNames()) {
@@ -131,7 +102,7 @@ export class Optimizer {
   }
 
   /** Restores state saved by `stateTensors` and `toJSON`. */
-  loadState(model: LstmVae, step: number, tensors: Record<string, { shape: number[]; data: Float32Array }>): void {
+  loadState(model: Trainable, step: number, tensors: Record<string, { shape: number[]; data: Float32Array }>): void {
     this.size = model.size;
     this.step_ = step;
     for (const name of this.slotNames()) {

@@ -1,0 +1,102 @@
+/**
+ * The options, statistics, history and trainer state of `fit`.
+ */
+
+import type { Optimizer, OptimizerName, OptimizerOptions } from './optim/index.js';
+import type { ModelInput } from '../core/tensor.js';
+import type { KlAnnealing } from './annealing.js';
+import type { Schedule } from './schedules.js';
+
+export interface BatchStats {
+  epoch: number; batch: number; batches: number; step: number;
+  loss: number; recon: number; kl: number; beta: number; learningRate: number; gradNorm: number; seqPerSec: number;
+}
+
+export interface EpochStats {
+  epoch: number; loss: number; recon: number; kl: number; beta: number; learningRate: number;
+  valLoss?: number; valRecon?: number; valKl?: number; seqPerSec: number; seconds: number;
+}
+
+export interface History {
+  epochs: EpochStats[];
+  /** Why training ended: 'epochs', 'early-stopping' or 'aborted'. */
+  stopped: 'epochs' | 'early-stopping' | 'aborted';
+  /** Epoch whose weights the model holds after early stopping with restoreBest. */
+  bestEpoch?: number;
+  /**
+   * Where training stopped (after the last epoch, at an abort, at early stopping): with the optimizer,
+   * `model.checkpoint(optimizer, history.trainerState)` makes a checkpoint to resume from.
+   */
+  trainerState?: TrainerState;
+}
+
+/**
+ * The position of a training run, saved in checkpoints (`__metadata__.trainer`, JSON) so that
+ * `fit(data, { resumeFrom })` continues exactly where it stopped.
+ */
+export interface TrainerState {
+  version: 1;
+  /** Epoch in progress (0-based). */
+  epoch: number;
+  /** Batches of that epoch already done. */
+  batch: number;
+  /** Optimizer steps taken = position of the learning-rate and KL schedules. */
+  step: number;
+  /** Training sequences per epoch (in-memory data; -1 for an async iterable). */
+  samples: number;
+  batchSize: number;
+  shuffle: boolean;
+  validationSplit: number;
+  /** The model's random generator before this epoch's shuffle (regenerates the epoch's order). */
+  epochRng: number[];
+  /** The model's random generator now (noise, word dropout, shuffles to come). */
+  rng: number[];
+  /** Sums over the epoch's finished batches (per sequence) for its statistics. */
+  sums: { loss: number; recon: number; kl: number; seen: number };
+  /** Learning rate and KL weight of the last batch. */
+  learningRate: number;
+  beta: number;
+  /** Statistics of the finished epochs. */
+  history: EpochStats[];
+  earlyStopping?: { best: number | null; bestEpoch: number; bad: number };
+  /** Best weights so far (early stopping with restoreBest), in the model's parameter order; saved as `trainer.best.<key>` tensors. */
+  bestWeights?: Float32Array;
+}
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  shuffle?: boolean;
+  /** Fraction of the data held out for validation (taken from the end, before shuffling). */
+  validationSplit?: number;
+  validationData?: ModelInput;
+  optimizer?: OptimizerName | Optimizer;
+  learningRate?: number;
+  optimizerOptions?: OptimizerOptions;
+  schedule?: Schedule;
+  /** Linear learning-rate warm-up over this many steps. */
+  warmupSteps?: number;
+  /** Global-norm gradient clipping (PyTorch's clip_grad_norm_ rule). */
+  clipNorm?: number;
+  /** KL weight (default 1), or its final value with klAnnealing. */
+  beta?: number;
+  klAnnealing?: KlAnnealing;
+  freeBits?: number;
+  earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean; monitor?: 'valLoss' | 'loss' };
+  onBatchEnd?: (s: BatchStats) => void | Promise<void>;
+  onEpochEnd?: (s: EpochStats) => void | Promise<void>;
+  signal?: AbortSignal;
+  /**
+   * A checkpoint (from `checkpointEvery` / `onCheckpoint` / `model.checkpoint`) to continue from: its
+   * weights, optimizer state, random generator, epoch, batch and history are restored, so the run
+   * ends with the same weights, bit for bit, as one that was never interrupted (same build, same
+   * data and options). The optimizer and its hyperparameters come from the checkpoint.
+   */
+  resumeFrom?: Uint8Array;
+  /** Make a checkpoint every this many optimizer steps (and when aborted). */
+  checkpointEvery?: number;
+  /** Node: write each checkpoint to this path (atomically: a crash leaves the previous one). */
+  checkpointPath?: string;
+  /** Receives each checkpoint (safetensors bytes), e.g. to store it elsewhere. */
+  onCheckpoint?: (bytes: Uint8Array) => void | Promise<void>;
+}
