@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import {
   init, LstmVae, CharTokenizer, Optimizer, encodeSafetensors, decodeSafetensors, FormatError, type LstmVaeConfig,
 } from '../dist/index.node.js';
+import { rawSafetensors } from './shared/safetensors-bytes.js';
 
 type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
 
@@ -189,11 +190,7 @@ describe('damaged model files give FormatError', () => {
       entries[k] = { dtype: f16 ? 'F16' : 'F32', shape: f16 ? [tensors[k].data.length * 2] : tensors[k].shape, data_offsets: [off, off + n] };
       off += n;
     }
-    const h = new TextEncoder().encode(JSON.stringify(entries));
-    const f = new Uint8Array(8 + h.length + off);
-    new DataView(f.buffer).setBigUint64(0, BigInt(h.length), true);
-    f.set(h, 8);
-    expectFormatError(f, /F16/);
+    expectFormatError(rawSafetensors(JSON.stringify(entries), off), /F16/);
   });
 
   it('not a Uint8Array', () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors';
 import { FormatError } from '../src/core/errors';
+import { headerLength, rawSafetensors } from './shared/safetensors-bytes.js';
 
 // ---------------------------------------------------------------------------------------------
 // The oracle
@@ -120,10 +121,6 @@ function ser(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-function headerLength(bytes: Uint8Array): number {
-  return Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-}
-
 function pairsOf(bytes: Uint8Array): Pair[] {
   const n = headerLength(bytes);
   const obj = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
@@ -135,12 +132,7 @@ function rebuild(bytes: Uint8Array, pairs: Pair[], pad: boolean): Uint8Array {
   const data = bytes.subarray(8 + n);
   let text = `{${pairs.map((p) => `${JSON.stringify(p.key)}:${ser(p.value)}`).join(',')}}`;
   if (pad) text += ' '.repeat((8 - (new TextEncoder().encode(text).length % 8)) % 8);
-  const h = new TextEncoder().encode(text);
-  const out = new Uint8Array(8 + h.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
-  out.set(h, 8);
-  out.set(data, 8 + h.length);
-  return out;
+  return rawSafetensors(text, data);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,10 +388,7 @@ describe('decodeSafetensors under fuzzing', () => {
     const stats = newStats();
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 320 }), (body, n) => {
-        const bytes = new Uint8Array(8 + body.length);
-        new DataView(bytes.buffer).setBigUint64(0, BigInt(n), true);
-        bytes.set(body, 8);
-        check(bytes, stats);
+        check(rawSafetensors(body, 0, BigInt(n)), stats);
       }),
       { numRuns: 2000, seed: 12 },
     );
@@ -412,11 +401,7 @@ describe('decodeSafetensors under fuzzing', () => {
         fc.dictionary(fc.oneof(fc.string({ maxLength: 4 }), fc.constant('__metadata__')), jsonish, { maxKeys: 4 }),
         fc.nat({ max: 64 }),
         (obj, dataLen) => {
-          const h = new TextEncoder().encode(ser(obj));
-          const bytes = new Uint8Array(8 + h.length + dataLen);
-          new DataView(bytes.buffer).setBigUint64(0, BigInt(h.length), true);
-          bytes.set(h, 8);
-          check(bytes, stats);
+          check(rawSafetensors(ser(obj), dataLen), stats);
         },
       ),
       { numRuns: 2000, seed: 13 },

@@ -7,25 +7,15 @@ import { decodeSafetensors, encodeSafetensors, validateStateDict, type TensorInp
 import { ConfigError, FormatError, ShapeError } from '../src/core/errors';
 import { removeTmpDirs, tmpDir as sharedTmpDir } from './shared/node.js';
 import { mulberry32 } from './shared/numeric.js';
+import { rawSafetensors } from './shared/safetensors-bytes.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/** Builds a file from raw header text (not padded unless asked) and a data buffer. */
-function fileOf(header: string, data: Uint8Array | number = 0, lengthOverride?: bigint): Uint8Array {
-  const h = new TextEncoder().encode(header);
-  return fileOfBytes(h, data, lengthOverride);
-}
-
-function fileOfBytes(h: Uint8Array, data: Uint8Array | number = 0, lengthOverride?: bigint): Uint8Array {
-  const d = typeof data === 'number' ? new Uint8Array(data) : data;
-  const out = new Uint8Array(8 + h.length + d.length);
-  new DataView(out.buffer).setBigUint64(0, lengthOverride ?? BigInt(h.length), true);
-  out.set(h, 8);
-  out.set(d, 8 + h.length);
-  return out;
-}
+/** A file from raw header text or bytes (not padded unless asked) and a data buffer. */
+const fileOf = rawSafetensors;
+const fileOfBytes = rawSafetensors;
 
 /** A header with one F32 tensor entry per argument. */
 function header(entries: Record<string, unknown>): string {
