@@ -7,10 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init, LstmVae, CharTokenizer, Optimizer, decodeSafetensors } from '../dist/index.node.js';
-import { removeTmpDirs, tmpDir } from './shared/node.js';
+import { PYTHON, pythonProblem, removeTmpDirs, tmpDir } from './shared/node.js';
 
 const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), 'python/interop_numpy.py');
-const PYTHON = process.env.PYTHON ?? 'python3';
 
 function python(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8' });
@@ -18,18 +17,15 @@ function python(...args: string[]): { status: number | null; stdout: string; std
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-let pythonProblem: string | undefined;
+let problem: string | undefined;
 afterAll(removeTmpDirs);
 beforeAll(async () => {
   await init();
-  const r = spawnSync(PYTHON, ['-c', 'import numpy, safetensors; print(safetensors.__version__)'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) {
-    pythonProblem = `this test needs ${PYTHON} with numpy and safetensors (pip install numpy safetensors; CI installs them): ${r.error ? String(r.error) : r.stderr.trim().split('\n').pop()}`;
-  }
+  problem = pythonProblem(['numpy', 'safetensors']);
 });
 
 function needPython(): void {
-  if (pythonProblem) throw new Error(pythonProblem);
+  if (problem) throw new Error(problem);
 }
 
 const values = (t: Record<string, { data: Float32Array }>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Array.from(v.data)]));

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, validateStateDict, type TensorInput } from '../src/io/safetensors';
 import { ConfigError, FormatError, ShapeError } from '../src/core/errors';
-import { removeTmpDirs, tmpDir as sharedTmpDir } from './shared/node.js';
+import { PYTHON, pythonProblem, removeTmpDirs, tmpDir as sharedTmpDir } from './shared/node.js';
 import { mulberry32 } from './shared/numeric.js';
 import { rawSafetensors } from './shared/safetensors-bytes.js';
 
@@ -226,17 +226,9 @@ describe('encodeSafetensors argument errors', () => {
 // Interoperability with Python's official `safetensors`
 // ---------------------------------------------------------------------------------------------
 
-const PYTHON = process.env.PYTHON ?? 'python3';
-
 function requirePython(): void {
-  const r = spawnSync(PYTHON, ['-c', 'import safetensors, numpy'], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    throw new Error(
-      `These interoperability tests need ${PYTHON} with the packages numpy and safetensors ` +
-        `(pip install numpy safetensors); \`${PYTHON} -c "import safetensors, numpy"\` failed: ` +
-        `${r.error ? r.error.message : r.stderr.trim()}`,
-    );
-  }
+  const problem = pythonProblem(['numpy', 'safetensors']);
+  if (problem) throw new Error(problem);
 }
 
 function python(script: string, args: string[]): string {

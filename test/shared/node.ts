@@ -95,3 +95,14 @@ export async function killWhileSaving(args: string[], random: () => number, dura
 export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
 }
+
+/** The Python the interoperability tests run (PYTHON, default python3). */
+export const PYTHON = process.env.PYTHON ?? 'python3';
+
+/** Why PYTHON cannot import `modules` (undefined when it can): those tests fail with this message. */
+export function pythonProblem(modules: readonly string[]): string | undefined {
+  const r = spawnSync(PYTHON, ['-c', `import ${modules.join(', ')}`], { encoding: 'utf8' });
+  if (!r.error && r.status === 0) return undefined;
+  const why = r.error ? r.error.message : r.stderr.trim().split('\n').pop();
+  return `this test needs ${PYTHON} with ${modules.join(' and ')} (pip install ${modules.join(' ')}; CI installs them): ${why}`;
+}
