@@ -1,6 +1,6 @@
 import { isInitialised, wasm } from './backend/index.js';
 import { isInt } from './core/checks.js';
-import { BackendError, ConfigError, DataError, FormatError, NumericError, ShapeError } from './core/errors.js';
+import { BackendError, ConfigError, DataError, FormatError, ShapeError } from './core/errors.js';
 import { WasmBuffer } from './backend/memory.js';
 import { Rng } from './core/rng.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from './io/safetensors.js';

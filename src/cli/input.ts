@@ -28,7 +28,7 @@ export function inputKind(file: string): InputKind {
 
 /** Reads a text file, turning OS errors into one-line IOErrors naming the file. */
 export function readText(file: string, what = 'data'): string {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(file);
   } catch (e) {

@@ -6,7 +6,7 @@ import { ConfigError, FormatError } from '../core/errors.js';
 import { Optimizer, type OptimizerName, type OptimizerOptions } from './optim/index.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import type { Trainable } from './trainable.js';
-import type { FitOptions, History, TrainerState } from './types.js';
+import type { FitOptions, TrainerState } from './types.js';
 
 export type Tensors = Record<string, { shape: number[]; data: Float32Array }>;
 

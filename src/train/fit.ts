@@ -6,7 +6,7 @@ import { wasm } from '../backend/index.js';
 import { checkInt } from '../core/checks.js';
 import { ConfigError, DataError, FormatError, NumericError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { makeOptimizer, Optimizer } from './optim/index.js';
+import { makeOptimizer, type Optimizer } from './optim/index.js';
 import type { Trainable } from './trainable.js';
 import type { ModelInput } from '../core/tensor.js';
 import { betaAt } from './annealing.js';
