@@ -155,7 +155,10 @@ pub fn threads() -> usize {
 /// `C[m,n] = alpha·op(A)·op(B) + beta·C` on buffers in this memory (see `gemm`).
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize, ldc: usize) {
+pub fn sgemm(
+    ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: usize, lda: usize, b: usize, ldb: usize, beta: f32, c: usize,
+    ldc: usize,
+) {
     let g = Gemm { ta, tb, m, n, k, lda, ldb, ldc };
     unsafe { gemm(g, alpha, sl(a, g.a_len()), sl(b, g.b_len()), beta, sl_mut(c, g.c_len())) }
 }
@@ -167,6 +170,7 @@ pub fn take_parallel_regions() -> usize {
     crate::par::take_parallel_regions()
 }
 
+#[cfg(feature = "bench")]
 /// The register-only multiply-add loop (benchmarks): returns flops done; `sink` keeps the result alive.
 #[wasm_bindgen]
 pub fn peak_loop(iters: u32, seed: f32) -> f64 {
@@ -177,6 +181,7 @@ pub fn peak_loop(iters: u32, seed: f32) -> f64 {
     flops as f64
 }
 
+#[cfg(feature = "bench")]
 /// Runs `peak_loop` on every pool thread at once (threads = pool size); returns total flops.
 #[wasm_bindgen]
 pub fn peak_loop_parallel(iters: u32, tasks: usize) -> f64 {
@@ -257,14 +262,26 @@ thread_local! {
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_forward(
-    b: usize, t: usize, i: usize, h: usize, x: usize, lengths: usize, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize,
-    h0: usize, c0: usize, h_seq: usize, c_seq: usize, gates: usize, h_last: usize, c_last: usize,
+    b: usize, t: usize, i: usize, h: usize, x: usize, lengths: usize, w_ih: usize, w_hh: usize, b_ih: usize, b_hh: usize, h0: usize,
+    c0: usize, h_seq: usize, c_seq: usize, gates: usize, h_last: usize, c_last: usize,
 ) {
     unsafe {
         lstm::lstm_forward(
-            v3(x, b, t, i), lens(lengths, b), v2(w_ih, 4 * h, i), v2(w_hh, 4 * h, h), v1(b_ih, 4 * h), v1(b_hh, 4 * h),
-            o2(h0, b, h), o2(c0, b, h),
-            lstm::LstmOut { h_seq: m3(h_seq, b, t, h), c_seq: m3(c_seq, b, t, h), gates: m3(gates, b, t, 4 * h), h_last: om2(h_last, b, h), c_last: om2(c_last, b, h) },
+            v3(x, b, t, i),
+            lens(lengths, b),
+            v2(w_ih, 4 * h, i),
+            v2(w_hh, 4 * h, h),
+            v1(b_ih, 4 * h),
+            v1(b_hh, 4 * h),
+            o2(h0, b, h),
+            o2(c0, b, h),
+            lstm::LstmOut {
+                h_seq: m3(h_seq, b, t, h),
+                c_seq: m3(c_seq, b, t, h),
+                gates: m3(gates, b, t, 4 * h),
+                h_last: om2(h_last, b, h),
+                c_last: om2(c_last, b, h),
+            },
         )
     }
 }
@@ -273,18 +290,30 @@ pub fn lstm_forward(
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_backward(
-    b: usize, t: usize, i: usize, h: usize, x: usize, lengths: usize, w_ih: usize, w_hh: usize, h0: usize, c0: usize,
-    h_seq: usize, c_seq: usize, gates: usize, dh_seq: usize, dh_last: usize, dc_last: usize,
-    dx: usize, dh0: usize, dc0: usize, dw_ih: usize, dw_hh: usize, db_ih: usize, db_hh: usize,
+    b: usize, t: usize, i: usize, h: usize, x: usize, lengths: usize, w_ih: usize, w_hh: usize, h0: usize, c0: usize, h_seq: usize,
+    c_seq: usize, gates: usize, dh_seq: usize, dh_last: usize, dc_last: usize, dx: usize, dh0: usize, dc0: usize, dw_ih: usize,
+    dw_hh: usize, db_ih: usize, db_hh: usize,
 ) {
     LSTM_WS.with(|ws| unsafe {
         lstm::lstm_backward(
-            v3(x, b, t, i), lens(lengths, b), v2(w_ih, 4 * h, i), v2(w_hh, 4 * h, h), o2(h0, b, h), o2(c0, b, h),
+            v3(x, b, t, i),
+            lens(lengths, b),
+            v2(w_ih, 4 * h, i),
+            v2(w_hh, 4 * h, h),
+            o2(h0, b, h),
+            o2(c0, b, h),
             lstm::LstmFwd { h_seq: v3(h_seq, b, t, h), c_seq: v3(c_seq, b, t, h), gates: v3(gates, b, t, 4 * h) },
-            o3(dh_seq, b, t, h), o2(dh_last, b, h), o2(dc_last, b, h),
+            o3(dh_seq, b, t, h),
+            o2(dh_last, b, h),
+            o2(dc_last, b, h),
             lstm::LstmGrads {
-                dx: om3(dx, b, t, i), dh0: om2(dh0, b, h), dc0: om2(dc0, b, h),
-                dw_ih: m2(dw_ih, 4 * h, i), dw_hh: m2(dw_hh, 4 * h, h), db_ih: m1(db_ih, 4 * h), db_hh: m1(db_hh, 4 * h),
+                dx: om3(dx, b, t, i),
+                dh0: om2(dh0, b, h),
+                dc0: om2(dc0, b, h),
+                dw_ih: m2(dw_ih, 4 * h, i),
+                dw_hh: m2(dw_hh, 4 * h, h),
+                db_ih: m1(db_ih, 4 * h),
+                db_hh: m1(db_hh, 4 * h),
             },
             &mut ws.borrow_mut(),
         )
@@ -437,21 +466,30 @@ pub fn add_inplace(n: usize, dst: usize, src: usize) {
 
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
-pub fn sgd_step(n: usize, p: usize, g: usize, buf: usize, lr: f64, momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64, first_step: bool) {
+pub fn sgd_step(
+    n: usize, p: usize, g: usize, buf: usize, lr: f64, momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64, first_step: bool,
+) {
     let bn = if buf == 0 { 0 } else { n };
     unsafe { optim::sgd_step(sl_mut(p, n), sl(g, n), sl_mut(buf, bn), lr, momentum, dampening, nesterov, weight_decay, first_step) }
 }
 
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
-pub fn rmsprop_step(n: usize, p: usize, g: usize, square_avg: usize, lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64, momentum_buf: usize) {
+pub fn rmsprop_step(
+    n: usize, p: usize, g: usize, square_avg: usize, lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64, momentum_buf: usize,
+) {
     let bn = if momentum_buf == 0 { 0 } else { n };
-    unsafe { optim::rmsprop_step(sl_mut(p, n), sl(g, n), sl_mut(square_avg, n), lr, alpha, eps, weight_decay, momentum, sl_mut(momentum_buf, bn)) }
+    unsafe {
+        optim::rmsprop_step(sl_mut(p, n), sl(g, n), sl_mut(square_avg, n), lr, alpha, eps, weight_decay, momentum, sl_mut(momentum_buf, bn))
+    }
 }
 
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
-pub fn adam_step(n: usize, p: usize, g: usize, m: usize, v: usize, step: u32, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, decoupled: bool) {
+pub fn adam_step(
+    n: usize, p: usize, g: usize, m: usize, v: usize, step: u32, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64,
+    decoupled: bool,
+) {
     unsafe {
         if decoupled {
             optim::adamw_step(sl_mut(p, n), sl(g, n), sl_mut(m, n), sl_mut(v, n), step as u64, lr, beta1, beta2, eps, weight_decay)
@@ -478,6 +516,7 @@ pub fn all_finite(n: usize, p: usize) -> bool {
     unsafe { sl(p, n).iter().all(|v| v.is_finite()) }
 }
 
+#[cfg(feature = "bench")]
 /// `C[m,n] = A[m,k] · B[k,n]` with ndarray's `general_mat_mul` (the matrixmultiply crate), single
 /// thread — measured beside `sgemm` by the benchmarks.
 #[wasm_bindgen]

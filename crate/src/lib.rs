@@ -4,21 +4,35 @@
 //! file that knows about JavaScript is `bindings.rs`, compiled for `wasm32` only.
 //!
 //! Build variants are chosen with target features in this one source:
-//! - `simd128`: explicit simd128 micro-kernels (`gemm`), auto-vectorised elementwise loops;
+//! - `simd128`: explicit simd128 micro-kernels (`gemm::kernel`), auto-vectorised elementwise loops;
 //! - `atomics`: a rayon pool whose threads are Web Workers / worker_threads (see `par`);
 //! - `relaxed-simd`: fused multiply-add in the GEMM micro-kernel.
+//!
+//! The cargo feature `bench` adds what only the benchmarks call (`peak`, and in the bindings
+//! `peak_loop`, `peak_loop_parallel`, `sgemm_matrixmultiply`); the shipped builds leave it out.
+//!
+//! Modules, from the bottom up (each uses only modules listed before it; `scripts/check-cycles`
+//! checks that no module imports one that imports it back):
+//! `par`, `util`, `check`, `reduce` → `gemm` → `real` → `act` → `lstm`, `nn`, `optim` → `bindings`.
 
-pub mod real;
-pub mod par;
-pub mod gemm;
-pub mod peak;
+// Indexed loops over lanes and tiles (`for j in 0..NR { acc[j] = … }`) are the kernels' deliberate
+// style: the order of every sum is explicit and they vectorise as written.
+#![allow(clippy::needless_range_loop)]
+
 pub mod act;
+mod check;
+pub mod gemm;
 pub mod lstm;
 pub mod nn;
 pub mod optim;
-mod util;
+pub mod par;
+#[cfg(feature = "bench")]
+pub mod peak;
+pub mod real;
+mod reduce;
 #[cfg(test)]
 mod testutil;
+mod util;
 
 pub use real::Real;
 

@@ -7,18 +7,8 @@
 pub fn peak_loop(iters: u32, seed: f32) -> (f32, u64) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
+        use crate::gemm::kernel::madd;
         use core::arch::wasm32::*;
-        #[inline(always)]
-        fn madd(a: v128, b: v128, c: v128) -> v128 {
-            #[cfg(target_feature = "relaxed-simd")]
-            {
-                f32x4_relaxed_madd(a, b, c)
-            }
-            #[cfg(not(target_feature = "relaxed-simd"))]
-            {
-                f32x4_add(f32x4_mul(a, b), c)
-            }
-        }
         let m = f32x4_splat(0.999_999);
         let a = f32x4_splat(1e-7);
         let mut acc = [f32x4_splat(seed); 12];

@@ -19,12 +19,7 @@ pub fn to_f32(v: &[f64]) -> Vec<f32> {
 /// element of every parameter. Returns the largest error found, relative to
 /// `max(|analytic|, |numeric|, 1e-3)`, and panics above `tol`.
 pub fn check_grads(
-    what: &str,
-    names: &[&str],
-    params: &[Vec<f64>],
-    grads: &[Vec<f64>],
-    loss: impl Fn(&[Vec<f64>]) -> f64,
-    tol: f64,
+    what: &str, names: &[&str], params: &[Vec<f64>], grads: &[Vec<f64>], loss: impl Fn(&[Vec<f64>]) -> f64, tol: f64,
 ) -> f64 {
     assert_eq!(names.len(), params.len());
     assert_eq!(grads.len(), params.len());

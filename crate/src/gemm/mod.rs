@@ -1,0 +1,30 @@
+//! Single-precision (and, for tests, double-precision) GEMM, row-major:
+//!
+//! ```text
+//! C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C[m, n]
+//! ```
+//!
+//! `op(A)` is `A` (`a[i*lda + p]`) or, with `ta`, `Aᵀ` (`a[p*lda + i]`); likewise `op(B)`.
+//! Blocked and packed (KC × NC panels of B, MC × KC blocks of A) around an MR×NR register
+//! micro-kernel (simd128, or relaxed fused multiply-add, in wasm). Threads split the larger of
+//! the M and N dimensions into disjoint strips; every element's sum over k runs in the same order
+//! for any thread count, so results do not depend on the number of threads.
+//!
+//! Files: `args` (the call's shapes), `driver` (entry points, threads, batch-1 path), `blocked`
+//! (one thread's blocked loops), `pack` (packing), `packed_b` (a B packed once for many calls),
+//! `kernel` (the element types and micro-kernels, one module per instruction set). Outside `gemm`
+//! these files use only `par`, `util` and `reduce`; the files inside use each other, never this one.
+
+mod args;
+mod blocked;
+mod driver;
+pub mod kernel;
+mod pack;
+mod packed_b;
+#[cfg(test)]
+mod tests;
+
+pub use args::Gemm;
+pub use driver::{gemm, gemm_reference, gemm_st, matmul};
+pub use kernel::{GemmFloat, MR, NR};
+pub use packed_b::{gemm_packed_st, PackedB};
