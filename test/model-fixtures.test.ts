@@ -14,6 +14,18 @@ const optim = load('optim.json');
 const closeNum = (name: string, got: number, want: number) => allclose(name, [got], [want]);
 const model = (c: { config: unknown; params: Record<string, T> }) => modelFromFixture(LstmVae, c);
 
+/** Loss, recon, kl and every parameter gradient of a case against PyTorch's. */
+function checkLossAndGradients(
+  c: { name: string; loss: number; recon: number; kl: number; grads: Record<string, T> },
+  r: { loss: number; recon: number; kl: number; gradients: Record<string, Float32Array> },
+) {
+  closeNum(`${c.name} loss`, r.loss, c.loss);
+  closeNum(`${c.name} recon`, r.recon, c.recon);
+  closeNum(`${c.name} kl`, r.kl, c.kl);
+  expect(Object.keys(r.gradients).sort()).toEqual(Object.keys(c.grads).sort());
+  for (const [k, [, flat]] of Object.entries(c.grads)) allclose(`${c.name} grad ${k}`, r.gradients[k], flat);
+}
+
 describe.each(['simd', 'simd-mt', 'relaxed-mt'] as const)('model vs PyTorch on %s', (build) => {
   afterAll(() => dispose());
   it('continuous VAE: loss, recon, kl, mu, logvar, decoder output and every gradient', async () => {
@@ -23,14 +35,7 @@ describe.each(['simd', 'simd-mt', 'relaxed-mt'] as const)('model vs PyTorch on %
       const m = model(c);
       const [xs, xf] = c.x as T;
       const x = { data: Float32Array.from(xf), shape: xs, lengths: c.lengths };
-      const r = m.lossAndGradients(x, { eps: f32(c.eps), beta: c.beta });
-      closeNum(`${c.name} loss`, r.loss, c.loss);
-      closeNum(`${c.name} recon`, r.recon, c.recon);
-      closeNum(`${c.name} kl`, r.kl, c.kl);
-      expect(Object.keys(r.gradients).sort()).toEqual(Object.keys(c.grads).sort());
-      for (const [k, [, flat]] of Object.entries(c.grads as Record<string, T>)) {
-        allclose(`${c.name} grad ${k}`, r.gradients[k], flat);
-      }
+      checkLossAndGradients(c, m.lossAndGradients(x, { eps: f32(c.eps), beta: c.beta }));
       const { mu, logvar } = m.encode(x);
       allclose(`${c.name} mu`, mu, c.mu[1]);
       allclose(`${c.name} logvar`, logvar, c.logvar[1]);
@@ -46,13 +51,7 @@ describe.each(['simd', 'simd-mt', 'relaxed-mt'] as const)('model vs PyTorch on %
       const m = model(c);
       const [is, iflat] = c.ids as T;
       const ids = { data: Int32Array.from(iflat), shape: is, lengths: c.lengths };
-      const r = m.lossAndGradients(ids, { eps: f32(c.eps), beta: c.beta });
-      closeNum(`${c.name} loss`, r.loss, c.loss);
-      closeNum(`${c.name} recon`, r.recon, c.recon);
-      closeNum(`${c.name} kl`, r.kl, c.kl);
-      for (const [k, [, flat]] of Object.entries(c.grads as Record<string, T>)) {
-        allclose(`${c.name} grad ${k}`, r.gradients[k], flat);
-      }
+      checkLossAndGradients(c, m.lossAndGradients(ids, { eps: f32(c.eps), beta: c.beta }));
       m.dispose();
     }
   });

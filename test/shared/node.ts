@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { expect } from 'vitest';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -105,4 +106,20 @@ export function pythonProblem(modules: readonly string[]): string | undefined {
   if (!r.error && r.status === 0) return undefined;
   const why = r.error ? r.error.message : r.stderr.trim().split('\n').pop();
   return `this test needs ${PYTHON} with ${modules.join(' and ')} (pip install ${modules.join(' ')}; CI installs them): ${why}`;
+}
+
+/**
+ * After a kill: every file in `dir` besides the target `name` must be the temporary file of an
+ * interrupted save (`.<name>.<pid>.<12 hex>.tmp`), and then the kill must have landed mid-save.
+ * Removes those files; tells whether there were any.
+ */
+export function removeSaveLeftovers(dir: string, name: string, kill: { midSave: boolean }, round: number): boolean {
+  const tmpPattern = new RegExp(`^\\.${escapeRegExp(name)}\\.\\d+\\.[0-9a-f]{12}\\.tmp$`);
+  const others = fs.readdirSync(dir).filter((f) => f !== name);
+  for (const f of others) {
+    expect(f).toMatch(tmpPattern); // only the temporary file of an interrupted save
+    fs.rmSync(path.join(dir, f));
+  }
+  if (others.length) expect(kill.midSave, `round ${round}: a temporary file was left but the kill was not mid-save`).toBe(true);
+  return others.length > 0;
 }
