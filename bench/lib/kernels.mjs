@@ -5,6 +5,9 @@
 // - sgemm GFLOP/s at the LSTM's gate-product shapes (M = B, N = 4H, K = I + H; C = A·Wᵀ with W
 //   [4H, K] as the weights are stored), calling the kernel directly on buffers in wasm memory (no
 //   copies), for every build and thread count, beside TF.js wasm's matMul at the same shapes.
+// The peak loop and ndarray's matmul are not in the shipped builds: the sections that call them load
+// `<build>-bench` (the same kernels with the crate's `bench` feature; scalar always has it), built
+// on first use by scripts/build-wasm.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -15,12 +18,19 @@ const STACK = 1 << 20;
 
 const raw = new Map();
 
+/** Builds (or finds up to date) the named wasm variants, e.g. `simd-bench` (scripts/build-wasm skips fresh ones). */
+function ensureBuilds(root, builds, log = () => {}) {
+  const missing = builds.filter((b) => !existsSync(`${root}/build/wasm/${b}/lstm_vae_kernels_bg.wasm`));
+  if (missing.length) log(`building ${missing.join(', ')} (once)`);
+  execFileSync('bash', [`${root}/scripts/build-wasm`, ...builds], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
 /**
  * A build loaded directly (its wasm-bindgen glue), with a pool of 2 threads for the threaded builds;
  * loaded once per process (the glue module instantiates once), `set_threads` picks 1 or 2.
  */
 export function loadRaw(root, build) {
-  if (!raw.has(build)) raw.set(build, loadRawOnce(root, build, build.endsWith('-mt') ? 2 : 1));
+  if (!raw.has(build)) raw.set(build, loadRawOnce(root, build, /-mt(-bench)?$/.test(build) ? 2 : 1));
   return raw.get(build);
 }
 
@@ -33,14 +43,16 @@ export async function disposeRaw() {
 async function loadRawOnce(root, build, threads) {
   const glue = await import(`${root}/build/wasm/${build}/lstm_vae_kernels.js`);
   const module = await WebAssembly.compile(readFileSync(`${root}/build/wasm/${build}/lstm_vae_kernels_bg.wasm`));
-  const threaded = build.endsWith('-mt');
+  const threaded = /-mt(-bench)?$/.test(build);
   const ex = threaded ? glue.initSync({ module, thread_stack_size: STACK }) : glue.initSync({ module });
   const workers = [];
   if (threaded) {
-    // the package's kernel-thread script (dist/worker.node.js) instantiates the same module over the memory
+    // the package's kernel-thread script (dist/worker.node.js) instantiates the same module over the
+    // memory; a -bench build (not in the package) has its own glue, loaded by ./worker.mjs
+    const script = build.endsWith('-bench') ? new URL('./worker.mjs', import.meta.url) : `${root}/dist/worker.node.js`;
     for (let i = 1; i < threads; i++) {
       workers.push(await new Promise((ok, fail) => {
-        const w = new Worker(`${root}/dist/worker.node.js`, { workerData: { build, module, memory: ex.memory, stackSize: STACK } });
+        const w = new Worker(script, { workerData: { root, build, module, memory: ex.memory, stackSize: STACK } });
         w.once('error', fail);
         w.once('message', (m) => (m === 'ready' ? ok(w) : fail(new Error(String(m)))));
       }));
@@ -74,13 +86,10 @@ function peakRate(glue, tasks, reps) {
 /** The matmul / peak-loop section (as before this benchmark grew): rows per build and threads. */
 export async function matmulSection(root, pkg, { quick, log = () => {} }) {
   const reps = quick ? 3 : 15;
-  if (!existsSync(`${root}/build/wasm/scalar/lstm_vae_kernels_bg.wasm`)) {
-    log('building the scalar comparison build (once)');
-    execFileSync('bash', [`${root}/scripts/build-wasm`, 'scalar'], { stdio: 'inherit' });
-  }
+  ensureBuilds(root, ['scalar', 'simd-bench', 'simd-mt-bench', 'relaxed-mt-bench'], log);
   const rows = [];
   for (const build of ['scalar', 'simd']) {
-    const { glue } = await loadRaw(root, build);
+    const { glue } = await loadRaw(root, build === 'simd' ? 'simd-bench' : build);
     rows.push({ build, threads: 1, gemm256: sgemmRate(glue, { M: 256, N: 256, K: 256 }, { reps }), gemm512: sgemmRate(glue, { M: 512, N: 512, K: 512 }, { reps }), peak: peakRate(glue, 1, reps) });
   }
   for (const build of ['simd-mt', 'relaxed-mt']) {
@@ -98,9 +107,9 @@ export async function matmulSection(root, pkg, { quick, log = () => {} }) {
     }
   }
   await pkg.dispose();
-  // peak loop of the threaded builds, on the raw kernels with a pool of 2
+  // peak loop of the threaded builds, on the raw kernels (their -bench builds) with a pool of 2
   for (const build of ['simd-mt', 'relaxed-mt']) {
-    const { glue } = await loadRaw(root, build);
+    const { glue } = await loadRaw(root, `${build}-bench`);
     for (const t of [1, 2]) {
       glue.set_threads(t);
       const row = rows.find((r) => r.build === build && r.threads === t);
@@ -196,8 +205,10 @@ export async function scalingSection(root, { quick }) {
   const pairs = quick ? 7 : 21;
   const n = 512, flop = 2 * n ** 3;
   const rows = [];
+  ensureBuilds(root, ['simd-bench', 'simd-mt-bench', 'relaxed-mt-bench']);
   for (const build of ['simd', 'simd-mt', 'relaxed-mt']) {
-    const { glue } = await loadRaw(root, build);
+    // the -bench build: the same sgemm, plus the peak loop
+    const { glue } = await loadRaw(root, `${build}-bench`);
     const threads = build.endsWith('-mt') ? [1, 2] : [1];
     const a = glue.alloc_f32(n * n), b = glue.alloc_f32(n * n), c = glue.alloc_f32(n * n);
     const gemm = () => glue.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
@@ -225,7 +236,8 @@ export async function scalingSection(root, { quick }) {
  * build), C = A·B with both in row-major [M,K]·[K,N], at the LSTM shapes and 512³.
  */
 export async function matrixmultiplySection(root, { quick }) {
-  const { glue } = await loadRaw(root, 'simd');
+  ensureBuilds(root, ['simd-bench']);
+  const { glue } = await loadRaw(root, 'simd-bench');
   const minMs = quick ? 20 : 60, reps = quick ? 3 : 7;
   const shapes = [...lstmGemmShapes(), { M: 512, N: 512, K: 512 }];
   const rows = [];
