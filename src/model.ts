@@ -1,5 +1,7 @@
 import { isInitialised, wasm } from './backend/index.js';
+import { at, copyBlock, type LstmLayerWeights, lstmForward } from './backend/kernels.js';
 import { isInt } from './core/checks.js';
+import { type StackLayer, stackBackward, stackForward } from './nn/lstm-stack.js';
 import { BackendError, ConfigError, DataError, FormatError, ShapeError } from './core/errors.js';
 import { WasmBuffer } from './backend/memory.js';
 import { Rng } from './core/rng.js';
@@ -219,7 +221,7 @@ export class LstmVae {
   }
   /** Address of a parameter (or of its gradient with `grad`). */
   private p(key: string, grad = false): number {
-    return (grad ? this.grads : this.params).ptr + 4 * this.spec(key).offset;
+    return at((grad ? this.grads : this.params).ptr, this.spec(key).offset);
   }
 
   private initialise(): void {
@@ -358,39 +360,43 @@ export class LstmVae {
   // -----------------------------------------------------------------------------------------
   // The network: forward (with everything backward needs) and backward
 
-  /** Runs one stack of L LSTM layers over `inp` ([B,T,I]); returns the top layer's h_seq buffer. */
-  private lstmStack(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, h0s?: number[], c0s?: number[], hLastTop?: number): number {
-    const k = wasm();
-    const { hidden: H, layers: L } = this.config;
-    let x = inp;
-    let iSize = I;
-    for (let l = 0; l < L; l++) {
-      const hs = this.ws.get(`${tag}.h${l}`, B * T * H);
-      const cs = this.ws.get(`${tag}.c${l}`, B * T * H);
-      const gs = this.ws.get(`${tag}.g${l}`, B * T * 4 * H);
-      k.lstm_forward(B, T, iSize, H, x, lengths, this.p(`${prefix}weight_ih_l${l}`), this.p(`${prefix}weight_hh_l${l}`), this.p(`${prefix}bias_ih_l${l}`), this.p(`${prefix}bias_hh_l${l}`),
-        h0s ? h0s[l] : 0, c0s ? c0s[l] : 0, hs.ptr, cs.ptr, gs.ptr, l === L - 1 && hLastTop ? hLastTop : 0, 0);
-      x = hs.ptr;
-      iSize = H;
-    }
-    return x;
+  /** The weights (or their gradients) of layer `l` of the LSTM stack under `prefix`. */
+  private lstmWeights(prefix: string, l: number, grad = false): LstmLayerWeights {
+    return { wIh: this.p(`${prefix}weight_ih_l${l}`, grad), wHh: this.p(`${prefix}weight_hh_l${l}`, grad), bIh: this.p(`${prefix}bias_ih_l${l}`, grad), bHh: this.p(`${prefix}bias_hh_l${l}`, grad) };
   }
 
-  /** Backward through a stack; `dTop` is dh_seq of the top layer (0 if none), dLastTop its dh_last. Returns dx of layer 0 (if dInput given). */
+  /** The layers of a stack (`tag` names its buffers) for a batch of B sequences of T steps. */
+  private stackLayers(prefix: string, tag: string, B: number, T: number, h0s?: number[], c0s?: number[]): StackLayer[] {
+    const H = this.config.hidden;
+    return Array.from({ length: this.config.layers }, (_, l) => ({
+      weights: this.lstmWeights(prefix, l),
+      grads: this.lstmWeights(prefix, l, true),
+      hSeq: this.ws.get(`${tag}.h${l}`, B * T * H).ptr,
+      cSeq: this.ws.get(`${tag}.c${l}`, B * T * H).ptr,
+      gates: this.ws.get(`${tag}.g${l}`, B * T * 4 * H).ptr,
+      h0: h0s?.[l],
+      c0: c0s?.[l],
+    }));
+  }
+
+  /** Runs one stack of L LSTM layers over `inp` ([B,T,I]); returns the top layer's h_seq buffer. */
+  private lstmStack(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, h0s?: number[], c0s?: number[], hLastTop?: number): number {
+    const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
+    if (hLastTop) layers[layers.length - 1].hLast = hLastTop;
+    return stackForward({ B, T, I, H: this.config.hidden }, inp, lengths, layers);
+  }
+
+  /** Backward through a stack; `dTop` is dh_seq of the top layer (0 if none), dLastTop its dh_last. Writes dx of layer 0 to `dInput` (if given). */
   private lstmStackBackward(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, dTop: number, dLastTop: number, dInput: number, h0s?: number[], c0s?: number[], dh0s?: number[], dc0s?: number[]): void {
-    const k = wasm();
-    const { hidden: H, layers: L } = this.config;
-    let dh = dTop;
-    for (let l = L - 1; l >= 0; l--) {
-      const x = l === 0 ? inp : this.ws.get(`${tag}.h${l - 1}`, B * T * H).ptr;
-      const iSize = l === 0 ? I : H;
-      const dx = l === 0 ? dInput : this.ws.get(`${tag}.dh${l - 1}`, B * T * H).ptr;
-      k.lstm_backward(B, T, iSize, H, x, lengths, this.p(`${prefix}weight_ih_l${l}`), this.p(`${prefix}weight_hh_l${l}`), h0s ? h0s[l] : 0, c0s ? c0s[l] : 0,
-        this.ws.get(`${tag}.h${l}`, B * T * H).ptr, this.ws.get(`${tag}.c${l}`, B * T * H).ptr, this.ws.get(`${tag}.g${l}`, B * T * 4 * H).ptr,
-        dh, l === L - 1 ? dLastTop : 0, 0, dx, dh0s ? dh0s[l] : 0, dc0s ? dc0s[l] : 0,
-        this.p(`${prefix}weight_ih_l${l}`, true), this.p(`${prefix}weight_hh_l${l}`, true), this.p(`${prefix}bias_ih_l${l}`, true), this.p(`${prefix}bias_hh_l${l}`, true));
-      dh = dx;
-    }
+    const H = this.config.hidden;
+    const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
+    layers.forEach((ly, l) => {
+      ly.dh0 = dh0s?.[l];
+      ly.dc0 = dc0s?.[l];
+    });
+    layers[layers.length - 1].dhLast = dLastTop;
+    const dInputs = layers.map((_, l) => (l === 0 ? dInput : this.ws.get(`${tag}.dh${l - 1}`, B * T * H).ptr));
+    stackBackward({ B, T, I, H }, inp, lengths, layers, dTop, dInputs);
   }
 
   /** Encoder: writes mu, logvar ([B,Z] buffers 'mu', 'logvar'); returns them. */
@@ -466,8 +472,8 @@ export class LstmVae {
       for (let l = 0; l < L; l++) {
         const h0 = this.ws.get(`h0_${l}`, B * H);
         const c0 = this.ws.get(`c0_${l}`, B * H);
-        k.copy_strided(B, H, s.ptr + 4 * l * H, 2 * L * H, h0.ptr, H);
-        k.copy_strided(B, H, s.ptr + 4 * (L + l) * H, 2 * L * H, c0.ptr, H);
+        copyBlock(B, H, { ptr: s.ptr, col: l * H, stride: 2 * L * H }, { ptr: h0.ptr, stride: H });
+        copyBlock(B, H, { ptr: s.ptr, col: (L + l) * H, stride: 2 * L * H }, { ptr: c0.ptr, stride: H });
         h0s.push(h0.ptr);
         c0s.push(c0.ptr);
       }
@@ -530,8 +536,8 @@ export class LstmVae {
       // back through s = tanh(fc_init(z))
       const ds = this.ws.get('ds', B * 2 * L * H);
       for (let l = 0; l < L; l++) {
-        k.copy_strided(B, H, dh0s![l], H, ds.ptr + 4 * l * H, 2 * L * H);
-        k.copy_strided(B, H, dc0s![l], H, ds.ptr + 4 * (L + l) * H, 2 * L * H);
+        copyBlock(B, H, { ptr: dh0s![l], stride: H }, { ptr: ds.ptr, col: l * H, stride: 2 * L * H });
+        copyBlock(B, H, { ptr: dc0s![l], stride: H }, { ptr: ds.ptr, col: (L + l) * H, stride: 2 * L * H });
       }
       const dpre = this.ws.get('ds_pre', B * 2 * L * H);
       k.tanh_backward(B * 2 * L * H, this.ws.get('s', B * 2 * L * H).ptr, ds.ptr, dpre.ptr);
@@ -646,9 +652,9 @@ export class LstmVae {
     const p = 'decoder.lstm.';
     let x = inp;
     for (let l = 0; l < L; l++) {
-      k.lstm_forward(n, 1, l === 0 ? I : H, H, x, 0, this.p(`${p}weight_ih_l${l}`), this.p(`${p}weight_hh_l${l}`), this.p(`${p}bias_ih_l${l}`), this.p(`${p}bias_hh_l${l}`), hs[l].ptr, cs[l].ptr, hn.ptr, cn.ptr, g.ptr, 0, 0);
-      k.copy_strided(1, n * H, hn.ptr, 0, hs[l].ptr, 0);
-      k.copy_strided(1, n * H, cn.ptr, 0, cs[l].ptr, 0);
+      lstmForward({ B: n, T: 1, I: l === 0 ? I : H, H }, { x, lengths: 0, weights: this.lstmWeights(p, l), h0: hs[l].ptr, c0: cs[l].ptr, hSeq: hn.ptr, cSeq: cn.ptr, gates: g.ptr });
+      copyBlock(1, n * H, { ptr: hn.ptr, stride: 0 }, { ptr: hs[l].ptr, stride: 0 });
+      copyBlock(1, n * H, { ptr: cn.ptr, stride: 0 }, { ptr: cs[l].ptr, stride: 0 });
       x = hs[l].ptr;
     }
     k.linear_forward(n, H, O, x, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), out);
@@ -682,7 +688,7 @@ export class LstmVae {
       this.decoderStep('ar', B, inp.ptr, D + Z, hs, cs, D, y.ptr);
       const yv = y.f32();
       for (let b = 0; b < B; b++) out.set(yv.subarray(b * D, (b + 1) * D), (b * T + t) * D);
-      k.copy_strided(1, B * D, y.ptr, 0, prev.ptr, 0);
+      copyBlock(1, B * D, { ptr: y.ptr, stride: 0 }, { ptr: prev.ptr, stride: 0 });
     }
     return out;
   }
@@ -799,8 +805,8 @@ export class LstmVae {
     const hs = Array.from({ length: L }, (_, l) => this.ws.get(`g.h${l}`, n * H));
     const cs = Array.from({ length: L }, (_, l) => this.ws.get(`g.c${l}`, n * H));
     for (let l = 0; l < L; l++) {
-      k.copy_strided(n, H, s.ptr + 4 * l * H, 2 * L * H, hs[l].ptr, H);
-      k.copy_strided(n, H, s.ptr + 4 * (L + l) * H, 2 * L * H, cs[l].ptr, H);
+      copyBlock(n, H, { ptr: s.ptr, col: l * H, stride: 2 * L * H }, { ptr: hs[l].ptr, stride: H });
+      copyBlock(n, H, { ptr: s.ptr, col: (L + l) * H, stride: 2 * L * H }, { ptr: cs[l].ptr, stride: H });
     }
     const tok = this.ws.get('g.tok', n, 'i32');
     const emb = this.ws.get('g.emb', n * E);

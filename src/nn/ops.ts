@@ -1,4 +1,6 @@
+import { at } from '../backend/kernels.js';
 import { wasm } from '../backend/index.js';
+import { type StackLayer, stackBackward, stackForward } from './lstm-stack.js';
 import { ShapeError } from '../core/errors.js';
 import { withBuffers } from '../backend/memory.js';
 import { checkTensor, type Tensor } from '../core/tensor.js';
@@ -82,7 +84,7 @@ function lstmDims(x: Tensor, w: LstmWeights): { B: number; T: number; I: number;
 
 function runLstm(x: Tensor, w: LstmWeights, o: LstmOptions, up?: { dOutput?: Float32Array; dhN?: Float32Array; dcN?: Float32Array }): LstmResult | LstmGradResult {
   const { B, T, I, H, L } = lstmDims(x, w);
-  const k = wasm();
+  wasm(); // throws BackendError before init (before the shape checks)
   const need = (v: Float32Array | undefined, name: string, n: number) => {
     if (v !== undefined && (!(v instanceof Float32Array) || v.length !== n)) throw new ShapeError(`${name} must be a Float32Array of ${n}`, { argument: name, expected: n, actual: v instanceof Float32Array ? v.length : typeof v });
   };
@@ -105,33 +107,38 @@ function runLstm(x: Tensor, w: LstmWeights, o: LstmOptions, up?: { dOutput?: Flo
     const c0 = o.c0 ? alloc(o.c0) : undefined;
     const hs = ws.map(() => alloc(B * T * H)), cs = ws.map(() => alloc(B * T * H)), gs = ws.map(() => alloc(B * T * 4 * H));
     const hN = alloc(L * B * H), cN = alloc(L * B * H);
-    let inp = xb.ptr;
-    for (let l = 0; l < L; l++) {
-      const iSize = l === 0 ? I : H;
-      k.lstm_forward(B, T, iSize, H, inp, lens, ws[l].ih, ws[l].hh, ws[l].bih, ws[l].bhh, h0 ? h0.ptr + 4 * l * B * H : 0, c0 ? c0.ptr + 4 * l * B * H : 0,
-        hs[l].ptr, cs[l].ptr, gs[l].ptr, hN.ptr + 4 * l * B * H, cN.ptr + 4 * l * B * H);
-      inp = hs[l].ptr;
-    }
+    const layers: StackLayer[] = ws.map((w, l) => ({
+      weights: { wIh: w.ih, wHh: w.hh, bIh: w.bih, bHh: w.bhh },
+      hSeq: hs[l].ptr, cSeq: cs[l].ptr, gates: gs[l].ptr,
+      h0: h0 ? at(h0.ptr, l * B * H) : 0, c0: c0 ? at(c0.ptr, l * B * H) : 0,
+      hLast: at(hN.ptr, l * B * H), cLast: at(cN.ptr, l * B * H),
+    }));
+    stackForward({ B, T, I, H }, xb.ptr, lens, layers);
     const res: LstmResult = { output: hs[L - 1].toFloat32Array(), hN: hN.toFloat32Array(), cN: cN.toFloat32Array() };
     if (!up) return res;
     const dTop = up.dOutput ? alloc(up.dOutput) : undefined;
     const dhN = up.dhN ? alloc(up.dhN) : undefined;
     const dcN = up.dcN ? alloc(up.dcN) : undefined;
     const dx = alloc(B * T * I), dh0 = alloc(L * B * H), dc0 = alloc(L * B * H);
-    const grads: LstmWeights = {};
-    let dh = dTop ? dTop.ptr : 0;
-    for (let l = L - 1; l >= 0; l--) {
+    const g = layers.map((_, l) => {
       const iSize = l === 0 ? I : H;
-      const dIn = l === 0 ? dx : alloc(B * T * H);
-      const g = { ih: alloc(4 * H * iSize), hh: alloc(4 * H * H), bih: alloc(4 * H), bhh: alloc(4 * H) };
-      k.lstm_backward(B, T, iSize, H, l === 0 ? xb.ptr : hs[l - 1].ptr, lens, ws[l].ih, ws[l].hh, h0 ? h0.ptr + 4 * l * B * H : 0, c0 ? c0.ptr + 4 * l * B * H : 0,
-        hs[l].ptr, cs[l].ptr, gs[l].ptr, dh, dhN ? dhN.ptr + 4 * l * B * H : 0, dcN ? dcN.ptr + 4 * l * B * H : 0,
-        dIn.ptr, dh0.ptr + 4 * l * B * H, dc0.ptr + 4 * l * B * H, g.ih.ptr, g.hh.ptr, g.bih.ptr, g.bhh.ptr);
-      grads[`weight_ih_l${l}`] = g.ih.toFloat32Array();
-      grads[`weight_hh_l${l}`] = g.hh.toFloat32Array();
-      grads[`bias_ih_l${l}`] = g.bih.toFloat32Array();
-      grads[`bias_hh_l${l}`] = g.bhh.toFloat32Array();
-      dh = dIn.ptr;
+      return { ih: alloc(4 * H * iSize), hh: alloc(4 * H * H), bih: alloc(4 * H), bhh: alloc(4 * H) };
+    });
+    layers.forEach((ly, l) => {
+      ly.grads = { wIh: g[l].ih.ptr, wHh: g[l].hh.ptr, bIh: g[l].bih.ptr, bHh: g[l].bhh.ptr };
+      ly.dhLast = dhN ? at(dhN.ptr, l * B * H) : 0;
+      ly.dcLast = dcN ? at(dcN.ptr, l * B * H) : 0;
+      ly.dh0 = at(dh0.ptr, l * B * H);
+      ly.dc0 = at(dc0.ptr, l * B * H);
+    });
+    const dInputs = layers.map((_, l) => (l === 0 ? dx.ptr : alloc(B * T * H).ptr));
+    stackBackward({ B, T, I, H }, xb.ptr, lens, layers, dTop ? dTop.ptr : 0, dInputs);
+    const grads: LstmWeights = {};
+    for (let l = L - 1; l >= 0; l--) {
+      grads[`weight_ih_l${l}`] = g[l].ih.toFloat32Array();
+      grads[`weight_hh_l${l}`] = g[l].hh.toFloat32Array();
+      grads[`bias_ih_l${l}`] = g[l].bih.toFloat32Array();
+      grads[`bias_hh_l${l}`] = g[l].bhh.toFloat32Array();
     }
     return { ...res, dx: dx.toFloat32Array(), dh0: dh0.toFloat32Array(), dc0: dc0.toFloat32Array(), grads };
   });
