@@ -3,11 +3,11 @@
 // Uses dist/cli.js (tsup entry `cli`). When it is missing (bundle not built yet) the test bundles
 // src/cli.ts with esbuild into .cache/cli-test/ next to links to dist/wasm and dist/worker.node.js.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTmpDirs, tmpDir } from './shared/node.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 let cli = join(root, 'dist', 'cli.js');
@@ -58,7 +58,7 @@ const N = 480;
 const ANOMALY = [300, 314]; // inclusive
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'lstm-vae-cli-'));
+  dir = tmpDir('lstm-vae-cli-');
   if (!existsSync(cli)) {
     // Not built by tsup yet: bundle the CLI next to the built WebAssembly files.
     if (!existsSync(join(root, 'dist', 'wasm'))) throw new Error('dist/ is not built: run `npx tsup` (or npm run build) first');
@@ -105,11 +105,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  removeTmpDirs();
 });
 
 describe('lstm-vae CLI: continuous data', () => {
-  const trainArgs = ['train', 'series.csv', '--timestamp', 'time', '--labels', 'label', '--window', '24', '--stride', '4', '--epochs', '12', '--threads', '1', '--out', 'model.safetensors', '-q'];
+  const trainArgs = [
+    'train', 'series.csv', '--timestamp', 'time', '--labels', 'label', '--window', '24', '--stride', '4',
+    '--epochs', '12', '--threads', '1', '--out', 'model.safetensors', '-q',
+  ];
 
   it('train writes the model, an HTML report and an SVG', () => {
     const r = ok(trainArgs);
