@@ -3,7 +3,7 @@ export { init, backendInfo, dispose, setThreads, memoryBytes, type InitOptions, 
 export { matmul, lstm, lstmGradients, type LstmWeights, type LstmOptions, type LstmResult, type LstmGradResult } from './nn/ops.js';
 export type { Tensor } from './core/tensor.js';
 export * from './core/errors.js';
-export { LstmVae, parameterShapes, type LstmVaeConfig, type ModelInput, type SequenceInput, type TokenInput, type LossOptions, type LossResult } from './model.js';
+export { LstmVae, parameterShapes, type LstmVaeConfig, type ModelInput, type SequenceInput, type TokenInput, type LossOptions, type LossResult } from './model/index.js';
 export { Optimizer, type OptimizerName, type OptimizerOptions } from './train/index.js';
 export type { FitOptions, History, BatchStats, EpochStats, Schedule, KlAnnealing, TrainerState, CheckpointInfo } from './train/index.js';
 export { readCheckpoint } from './train/index.js';

@@ -5,7 +5,7 @@ import { nodePlatform } from './backend/node.js';
 setPlatform(nodePlatform);
 export * from './api.js';
 
-import { LstmVae } from './model.js';
+import { LstmVae } from './model/index.js';
 import { readFileBytes, writeFileAtomic } from './io/atomic-write.js';
 import { setCheckpointWriter } from './train/index.js';
 

@@ -1,7 +1,7 @@
 // Splits, tensors and held-out figures shared by scripts/eval.ts and test/eval-small.test.ts.
 // Pure TypeScript over the package's data helpers: the model is passed in (from 'lstm-vae' or dist/).
 import type { Ecg5000 } from '../../src/data/datasets.js';
-import type { LstmVae } from '../../src/model.js';
+import type { LstmVae } from '../../src/model/index.js';
 import type { TokenBatch } from '../../src/data/tokenizer.js';
 import { Rng } from '../../src/core/rng.js';
 

@@ -9,7 +9,7 @@
  */
 import { createStore, delMany, getMany, keys, setMany, type UseStore } from 'idb-keyval';
 import { ConfigError, FormatError, IOError } from '../core/errors.js';
-import { LstmVae, type LstmVaeConfig } from '../model.js';
+import { LstmVae, type LstmVaeConfig } from '../model/index.js';
 
 /** What listModels() tells about a stored model. */
 export interface StoredModelInfo {

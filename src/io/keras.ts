@@ -12,7 +12,7 @@
  * approximation: such a layer is rejected, since no weights make the two compute the same function.
  */
 import { ConfigError, ShapeError } from '../core/errors.js';
-import { LstmVae, parameterShapes, type LstmVaeConfig } from '../model.js';
+import { LstmVae, parameterShapes, type LstmVaeConfig } from '../model/index.js';
 
 /** A tensor: `{ shape, data }`, nested number arrays, or a TF.js tensor (anything with `shape` and `dataSync()`). */
 export type KerasTensor =

@@ -1,169 +1,23 @@
-import { isInitialised, wasm } from './backend/index.js';
-import { at, copyBlock, type LstmLayerWeights, lstmForward } from './backend/kernels.js';
-import { isInt } from './core/checks.js';
-import { type StackLayer, stackBackward, stackForward } from './nn/lstm-stack.js';
-import { BackendError, ConfigError, DataError, FormatError, ShapeError } from './core/errors.js';
-import { WasmBuffer } from './backend/memory.js';
-import { Rng } from './core/rng.js';
-import { decodeSafetensors, encodeSafetensors, validateStateDict } from './io/safetensors.js';
-import { BOS, CharTokenizer, UNK } from './data/tokenizer.js';
-import { product, type ModelInput } from './core/tensor.js';
-import { fit, makeCheckpoint, type FitOptions, type History, type TrainerState } from './train/index.js';
-import type { Optimizer } from './train/index.js';
+/**
+ * The LSTM variational autoencoder: training (loss and gradients) and inference.
+ */
 
-/** Model configuration (the keys saved in files, as in the SPEC). */
-export interface LstmVaeConfig {
-  /** 'continuous' (real-valued frames, default) or 'tokens' (ids from a tokenizer). */
-  mode?: 'continuous' | 'tokens';
-  /** D: features per step (continuous mode). */
-  features?: number;
-  /** H: LSTM hidden size. */
-  hidden: number;
-  /** Z: latent size. */
-  latent: number;
-  /** L: stacked LSTM layers (default 1). */
-  layers?: number;
-  /** Continuous decoder: 'repeat' (z at every step, default) or 'autoregressive' (previous frame and z). Token mode: 'autoregressive'. */
-  decoder?: 'repeat' | 'autoregressive';
-  /** V: vocabulary size (token mode). */
-  vocabSize?: number;
-  /** E: embedding size (token mode). */
-  embedding?: number;
-  /** Rate at which decoder inputs are replaced by the unknown token during training (token mode, default 0). */
-  wordDropout?: number;
-  /** Seed of initialisation, shuffling, dropout and sampling (default 0). */
-  seed?: number;
-  /** Recurrent weight initialisation: 'default' (uniform ±1/√H, as PyTorch) or 'orthogonal'. */
-  recurrentInit?: 'default' | 'orthogonal';
-  /** Forget-gate bias at initialisation (default: PyTorch's uniform init; e.g. 1 to start remembering). */
-  forgetBias?: number;
-}
-
-type Resolved = Required<Pick<LstmVaeConfig, 'mode' | 'hidden' | 'latent' | 'layers' | 'decoder' | 'seed'>> & {
-  features: number; vocabSize: number; embedding: number; wordDropout: number;
-  recurrentInit: 'default' | 'orthogonal'; forgetBias?: number;
-};
-
-export type { ModelInput, SequenceInput, TokenInput } from './core/tensor.js';
-
-export interface LossOptions {
-  /** Noise of the reparameterisation `[B * Z]`; drawn from the model's generator if absent. */
-  eps?: Float32Array;
-  /** Weight of the KL term (default 1). */
-  beta?: number;
-  /** Free bits λ per latent dimension (default 0). */
-  freeBits?: number;
-  /** Apply word dropout (token mode; default false here, true in fit). */
-  train?: boolean;
-}
-
-export interface LossResult {
-  loss: number;
-  recon: number;
-  kl: number;
-  /** Gradients of `loss` by state-dict key (same layouts as the weights). */
-  gradients: Record<string, Float32Array>;
-}
-
-interface ParamSpec {
-  key: string;
-  shape: number[];
-  offset: number;
-  size: number;
-}
-
-const FORMAT_VERSION = 1;
-
-function resolveConfig(c: LstmVaeConfig): Resolved {
-  if (c === null || typeof c !== 'object') throw new ConfigError('the model configuration must be an object', { argument: 'config', expected: '{ mode, features, hidden, latent, ... }', actual: c });
-  const mode = c.mode ?? 'continuous';
-  if (mode !== 'continuous' && mode !== 'tokens') throw new ConfigError('unknown mode', { argument: 'config.mode', expected: "'continuous' | 'tokens'", actual: mode });
-  const need = (name: keyof LstmVaeConfig, min: number, max?: number) => {
-    const v = c[name];
-    if (!isInt(v, min, max)) throw new ConfigError(`config.${name} must be a whole number from ${min} to ${max ?? 1 << 20}`, { argument: `config.${name}`, expected: `${min}..${max ?? 1 << 20}`, actual: v });
-    return v;
-  };
-  const hidden = need('hidden', 1, 4096);
-  const latent = need('latent', 1, 4096);
-  const layers = c.layers === undefined ? 1 : need('layers', 1, 16);
-  const seed = c.seed === undefined ? 0 : need('seed', 0, 2 ** 32 - 1);
-  const recurrentInit = c.recurrentInit ?? 'default';
-  if (recurrentInit !== 'default' && recurrentInit !== 'orthogonal') throw new ConfigError('unknown recurrentInit', { argument: 'config.recurrentInit', expected: "'default' | 'orthogonal'", actual: recurrentInit });
-  if (c.forgetBias !== undefined && !(typeof c.forgetBias === 'number' && Number.isFinite(c.forgetBias))) throw new ConfigError('forgetBias must be a finite number', { argument: 'config.forgetBias', expected: 'number', actual: c.forgetBias });
-  if (mode === 'continuous') {
-    const features = need('features', 1, 1 << 16);
-    const decoder = c.decoder ?? 'repeat';
-    if (decoder !== 'repeat' && decoder !== 'autoregressive') throw new ConfigError('unknown decoder', { argument: 'config.decoder', expected: "'repeat' | 'autoregressive'", actual: decoder });
-    return { mode, features, hidden, latent, layers, decoder, seed, vocabSize: 0, embedding: 0, wordDropout: 0, recurrentInit, forgetBias: c.forgetBias };
-  }
-  const vocabSize = need('vocabSize', 5, 1 << 20);
-  const embedding = need('embedding', 1, 4096);
-  const wordDropout = c.wordDropout ?? 0;
-  if (!(typeof wordDropout === 'number' && wordDropout >= 0 && wordDropout < 1)) throw new ConfigError('wordDropout must be a number in [0, 1)', { argument: 'config.wordDropout', expected: '[0, 1)', actual: wordDropout });
-  if (c.decoder !== undefined && c.decoder !== 'autoregressive') throw new ConfigError('the token model has an autoregressive decoder only', { argument: 'config.decoder', expected: 'autoregressive', actual: c.decoder });
-  return { mode, features: 0, hidden, latent, layers, decoder: 'autoregressive', seed, vocabSize, embedding, wordDropout, recurrentInit, forgetBias: c.forgetBias };
-}
-
-function lstmSpecs(prefix: string, input: number, H: number, L: number): [string, number[]][] {
-  const out: [string, number[]][] = [];
-  for (let k = 0; k < L; k++) {
-    out.push([`${prefix}weight_ih_l${k}`, [4 * H, k === 0 ? input : H]], [`${prefix}weight_hh_l${k}`, [4 * H, H]], [`${prefix}bias_ih_l${k}`, [4 * H]], [`${prefix}bias_hh_l${k}`, [4 * H]]);
-  }
-  return out;
-}
-
-/** State-dict keys and shapes of a configuration (the SPEC's table, in PyTorch's order). */
-export function parameterShapes(config: LstmVaeConfig): [string, number[]][] {
-  const c = resolveConfig(config);
-  const { hidden: H, latent: Z, layers: L } = c;
-  const heads: [string, number[]][] = [['encoder.fc_mu.weight', [Z, H]], ['encoder.fc_mu.bias', [Z]], ['encoder.fc_logvar.weight', [Z, H]], ['encoder.fc_logvar.bias', [Z]]];
-  if (c.mode === 'continuous') {
-    const D = c.features;
-    return [
-      ...lstmSpecs('encoder.lstm.', D, H, L),
-      ...heads,
-      ...lstmSpecs('decoder.lstm.', c.decoder === 'repeat' ? Z : D + Z, H, L),
-      ['decoder.fc_out.weight', [D, H]], ['decoder.fc_out.bias', [D]],
-    ];
-  }
-  const { vocabSize: V, embedding: E } = c;
-  return [
-    ['embedding.weight', [V, E]],
-    ...lstmSpecs('encoder.lstm.', E, H, L),
-    ...heads,
-    ['decoder.fc_init.weight', [2 * L * H, Z]], ['decoder.fc_init.bias', [2 * L * H]],
-    ...lstmSpecs('decoder.lstm.', E + Z, H, L),
-    ['decoder.fc_out.weight', [V, H]], ['decoder.fc_out.bias', [V]],
-  ];
-}
-
-/** Buffers reused between calls of the same sizes (freed with the model). */
-class Workspace {
-  private bufs = new Map<string, WasmBuffer>();
-  get(name: string, n: number, kind: 'f32' | 'i32' = 'f32'): WasmBuffer {
-    let b = this.bufs.get(name);
-    if (!b || b.length !== n || b.kind !== kind) {
-      b?.free();
-      b = new WasmBuffer(n, kind);
-      this.bufs.set(name, b);
-    }
-    return b;
-  }
-  free(): void {
-    for (const b of this.bufs.values()) b.free();
-    this.bufs.clear();
-  }
-}
-
-/** A normalized batch: continuous frames or token ids, with lengths. */
-interface Batch {
-  B: number;
-  T: number;
-  /** continuous: [B,T,D] floats; tokens: [B,T] ids */
-  floats?: Float32Array;
-  ids?: Int32Array;
-  lengths?: Int32Array;
-}
+import { isInitialised, wasm } from '../backend/index.js';
+import { at, copyBlock, lstmForward, type LstmLayerWeights } from '../backend/kernels.js';
+import { WasmBuffer } from '../backend/memory.js';
+import { isInt } from '../core/checks.js';
+import { BackendError, ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { type ModelInput, product } from '../core/tensor.js';
+import { BOS, CharTokenizer, UNK } from '../data/tokenizer.js';
+import { decodeSafetensors, encodeSafetensors, validateStateDict } from '../io/safetensors.js';
+import { stackBackward, stackForward, type StackLayer } from '../nn/lstm-stack.js';
+import { fit, type FitOptions, type History, makeCheckpoint, type Optimizer, type TrainerState } from '../train/index.js';
+import { Workspace } from './buffers.js';
+import { FORMAT_VERSION, inferConfig, type LstmVaeConfig, resolveConfig, type Resolved } from './config.js';
+import { type Batch, toBatch } from './input.js';
+import { type LossOptions, lossOptions, type LossResult } from './loss.js';
+import { orthogonal, parameterShapes, type ParamSpec } from './params.js';
 
 /**
  * An LSTM variational autoencoder (see the SPEC): an LSTM encoder to a Gaussian latent `z`, an LSTM
@@ -265,81 +119,7 @@ export class LstmVae {
 
   /** @internal Checks and converts an input batch. */
   toBatch(x: unknown, name = 'x'): Batch {
-    const c = this.config;
-    if (Array.isArray(x)) x = { data: x };
-    if (x === null || typeof x !== 'object' || !('data' in (x as object))) {
-      throw new ShapeError(`${name} must be { data, shape }`, { argument: name, expected: c.mode === 'continuous' ? '{ data: Float32Array, shape: [B, T, D] } or number[][][]' : '{ data: Int32Array, shape: [B, T], lengths }', actual: x === null ? 'null' : typeof x });
-    }
-    const { data, shape, lengths } = x as { data: unknown; shape?: unknown; lengths?: unknown };
-    let B: number, T: number;
-    let floats: Float32Array | undefined, ids: Int32Array | undefined;
-    if (c.mode === 'continuous') {
-      const D = c.features;
-      if (Array.isArray(data)) {
-        B = data.length;
-        if (B === 0) throw new DataError(`${name} is empty`, { argument: name, expected: 'at least one sequence', actual: 0 });
-        T = Array.isArray(data[0]) ? data[0].length : -1;
-        floats = new Float32Array(B * Math.max(T, 0) * D);
-        for (let b = 0; b < B; b++) {
-          const seq = data[b];
-          if (!Array.isArray(seq) || seq.length !== T) throw new ShapeError(`${name}[${b}] must be an array of ${T} steps`, { argument: `${name}[${b}]`, expected: `${T} steps`, actual: Array.isArray(seq) ? seq.length : typeof seq });
-          for (let t = 0; t < T; t++) {
-            const f = seq[t];
-            if (!Array.isArray(f) || f.length !== D) throw new ShapeError(`${name}[${b}][${t}] must have ${D} features`, { argument: `${name}[${b}][${t}]`, expected: D, actual: Array.isArray(f) ? f.length : typeof f });
-            for (let d = 0; d < D; d++) floats[(b * T + t) * D + d] = f[d];
-          }
-        }
-      } else {
-        if (!(data instanceof Float32Array)) throw new ShapeError(`${name}.data must be a Float32Array or nested arrays`, { argument: `${name}.data`, expected: 'Float32Array', actual: (data as object)?.constructor?.name ?? typeof data });
-        if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isSafeInteger(v) && v >= 0)) throw new ShapeError(`${name}.shape must be [B, T, D]`, { argument: `${name}.shape`, expected: '[B, T, D]', actual: shape });
-        [B, T] = shape;
-        if (shape[2] !== D) throw new ShapeError(`${name} has ${shape[2]} features per step but the model takes ${D}`, { argument: `${name}.shape[2]`, expected: D, actual: shape[2] });
-        if (data.length !== B * T * D) throw new ShapeError(`${name}.data has ${data.length} elements but its shape [${shape.join(', ')}] needs ${B * T * D}`, { argument: `${name}.data.length`, expected: B * T * D, actual: data.length });
-        floats = data;
-      }
-      if (B === 0) throw new DataError(`${name} is empty`, { argument: name, expected: 'at least one sequence', actual: 0 });
-      if (T < 1) throw new ShapeError(`${name} has no time steps`, { argument: `${name}.shape[1]`, expected: 'T >= 1', actual: T });
-      for (let i = 0; i < floats.length; i++) {
-        if (!Number.isFinite(floats[i])) {
-          const b = Math.floor(i / (T * D)), t = Math.floor(i / D) % T, d = i % D;
-          throw new DataError(`${name} holds a non-finite value at [${b}, ${t}, ${d}]`, { argument: `${name}.data[${i}]`, expected: 'a finite number', actual: String(floats[i]) });
-        }
-      }
-    } else {
-      const V = c.vocabSize;
-      if (Array.isArray(data)) {
-        B = data.length;
-        if (B === 0) throw new DataError(`${name} is empty`, { argument: name, expected: 'at least one sequence', actual: 0 });
-        T = Math.max(...data.map((s) => (Array.isArray(s) ? s.length : 0)));
-        ids = new Int32Array(B * T);
-        data.forEach((s, b) => (s as number[]).forEach((v, t) => (ids![b * T + t] = v)));
-      } else {
-        if (!(data instanceof Int32Array)) throw new ShapeError(`${name}.data must be an Int32Array of token ids`, { argument: `${name}.data`, expected: 'Int32Array', actual: (data as object)?.constructor?.name ?? typeof data });
-        if (!Array.isArray(shape) || shape.length !== 2 || !shape.every((v) => Number.isSafeInteger(v) && v >= 0)) throw new ShapeError(`${name}.shape must be [B, T]`, { argument: `${name}.shape`, expected: '[B, T]', actual: shape });
-        [B, T] = shape;
-        if (data.length !== B * T) throw new ShapeError(`${name}.data has ${data.length} ids but its shape [${shape.join(', ')}] needs ${B * T}`, { argument: `${name}.data.length`, expected: B * T, actual: data.length });
-        ids = data;
-      }
-      if (B === 0) throw new DataError(`${name} is empty`, { argument: name, expected: 'at least one sequence', actual: 0 });
-      if (T < 1) throw new ShapeError(`${name} has no time steps`, { argument: `${name}.shape[1]`, expected: 'T >= 1', actual: T });
-      for (let i = 0; i < ids.length; i++) {
-        if (!(ids[i] >= 0 && ids[i] < V && Number.isInteger(ids[i]))) throw new DataError(`${name} holds token id ${ids[i]} at [${Math.floor(i / T)}, ${i % T}], outside the vocabulary`, { argument: `${name}.data[${i}]`, expected: `0..${V - 1}`, actual: ids[i] });
-      }
-    }
-    let lens: Int32Array | undefined;
-    if (lengths !== undefined) {
-      const l = lengths as ArrayLike<number>;
-      if (typeof l !== 'object' || l === null || typeof l.length !== 'number' || l.length !== B) throw new ShapeError(`${name}.lengths must give one length per sequence`, { argument: `${name}.lengths`, expected: `${B} lengths`, actual: (l as { length?: number })?.length });
-      lens = new Int32Array(B);
-      for (let b = 0; b < B; b++) {
-        const v = l[b];
-        if (!(Number.isInteger(v) && v >= 1 && v <= T)) throw new DataError(`${name}.lengths[${b}] = ${v} is outside 1..T`, { argument: `${name}.lengths[${b}]`, expected: `1..${T}`, actual: v });
-        lens[b] = v;
-      }
-    } else if (c.mode === 'tokens') {
-      throw new ShapeError(`${name}.lengths is required for token input`, { argument: `${name}.lengths`, expected: `${B} lengths`, actual: undefined });
-    }
-    return { B, T, floats, ids, lengths: lens };
+    return toBatch(this.config, x, name);
   }
 
   private checkEps(eps: unknown, B: number): Float32Array {
@@ -980,52 +760,4 @@ export class LstmVae {
   weightsFinite(): boolean {
     return wasm().all_finite(this.size, this.params.ptr);
   }
-}
-
-function lossOptions(o: LossOptions): { beta: number; freeBits: number } {
-  if (o === null || typeof o !== 'object') throw new ConfigError('options must be an object', { argument: 'options', expected: '{ eps?, beta?, freeBits? }', actual: o });
-  const beta = o.beta ?? 1;
-  const freeBits = o.freeBits ?? 0;
-  if (!(typeof beta === 'number' && Number.isFinite(beta) && beta >= 0)) throw new ConfigError('beta must be a finite number >= 0', { argument: 'options.beta', expected: '>= 0', actual: beta });
-  if (!(typeof freeBits === 'number' && Number.isFinite(freeBits) && freeBits >= 0)) throw new ConfigError('freeBits must be a finite number >= 0', { argument: 'options.freeBits', expected: '>= 0', actual: freeBits });
-  return { beta, freeBits };
-}
-
-/** Sizes of a model from its tensors (files saved by PyTorch carry no config). */
-function inferConfig(t: Record<string, { shape: number[] }>): LstmVaeConfig {
-  const need = (k: string) => {
-    const v = t[k];
-    if (!v) throw new FormatError(`the file has no config and no tensor ${k} to infer it from`, { argument: k, expected: 'present' });
-    return v.shape;
-  };
-  const whh = need('encoder.lstm.weight_hh_l0');
-  const H = whh[1];
-  const Z = need('encoder.fc_mu.weight')[0];
-  let L = 0;
-  while (t[`encoder.lstm.weight_ih_l${L}`]) L++;
-  if (t['embedding.weight']) {
-    const [V, E] = need('embedding.weight');
-    return { mode: 'tokens', vocabSize: V, embedding: E, hidden: H, latent: Z, layers: L, decoder: 'autoregressive', wordDropout: 0 };
-  }
-  const D = need('decoder.fc_out.weight')[0];
-  const dIn = need('decoder.lstm.weight_ih_l0')[1];
-  return { mode: 'continuous', features: D, hidden: H, latent: Z, layers: L, decoder: dIn === Z ? 'repeat' : 'autoregressive' };
-}
-
-/** Fills an H×H block with a random orthogonal matrix (Gram–Schmidt on Gaussian rows). */
-function orthogonal(out: Float32Array, H: number, rng: Rng): void {
-  const m = new Float64Array(H * H);
-  for (let i = 0; i < H * H; i++) m[i] = rng.normal();
-  for (let i = 0; i < H; i++) {
-    for (let j = 0; j < i; j++) {
-      let d = 0;
-      for (let k = 0; k < H; k++) d += m[i * H + k] * m[j * H + k];
-      for (let k = 0; k < H; k++) m[i * H + k] -= d * m[j * H + k];
-    }
-    let n = 0;
-    for (let k = 0; k < H; k++) n += m[i * H + k] ** 2;
-    n = Math.sqrt(n) || 1;
-    for (let k = 0; k < H; k++) m[i * H + k] /= n;
-  }
-  for (let i = 0; i < H * H; i++) out[i] = m[i];
 }
