@@ -134,3 +134,19 @@ export function runSuiteInWorker(suiteUrl, where, report) {
     w.postMessage({ suite: new URL(suiteUrl, import.meta.url).href, where });
   });
 }
+
+/**
+ * A test page: runs `mainSuites` on this page's main thread (ctx.where = mainWhere), then each of
+ * `workerSuites` in a fresh module Worker (workerWhere), and reports to window.__results.
+ */
+export async function runPage(label, { mainSuites, workerSuites, mainWhere, workerWhere }) {
+  const page = pageResults();
+  addEventListener('unhandledrejection', (e) => page.fail(`${label}: unhandled rejection`, describe(e.reason)));
+  try {
+    for (const s of mainSuites) await runSuite(await import(s), makeContext(mainWhere), page.report);
+    for (const s of workerSuites) await runSuiteInWorker(s, workerWhere, page.report);
+  } catch (e) {
+    page.fail(label, describe(e));
+  }
+  page.finish();
+}
