@@ -3,17 +3,16 @@
  */
 
 import { isInitialised, wasm } from '../backend/index.js';
-import { at, copyBlock, lstmForward, type LstmLayerWeights } from '../backend/kernels.js';
+import { at, copyBlock } from '../backend/kernels.js';
 import { WasmBuffer } from '../backend/memory.js';
 import { isInt } from '../core/checks.js';
 import { BackendError, ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { type ModelInput, product } from '../core/tensor.js';
-import { BOS, CharTokenizer, UNK } from '../data/tokenizer.js';
+import { BOS, CharTokenizer } from '../data/tokenizer.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from '../io/safetensors.js';
-import { stackBackward, stackForward, type StackLayer } from '../nn/lstm-stack.js';
 import { fit, type FitOptions, type History, makeCheckpoint, type Optimizer, type TrainerState } from '../train/index.js';
-import { Workspace } from './buffers.js';
+import { Graph } from './graph.js';
 import { FORMAT_VERSION, inferConfig, type LstmVaeConfig, resolveConfig, type Resolved } from './config.js';
 import { type Batch, toBatch } from './input.js';
 import { type LossOptions, lossOptions, type LossResult } from './loss.js';
@@ -34,12 +33,13 @@ export class LstmVae {
   /** @internal */ params: WasmBuffer;
   /** @internal */ grads: WasmBuffer;
   /** @internal */ rng: Rng;
-  private ws = new Workspace();
+  private readonly graph: Graph;
   private disposed = false;
 
   constructor(config: LstmVaeConfig) {
     if (!isInitialised()) throw new BackendError('lstm-vae is not initialised: call `await init()` before creating a model');
     this.config = resolveConfig(config);
+    this.graph = new Graph(this.config, { p: (key, grad) => this.p(key, grad), rng: () => this.rng, grads: () => this.grads, alive: () => this.alive() });
     let offset = 0;
     this.specs = parameterShapes(this.config).map(([key, shape]) => {
       const size = product(shape);
@@ -138,212 +138,6 @@ export class LstmVae {
   }
 
   // -----------------------------------------------------------------------------------------
-  // The network: forward (with everything backward needs) and backward
-
-  /** The weights (or their gradients) of layer `l` of the LSTM stack under `prefix`. */
-  private lstmWeights(prefix: string, l: number, grad = false): LstmLayerWeights {
-    return { wIh: this.p(`${prefix}weight_ih_l${l}`, grad), wHh: this.p(`${prefix}weight_hh_l${l}`, grad), bIh: this.p(`${prefix}bias_ih_l${l}`, grad), bHh: this.p(`${prefix}bias_hh_l${l}`, grad) };
-  }
-
-  /** The layers of a stack (`tag` names its buffers) for a batch of B sequences of T steps. */
-  private stackLayers(prefix: string, tag: string, B: number, T: number, h0s?: number[], c0s?: number[]): StackLayer[] {
-    const H = this.config.hidden;
-    return Array.from({ length: this.config.layers }, (_, l) => ({
-      weights: this.lstmWeights(prefix, l),
-      grads: this.lstmWeights(prefix, l, true),
-      hSeq: this.ws.get(`${tag}.h${l}`, B * T * H).ptr,
-      cSeq: this.ws.get(`${tag}.c${l}`, B * T * H).ptr,
-      gates: this.ws.get(`${tag}.g${l}`, B * T * 4 * H).ptr,
-      h0: h0s?.[l],
-      c0: c0s?.[l],
-    }));
-  }
-
-  /** Runs one stack of L LSTM layers over `inp` ([B,T,I]); returns the top layer's h_seq buffer. */
-  private lstmStack(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, h0s?: number[], c0s?: number[], hLastTop?: number): number {
-    const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
-    if (hLastTop) layers[layers.length - 1].hLast = hLastTop;
-    return stackForward({ B, T, I, H: this.config.hidden }, inp, lengths, layers);
-  }
-
-  /** Backward through a stack; `dTop` is dh_seq of the top layer (0 if none), dLastTop its dh_last. Writes dx of layer 0 to `dInput` (if given). */
-  private lstmStackBackward(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, dTop: number, dLastTop: number, dInput: number, h0s?: number[], c0s?: number[], dh0s?: number[], dc0s?: number[]): void {
-    const H = this.config.hidden;
-    const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
-    layers.forEach((ly, l) => {
-      ly.dh0 = dh0s?.[l];
-      ly.dc0 = dc0s?.[l];
-    });
-    layers[layers.length - 1].dhLast = dLastTop;
-    const dInputs = layers.map((_, l) => (l === 0 ? dInput : this.ws.get(`${tag}.dh${l - 1}`, B * T * H).ptr));
-    stackBackward({ B, T, I, H }, inp, lengths, layers, dTop, dInputs);
-  }
-
-  /** Encoder: writes mu, logvar ([B,Z] buffers 'mu', 'logvar'); returns them. */
-  private encodeBatch(bt: Batch): { mu: WasmBuffer; logvar: WasmBuffer; inp: number; I: number; lens: number } {
-    const k = wasm();
-    const { B, T } = bt;
-    const { hidden: H, latent: Z } = this.config;
-    const lens = bt.lengths ? this.ws.get('lengths', B, 'i32').set(bt.lengths).ptr : 0;
-    let inp: number, I: number;
-    if (this.config.mode === 'continuous') {
-      I = this.config.features;
-      inp = this.ws.get('x', B * T * I).set(bt.floats!).ptr;
-    } else {
-      I = this.config.embedding;
-      const ids = this.ws.get('ids', B * T, 'i32').set(bt.ids!);
-      inp = this.ws.get('emb_enc', B * T * I).ptr;
-      k.embedding_forward(B * T, this.config.vocabSize, I, ids.ptr, this.p('embedding.weight'), inp);
-    }
-    const hT = this.ws.get('hT', B * H);
-    this.lstmStack('encoder.lstm.', 'enc', B, T, I, inp, lens, undefined, undefined, hT.ptr);
-    const mu = this.ws.get('mu', B * Z);
-    const logvar = this.ws.get('logvar', B * Z);
-    k.linear_forward(B, H, Z, hT.ptr, this.p('encoder.fc_mu.weight'), this.p('encoder.fc_mu.bias'), mu.ptr);
-    k.linear_forward(B, H, Z, hT.ptr, this.p('encoder.fc_logvar.weight'), this.p('encoder.fc_logvar.bias'), logvar.ptr);
-    return { mu, logvar, inp, I, lens };
-  }
-
-  /** Decoder (teacher-forced for autoregressive modes) from buffer 'z' [B,Z]; output y/logits buffer [B,T,out]. */
-  private decodeBatch(bt: Batch, zp: number, train: boolean): { out: WasmBuffer; dinp: number; DI: number; h0s?: number[]; c0s?: number[] } {
-    const k = wasm();
-    const { B, T } = bt;
-    const c = this.config;
-    const { hidden: H, latent: Z, layers: L } = c;
-    let dinp: number, DI: number;
-    let h0s: number[] | undefined, c0s: number[] | undefined;
-    if (c.mode === 'continuous') {
-      const D = c.features;
-      if (c.decoder === 'repeat') {
-        DI = Z;
-        dinp = this.ws.get('dec_in', B * T * Z).ptr;
-        k.repeat_time(B, T, Z, zp, dinp);
-      } else {
-        DI = D + Z;
-        const prev = this.ws.get('x_prev', B * T * D);
-        const pv = prev.f32();
-        pv.fill(0);
-        const xs = bt.floats!;
-        for (let b = 0; b < B; b++) pv.set(xs.subarray(b * T * D, (b * T + T - 1) * D), (b * T + 1) * D);
-        dinp = this.ws.get('dec_in', B * T * DI).ptr;
-        k.concat_time_latent(B, T, D, Z, prev.ptr, zp, dinp);
-      }
-    } else {
-      const E = c.embedding;
-      DI = E + Z;
-      const din = this.ws.get('ids_dec', B * T, 'i32');
-      const dv = din.i32();
-      const ids = bt.ids!;
-      for (let b = 0; b < B; b++) {
-        dv[b * T] = BOS;
-        for (let t = 1; t < T; t++) dv[b * T + t] = train && c.wordDropout > 0 && this.rng.next() < c.wordDropout ? UNK : ids[b * T + t - 1];
-      }
-      const emb = this.ws.get('emb_dec', B * T * E);
-      k.embedding_forward(B * T, c.vocabSize, E, din.ptr, this.p('embedding.weight'), emb.ptr);
-      dinp = this.ws.get('dec_in', B * T * DI).ptr;
-      k.concat_time_latent(B, T, E, Z, emb.ptr, zp, dinp);
-      // initial states: s = tanh(fc_init(z)) [B, 2LH]; h0 of layer l = s[:, l], c0 = s[:, L + l]
-      const pre = this.ws.get('s_pre', B * 2 * L * H);
-      const s = this.ws.get('s', B * 2 * L * H);
-      k.linear_forward(B, Z, 2 * L * H, zp, this.p('decoder.fc_init.weight'), this.p('decoder.fc_init.bias'), pre.ptr);
-      k.tanh_forward(B * 2 * L * H, pre.ptr, s.ptr);
-      h0s = [];
-      c0s = [];
-      for (let l = 0; l < L; l++) {
-        const h0 = this.ws.get(`h0_${l}`, B * H);
-        const c0 = this.ws.get(`c0_${l}`, B * H);
-        copyBlock(B, H, { ptr: s.ptr, col: l * H, stride: 2 * L * H }, { ptr: h0.ptr, stride: H });
-        copyBlock(B, H, { ptr: s.ptr, col: (L + l) * H, stride: 2 * L * H }, { ptr: c0.ptr, stride: H });
-        h0s.push(h0.ptr);
-        c0s.push(c0.ptr);
-      }
-    }
-    const top = this.lstmStack('decoder.lstm.', 'dec', B, T, DI, dinp, 0, h0s, c0s);
-    const O = c.mode === 'continuous' ? c.features : c.vocabSize;
-    const out = this.ws.get('out', B * T * O);
-    k.linear_forward(B * T, H, O, top, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), out.ptr);
-    return { out, dinp, DI, h0s, c0s };
-  }
-
-  /** Forward (and, with `backward`, gradients into this.grads). */
-  private run(bt: Batch, eps: Float32Array, beta: number, freeBits: number, backward: boolean, train: boolean): { loss: number; recon: number; kl: number } {
-    this.alive();
-    const k = wasm();
-    const { B, T } = bt;
-    const c = this.config;
-    const { hidden: H, latent: Z, layers: L } = c;
-    const enc = this.encodeBatch(bt);
-    const epsB = this.ws.get('eps', B * Z).set(eps);
-    const z = this.ws.get('z', B * Z);
-    k.reparameterize(B, Z, enc.mu.ptr, enc.logvar.ptr, epsB.ptr, z.ptr);
-    const dec = this.decodeBatch(bt, z.ptr, train);
-    const O = c.mode === 'continuous' ? c.features : c.vocabSize;
-    const dout = backward ? this.ws.get('dout', B * T * O).ptr : 0;
-    let recon: number;
-    if (c.mode === 'continuous') {
-      recon = k.mse_recon(B, T, O, enc.inp, dec.out.ptr, enc.lens, 1, dout);
-    } else {
-      recon = k.softmax_xent(B, T, O, dec.out.ptr, this.ws.get('ids', B * T, 'i32').ptr, enc.lens, 1, dout);
-    }
-    if (!backward) {
-      const kl = k.gaussian_kl(B, Z, enc.mu.ptr, enc.logvar.ptr, freeBits, beta, 0, 0);
-      return { loss: recon + beta * kl, recon, kl };
-    }
-    this.grads.fill(0);
-    // decoder output layer
-    const dtop = this.ws.get('dec.dtop', B * T * H);
-    k.linear_backward(B * T, H, O, this.ws.get(`dec.h${L - 1}`, B * T * H).ptr, this.p('decoder.fc_out.weight'), dout, dtop.ptr, this.p('decoder.fc_out.weight', true), this.p('decoder.fc_out.bias', true));
-    const ddin = this.ws.get('d_dec_in', B * T * dec.DI);
-    let dh0s: number[] | undefined, dc0s: number[] | undefined;
-    if (c.mode === 'tokens') {
-      dh0s = [];
-      dc0s = [];
-      for (let l = 0; l < L; l++) {
-        dh0s.push(this.ws.get(`dh0_${l}`, B * H).ptr);
-        dc0s.push(this.ws.get(`dc0_${l}`, B * H).ptr);
-      }
-    }
-    this.lstmStackBackward('decoder.lstm.', 'dec', B, T, dec.DI, dec.dinp, 0, dtop.ptr, 0, ddin.ptr, dec.h0s, dec.c0s, dh0s, dc0s);
-    const dz = this.ws.get('dz', B * Z);
-    if (c.mode === 'continuous') {
-      if (c.decoder === 'repeat') k.repeat_time_backward(B, T, Z, ddin.ptr, dz.ptr);
-      else k.concat_time_latent_backward(B, T, c.features, Z, ddin.ptr, 0, dz.ptr);
-    } else {
-      const E = c.embedding;
-      const de = this.ws.get('d_emb_dec', B * T * E);
-      k.concat_time_latent_backward(B, T, E, Z, ddin.ptr, de.ptr, dz.ptr);
-      k.embedding_backward(B * T, c.vocabSize, E, this.ws.get('ids_dec', B * T, 'i32').ptr, de.ptr, this.p('embedding.weight', true));
-      // back through s = tanh(fc_init(z))
-      const ds = this.ws.get('ds', B * 2 * L * H);
-      for (let l = 0; l < L; l++) {
-        copyBlock(B, H, { ptr: dh0s![l], stride: H }, { ptr: ds.ptr, col: l * H, stride: 2 * L * H });
-        copyBlock(B, H, { ptr: dc0s![l], stride: H }, { ptr: ds.ptr, col: (L + l) * H, stride: 2 * L * H });
-      }
-      const dpre = this.ws.get('ds_pre', B * 2 * L * H);
-      k.tanh_backward(B * 2 * L * H, this.ws.get('s', B * 2 * L * H).ptr, ds.ptr, dpre.ptr);
-      const dz2 = this.ws.get('dz2', B * Z);
-      k.linear_backward(B, Z, 2 * L * H, z.ptr, this.p('decoder.fc_init.weight'), dpre.ptr, dz2.ptr, this.p('decoder.fc_init.weight', true), this.p('decoder.fc_init.bias', true));
-      k.add_inplace(B * Z, dz.ptr, dz2.ptr);
-    }
-    const dmu = this.ws.get('dmu', B * Z);
-    const dlv = this.ws.get('dlogvar', B * Z);
-    k.reparameterize_backward(B, Z, enc.logvar.ptr, epsB.ptr, dz.ptr, dmu.ptr, dlv.ptr);
-    const kl = k.gaussian_kl(B, Z, enc.mu.ptr, enc.logvar.ptr, freeBits, beta, dmu.ptr, dlv.ptr);
-    // heads
-    const hT = this.ws.get('hT', B * H);
-    const dhT = this.ws.get('dhT', B * H);
-    const dhT2 = this.ws.get('dhT2', B * H);
-    k.linear_backward(B, H, Z, hT.ptr, this.p('encoder.fc_mu.weight'), dmu.ptr, dhT.ptr, this.p('encoder.fc_mu.weight', true), this.p('encoder.fc_mu.bias', true));
-    k.linear_backward(B, H, Z, hT.ptr, this.p('encoder.fc_logvar.weight'), dlv.ptr, dhT2.ptr, this.p('encoder.fc_logvar.weight', true), this.p('encoder.fc_logvar.bias', true));
-    k.add_inplace(B * H, dhT.ptr, dhT2.ptr);
-    let dinput = 0;
-    if (c.mode === 'tokens') dinput = this.ws.get('d_emb_enc', B * T * c.embedding).ptr;
-    this.lstmStackBackward('encoder.lstm.', 'enc', B, T, enc.I, enc.inp, enc.lens, 0, dhT.ptr, dinput);
-    if (c.mode === 'tokens') k.embedding_backward(B * T, c.vocabSize, c.embedding, this.ws.get('ids', B * T, 'i32').ptr, dinput, this.p('embedding.weight', true));
-    return { loss: recon + beta * kl, recon, kl };
-  }
-
-  // -----------------------------------------------------------------------------------------
   // Public API
 
   /**
@@ -360,7 +154,7 @@ export class LstmVae {
     const bt = this.toBatch(x);
     const { beta, freeBits } = lossOptions(options);
     const eps = options.eps !== undefined ? this.checkEps(options.eps, bt.B) : this.randn(bt.B * this.config.latent);
-    return this.run(bt, eps, beta, freeBits, true, options.train ?? false);
+    return this.graph.run(bt, eps, beta, freeBits, true, options.train ?? false);
   }
 
   /** Loss terms without gradients. */
@@ -368,7 +162,7 @@ export class LstmVae {
     const bt = this.toBatch(x);
     const { beta, freeBits } = lossOptions(options);
     const eps = options.eps !== undefined ? this.checkEps(options.eps, bt.B) : this.randn(bt.B * this.config.latent);
-    return this.run(bt, eps, beta, freeBits, false, false);
+    return this.graph.run(bt, eps, beta, freeBits, false, false);
   }
 
   /** The gradients of the last `lossAndGradients` by key (copies). */
@@ -403,7 +197,7 @@ export class LstmVae {
   /** Posterior means and log-variances: `mu`, `logvar` `[B·Z]` each. */
   encode(x: ModelInput): { mu: Float32Array; logvar: Float32Array } {
     this.alive();
-    const enc = this.encodeBatch(this.toBatch(x));
+    const enc = this.graph.encodeBatch(this.toBatch(x));
     return { mu: enc.mu.toFloat32Array(), logvar: enc.logvar.toFloat32Array() };
   }
 
@@ -419,26 +213,6 @@ export class LstmVae {
     return { data: zz.data, B: shape[0] };
   }
 
-  /**
-   * One free-running decoder step for `n` sequences: the decoder LSTM stack on `inp` (`[n, I]`),
-   * its states `hs`/`cs` (`[n, H]` per layer) advanced in place, then `fc_out` into `out` (`[n, O]`).
-   */
-  private decoderStep(tag: string, n: number, inp: number, I: number, hs: WasmBuffer[], cs: WasmBuffer[], O: number, out: number): void {
-    const k = wasm();
-    const { hidden: H, layers: L } = this.config;
-    const hn = this.ws.get(`${tag}.hn`, n * H);
-    const cn = this.ws.get(`${tag}.cn`, n * H);
-    const g = this.ws.get(`${tag}.g`, n * 4 * H);
-    const p = 'decoder.lstm.';
-    let x = inp;
-    for (let l = 0; l < L; l++) {
-      lstmForward({ B: n, T: 1, I: l === 0 ? I : H, H }, { x, lengths: 0, weights: this.lstmWeights(p, l), h0: hs[l].ptr, c0: cs[l].ptr, hSeq: hn.ptr, cSeq: cn.ptr, gates: g.ptr });
-      copyBlock(1, n * H, { ptr: hn.ptr, stride: 0 }, { ptr: hs[l].ptr, stride: 0 });
-      copyBlock(1, n * H, { ptr: cn.ptr, stride: 0 }, { ptr: cs[l].ptr, stride: 0 });
-      x = hs[l].ptr;
-    }
-    k.linear_forward(n, H, O, x, this.p('decoder.fc_out.weight'), this.p('decoder.fc_out.bias'), out);
-  }
 
   /**
    * Decodes latent vectors into sequences of `T` steps: `[B·T·D]` frames (continuous). The
@@ -451,21 +225,21 @@ export class LstmVae {
     const { data, B } = this.checkZ(z);
     const k = wasm();
     const { features: D, hidden: H, latent: Z, layers: L } = this.config;
-    const zb = this.ws.get('z', B * Z).set(data);
+    const zb = this.graph.ws.get('z', B * Z).set(data);
     if (this.config.decoder === 'repeat') {
-      const dec = this.decodeBatch({ B, T }, zb.ptr, false);
+      const dec = this.graph.decodeBatch({ B, T }, zb.ptr, false);
       return dec.out.toFloat32Array();
     }
     // autoregressive, free running: one step at a time, state carried
     const out = new Float32Array(B * T * D);
-    const prev = this.ws.get('ar.prev', B * D).fill(0);
-    const inp = this.ws.get('ar.in', B * (D + Z));
-    const hs = Array.from({ length: L }, (_, l) => this.ws.get(`ar.h${l}`, B * H).fill(0));
-    const cs = Array.from({ length: L }, (_, l) => this.ws.get(`ar.c${l}`, B * H).fill(0));
-    const y = this.ws.get('ar.y', B * D);
+    const prev = this.graph.ws.get('ar.prev', B * D).fill(0);
+    const inp = this.graph.ws.get('ar.in', B * (D + Z));
+    const hs = Array.from({ length: L }, (_, l) => this.graph.ws.get(`ar.h${l}`, B * H).fill(0));
+    const cs = Array.from({ length: L }, (_, l) => this.graph.ws.get(`ar.c${l}`, B * H).fill(0));
+    const y = this.graph.ws.get('ar.y', B * D);
     for (let t = 0; t < T; t++) {
       k.concat_time_latent(B, 1, D, Z, prev.ptr, zb.ptr, inp.ptr);
-      this.decoderStep('ar', B, inp.ptr, D + Z, hs, cs, D, y.ptr);
+      this.graph.decoderStep('ar', B, inp.ptr, D + Z, hs, cs, D, y.ptr);
       const yv = y.f32();
       for (let b = 0; b < B; b++) out.set(yv.subarray(b * D, (b + 1) * D), (b * T + t) * D);
       copyBlock(1, B * D, { ptr: y.ptr, stride: 0 }, { ptr: prev.ptr, stride: 0 });
@@ -480,9 +254,9 @@ export class LstmVae {
     if (this.config.decoder === 'repeat') return this.decode({ data: mu, shape: [bt.B, this.config.latent] }, bt.T);
     // teacher-forced reconstruction for the autoregressive decoder
     const k = wasm();
-    const zb = this.ws.get('z', bt.B * this.config.latent).set(mu);
+    const zb = this.graph.ws.get('z', bt.B * this.config.latent).set(mu);
     void k;
-    return this.decodeBatch(bt, zb.ptr, false).out.toFloat32Array();
+    return this.graph.decodeBatch(bt, zb.ptr, false).out.toFloat32Array();
   }
 
   /** `n` sequences of `T` steps decoded from `z ~ N(0, I)`. */
@@ -521,18 +295,18 @@ export class LstmVae {
     const { B, T } = bt;
     const Z = this.config.latent;
     const out = new Float32Array(B);
-    const per = this.ws.get('per_seq', B);
+    const per = this.graph.ws.get('per_seq', B);
     const draws = method === 'error' ? 1 : samples;
-    const enc = this.encodeBatch(bt);
+    const enc = this.graph.encodeBatch(bt);
     const mu = enc.mu.toFloat32Array(), lv = enc.logvar.toFloat32Array();
     for (let s = 0; s < draws; s++) {
       const z = new Float32Array(B * Z);
       for (let i = 0; i < B * Z; i++) z[i] = method === 'error' ? mu[i] : mu[i] + Math.exp(0.5 * lv[i]) * this.rng.normal();
-      const zb = this.ws.get('z', B * Z).set(z);
-      const dec = this.decodeBatch(bt, zb.ptr, false);
+      const zb = this.graph.ws.get('z', B * Z).set(z);
+      const dec = this.graph.decodeBatch(bt, zb.ptr, false);
       if (this.config.mode === 'continuous') {
         // re-upload x (decodeBatch does not touch it) and score
-        k.mse_per_sequence(B, T, this.config.features, this.ws.get('x', B * T * this.config.features).ptr, dec.out.ptr, enc.lens, per.ptr);
+        k.mse_per_sequence(B, T, this.config.features, this.graph.ws.get('x', B * T * this.config.features).ptr, dec.out.ptr, enc.lens, per.ptr);
         const pv = per.f32();
         for (let b = 0; b < B; b++) {
           const n = (bt.lengths ? bt.lengths[b] : T) * this.config.features;
@@ -577,21 +351,21 @@ export class LstmVae {
     const k = wasm();
     const { hidden: H, latent: Z, layers: L, embedding: E, vocabSize: V } = c;
     const zv = options.z ? this.checkZ({ data: options.z, shape: [n, Z] }).data : this.randn(n * Z);
-    const zb = this.ws.get('g.z', n * Z).set(zv);
-    const pre = this.ws.get('g.pre', n * 2 * L * H);
-    const s = this.ws.get('g.s', n * 2 * L * H);
+    const zb = this.graph.ws.get('g.z', n * Z).set(zv);
+    const pre = this.graph.ws.get('g.pre', n * 2 * L * H);
+    const s = this.graph.ws.get('g.s', n * 2 * L * H);
     k.linear_forward(n, Z, 2 * L * H, zb.ptr, this.p('decoder.fc_init.weight'), this.p('decoder.fc_init.bias'), pre.ptr);
     k.tanh_forward(n * 2 * L * H, pre.ptr, s.ptr);
-    const hs = Array.from({ length: L }, (_, l) => this.ws.get(`g.h${l}`, n * H));
-    const cs = Array.from({ length: L }, (_, l) => this.ws.get(`g.c${l}`, n * H));
+    const hs = Array.from({ length: L }, (_, l) => this.graph.ws.get(`g.h${l}`, n * H));
+    const cs = Array.from({ length: L }, (_, l) => this.graph.ws.get(`g.c${l}`, n * H));
     for (let l = 0; l < L; l++) {
       copyBlock(n, H, { ptr: s.ptr, col: l * H, stride: 2 * L * H }, { ptr: hs[l].ptr, stride: H });
       copyBlock(n, H, { ptr: s.ptr, col: (L + l) * H, stride: 2 * L * H }, { ptr: cs[l].ptr, stride: H });
     }
-    const tok = this.ws.get('g.tok', n, 'i32');
-    const emb = this.ws.get('g.emb', n * E);
-    const inp = this.ws.get('g.in', n * (E + Z));
-    const logits = this.ws.get('g.logits', n * V);
+    const tok = this.graph.ws.get('g.tok', n, 'i32');
+    const emb = this.graph.ws.get('g.emb', n * E);
+    const inp = this.graph.ws.get('g.in', n * (E + Z));
+    const logits = this.graph.ws.get('g.logits', n * V);
     const cur = new Int32Array(n).fill(BOS);
     const out: number[][] = Array.from({ length: n }, () => []);
     const done = new Uint8Array(n);
@@ -599,7 +373,7 @@ export class LstmVae {
       tok.set(cur);
       k.embedding_forward(n, V, E, tok.ptr, this.p('embedding.weight'), emb.ptr);
       k.concat_time_latent(n, 1, E, Z, emb.ptr, zb.ptr, inp.ptr);
-      this.decoderStep('g', n, inp.ptr, E + Z, hs, cs, V, logits.ptr);
+      this.graph.decoderStep('g', n, inp.ptr, E + Z, hs, cs, V, logits.ptr);
       const lv = logits.f32();
       for (let b = 0; b < n; b++) {
         if (done[b]) continue;
@@ -744,7 +518,7 @@ export class LstmVae {
     if (isInitialised()) {
       this.params.free();
       this.grads.free();
-      this.ws.free();
+      this.graph.ws.free();
     }
   }
 

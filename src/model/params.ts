@@ -2,7 +2,7 @@
  * The parameter layout (names and shapes, PyTorch's) and orthogonal initialisation.
  */
 
-import { Rng } from '../core/rng.js';
+import type { Rng } from '../core/rng.js';
 import { type LstmVaeConfig, resolveConfig } from './config.js';
 
 export interface ParamSpec {
