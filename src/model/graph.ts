@@ -38,28 +38,28 @@ export class Graph {
   }
 
   /** The layers of a stack (`tag` names its buffers) for a batch of B sequences of T steps. */
-  stackLayers(prefix: string, tag: string, B: number, T: number, h0s?: number[], c0s?: number[]): StackLayer[] {
+  stackLayers(prefix: string, tag: 'enc' | 'dec', B: number, T: number, h0s?: number[], c0s?: number[]): StackLayer[] {
     const H = this.config.hidden;
     return Array.from({ length: this.config.layers }, (_, l) => ({
       weights: this.lstmWeights(prefix, l),
       grads: this.lstmWeights(prefix, l, true),
-      hSeq: this.ws.get(`${tag}.h${l}`, B * T * H).ptr,
-      cSeq: this.ws.get(`${tag}.c${l}`, B * T * H).ptr,
-      gates: this.ws.get(`${tag}.g${l}`, B * T * 4 * H).ptr,
+      hSeq: this.ws.stacks[tag].h.at(l).get(B * T * H).ptr,
+      cSeq: this.ws.stacks[tag].c.at(l).get(B * T * H).ptr,
+      gates: this.ws.stacks[tag].g.at(l).get(B * T * 4 * H).ptr,
       h0: h0s?.[l],
       c0: c0s?.[l],
     }));
   }
 
   /** Runs one stack of L LSTM layers over `inp` ([B,T,I]); returns the top layer's h_seq buffer. */
-  lstmStack(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, h0s?: number[], c0s?: number[], hLastTop?: number): number {
+  lstmStack(prefix: string, tag: 'enc' | 'dec', B: number, T: number, I: number, inp: number, lengths: number, h0s?: number[], c0s?: number[], hLastTop?: number): number {
     const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
     if (hLastTop) layers[layers.length - 1].hLast = hLastTop;
     return stackForward({ B, T, I, H: this.config.hidden }, inp, lengths, layers);
   }
 
   /** Backward through a stack; `dTop` is dh_seq of the top layer (0 if none), dLastTop its dh_last. Writes dx of layer 0 to `dInput` (if given). */
-  lstmStackBackward(prefix: string, tag: string, B: number, T: number, I: number, inp: number, lengths: number, dTop: number, dLastTop: number, dInput: number, h0s?: number[], c0s?: number[], dh0s?: number[], dc0s?: number[]): void {
+  lstmStackBackward(prefix: string, tag: 'enc' | 'dec', B: number, T: number, I: number, inp: number, lengths: number, dTop: number, dLastTop: number, dInput: number, h0s?: number[], c0s?: number[], dh0s?: number[], dc0s?: number[]): void {
     const H = this.config.hidden;
     const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
     layers.forEach((ly, l) => {
@@ -67,7 +67,7 @@ export class Graph {
       ly.dc0 = dc0s?.[l];
     });
     layers[layers.length - 1].dhLast = dLastTop;
-    const dInputs = layers.map((_, l) => (l === 0 ? dInput : this.ws.get(`${tag}.dh${l - 1}`, B * T * H).ptr));
+    const dInputs = layers.map((_, l) => (l === 0 ? dInput : this.ws.stacks[tag].dh.at(l - 1).get(B * T * H).ptr));
     stackBackward({ B, T, I, H }, inp, lengths, layers, dTop, dInputs);
   }
 
@@ -76,21 +76,21 @@ export class Graph {
     const k = wasm();
     const { B, T } = bt;
     const { hidden: H, latent: Z } = this.config;
-    const lens = bt.lengths ? this.ws.get('lengths', B, 'i32').set(bt.lengths).ptr : 0;
+    const lens = bt.lengths ? this.ws.lengths.get(B).set(bt.lengths).ptr : 0;
     let inp: number, I: number;
     if (this.config.mode === 'continuous') {
       I = this.config.features;
-      inp = this.ws.get('x', B * T * I).set(bt.floats!).ptr;
+      inp = this.ws.x.get(B * T * I).set(bt.floats!).ptr;
     } else {
       I = this.config.embedding;
-      const ids = this.ws.get('ids', B * T, 'i32').set(bt.ids!);
-      inp = this.ws.get('emb_enc', B * T * I).ptr;
+      const ids = this.ws.ids.get(B * T).set(bt.ids!);
+      inp = this.ws.embEnc.get(B * T * I).ptr;
       k.embedding_forward(B * T, this.config.vocabSize, I, ids.ptr, this.host.p('embedding.weight'), inp);
     }
-    const hT = this.ws.get('hT', B * H);
+    const hT = this.ws.hT.get(B * H);
     this.lstmStack('encoder.lstm.', 'enc', B, T, I, inp, lens, undefined, undefined, hT.ptr);
-    const mu = this.ws.get('mu', B * Z);
-    const logvar = this.ws.get('logvar', B * Z);
+    const mu = this.ws.mu.get(B * Z);
+    const logvar = this.ws.logvar.get(B * Z);
     k.linear_forward(B, H, Z, hT.ptr, this.host.p('encoder.fc_mu.weight'), this.host.p('encoder.fc_mu.bias'), mu.ptr);
     k.linear_forward(B, H, Z, hT.ptr, this.host.p('encoder.fc_logvar.weight'), this.host.p('encoder.fc_logvar.bias'), logvar.ptr);
     return { mu, logvar, inp, I, lens };
@@ -108,42 +108,42 @@ export class Graph {
       const D = c.features;
       if (c.decoder === 'repeat') {
         DI = Z;
-        dinp = this.ws.get('dec_in', B * T * Z).ptr;
+        dinp = this.ws.decIn.get(B * T * Z).ptr;
         k.repeat_time(B, T, Z, zp, dinp);
       } else {
         DI = D + Z;
-        const prev = this.ws.get('x_prev', B * T * D);
+        const prev = this.ws.xPrev.get(B * T * D);
         const pv = prev.f32();
         pv.fill(0);
         const xs = bt.floats!;
         for (let b = 0; b < B; b++) pv.set(xs.subarray(b * T * D, (b * T + T - 1) * D), (b * T + 1) * D);
-        dinp = this.ws.get('dec_in', B * T * DI).ptr;
+        dinp = this.ws.decIn.get(B * T * DI).ptr;
         k.concat_time_latent(B, T, D, Z, prev.ptr, zp, dinp);
       }
     } else {
       const E = c.embedding;
       DI = E + Z;
-      const din = this.ws.get('ids_dec', B * T, 'i32');
+      const din = this.ws.idsDec.get(B * T);
       const dv = din.i32();
       const ids = bt.ids!;
       for (let b = 0; b < B; b++) {
         dv[b * T] = BOS;
         for (let t = 1; t < T; t++) dv[b * T + t] = train && c.wordDropout > 0 && this.host.rng().next() < c.wordDropout ? UNK : ids[b * T + t - 1];
       }
-      const emb = this.ws.get('emb_dec', B * T * E);
+      const emb = this.ws.embDec.get(B * T * E);
       k.embedding_forward(B * T, c.vocabSize, E, din.ptr, this.host.p('embedding.weight'), emb.ptr);
-      dinp = this.ws.get('dec_in', B * T * DI).ptr;
+      dinp = this.ws.decIn.get(B * T * DI).ptr;
       k.concat_time_latent(B, T, E, Z, emb.ptr, zp, dinp);
       // initial states: s = tanh(fc_init(z)) [B, 2LH]; h0 of layer l = s[:, l], c0 = s[:, L + l]
-      const pre = this.ws.get('s_pre', B * 2 * L * H);
-      const s = this.ws.get('s', B * 2 * L * H);
+      const pre = this.ws.sPre.get(B * 2 * L * H);
+      const s = this.ws.s.get(B * 2 * L * H);
       k.linear_forward(B, Z, 2 * L * H, zp, this.host.p('decoder.fc_init.weight'), this.host.p('decoder.fc_init.bias'), pre.ptr);
       k.tanh_forward(B * 2 * L * H, pre.ptr, s.ptr);
       h0s = [];
       c0s = [];
       for (let l = 0; l < L; l++) {
-        const h0 = this.ws.get(`h0_${l}`, B * H);
-        const c0 = this.ws.get(`c0_${l}`, B * H);
+        const h0 = this.ws.h0.at(l).get(B * H);
+        const c0 = this.ws.c0.at(l).get(B * H);
         copyBlock(B, H, { ptr: s.ptr, col: l * H, stride: 2 * L * H }, { ptr: h0.ptr, stride: H });
         copyBlock(B, H, { ptr: s.ptr, col: (L + l) * H, stride: 2 * L * H }, { ptr: c0.ptr, stride: H });
         h0s.push(h0.ptr);
@@ -152,7 +152,7 @@ export class Graph {
     }
     const top = this.lstmStack('decoder.lstm.', 'dec', B, T, DI, dinp, 0, h0s, c0s);
     const O = c.mode === 'continuous' ? c.features : c.vocabSize;
-    const out = this.ws.get('out', B * T * O);
+    const out = this.ws.out.get(B * T * O);
     k.linear_forward(B * T, H, O, top, this.host.p('decoder.fc_out.weight'), this.host.p('decoder.fc_out.bias'), out.ptr);
     return { out, dinp, DI, h0s, c0s };
   }
@@ -165,17 +165,17 @@ export class Graph {
     const c = this.config;
     const { hidden: H, latent: Z, layers: L } = c;
     const enc = this.encodeBatch(bt);
-    const epsB = this.ws.get('eps', B * Z).set(eps);
-    const z = this.ws.get('z', B * Z);
+    const epsB = this.ws.eps.get(B * Z).set(eps);
+    const z = this.ws.z.get(B * Z);
     k.reparameterize(B, Z, enc.mu.ptr, enc.logvar.ptr, epsB.ptr, z.ptr);
     const dec = this.decodeBatch(bt, z.ptr, train);
     const O = c.mode === 'continuous' ? c.features : c.vocabSize;
-    const dout = backward ? this.ws.get('dout', B * T * O).ptr : 0;
+    const dout = backward ? this.ws.dout.get(B * T * O).ptr : 0;
     let recon: number;
     if (c.mode === 'continuous') {
       recon = k.mse_recon(B, T, O, enc.inp, dec.out.ptr, enc.lens, 1, dout);
     } else {
-      recon = k.softmax_xent(B, T, O, dec.out.ptr, this.ws.get('ids', B * T, 'i32').ptr, enc.lens, 1, dout);
+      recon = k.softmax_xent(B, T, O, dec.out.ptr, this.ws.ids.get(B * T).ptr, enc.lens, 1, dout);
     }
     if (!backward) {
       const kl = k.gaussian_kl(B, Z, enc.mu.ptr, enc.logvar.ptr, freeBits, beta, 0, 0);
@@ -183,55 +183,55 @@ export class Graph {
     }
     this.host.grads().fill(0);
     // decoder output layer
-    const dtop = this.ws.get('dec.dtop', B * T * H);
-    k.linear_backward(B * T, H, O, this.ws.get(`dec.h${L - 1}`, B * T * H).ptr, this.host.p('decoder.fc_out.weight'), dout, dtop.ptr, this.host.p('decoder.fc_out.weight', true), this.host.p('decoder.fc_out.bias', true));
-    const ddin = this.ws.get('d_dec_in', B * T * dec.DI);
+    const dtop = this.ws.decDTop.get(B * T * H);
+    k.linear_backward(B * T, H, O, this.ws.stacks.dec.h.at(L - 1).get(B * T * H).ptr, this.host.p('decoder.fc_out.weight'), dout, dtop.ptr, this.host.p('decoder.fc_out.weight', true), this.host.p('decoder.fc_out.bias', true));
+    const ddin = this.ws.dDecIn.get(B * T * dec.DI);
     let dh0s: number[] | undefined, dc0s: number[] | undefined;
     if (c.mode === 'tokens') {
       dh0s = [];
       dc0s = [];
       for (let l = 0; l < L; l++) {
-        dh0s.push(this.ws.get(`dh0_${l}`, B * H).ptr);
-        dc0s.push(this.ws.get(`dc0_${l}`, B * H).ptr);
+        dh0s.push(this.ws.dh0.at(l).get(B * H).ptr);
+        dc0s.push(this.ws.dc0.at(l).get(B * H).ptr);
       }
     }
     this.lstmStackBackward('decoder.lstm.', 'dec', B, T, dec.DI, dec.dinp, 0, dtop.ptr, 0, ddin.ptr, dec.h0s, dec.c0s, dh0s, dc0s);
-    const dz = this.ws.get('dz', B * Z);
+    const dz = this.ws.dz.get(B * Z);
     if (c.mode === 'continuous') {
       if (c.decoder === 'repeat') k.repeat_time_backward(B, T, Z, ddin.ptr, dz.ptr);
       else k.concat_time_latent_backward(B, T, c.features, Z, ddin.ptr, 0, dz.ptr);
     } else {
       const E = c.embedding;
-      const de = this.ws.get('d_emb_dec', B * T * E);
+      const de = this.ws.dEmbDec.get(B * T * E);
       k.concat_time_latent_backward(B, T, E, Z, ddin.ptr, de.ptr, dz.ptr);
-      k.embedding_backward(B * T, c.vocabSize, E, this.ws.get('ids_dec', B * T, 'i32').ptr, de.ptr, this.host.p('embedding.weight', true));
+      k.embedding_backward(B * T, c.vocabSize, E, this.ws.idsDec.get(B * T).ptr, de.ptr, this.host.p('embedding.weight', true));
       // back through s = tanh(fc_init(z))
-      const ds = this.ws.get('ds', B * 2 * L * H);
+      const ds = this.ws.ds.get(B * 2 * L * H);
       for (let l = 0; l < L; l++) {
         copyBlock(B, H, { ptr: dh0s![l], stride: H }, { ptr: ds.ptr, col: l * H, stride: 2 * L * H });
         copyBlock(B, H, { ptr: dc0s![l], stride: H }, { ptr: ds.ptr, col: (L + l) * H, stride: 2 * L * H });
       }
-      const dpre = this.ws.get('ds_pre', B * 2 * L * H);
-      k.tanh_backward(B * 2 * L * H, this.ws.get('s', B * 2 * L * H).ptr, ds.ptr, dpre.ptr);
-      const dz2 = this.ws.get('dz2', B * Z);
+      const dpre = this.ws.dsPre.get(B * 2 * L * H);
+      k.tanh_backward(B * 2 * L * H, this.ws.s.get(B * 2 * L * H).ptr, ds.ptr, dpre.ptr);
+      const dz2 = this.ws.dz2.get(B * Z);
       k.linear_backward(B, Z, 2 * L * H, z.ptr, this.host.p('decoder.fc_init.weight'), dpre.ptr, dz2.ptr, this.host.p('decoder.fc_init.weight', true), this.host.p('decoder.fc_init.bias', true));
       k.add_inplace(B * Z, dz.ptr, dz2.ptr);
     }
-    const dmu = this.ws.get('dmu', B * Z);
-    const dlv = this.ws.get('dlogvar', B * Z);
+    const dmu = this.ws.dmu.get(B * Z);
+    const dlv = this.ws.dlogvar.get(B * Z);
     k.reparameterize_backward(B, Z, enc.logvar.ptr, epsB.ptr, dz.ptr, dmu.ptr, dlv.ptr);
     const kl = k.gaussian_kl(B, Z, enc.mu.ptr, enc.logvar.ptr, freeBits, beta, dmu.ptr, dlv.ptr);
     // heads
-    const hT = this.ws.get('hT', B * H);
-    const dhT = this.ws.get('dhT', B * H);
-    const dhT2 = this.ws.get('dhT2', B * H);
+    const hT = this.ws.hT.get(B * H);
+    const dhT = this.ws.dhT.get(B * H);
+    const dhT2 = this.ws.dhT2.get(B * H);
     k.linear_backward(B, H, Z, hT.ptr, this.host.p('encoder.fc_mu.weight'), dmu.ptr, dhT.ptr, this.host.p('encoder.fc_mu.weight', true), this.host.p('encoder.fc_mu.bias', true));
     k.linear_backward(B, H, Z, hT.ptr, this.host.p('encoder.fc_logvar.weight'), dlv.ptr, dhT2.ptr, this.host.p('encoder.fc_logvar.weight', true), this.host.p('encoder.fc_logvar.bias', true));
     k.add_inplace(B * H, dhT.ptr, dhT2.ptr);
     let dinput = 0;
-    if (c.mode === 'tokens') dinput = this.ws.get('d_emb_enc', B * T * c.embedding).ptr;
+    if (c.mode === 'tokens') dinput = this.ws.dEmbEnc.get(B * T * c.embedding).ptr;
     this.lstmStackBackward('encoder.lstm.', 'enc', B, T, enc.I, enc.inp, enc.lens, 0, dhT.ptr, dinput);
-    if (c.mode === 'tokens') k.embedding_backward(B * T, c.vocabSize, c.embedding, this.ws.get('ids', B * T, 'i32').ptr, dinput, this.host.p('embedding.weight', true));
+    if (c.mode === 'tokens') k.embedding_backward(B * T, c.vocabSize, c.embedding, this.ws.ids.get(B * T).ptr, dinput, this.host.p('embedding.weight', true));
     return { loss: recon + beta * kl, recon, kl };
   }
 
@@ -239,12 +239,12 @@ export class Graph {
    * One free-running decoder step for `n` sequences: the decoder LSTM stack on `inp` (`[n, I]`),
    * its states `hs`/`cs` (`[n, H]` per layer) advanced in place, then `fc_out` into `out` (`[n, O]`).
    */
-  decoderStep(tag: string, n: number, inp: number, I: number, hs: WasmBuffer[], cs: WasmBuffer[], O: number, out: number): void {
+  decoderStep(tag: 'ar' | 'g', n: number, inp: number, I: number, hs: WasmBuffer[], cs: WasmBuffer[], O: number, out: number): void {
     const k = wasm();
     const { hidden: H, layers: L } = this.config;
-    const hn = this.ws.get(`${tag}.hn`, n * H);
-    const cn = this.ws.get(`${tag}.cn`, n * H);
-    const g = this.ws.get(`${tag}.g`, n * 4 * H);
+    const hn = this.ws.steps[tag].hn.get(n * H);
+    const cn = this.ws.steps[tag].cn.get(n * H);
+    const g = this.ws.steps[tag].g.get(n * 4 * H);
     const p = 'decoder.lstm.';
     let x = inp;
     for (let l = 0; l < L; l++) {

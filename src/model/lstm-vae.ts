@@ -225,18 +225,18 @@ export class LstmVae {
     const { data, B } = this.checkZ(z);
     const k = wasm();
     const { features: D, hidden: H, latent: Z, layers: L } = this.config;
-    const zb = this.graph.ws.get('z', B * Z).set(data);
+    const zb = this.graph.ws.z.get(B * Z).set(data);
     if (this.config.decoder === 'repeat') {
       const dec = this.graph.decodeBatch({ B, T }, zb.ptr, false);
       return dec.out.toFloat32Array();
     }
     // autoregressive, free running: one step at a time, state carried
     const out = new Float32Array(B * T * D);
-    const prev = this.graph.ws.get('ar.prev', B * D).fill(0);
-    const inp = this.graph.ws.get('ar.in', B * (D + Z));
-    const hs = Array.from({ length: L }, (_, l) => this.graph.ws.get(`ar.h${l}`, B * H).fill(0));
-    const cs = Array.from({ length: L }, (_, l) => this.graph.ws.get(`ar.c${l}`, B * H).fill(0));
-    const y = this.graph.ws.get('ar.y', B * D);
+    const prev = this.graph.ws.arPrev.get(B * D).fill(0);
+    const inp = this.graph.ws.arIn.get(B * (D + Z));
+    const hs = Array.from({ length: L }, (_, l) => this.graph.ws.arH.at(l).get(B * H).fill(0));
+    const cs = Array.from({ length: L }, (_, l) => this.graph.ws.arC.at(l).get(B * H).fill(0));
+    const y = this.graph.ws.arY.get(B * D);
     for (let t = 0; t < T; t++) {
       k.concat_time_latent(B, 1, D, Z, prev.ptr, zb.ptr, inp.ptr);
       this.graph.decoderStep('ar', B, inp.ptr, D + Z, hs, cs, D, y.ptr);
@@ -254,7 +254,7 @@ export class LstmVae {
     if (this.config.decoder === 'repeat') return this.decode({ data: mu, shape: [bt.B, this.config.latent] }, bt.T);
     // teacher-forced reconstruction for the autoregressive decoder
     const k = wasm();
-    const zb = this.graph.ws.get('z', bt.B * this.config.latent).set(mu);
+    const zb = this.graph.ws.z.get(bt.B * this.config.latent).set(mu);
     void k;
     return this.graph.decodeBatch(bt, zb.ptr, false).out.toFloat32Array();
   }
@@ -295,18 +295,18 @@ export class LstmVae {
     const { B, T } = bt;
     const Z = this.config.latent;
     const out = new Float32Array(B);
-    const per = this.graph.ws.get('per_seq', B);
+    const per = this.graph.ws.perSeq.get(B);
     const draws = method === 'error' ? 1 : samples;
     const enc = this.graph.encodeBatch(bt);
     const mu = enc.mu.toFloat32Array(), lv = enc.logvar.toFloat32Array();
     for (let s = 0; s < draws; s++) {
       const z = new Float32Array(B * Z);
       for (let i = 0; i < B * Z; i++) z[i] = method === 'error' ? mu[i] : mu[i] + Math.exp(0.5 * lv[i]) * this.rng.normal();
-      const zb = this.graph.ws.get('z', B * Z).set(z);
+      const zb = this.graph.ws.z.get(B * Z).set(z);
       const dec = this.graph.decodeBatch(bt, zb.ptr, false);
       if (this.config.mode === 'continuous') {
         // re-upload x (decodeBatch does not touch it) and score
-        k.mse_per_sequence(B, T, this.config.features, this.graph.ws.get('x', B * T * this.config.features).ptr, dec.out.ptr, enc.lens, per.ptr);
+        k.mse_per_sequence(B, T, this.config.features, this.graph.ws.x.get(B * T * this.config.features).ptr, dec.out.ptr, enc.lens, per.ptr);
         const pv = per.f32();
         for (let b = 0; b < B; b++) {
           const n = (bt.lengths ? bt.lengths[b] : T) * this.config.features;
@@ -351,21 +351,21 @@ export class LstmVae {
     const k = wasm();
     const { hidden: H, latent: Z, layers: L, embedding: E, vocabSize: V } = c;
     const zv = options.z ? this.checkZ({ data: options.z, shape: [n, Z] }).data : this.randn(n * Z);
-    const zb = this.graph.ws.get('g.z', n * Z).set(zv);
-    const pre = this.graph.ws.get('g.pre', n * 2 * L * H);
-    const s = this.graph.ws.get('g.s', n * 2 * L * H);
+    const zb = this.graph.ws.genZ.get(n * Z).set(zv);
+    const pre = this.graph.ws.genPre.get(n * 2 * L * H);
+    const s = this.graph.ws.genS.get(n * 2 * L * H);
     k.linear_forward(n, Z, 2 * L * H, zb.ptr, this.p('decoder.fc_init.weight'), this.p('decoder.fc_init.bias'), pre.ptr);
     k.tanh_forward(n * 2 * L * H, pre.ptr, s.ptr);
-    const hs = Array.from({ length: L }, (_, l) => this.graph.ws.get(`g.h${l}`, n * H));
-    const cs = Array.from({ length: L }, (_, l) => this.graph.ws.get(`g.c${l}`, n * H));
+    const hs = Array.from({ length: L }, (_, l) => this.graph.ws.genH.at(l).get(n * H));
+    const cs = Array.from({ length: L }, (_, l) => this.graph.ws.genC.at(l).get(n * H));
     for (let l = 0; l < L; l++) {
       copyBlock(n, H, { ptr: s.ptr, col: l * H, stride: 2 * L * H }, { ptr: hs[l].ptr, stride: H });
       copyBlock(n, H, { ptr: s.ptr, col: (L + l) * H, stride: 2 * L * H }, { ptr: cs[l].ptr, stride: H });
     }
-    const tok = this.graph.ws.get('g.tok', n, 'i32');
-    const emb = this.graph.ws.get('g.emb', n * E);
-    const inp = this.graph.ws.get('g.in', n * (E + Z));
-    const logits = this.graph.ws.get('g.logits', n * V);
+    const tok = this.graph.ws.genTok.get(n);
+    const emb = this.graph.ws.genEmb.get(n * E);
+    const inp = this.graph.ws.genIn.get(n * (E + Z));
+    const logits = this.graph.ws.genLogits.get(n * V);
     const cur = new Int32Array(n).fill(BOS);
     const out: number[][] = Array.from({ length: n }, () => []);
     const done = new Uint8Array(n);
