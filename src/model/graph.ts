@@ -255,4 +255,67 @@ export class Graph {
     }
     k.linear_forward(n, H, O, x, this.host.p('decoder.fc_out.weight'), this.host.p('decoder.fc_out.bias'), out);
   }
+
+  /**
+   * Token decoding from latent vectors `zv` `[n, Z]`, one step at a time from BOS until EOS or
+   * `maxLength`: sampled at `temperature`, or the most likely token with `greedy`.
+   */
+  generateTokens(zv: Float32Array, n: number, temperature: number, greedy: boolean, maxLength: number): number[][] {
+    const k = wasm();
+    const { hidden: H, latent: Z, layers: L, embedding: E, vocabSize: V } = this.config;
+    const zb = this.ws.genZ.get(n * Z).set(zv);
+    const pre = this.ws.genPre.get(n * 2 * L * H);
+    const s = this.ws.genS.get(n * 2 * L * H);
+    k.linear_forward(n, Z, 2 * L * H, zb.ptr, this.host.p('decoder.fc_init.weight'), this.host.p('decoder.fc_init.bias'), pre.ptr);
+    k.tanh_forward(n * 2 * L * H, pre.ptr, s.ptr);
+    const hs = Array.from({ length: L }, (_, l) => this.ws.genH.at(l).get(n * H));
+    const cs = Array.from({ length: L }, (_, l) => this.ws.genC.at(l).get(n * H));
+    for (let l = 0; l < L; l++) {
+      copyBlock(n, H, { ptr: s.ptr, col: l * H, stride: 2 * L * H }, { ptr: hs[l].ptr, stride: H });
+      copyBlock(n, H, { ptr: s.ptr, col: (L + l) * H, stride: 2 * L * H }, { ptr: cs[l].ptr, stride: H });
+    }
+    const tok = this.ws.genTok.get(n);
+    const emb = this.ws.genEmb.get(n * E);
+    const inp = this.ws.genIn.get(n * (E + Z));
+    const logits = this.ws.genLogits.get(n * V);
+    const cur = new Int32Array(n).fill(BOS);
+    const out: number[][] = Array.from({ length: n }, () => []);
+    const done = new Uint8Array(n);
+    for (let t = 0; t < maxLength && done.some((d) => !d); t++) {
+      tok.set(cur);
+      k.embedding_forward(n, V, E, tok.ptr, this.host.p('embedding.weight'), emb.ptr);
+      k.concat_time_latent(n, 1, E, Z, emb.ptr, zb.ptr, inp.ptr);
+      this.decoderStep('g', n, inp.ptr, E + Z, hs, cs, V, logits.ptr);
+      const lv = logits.f32();
+      for (let b = 0; b < n; b++) {
+        if (done[b]) continue;
+        const row = lv.subarray(b * V, (b + 1) * V);
+        let id: number;
+        if (greedy) {
+          id = 4;
+          for (let v = 2; v < V; v++) if (v !== 3 && row[v] > row[id]) id = v;
+        } else {
+          let m = -Infinity;
+          for (let v = 0; v < V; v++) if (v !== 0 && v !== 1 && v !== 3) m = Math.max(m, row[v] / temperature);
+          let total = 0;
+          const p = new Float64Array(V);
+          for (let v = 0; v < V; v++) if (v !== 0 && v !== 1 && v !== 3) total += p[v] = Math.exp(row[v] / temperature - m);
+          let r = this.host.rng().next() * total;
+          id = 2;
+          for (let v = 0; v < V; v++) {
+            if (p[v] === 0) continue;
+            r -= p[v];
+            if (r <= 0) {
+              id = v;
+              break;
+            }
+          }
+        }
+        if (id === 2) done[b] = 1;
+        else out[b].push(id);
+        cur[b] = id;
+      }
+    }
+    return out;
+  }
 }

@@ -9,7 +9,7 @@ import { isInt } from '../core/checks.js';
 import { BackendError, ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { type ModelInput, product } from '../core/tensor.js';
-import { BOS, CharTokenizer } from '../data/tokenizer.js';
+import { CharTokenizer } from '../data/tokenizer.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from '../io/safetensors.js';
 import { fit, type FitOptions, type History, makeCheckpoint, type Optimizer, type TrainerState } from '../train/index.js';
 import { Graph } from './graph.js';
@@ -313,7 +313,8 @@ export class LstmVae {
           out[b] += method === 'error' ? pv[b] : 0.5 * pv[b] + 0.5 * n * Math.log(2 * Math.PI);
         }
       } else {
-        // token models: cross-entropy of each sequence
+        // token models: cross-entropy of each sequence, summed in float64 here: the softmax_xent kernel
+        // returns only the batch mean (in float32), not one value per sequence
         const V = this.config.vocabSize;
         const logits = dec.out.f32();
         for (let b = 0; b < B; b++) {
@@ -348,63 +349,8 @@ export class LstmVae {
     if (!isInt(n, 1, 100000)) throw new ConfigError('n must be a whole number >= 1', { argument: 'options.n', expected: '>= 1', actual: n });
     if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) throw new ConfigError('temperature must be a positive number', { argument: 'options.temperature', expected: '> 0', actual: temperature });
     if (!isInt(maxLength, 1, 100000)) throw new ConfigError('maxLength must be a whole number >= 1', { argument: 'options.maxLength', expected: '>= 1', actual: maxLength });
-    const k = wasm();
-    const { hidden: H, latent: Z, layers: L, embedding: E, vocabSize: V } = c;
-    const zv = options.z ? this.checkZ({ data: options.z, shape: [n, Z] }).data : this.randn(n * Z);
-    const zb = this.graph.ws.genZ.get(n * Z).set(zv);
-    const pre = this.graph.ws.genPre.get(n * 2 * L * H);
-    const s = this.graph.ws.genS.get(n * 2 * L * H);
-    k.linear_forward(n, Z, 2 * L * H, zb.ptr, this.p('decoder.fc_init.weight'), this.p('decoder.fc_init.bias'), pre.ptr);
-    k.tanh_forward(n * 2 * L * H, pre.ptr, s.ptr);
-    const hs = Array.from({ length: L }, (_, l) => this.graph.ws.genH.at(l).get(n * H));
-    const cs = Array.from({ length: L }, (_, l) => this.graph.ws.genC.at(l).get(n * H));
-    for (let l = 0; l < L; l++) {
-      copyBlock(n, H, { ptr: s.ptr, col: l * H, stride: 2 * L * H }, { ptr: hs[l].ptr, stride: H });
-      copyBlock(n, H, { ptr: s.ptr, col: (L + l) * H, stride: 2 * L * H }, { ptr: cs[l].ptr, stride: H });
-    }
-    const tok = this.graph.ws.genTok.get(n);
-    const emb = this.graph.ws.genEmb.get(n * E);
-    const inp = this.graph.ws.genIn.get(n * (E + Z));
-    const logits = this.graph.ws.genLogits.get(n * V);
-    const cur = new Int32Array(n).fill(BOS);
-    const out: number[][] = Array.from({ length: n }, () => []);
-    const done = new Uint8Array(n);
-    for (let t = 0; t < maxLength && done.some((d) => !d); t++) {
-      tok.set(cur);
-      k.embedding_forward(n, V, E, tok.ptr, this.p('embedding.weight'), emb.ptr);
-      k.concat_time_latent(n, 1, E, Z, emb.ptr, zb.ptr, inp.ptr);
-      this.graph.decoderStep('g', n, inp.ptr, E + Z, hs, cs, V, logits.ptr);
-      const lv = logits.f32();
-      for (let b = 0; b < n; b++) {
-        if (done[b]) continue;
-        const row = lv.subarray(b * V, (b + 1) * V);
-        let id: number;
-        if (options.greedy) {
-          id = 4;
-          for (let v = 2; v < V; v++) if (v !== 3 && row[v] > row[id]) id = v;
-        } else {
-          let m = -Infinity;
-          for (let v = 0; v < V; v++) if (v !== 0 && v !== 1 && v !== 3) m = Math.max(m, row[v] / temperature);
-          let total = 0;
-          const p = new Float64Array(V);
-          for (let v = 0; v < V; v++) if (v !== 0 && v !== 1 && v !== 3) total += p[v] = Math.exp(row[v] / temperature - m);
-          let r = this.rng.next() * total;
-          id = 2;
-          for (let v = 0; v < V; v++) {
-            if (p[v] === 0) continue;
-            r -= p[v];
-            if (r <= 0) {
-              id = v;
-              break;
-            }
-          }
-        }
-        if (id === 2) done[b] = 1;
-        else out[b].push(id);
-        cur[b] = id;
-      }
-    }
-    return out;
+    const zv = options.z ? this.checkZ({ data: options.z, shape: [n, c.latent] }).data : this.randn(n * c.latent);
+    return this.graph.generateTokens(zv, n, temperature, !!options.greedy, maxLength);
   }
 
   // -----------------------------------------------------------------------------------------
