@@ -5,12 +5,7 @@
 import type { Rng } from '../core/rng.js';
 import { type LstmVaeConfig, resolveConfig } from './config.js';
 
-export interface ParamSpec {
-  key: string;
-  shape: number[];
-  offset: number;
-  size: number;
-}
+export type { ParamSpec } from '../train/trainable.js';
 
 function lstmSpecs(prefix: string, input: number, H: number, L: number): [string, number[]][] {
   const out: [string, number[]][] = [];
