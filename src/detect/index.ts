@@ -6,3 +6,6 @@ export * from './scaling.js';
 export * from './scores.js';
 export * from './intervals.js';
 export * from './thresholds.js';
+export * from './preprocess.js';
+export * from './postprocess.js';
+export { AnomalyDetector, type DetectorOptions, type DetectorPlan, type DetectorScores, type SeriesInput } from './detector.js';

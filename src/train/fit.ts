@@ -20,14 +20,23 @@ const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export async function fit(model: Trainable, data: ModelInput | AsyncIterable<ModelInput>, options: FitOptions = {}): Promise<History> {
   if (options === null || typeof options !== 'object') throw new ConfigError('fit options must be an object', { argument: 'options', expected: 'object', actual: options });
-  const epochs = checkInt(options.epochs ?? 10, 'options.epochs', 1);
+  const convergent = options.epochs === undefined;
   const batchSize = checkInt(options.batchSize ?? 32, 'options.batchSize', 1);
+  const maxSteps = checkInt(options.maxSteps ?? 2000, 'options.maxSteps', 1);
+  const maxSeconds = options.maxSeconds ?? 300;
+  if (!(typeof maxSeconds === 'number' && maxSeconds > 0)) throw new ConfigError('maxSeconds must be > 0', { argument: 'options.maxSeconds', expected: '> 0', actual: maxSeconds });
+  if (options.patience !== undefined) checkInt(options.patience, 'options.patience', 1);
+  if (!convergent) {
+    for (const key of ['maxSteps', 'maxSeconds', 'patience'] as const) {
+      if (options[key] !== undefined) throw new ConfigError(`${key} goes with convergent training (no epochs); with epochs, training runs exactly that many epochs`, { argument: `options.${key}`, expected: 'undefined when epochs is given', actual: options[key] });
+    }
+  }
   const shuffle = options.shuffle ?? true;
   const beta = options.beta ?? 1;
   if (!(typeof beta === 'number' && beta >= 0 && Number.isFinite(beta))) throw new ConfigError('beta must be >= 0', { argument: 'options.beta', expected: '>= 0', actual: beta });
   const clip = options.clipNorm;
   if (clip !== undefined && !(typeof clip === 'number' && clip > 0)) throw new ConfigError('clipNorm must be > 0', { argument: 'options.clipNorm', expected: '> 0', actual: clip });
-  const vs = options.validationSplit ?? 0;
+  const vs = options.validationSplit ?? (convergent && !options.validationData && options.earlyStopping?.monitor !== 'loss' ? 0.1 : 0);
   if (!(typeof vs === 'number' && vs >= 0 && vs < 1)) throw new ConfigError('validationSplit must be in [0, 1)', { argument: 'options.validationSplit', expected: '[0, 1)', actual: vs });
   const every = options.checkpointEvery;
   if (every !== undefined) checkInt(every, 'options.checkpointEvery', 1);
@@ -50,14 +59,24 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
   if (!isIter) {
     const all = source(model, data as ModelInput);
     if (all.n === 0) throw new DataError('no training data', { argument: 'data', expected: 'at least one sequence', actual: 0 });
-    const nVal = Math.floor(all.n * vs);
-    if (vs > 0 && (nVal < 1 || nVal >= all.n)) throw new DataError('validationSplit leaves no training or no validation data', { argument: 'options.validationSplit', expected: `a split of ${all.n} sequences with both parts non-empty`, actual: vs });
+    let nVal = Math.floor(all.n * vs);
+    // the default split of convergent training needs at least 10 sequences; with fewer it monitors the training loss
+    if (convergent && options.validationSplit === undefined && nVal < 1) nVal = 0;
+    else if (vs > 0 && (nVal < 1 || nVal >= all.n)) throw new DataError('validationSplit leaves no training or no validation data', { argument: 'options.validationSplit', expected: `a split of ${all.n} sequences with both parts non-empty`, actual: vs });
     const nTrain = all.n - nVal;
     train = { n: nTrain, slice: (idx) => all.slice(idx) };
     if (nVal > 0) val = { n: nVal, slice: (idx) => all.slice(Int32Array.from(idx, (i) => i + nTrain)) };
   }
   if (options.validationData) val = source(model, options.validationData);
   const samples = train ? train.n : -1;
+  const batchesPerEpoch = train ? Math.ceil(train.n / batchSize) : 0;
+  // Convergent training: as many epochs as the step budget allows, early stopping on the validation loss
+  // (the training loss without validation data), the best weights restored.
+  const epochs = convergent ? (train ? Math.ceil(maxSteps / batchesPerEpoch) : maxSteps) : checkInt(options.epochs, 'options.epochs', 1);
+  const es: FitOptions['earlyStopping'] = options.earlyStopping ?? (convergent
+    ? { patience: options.patience ?? Math.max(3, Math.ceil(150 / Math.max(1, batchesPerEpoch))), restoreBest: true, monitor: val ? 'valLoss' : 'loss' }
+    : undefined);
+  const tStart = performance.now();
 
   // Resume: weights, optimizer, generator and position from the checkpoint (all checked first).
   let opt: Optimizer;
@@ -73,7 +92,7 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
       if (st.samples !== samples) throw new DataError(`the checkpoint was made training on ${st.samples === -1 ? 'an async iterable' : `${st.samples} sequences`}, this data has ${samples === -1 ? 'an async iterable' : `${samples}`}; resuming needs the same data`, { argument: 'data', expected: st.samples, actual: samples });
       if (st.epoch > epochs || (st.epoch === epochs && st.batch > 0)) throw new ConfigError(`the checkpoint is at epoch ${st.epoch}, beyond epochs = ${epochs}`, { argument: 'options.epochs', expected: `>= ${st.epoch + (st.batch > 0 ? 1 : 0)}`, actual: epochs });
       if (train && st.batch > Math.ceil(train.n / batchSize)) throw new FormatError('the checkpoint\'s batch position is past the end of its epoch', { argument: '__metadata__.trainer.batch', expected: `<= ${Math.ceil(train.n / batchSize)}`, actual: st.batch });
-      if (st.earlyStopping && !options.earlyStopping) throw new ConfigError('the checkpoint was made with earlyStopping; resuming needs the same earlyStopping options', { argument: 'options.earlyStopping', expected: 'the same options', actual: undefined });
+      if (st.earlyStopping && !es) throw new ConfigError('the checkpoint was made with earlyStopping; resuming needs the same earlyStopping options', { argument: 'options.earlyStopping', expected: 'the same options', actual: undefined });
     }
     const r = resume(model, ckInfo, options);
     opt = r.opt;
@@ -83,11 +102,10 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     opt = makeOptimizer(options.optimizer, options.learningRate, options.optimizerOptions);
   }
   const baseLr = opt.options.lr;
-  const es = options.earlyStopping;
   const stopper = new EarlyStopping(es, es?.monitor ?? (val ? 'valLoss' : 'loss'));
   const history: History = { epochs: [], stopped: 'epochs' };
-  const batchesPerEpoch = train ? Math.ceil(train.n / batchSize) : 0;
-  const totalSteps = batchesPerEpoch * epochs;
+  const totalSteps = convergent ? maxSteps : batchesPerEpoch * epochs;
+  let capped: 'max-steps' | 'max-seconds' | undefined;
   let step = opt.step_;
   let lastYield = performance.now();
   let startEpoch = 0;
@@ -160,6 +178,7 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
       if (options.signal?.aborted) {
         await checkpoint();
         history.stopped = 'aborted';
+        history.steps = step;
         history.trainerState = state();
         return history;
       }
@@ -190,6 +209,11 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
       const batchIdx = cur.batch++;
       if (options.onBatchEnd) await options.onBatchEnd({ epoch, batch: batchIdx, batches: batchesPerEpoch, step, loss: r.loss, recon: r.recon, kl: r.kl, beta: betaNow, learningRate: lrNow, gradNorm, seqPerSec: n / Math.max(dt, 1e-9) });
       if (every !== undefined && step % every === 0) await checkpoint();
+      if (convergent) {
+        if (step >= maxSteps) capped = 'max-steps';
+        else if ((performance.now() - tStart) / 1000 >= maxSeconds) capped = 'max-seconds';
+        if (capped) break;
+      }
       if (performance.now() - lastYield > 50) {
         await yieldNow();
         lastYield = performance.now();
@@ -214,10 +238,16 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     epochRng = model.rng.getState();
     cur = { epoch: epoch + 1, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: cur.lr, beta: cur.beta, pending: true };
     if (stopper.update(stats, epoch, model)) {
-      history.stopped = 'early-stopping';
+      history.stopped = convergent ? 'converged' : 'early-stopping';
+      break;
+    }
+    if (capped) {
+      history.stopped = capped;
       break;
     }
   }
+  if (convergent && history.stopped === 'epochs') history.stopped = 'max-steps';
+  history.steps = step;
   history.trainerState = state();
   if (stopper.restoreBest(model)) history.bestEpoch = stopper.bestEpoch;
   return history;

@@ -19,8 +19,15 @@ export interface EpochStats {
 
 export interface History {
   epochs: EpochStats[];
-  /** Why training ended: 'epochs', 'early-stopping' or 'aborted'. */
-  stopped: 'epochs' | 'early-stopping' | 'aborted';
+  /**
+   * Why training ended: 'epochs' (all requested epochs ran), 'early-stopping', 'aborted', or, without
+   * `epochs`: 'converged' (the validation loss stopped improving), 'max-steps', 'max-seconds'.
+   */
+  stopped: 'epochs' | 'early-stopping' | 'aborted' | 'converged' | 'max-steps' | 'max-seconds';
+  /** Optimizer steps taken (in all, counting a resumed run's earlier steps). */
+  steps?: number;
+  /** Set by `AnomalyDetector.fit`: whether the model learnt more than trivial reconstructions. */
+  diagnostics?: Diagnostics;
   /** Epoch whose weights the model holds after early stopping with restoreBest. */
   bestEpoch?: number;
   /**
@@ -63,8 +70,36 @@ export interface TrainerState {
   bestWeights?: Float32Array;
 }
 
+/** What `AnomalyDetector.fit` measured after training, on validation windows. */
+export interface Diagnostics {
+  /** Mean squared reconstruction error per window: the model's, the window mean's, last value carried forward. */
+  modelError: number;
+  meanError: number;
+  lastValueError: number;
+  /** KL divergence of each latent dimension (nats, mean over windows); below 0.01 a dimension carries nothing. */
+  klPerDimension: number[];
+  /** Dimensions with a KL of at least 0.01 nats. */
+  activeDimensions: number;
+  /** True when the model is no better than the window mean or its latent has collapsed. */
+  notLearnt: boolean;
+  /** One sentence: what was found, and what to do about it when something is wrong. */
+  message: string;
+}
+
 export interface FitOptions {
+  /**
+   * Exactly this many passes over the data. Left out, training runs until it converges: it holds out a
+   * validation split (`validationSplit`, default 0.1, when no `validationData` is given), stops when the
+   * validation loss has not improved for `patience` evaluations (one per epoch), restores the best weights,
+   * and never runs past `maxSteps` optimizer steps or `maxSeconds`.
+   */
   epochs?: number;
+  /** Without `epochs`: the most optimizer steps (default 2000). The budget is in steps, not epochs. */
+  maxSteps?: number;
+  /** Without `epochs`: the most seconds of training (default 300). */
+  maxSeconds?: number;
+  /** Without `epochs`: evaluations (epochs, at least 150 steps' worth) without improvement before stopping. */
+  patience?: number;
   batchSize?: number;
   shuffle?: boolean;
   /** Fraction of the data held out for validation (taken from the end, before shuffling). */

@@ -1,0 +1,388 @@
+/**
+ * `AnomalyDetector`: the whole recipe a user gets with no options: fill missing values, find the dominant
+ * period (aggregating rows when it is longer than the longest window), scale each feature, cut windows
+ * centred on their own mean, train an LSTM-VAE to convergence, score every point by the error of its median
+ * reconstruction over the windows that hold it, smooth, and flag what rises above a threshold set on the
+ * training series by Hundman et al.'s dynamic-threshold criterion. Windows, scaling, model and threshold are
+ * saved together in one safetensors file.
+ *
+ * Every default here was chosen on the development set named in the README (NAB artificialWithAnomaly,
+ * realKnownCause and artificialNoAnomaly, the npm sensor-network set, seeded synthetic series) and then frozen.
+ */
+
+import { checkInt } from '../core/checks.js';
+import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
+import { LstmVae } from '../model/index.js';
+import type { BatchStats, Diagnostics, EpochStats, History } from '../train/index.js';
+import { findAnomaliesDetailed, smoothScores } from './find-anomalies.js';
+import { intervalsAbove, medianReconstruction, pointErrors } from './postprocess.js';
+import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
+
+/** A series: `{ data, shape: [N, D] }` row-major, or a plain array / typed array of N values (univariate). NaN marks a missing value. */
+export type SeriesInput = { data: ArrayLike<number>; shape: readonly number[] } | ArrayLike<number>;
+
+export interface DetectorOptions {
+  /** Window length in rows of the input (default: from the dominant period, 32–128 points after aggregation; 64 without a period). */
+  window?: number;
+  /** Rows averaged into one point before windowing (default: ceil(period / 128) when the period is longer than 128, else 1). */
+  aggregate?: number;
+  /** LSTM hidden size (default 32) and latent size (default 8). */
+  hidden?: number;
+  latent?: number;
+  /** KL weight (default 0.1). */
+  beta?: number;
+  learningRate?: number;
+  batchSize?: number;
+  /** Training budget (defaults 1000 steps, 40 s); training stops earlier when the validation loss stops improving. */
+  maxSteps?: number;
+  maxSeconds?: number;
+  /** At most this many windows train the model (default 1024, evenly spaced over the series); scoring uses every window. */
+  maxTrainWindows?: number;
+  seed?: number;
+  /** Column names, used in messages and saved with the detector. */
+  columns?: string[];
+  onBatchEnd?: (s: BatchStats) => void | Promise<void>;
+  onEpochEnd?: (s: EpochStats) => void | Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** What a detector saves besides the model's weights (`metadata.detector` in its file). */
+export interface DetectorPlan {
+  version: 1;
+  features: number;
+  columns?: string[];
+  /** Rows per point (1 = no aggregation). */
+  aggregate: number;
+  /** Dominant period found in the training series (rows), or null, with its autocorrelation. */
+  period: number | null;
+  periodAcf: number;
+  /** Window length in (aggregated) points; windows are centred on their own mean. */
+  window: number;
+  /** How the window was chosen, in words. */
+  windowReason: string;
+  /** Per-feature median and scale of the training series. */
+  center: number[];
+  scale: number[];
+  /** Centred moving average of the point errors over `smoothing` (aggregated) points. */
+  smoothing: number;
+  /** Scores above `threshold` are anomalous; runs `gap` points apart merge; each interval widens by `padding`. */
+  threshold: number;
+  thresholdRule: string;
+  k: number;
+  gap: number;
+  padding: number;
+  training: { rows: number; windows: number; filled: number; steps: number; stopped: History['stopped']; seconds: number };
+  diagnostics: Diagnostics;
+}
+
+export interface DetectorScores {
+  /** Smoothed anomaly score of each row `[N]` (higher = more anomalous); these are compared with `threshold`. */
+  scores: Float32Array;
+  /** 1 for the rows inside a detected interval `[N]`. */
+  anomalies: Uint8Array;
+  threshold: number;
+  /** Detected intervals, inclusive row indices. */
+  intervals: Array<[number, number]>;
+  /** Each feature's share of the row's squared reconstruction error `[N, D]` (rows sum to 1). */
+  contributions: Float32Array;
+  /** The detector's reconstruction of each row, in the input's units `[N, D]`. */
+  reconstruction: Float32Array;
+}
+
+const DEFAULTS = { hidden: 32, latent: 8, beta: 0.1, learningRate: 3e-3, batchSize: 32, maxSteps: 1000, maxSeconds: 40, maxTrainWindows: 1024 };
+const MIN_WINDOW = 32;
+const MAX_WINDOW = 128;
+const NO_PERIOD_WINDOW = 64;
+
+interface Prepared {
+  x: Float64Array;
+  n: number;
+  d: number;
+  filled: number;
+}
+
+function prepare(series: SeriesInput, features: number | undefined, columns?: readonly string[]): Prepared {
+  let raw: ArrayLike<number>;
+  let n: number;
+  let d: number;
+  if (series !== null && typeof series === 'object' && 'shape' in series && !ArrayBuffer.isView(series) && !Array.isArray(series)) {
+    const s = series as { data: ArrayLike<number>; shape: readonly number[] };
+    if (!Array.isArray(s.shape) || s.shape.length !== 2 || !s.shape.every((v) => Number.isInteger(v) && v >= 0)) {
+      throw new ShapeError('series.shape must be [N, D]', { argument: 'series.shape', expected: '[N, D]', actual: s.shape });
+    }
+    [n, d] = s.shape as [number, number];
+    raw = s.data;
+    if (raw == null || typeof raw.length !== 'number' || raw.length !== n * d) {
+      throw new ShapeError(`series.data has ${raw?.length} values but shape [${n}, ${d}] needs ${n * d}`, { argument: 'series.data.length', expected: n * d, actual: raw?.length });
+    }
+  } else if (series != null && typeof (series as ArrayLike<number>).length === 'number' && typeof series !== 'string') {
+    raw = series as ArrayLike<number>;
+    n = raw.length;
+    d = 1;
+  } else {
+    throw new ShapeError('series must be { data, shape: [N, D] } or an array of numbers', { argument: 'series', expected: '{ data, shape } | number[]', actual: series === null ? 'null' : typeof series });
+  }
+  if (d < 1) throw new ShapeError('series needs at least one column', { argument: 'series.shape[1]', expected: '>= 1', actual: d });
+  if (features !== undefined && d !== features) {
+    throw new ShapeError(`the series has ${d} columns but the detector was trained on ${features}`, { argument: 'series.shape[1]', expected: features, actual: d });
+  }
+  if (n === 0) throw new DataError('the series is empty', { argument: 'series', expected: 'at least one row', actual: 0 });
+  const x = new Float64Array(n * d);
+  for (let i = 0; i < n * d; i++) {
+    const v = raw[i] as unknown;
+    if (typeof v === 'number') x[i] = v;
+    else if (v === null || v === undefined) x[i] = NaN;
+    else {
+      const name = columns?.[i % d] ?? `column ${i % d}`;
+      throw new DataError(`${name}, row ${Math.floor(i / d)}: ${JSON.stringify(v)} is not a number`, { argument: `series[${i}]`, expected: 'a number (NaN, null or undefined for a missing value)', actual: String(v) });
+    }
+  }
+  const filled = fillMissing(x, n, d, columns);
+  return { x, n, d, filled };
+}
+
+function checkOptions(o: DetectorOptions): void {
+  if (o === null || typeof o !== 'object') throw new ConfigError('options must be an object', { argument: 'options', expected: 'object', actual: o });
+  const known = new Set(['window', 'aggregate', 'hidden', 'latent', 'beta', 'learningRate', 'batchSize', 'maxSteps', 'maxSeconds', 'maxTrainWindows', 'seed', 'columns', 'onBatchEnd', 'onEpochEnd', 'signal']);
+  for (const key of Object.keys(o)) {
+    if (!known.has(key)) throw new ConfigError(`unknown option ${key}`, { argument: `options.${key}`, expected: [...known].join(', '), actual: key });
+  }
+  for (const key of ['window', 'aggregate', 'hidden', 'latent', 'batchSize', 'maxSteps', 'maxTrainWindows'] as const) {
+    if (o[key] !== undefined) checkInt(o[key], `options.${key}`, key === 'window' ? 2 : 1);
+  }
+}
+
+export class AnomalyDetector {
+  private constructor(
+    /** The trained LSTM-VAE (its `metadata.detector` holds the plan). */
+    readonly model: LstmVae,
+    readonly plan: DetectorPlan,
+    /** The training history (on a loaded detector: epochs are not kept). */
+    readonly history?: History,
+  ) {}
+
+  /** The diagnostics of training: whether the model learnt more than each window's mean. */
+  get diagnostics(): Diagnostics {
+    return this.plan.diagnostics;
+  }
+
+  /** Trains a detector on a series with the package's defaults (see `DetectorOptions` to change them). */
+  static async fit(series: SeriesInput, options: DetectorOptions = {}): Promise<AnomalyDetector> {
+    checkOptions(options);
+    const t0 = performance.now();
+    const o = { ...DEFAULTS, ...options };
+    const { x: x0, n: n0, d, filled } = prepare(series, undefined, options.columns);
+    if (options.columns && options.columns.length !== d) {
+      throw new ConfigError(`columns names ${options.columns.length} columns but the series has ${d}`, { argument: 'options.columns', expected: d, actual: options.columns.length });
+    }
+    if (n0 < 4 * 8) throw new DataError(`the series has ${n0} rows; a detector needs at least 32`, { argument: 'series', expected: '>= 32 rows', actual: n0 });
+    // Period → aggregation → window.
+    const per = dominantPeriod(x0, n0, d);
+    const f = options.aggregate ?? (per.period !== null && per.period > MAX_WINDOW ? Math.ceil(per.period / MAX_WINDOW) : 1);
+    const n = Math.floor(n0 / f);
+    let w: number;
+    let why: string;
+    if (options.window !== undefined) {
+      w = Math.max(2, Math.round(options.window / f));
+      why = `given (${options.window} rows)`;
+    } else if (per.period !== null) {
+      const p = Math.round(per.period / f);
+      w = Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, p));
+      why = `the dominant period, ${per.period} rows (autocorrelation ${per.acf.toFixed(2)})${f > 1 ? `, aggregated ${f} rows per point` : ''}${w !== p ? `, kept within ${MIN_WINDOW}–${MAX_WINDOW} points` : ''}`;
+    } else {
+      w = NO_PERIOD_WINDOW;
+      why = `no clear period (best autocorrelation ${per.acf.toFixed(2)} < 0.2): the default ${NO_PERIOD_WINDOW} points`;
+    }
+    if (w > Math.floor(n / 4)) {
+      w = Math.max(8, Math.floor(n / 4));
+      why += `; shortened to ${w} points, a quarter of the series`;
+    }
+    if (n < 2 * w) throw new DataError(`the series has ${n0} rows, too short for windows of ${w * f} rows; give at least ${2 * w * f} rows or a smaller window`, { argument: 'series', expected: `>= ${2 * w * f} rows`, actual: n0 });
+    const x = aggregate(x0, n0, d, f);
+    const { center, scale } = fitScale(x, n, d, w, options.columns);
+    const xs = scaleRows(x, n, d, center, scale);
+
+    // Training windows (evenly spaced, at most maxTrainWindows) and a seeded 10 % for validation.
+    const starts = strideStarts(n, w, Math.max(1, Math.ceil((n - w + 1) / o.maxTrainWindows)));
+    const all = centredWindows(xs, d, w, starts);
+    const count = starts.length;
+    const order = seededOrder(count, options.seed ?? 1);
+    const nVal = Math.max(1, Math.round(count * 0.1));
+    const pick = (ids: ArrayLike<number>) => {
+      const out = new Float32Array(ids.length * w * d);
+      for (let i = 0; i < ids.length; i++) out.set(all.data.subarray(ids[i] * w * d, (ids[i] + 1) * w * d), i * w * d);
+      return { data: out, shape: [ids.length, w, d] as [number, number, number] };
+    };
+    const val = pick(order.subarray(0, nVal));
+    const train = pick(count - nVal >= 1 ? order.subarray(nVal) : order);
+    const model = new LstmVae({ mode: 'continuous', features: d, hidden: o.hidden, latent: o.latent, layers: 1, seed: options.seed ?? 1 });
+    try {
+      const history = await model.fit(train, {
+        batchSize: o.batchSize, learningRate: o.learningRate, beta: o.beta, clipNorm: 5, validationData: val,
+        maxSteps: o.maxSteps, maxSeconds: o.maxSeconds, onBatchEnd: options.onBatchEnd, onEpochEnd: options.onEpochEnd, signal: options.signal,
+      });
+      const diagnostics = diagnose(model, val);
+      history.diagnostics = diagnostics;
+      // Threshold on the training series' own smoothed scores.
+      const smoothing = Math.max(1, Math.round(w / 4));
+      const gap = smoothing;
+      const padding = Math.round(w / 2);
+      const errors = reconstructionErrors(model, xs, n, d, w).error;
+      const smoothed = smoothScores(errors, 'moving-average', smoothing);
+      const auto = findAnomaliesDetailed(smoothed, { smoothing: 'none', k: 'auto', minGap: gap, minLength: 1 });
+      const plan: DetectorPlan = {
+        version: 1, features: d, ...(options.columns ? { columns: [...options.columns] } : {}), aggregate: f, period: per.period, periodAcf: per.acf,
+        window: w, windowReason: why, center, scale, smoothing, threshold: auto.threshold,
+        thresholdRule: `dynamic threshold (Hundman et al. 2018): mean + k·std of the training series' smoothed scores, k = ${auto.k} chosen from 2–10 by the pruning criterion`,
+        k: auto.k, gap, padding,
+        training: { rows: n0, windows: count, filled, steps: history.steps ?? 0, stopped: history.stopped, seconds: (performance.now() - t0) / 1000 },
+        diagnostics,
+      };
+      model.metadata = { ...model.metadata, detector: plan };
+      return new AnomalyDetector(model, plan, history);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+
+  /** Scores every row of a series with the saved windows, scaling, model and threshold. */
+  score(series: SeriesInput): DetectorScores {
+    const p = this.plan;
+    const { x: x0, n: n0, d } = prepare(series, p.features, p.columns);
+    const f = p.aggregate;
+    const n = Math.floor(n0 / f);
+    if (n < p.window) {
+      throw new DataError(`the series has ${n0} rows, fewer than one window of ${p.window * f} rows`, { argument: 'series', expected: `>= ${p.window * f} rows`, actual: n0 });
+    }
+    const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
+    const { error, share, rec } = reconstructionErrors(this.model, xs, n, d, p.window);
+    const smoothed = smoothScores(error, 'moving-average', p.smoothing);
+    const binIntervals = intervalsAbove(smoothed, p.threshold, p.gap, p.padding);
+    const scores = new Float32Array(n0);
+    const contributions = new Float32Array(n0 * d);
+    const reconstruction = new Float32Array(n0 * d);
+    for (let i = 0; i < n0; i++) {
+      const b = Math.min(n - 1, Math.floor(i / f));
+      scores[i] = smoothed[b];
+      for (let j = 0; j < d; j++) {
+        contributions[i * d + j] = share[b * d + j];
+        reconstruction[i * d + j] = rec[b * d + j] * p.scale[j] + p.center[j];
+      }
+    }
+    const intervals = binIntervals.map(([a, b]) => [a * f, b === n - 1 ? n0 - 1 : (b + 1) * f - 1] as [number, number]);
+    const anomalies = new Uint8Array(n0);
+    for (const [a, b] of intervals) anomalies.fill(1, a, b + 1);
+    return { scores, anomalies, threshold: p.threshold, intervals, contributions, reconstruction };
+  }
+
+  /** The detector as one safetensors file: the model's weights, with the plan in `__metadata__.metadata`. */
+  toSafetensors(): Uint8Array {
+    return this.model.toSafetensors();
+  }
+
+  /** A detector saved by `toSafetensors()`. */
+  static fromSafetensors(bytes: Uint8Array): AnomalyDetector {
+    const model = LstmVae.fromSafetensors(bytes);
+    try {
+      return new AnomalyDetector(model, readPlan(model.metadata.detector));
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+  }
+
+  /** Frees the model's WebAssembly memory. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+function scaleRows(x: Float64Array, n: number, d: number, center: number[], scale: number[]): Float64Array {
+  const out = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) out[i * d + j] = (x[i * d + j] - center[j]) / scale[j];
+  return out;
+}
+
+/** A seeded permutation of 0..count−1 (mulberry32 + Fisher–Yates). */
+function seededOrder(count: number, seed: number): Int32Array {
+  const order = Int32Array.from({ length: count }, (_, i) => i);
+  let a = (seed * 2654435761) >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}
+
+/** Median reconstructions of every point from all stride-1 windows (in chunks), and the point errors. */
+function reconstructionErrors(model: LstmVae, xs: Float64Array, n: number, d: number, w: number): { error: Float64Array; share: Float32Array; rec: Float64Array } {
+  const starts = strideStarts(n, w, 1);
+  const { data, means } = centredWindows(xs, d, w, starts);
+  const y = new Float32Array(data.length);
+  const chunk = 1024;
+  for (let a = 0; a < starts.length; a += chunk) {
+    const b = Math.min(starts.length, a + chunk);
+    y.set(model.reconstruct({ data: data.subarray(a * w * d, b * w * d), shape: [b - a, w, d] }), a * w * d);
+  }
+  const rec = medianReconstruction(y, means, n, d, w);
+  return { ...pointErrors(xs, rec, n, d), rec };
+}
+
+/** Compares the model with trivial reconstructions on the validation windows (centred, so the window mean is 0). */
+function diagnose(model: LstmVae, val: { data: Float32Array; shape: [number, number, number] }): Diagnostics {
+  const [b, t, d] = val.shape;
+  const y = model.reconstruct(val);
+  let modelError = 0, meanError = 0, lastValueError = 0;
+  for (let i = 0; i < b * t * d; i++) {
+    modelError += (val.data[i] - y[i]) ** 2;
+    meanError += val.data[i] ** 2;
+    if (Math.floor(i / d) % t > 0) lastValueError += (val.data[i] - val.data[i - d]) ** 2;
+  }
+  modelError /= b;
+  meanError /= b;
+  lastValueError /= b;
+  const { mu, logvar } = model.encode(val);
+  const z = mu.length / b;
+  const klPerDimension = Array.from({ length: z }, (_, j) => {
+    let s = 0;
+    for (let i = 0; i < b; i++) s += -0.5 * (1 + logvar[i * z + j] - mu[i * z + j] ** 2 - Math.exp(logvar[i * z + j]));
+    return s / b;
+  });
+  const activeDimensions = klPerDimension.filter((k) => k >= 0.01).length;
+  const noBetter = !(modelError < 0.9 * meanError);
+  const collapsed = activeDimensions === 0;
+  const ratio = meanError > 0 ? modelError / meanError : 1;
+  let message: string;
+  if (noBetter) {
+    message = `the model has not learnt the shape of the windows: its reconstruction error is ${(100 * ratio).toFixed(0)}% of the window mean's (${modelError.toPrecision(3)} vs ${meanError.toPrecision(3)}), so its scores are those of a moving-average detector; train longer (maxSteps / --max-steps) or try another window (--window)`;
+  } else if (collapsed) {
+    message = 'the latent has collapsed (every dimension carries less than 0.01 nats): the decoder ignores the input; lower beta or train longer';
+  } else {
+    message = `learnt: reconstruction error ${(100 * ratio).toFixed(0)}% of the window mean's (last value carried forward: ${meanError > 0 ? ((100 * lastValueError) / meanError).toFixed(0) : '–'}%), ${activeDimensions} of ${z} latent dimensions active`;
+  }
+  return { modelError, meanError, lastValueError, klPerDimension, activeDimensions, notLearnt: noBetter || collapsed, message };
+}
+
+function readPlan(v: unknown): DetectorPlan {
+  const bad = (what: string) => new FormatError(`this file is a model but not an anomaly detector (${what}); train one with AnomalyDetector.fit or \`lstm-vae train\``, { argument: '__metadata__.metadata.detector', expected: 'a detector plan (version 1)', actual: what });
+  if (v === undefined) throw bad('no detector plan');
+  if (v === null || typeof v !== 'object') throw bad('the plan is not an object');
+  const p = v as Partial<DetectorPlan>;
+  if (p.version !== 1) throw bad(`plan version ${JSON.stringify(p.version)}`);
+  const nums = ['features', 'aggregate', 'window', 'smoothing', 'threshold', 'gap', 'padding'] as const;
+  for (const k of nums) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) throw bad(`${k} is not a number`);
+  if (!Array.isArray(p.center) || !Array.isArray(p.scale) || p.center.length !== p.features || p.scale.length !== p.features) throw bad('center / scale do not match the features');
+  if (!p.scale.every((s) => typeof s === 'number' && s > 0) || !p.center.every((c) => typeof c === 'number' && Number.isFinite(c))) throw bad('center / scale are not finite positive numbers');
+  if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1) throw bad('window / aggregate are not whole numbers');
+  return p as DetectorPlan;
+}

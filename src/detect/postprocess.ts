@@ -1,0 +1,75 @@
+/**
+ * The detector's scoring after the model: point reconstructions from overlapping windows, point errors and
+ * each feature's share of them, and intervals above a saved threshold.
+ */
+
+/**
+ * For stride-1 windows (window k starts at point k, `n − w + 1` of them) with reconstructions `y`
+ * `[windows, w, d]` of centred inputs and the windows' means: each point's reconstruction is the median,
+ * over the windows that hold it, of that window's reconstruction of it (its mean added back), as Orion's
+ * `reconstruction_errors` does. Returns `[n, d]`.
+ */
+export function medianReconstruction(y: Float32Array, means: Float64Array, n: number, d: number, w: number): Float64Array {
+  const out = new Float64Array(n * d);
+  const buf = new Float64Array(w);
+  for (let p = 0; p < n; p++) {
+    const lo = Math.max(0, p - w + 1);
+    const hi = Math.min(p, n - w);
+    for (let j = 0; j < d; j++) {
+      let c = 0;
+      for (let k = lo; k <= hi; k++) buf[c++] = y[(k * w + (p - k)) * d + j] + means[k * d + j];
+      const s = buf.subarray(0, c).sort();
+      out[p * d + j] = c % 2 ? s[(c - 1) >> 1] : 0.5 * (s[c / 2 - 1] + s[c / 2]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Point errors: the Euclidean norm over features of `x − reconstruction` (`[n]`), and each feature's share
+ * of its square (`[n, d]`, rows summing to 1; an exact reconstruction shares equally).
+ */
+export function pointErrors(x: Float64Array, rec: Float64Array, n: number, d: number): { error: Float64Array; share: Float32Array } {
+  const error = new Float64Array(n);
+  const share = new Float32Array(n * d);
+  for (let p = 0; p < n; p++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const e = (x[p * d + j] - rec[p * d + j]) ** 2;
+      share[p * d + j] = e;
+      s += e;
+    }
+    error[p] = Math.sqrt(s);
+    for (let j = 0; j < d; j++) share[p * d + j] = s > 0 ? share[p * d + j] / s : 1 / d;
+  }
+  return { error, share };
+}
+
+/**
+ * Intervals where `smoothed` is above `threshold`: runs of points above it, runs at most `gap` points apart
+ * merged, then each widened by `pad` points on both sides (clipped to the series) and overlapping ones merged.
+ */
+export function intervalsAbove(smoothed: ArrayLike<number>, threshold: number, gap: number, pad: number): Array<[number, number]> {
+  const n = smoothed.length;
+  const runs: Array<[number, number]> = [];
+  let s = -1;
+  for (let i = 0; i <= n; i++) {
+    const above = i < n && smoothed[i] > threshold;
+    if (above && s < 0) s = i;
+    else if (!above && s >= 0) {
+      const last = runs[runs.length - 1];
+      if (last && s - last[1] - 1 <= gap) last[1] = i - 1;
+      else runs.push([s, i - 1]);
+      s = -1;
+    }
+  }
+  const out: Array<[number, number]> = [];
+  for (const [a, b] of runs) {
+    const lo = Math.max(0, a - pad);
+    const hi = Math.min(n - 1, b + pad);
+    const last = out[out.length - 1];
+    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
+    else out.push([lo, hi]);
+  }
+  return out;
+}

@@ -1,0 +1,202 @@
+/**
+ * The detector's preprocessing, as plain functions over row-major `[n, d]` float64 data: filling missing
+ * values, finding the dominant period, aggregating into bins, robust per-feature scaling, and windows
+ * centred on their own mean.
+ */
+
+import { DataError } from '../core/errors.js';
+
+/**
+ * Fills missing values (NaN) of each column by linear interpolation between the nearest values on each side
+ * (the ends take the nearest value). Returns how many cells were filled. A column with no value at all, or
+ * an infinite value, is a `DataError`.
+ */
+export function fillMissing(data: Float64Array, n: number, d: number, names?: readonly string[]): number {
+  let filled = 0;
+  for (let j = 0; j < d; j++) {
+    const name = names?.[j] ?? `column ${j}`;
+    let last = -1;
+    for (let i = 0; i < n; i++) {
+      const v = data[i * d + j];
+      if (Number.isNaN(v)) continue;
+      if (!Number.isFinite(v)) {
+        throw new DataError(`${name}, row ${i}: ${v} is not a finite number`, { argument: `series[${i * d + j}]`, expected: 'a finite number (NaN marks a missing value)', actual: String(v) });
+      }
+      for (let k = last + 1; k < i; k++) {
+        data[k * d + j] = last < 0 ? v : data[last * d + j] + ((v - data[last * d + j]) * (k - last)) / (i - last);
+        filled++;
+      }
+      last = i;
+    }
+    if (last < 0) throw new DataError(`${name} has no values (all ${n} are missing)`, { argument: 'series', expected: 'at least one value in each column', actual: `${name}: all missing` });
+    for (let k = last + 1; k < n; k++) {
+      data[k * d + j] = data[last * d + j];
+      filled++;
+    }
+  }
+  return filled;
+}
+
+/** Autocorrelation of the linearly detrended columns, averaged over the columns that vary, at lags 0..maxLag. */
+export function autocorrelation(data: Float64Array, n: number, d: number, maxLag: number): Float64Array {
+  const out = new Float64Array(maxLag + 1);
+  const x = new Float64Array(n);
+  let used = 0;
+  for (let j = 0; j < d; j++) {
+    let sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (let i = 0; i < n; i++) {
+      const y = data[i * d + j];
+      sx += i;
+      sy += y;
+      sxx += i * i;
+      sxy += i * y;
+    }
+    const den = n * sxx - sx * sx;
+    const b = den !== 0 ? (n * sxy - sx * sy) / den : 0;
+    const a = (sy - b * sx) / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) {
+      x[i] = data[i * d + j] - (a + b * i);
+      v += x[i] * x[i];
+    }
+    if (!(v > 0)) continue;
+    used++;
+    for (let lag = 0; lag <= maxLag; lag++) {
+      let s = 0;
+      for (let i = 0; i + lag < n; i++) s += x[i] * x[i + lag];
+      out[lag] += s / v;
+    }
+  }
+  if (used > 0) for (let lag = 0; lag <= maxLag; lag++) out[lag] /= used;
+  return out;
+}
+
+export interface Period {
+  /** The dominant period in points, or null when the series shows none. */
+  period: number | null;
+  /** The autocorrelation at that lag (at the best candidate when none qualified). */
+  acf: number;
+}
+
+/**
+ * The dominant period: the lag of the highest local maximum of the autocorrelation after it first drops
+ * to or below zero, between `minLag` and a third of the series (at most `maxLag`), when that maximum reaches
+ * `minAcf`.
+ */
+export function dominantPeriod(data: Float64Array, n: number, d: number, o: { minLag?: number; maxLag?: number; minAcf?: number } = {}): Period {
+  const maxLag = Math.min(o.maxLag ?? 1000, Math.floor(n / 3));
+  const minLag = o.minLag ?? 4;
+  if (maxLag <= minLag + 1) return { period: null, acf: 0 };
+  const r = autocorrelation(data, n, d, maxLag);
+  let start = 1;
+  while (start < maxLag && r[start] > 0) start++;
+  let best = -1;
+  let bestV = -Infinity;
+  for (let lag = Math.max(start, minLag); lag < maxLag; lag++) {
+    if (r[lag] > r[lag - 1] && r[lag] >= r[lag + 1] && r[lag] > bestV) {
+      bestV = r[lag];
+      best = lag;
+    }
+  }
+  if (best < 0) return { period: null, acf: 0 };
+  if (bestV < (o.minAcf ?? 0.2)) return { period: null, acf: bestV };
+  return { period: best, acf: bestV };
+}
+
+/** Means of consecutive groups of `f` rows (the last, incomplete group is dropped): `[floor(n / f), d]`. */
+export function aggregate(data: Float64Array, n: number, d: number, f: number): Float64Array {
+  if (f === 1) return data.slice(0, n * d);
+  const m = Math.floor(n / f);
+  const out = new Float64Array(m * d);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < d; j++) {
+      let s = 0;
+      for (let k = 0; k < f; k++) s += data[(i * f + k) * d + j];
+      out[i * d + j] = s / f;
+    }
+  }
+  return out;
+}
+
+/** Linear-interpolated quantile of a copy of `x`. */
+export function quantile(x: ArrayLike<number>, q: number): number {
+  const s = Float64Array.from(x).sort();
+  const pos = q * (s.length - 1);
+  const f = Math.floor(pos);
+  const c = Math.min(s.length - 1, f + 1);
+  return s[f] + (pos - f) * (s[c] - s[f]);
+}
+
+/** Per-feature centre (median) and scale: the root mean square of windows of `w` points around their own mean. */
+export function fitScale(data: Float64Array, n: number, d: number, w: number, names?: readonly string[]): { center: number[]; scale: number[] } {
+  const center: number[] = [];
+  const scale: number[] = [];
+  const col = new Float64Array(n);
+  const stride = Math.max(1, Math.floor(w / 4));
+  for (let j = 0; j < d; j++) {
+    for (let i = 0; i < n; i++) col[i] = data[i * d + j];
+    const med = quantile(col, 0.5);
+    let ss = 0;
+    let count = 0;
+    for (let s = 0; s + w <= n; s += stride) {
+      let m = 0;
+      for (let t = 0; t < w; t++) m += col[s + t];
+      m /= w;
+      for (let t = 0; t < w; t++) ss += (col[s + t] - m) ** 2;
+      count += w;
+    }
+    let sc = count ? Math.sqrt(ss / count) : 0;
+    const tiny = 1e-9 * Math.max(1, Math.abs(med));
+    if (!(sc > tiny)) {
+      // piecewise-constant inside windows: the spread of the whole column
+      let m = 0;
+      for (let i = 0; i < n; i++) m += col[i];
+      m /= n;
+      let v = 0;
+      for (let i = 0; i < n; i++) v += (col[i] - m) ** 2;
+      sc = Math.sqrt(v / n);
+    }
+    if (!(sc > tiny)) {
+      const name = names?.[j] ?? `column ${j}`;
+      throw new DataError(`${name} is constant (every value is ${col[0]}): there is nothing to learn from it; drop that column`, {
+        argument: 'series',
+        expected: 'columns whose values vary',
+        actual: `${name} constant`,
+      });
+    }
+    center.push(med);
+    scale.push(sc);
+  }
+  return { center, scale };
+}
+
+/**
+ * Windows `[starts.length, w, d]` (float32) of `x`, each centred on its own per-feature mean (`centre`), and
+ * those means `[starts.length, d]`.
+ */
+export function centredWindows(x: Float64Array, d: number, w: number, starts: ArrayLike<number>, centre = true): { data: Float32Array; means: Float64Array } {
+  const count = starts.length;
+  const data = new Float32Array(count * w * d);
+  const means = new Float64Array(count * d);
+  for (let k = 0; k < count; k++) {
+    const s = starts[k];
+    for (let j = 0; j < d; j++) {
+      let m = 0;
+      if (centre) {
+        for (let t = 0; t < w; t++) m += x[(s + t) * d + j];
+        m /= w;
+      }
+      means[k * d + j] = m;
+      for (let t = 0; t < w; t++) data[(k * w + t) * d + j] = x[(s + t) * d + j] - m;
+    }
+  }
+  return { data, means };
+}
+
+/** Starts of windows of `w` in `n` points every `stride`, the last window ending at the last point. */
+export function strideStarts(n: number, w: number, stride: number): Int32Array {
+  const out: number[] = [];
+  for (let s = 0; s + w <= n; s += stride) out.push(s);
+  if (out.length === 0 || out[out.length - 1] !== n - w) out.push(n - w);
+  return Int32Array.from(out);
+}
