@@ -12,6 +12,7 @@
 
 import { checkInt } from '../core/checks.js';
 import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
 import { LstmVae } from '../model/index.js';
 import type { BatchStats, Diagnostics, EpochStats, History } from '../train/index.js';
 import { findAnomaliesDetailed, smoothScores } from './find-anomalies.js';
@@ -304,23 +305,10 @@ function scaleRows(x: Float64Array, n: number, d: number, center: number[], scal
   return out;
 }
 
-/** A seeded permutation of 0..count−1 (mulberry32 + Fisher–Yates). */
+/** A seeded permutation of 0..count−1. */
 function seededOrder(count: number, seed: number): Int32Array {
   const order = Int32Array.from({ length: count }, (_, i) => i);
-  let a = (seed * 2654435761) >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
+  new Rng(seed).shuffle(order);
   return order;
 }
 

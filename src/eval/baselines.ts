@@ -2,6 +2,7 @@
  * Non-neural baselines for anomaly scores (pure TypeScript, float64).
  */
 
+import { checkInt } from '../core/checks.js';
 import { ConfigError, DataError, ShapeError } from '../core/errors.js';
 
 /** A matrix `[N, F]` (or a tensor `[N, …]`, flattened to F = product of the trailing sizes), or rows of numbers. */
@@ -319,4 +320,42 @@ export function zScoreScores(series: ArrayLike<number>, features: number): Float
     scores[i] = best;
   }
   return scores;
+}
+
+/**
+ * Rolling z-score scores: each row scored by the max over features of |x − mean| / std of the previous
+ * `window` rows (population std; fewer rows at the start, none for the first two rows, which score 0;
+ * a feature with no spread in its window contributes 0). `series` is `[N, D]` row-major. Returns `Float64Array [N]`.
+ */
+export function rollingZScores(series: ArrayLike<number>, features: number, window = 100): Float64Array {
+  const d = checkInt(features, 'features', 1);
+  checkInt(window, 'window', 2);
+  if (series == null || typeof series.length !== 'number' || series.length % d !== 0) {
+    throw new ShapeError('series length must be a multiple of the number of features', { argument: 'series.length', expected: `a multiple of ${d}`, actual: series?.length });
+  }
+  const n = series.length / d;
+  const out = new Float64Array(n);
+  for (let j = 0; j < d; j++) {
+    let s = 0;
+    let ss = 0;
+    for (let p = 0; p < n; p++) {
+      const v = series[p * d + j];
+      if (!Number.isFinite(v)) throw new DataError('series must be finite numbers', { argument: `series[${p * d + j}]`, expected: 'a finite number', actual: String(v) });
+      const c = Math.min(p, window);
+      if (c >= 2) {
+        const m = s / c;
+        const sd = Math.sqrt(Math.max(0, ss / c - m * m));
+        const z = sd > 1e-12 * Math.max(1, Math.abs(m)) ? Math.abs(v - m) / sd : 0;
+        if (z > out[p]) out[p] = z;
+      }
+      s += v;
+      ss += v * v;
+      if (p >= window) {
+        const o = series[(p - window) * d + j];
+        s -= o;
+        ss -= o * o;
+      }
+    }
+  }
+  return out;
 }
