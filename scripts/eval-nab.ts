@@ -1,198 +1,262 @@
-// `npm run eval:nab`: the Orion protocol on NAB (artificialWithAnomaly and realKnownCause), one LSTM-VAE per series.
+// `npm run eval:nab` (alias `npm run eval:detect`): what `AnomalyDetector.fit(series, { seed })` + `det.score(series)`
+// do with their defaults, measured. Nothing here is tuned and nothing is passed but the seed: no recipe, no per-data-set
+// option. The defaults were chosen on these same series (the development set) and frozen before this script ran them.
 //
-//   node scripts/run-ts.mjs scripts/eval-nab.ts [--data DIR] [--group NAME]... [--seed N] [--verbose]
-//                                               [--match SUBSTRING] [--recipe JSON] [--dump DIR]
+//   node scripts/run-ts.mjs scripts/eval-nab.ts [--data DIR] [--family NAME]... [--match SUBSTRING] [--seeds 1,2,3]
+//                                               [--quick] [--json FILE] [--md FILE]
 //
-// Per series (fixed seed):
-//  1. rows averaged in consecutive groups of round(600 s / median sampling interval) (Orion's NAB pipelines
-//     aggregate to 600-s bins: 5-minute series → pairs; 30- and 60-minute series unchanged); min-max scaled to [-1, 1];
-//  2. windows of 100 points; the model trains on at most 200 of them (stride ceil((n − 100) / 200): long series are
-//     subsampled for training only); every window (stride 1) is then reconstructed through the posterior mean;
-//  3. point reconstruction = median of the reconstructions of the windows holding the point (as Orion's
-//     `reconstruction_errors`), point score = |x − reconstruction|;
-//  4. findAnomalies: centred moving average over 1 % of the points; threshold mean + k·std of the smoothed scores
-//     with k chosen by findAnomalies' `k: 'auto'` (Hundman et al. 2018, the criterion of Orion's dynamic threshold);
-//     runs ≤ 1 % apart merged; then every interval padded by 50 points on both sides and overlapping ones merged
-//     (Orion's `anomaly_padding = 50`); intervals mapped back to row indices;
-//  5. overlapping-segment tp / fp / fn against labels/combined_windows.json, summed over the files of a group.
-// Printed beside the headline: the same scores with Orion's LSTM-VAE fixed threshold (k = 4), and without padding.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { backendInfo, init, LstmVae } from 'lstm-vae';
-import { listNab, loadNabFile, parseNabTime } from '../src/data/datasets.js';
-import { MinMaxNormalizer } from '../src/data/normalize.js';
-import { windows } from '../src/data/windows.js';
-import { findAnomalies } from '../src/detect/find-anomalies.js';
-import { overlappingSegmentF1, sumSegmentCounts, type SegmentCounts } from '../src/eval/metrics.js';
+// Protocol (unsupervised, as Orion's benchmark): each series is fitted whole and the same series scored. Then
+//  - detector: overlapping-segment tp/fp/fn of `intervals` against the labelled windows, point ROC-AUC of `scores`;
+//  - baseline, same run: rolling z-score over the previous 100 rows (deterministic, computed once per series), ROC-AUC
+//    on the raw z, and intervals from the SAME post-processing the detector's plan used on that series (moving
+//    average over smoothing·aggregate rows, dynamic threshold with k auto, runs gap·aggregate apart merged, padding).
+// Families: NAB artificialWithAnomaly, realKnownCause, artificialNoAnomaly (false-alarm intervals; a series the
+// detector rejects with a DataError is reported "rejected: …" and counts 0 alarms), the sensor network (each mote its
+// own [n, 2] series), synthetic (5 kinds × 3 series, seeds 1000 + 100·kind + i). F1 sums the counts over a family's
+// series; ROC-AUC is the mean over the series that hold both classes; both given as mean (min–max) over the seeds.
+import { writeFileSync } from 'node:fs';
+import { AnomalyDetector, backendInfo, DataError, init, overlappingSegmentF1, rocAuc } from 'lstm-vae';
+import { listNab, loadNabFile, loadSensorNetwork } from '../src/data/datasets.js';
+import { type AnomalyKind, synthetic } from '../src/data/synthetic.js';
+import { findAnomaliesDetailed, smoothScores } from '../src/detect/find-anomalies.js';
+import { labelRuns } from '../src/detect/intervals.js';
+import { intervalsAbove } from '../src/detect/postprocess.js';
+import { rollingZScores } from '../src/eval/baselines.js';
+import { type SegmentCounts, sumSegmentCounts } from '../src/eval/metrics.js';
 
-const WINDOW = 100;
-const RECIPE = {
-  model: { hidden: 32, latent: 8, layers: 1, forgetBias: 3 },
-  fit: { epochs: 120, batchSize: 8, learningRate: 5e-3, clipNorm: 5, schedule: { type: 'cosine' as const }, klAnnealing: { type: 'linear' as const, steps: 300 } },
-  maxTrainWindows: 200,
-  aggregateSeconds: 600,
-  padding: 50,
-  detect: { smoothing: 'moving-average' as const, k: 'auto' as const },
-};
 // Orion's published overlapping-segment F1 (benchmark/results/0.7.1.csv of sintel-dev/Orion, counts summed over the files).
 const ORION: Record<string, string> = {
   artificialWithAnomaly: 'Orion: LSTM-VAE 0.615 (tp 4, fp 3, fn 2), LSTM-AE 0.545, ARIMA 0.308',
   realKnownCause: 'Orion: not in its benchmark (its NAB sets are artificialWithAnomaly, realAdExchange, realAWSCloudwatch, realTraffic, realTweets)',
 };
+const ORION_F1: Record<string, string> = { artificialWithAnomaly: '0.615 (LSTM-VAE)' };
+const FAMILIES = ['artificialWithAnomaly', 'realKnownCause', 'artificialNoAnomaly', 'sensor', 'synthetic'];
+const KINDS: AnomalyKind[] = ['spike', 'level', 'shape', 'frequency', 'amplitude'];
+const BASELINE_WINDOW = 100;
+
+interface Series {
+  name: string;
+  input: { data: ArrayLike<number>; shape: [number, number] };
+  /** Labelled intervals (inclusive rows) and point labels. */
+  windows: Array<[number, number]>;
+  labels: Uint8Array;
+}
+interface Counts extends SegmentCounts {
+  auc: number | null;
+  intervals: Array<[number, number]>;
+}
+interface Run extends Partial<Counts> {
+  family: string;
+  series: string;
+  seed: number;
+  rows: number;
+  rejected?: string;
+  window?: number;
+  aggregate?: number;
+  steps?: number;
+  stopped?: string;
+  seconds?: number;
+  notLearnt?: boolean;
+  threshold?: number;
+  k?: number;
+}
+interface Baseline extends Counts {
+  family: string;
+  series: string;
+}
 
 function args(argv: string[]) {
-  const o: { data?: string; groups: string[]; seed: number; verbose: boolean; match?: string; dump?: string } = { groups: [], seed: 1, verbose: false };
+  const o = { data: undefined as string | undefined, families: [] as string[], match: undefined as string | undefined, seeds: [1, 2, 3], quick: false, json: undefined as string | undefined, md: undefined as string | undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--data') o.data = argv[++i];
-    else if (a === '--group') o.groups.push(argv[++i]);
-    else if (a === '--seed') o.seed = Number(argv[++i]);
-    else if (a === '--verbose' || a === '-v') o.verbose = true;
+    else if (a === '--family') o.families.push(argv[++i]);
     else if (a === '--match') o.match = argv[++i];
-    else if (a === '--dump') o.dump = argv[++i];
-    else if (a === '--recipe') merge(RECIPE as unknown as Record<string, unknown>, JSON.parse(argv[++i]));
+    else if (a === '--seeds') o.seeds = argv[++i].split(',').map(Number);
+    else if (a === '--quick') o.quick = true;
+    else if (a === '--json') o.json = argv[++i];
+    else if (a === '--md') o.md = argv[++i];
     else if (a === '--help' || a === '-h') {
-      console.log('usage: eval-nab [--data DIR] [--group artificialWithAnomaly|realKnownCause]... [--seed N] [--verbose] [--match SUBSTRING] [--recipe JSON (merged into the recipe)] [--dump DIR (point scores as JSON)]');
+      console.log(`usage: eval-nab [--data DIR] [--family ${FAMILIES.join('|')}]... [--match SUBSTRING] [--seeds 1,2,3] [--quick] [--json FILE] [--md FILE]`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
-  if (o.groups.length === 0) o.groups = ['artificialWithAnomaly', 'realKnownCause'];
+  for (const f of o.families) if (!FAMILIES.includes(f)) throw new Error(`unknown family ${f}; families: ${FAMILIES.join(', ')}`);
+  if (!o.seeds.length || !o.seeds.every((s) => Number.isInteger(s))) throw new Error('--seeds takes whole numbers, like 1,2,3');
+  if (o.quick) o.seeds = [1];
+  if (o.families.length === 0) o.families = FAMILIES;
   return o;
 }
 
-function merge(into: Record<string, unknown>, from: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(from)) {
-    const cur = into[k];
-    if (v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object') merge(cur as Record<string, unknown>, v as Record<string, unknown>);
-    else into[k] = v;
+function labelsFromWindows(n: number, windows: Array<[number, number]>): Uint8Array {
+  const labels = new Uint8Array(n);
+  for (const [a, b] of windows) labels.fill(1, a, b + 1);
+  return labels;
+}
+
+/** The series of a family (loaded lazily, one family at a time). */
+function familySeries(family: string, data: string | undefined, quick: boolean): Series[] {
+  if (family === 'sensor') {
+    return loadSensorNetwork().motes.map((m) => ({ name: `mote ${m.moteId}`, input: { data: m.data, shape: m.shape }, windows: labelRuns(m.labels), labels: m.labels }));
   }
-}
-
-/** Pads each interval by `p` points on both sides (clipped to [0, n − 1]) and merges the ones that overlap or touch. */
-function padIntervals(intervals: ReadonlyArray<readonly [number, number]>, p: number, n: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (const [a, b] of [...intervals].sort((x, y) => x[0] - y[0])) {
-    const lo = Math.max(0, a - p), hi = Math.min(n - 1, b + p);
-    const last = out[out.length - 1];
-    if (last && lo <= last[1] + 1) last[1] = Math.max(last[1], hi);
-    else out.push([lo, hi]);
+  if (family === 'synthetic') {
+    return KINDS.flatMap((kind, k) =>
+      Array.from({ length: quick ? 2 : 3 }, (_, i) => {
+        const s = synthetic(1000 + 100 * k + i, { kinds: [kind] });
+        return { name: `${kind} ${s.name}`, input: { data: s.data, shape: [s.n, s.d] as [number, number] }, windows: s.windows, labels: s.labels };
+      }),
+    );
   }
-  return out;
-}
-
-function median(a: Float32Array, n: number): number {
-  const s = a.subarray(0, n).sort();
-  return n % 2 ? s[(n - 1) >> 1] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
-
-/** Median of the window reconstructions of every point (windows given by their starts, all of length W). */
-function pointMedians(y: Float32Array, starts: number[], W: number, n: number): Float64Array {
-  const lists: number[][] = Array.from({ length: n }, () => []);
-  starts.forEach((s, k) => {
-    for (let t = 0; t < W; t++) lists[s + t].push(y[k * W + t]);
+  return listNab(data, family).map((rel) => {
+    const f = loadNabFile(data, rel);
+    return { name: rel, input: { data: f.values, shape: [f.values.length, 1] as [number, number] }, windows: f.windows, labels: labelsFromWindows(f.values.length, f.windows) };
   });
-  let most = 1;
-  for (const l of lists) most = Math.max(most, l.length);
-  const buf = new Float32Array(most);
-  const out = new Float64Array(n);
-  for (let p = 0; p < n; p++) {
-    const l = lists[p];
-    for (let i = 0; i < l.length; i++) buf[i] = l[i];
-    out[p] = median(buf, l.length);
-  }
-  return out;
 }
 
-interface NabResult extends SegmentCounts {
-  file: string;
-  /** Final training loss (per window) and KL. */
-  loss: number;
-  kl: number;
-  points: number;
-  detected: Array<[number, number]>;
-  /** The same scores with k = 4 (padded), and with the headline k but no padding. */
-  fixedK: SegmentCounts;
-  unpadded: SegmentCounts;
-  seconds: number;
+const bothClasses = (labels: Uint8Array) => labels.includes(1) && labels.includes(0);
+
+function counts(intervals: Array<[number, number]>, s: Series, scores: ArrayLike<number>): Counts {
+  const { tp, fp, fn } = overlappingSegmentF1(intervals, s.windows);
+  return { tp, fp, fn, auc: bothClasses(s.labels) ? rocAuc(scores, s.labels) : null, intervals };
 }
 
-async function evalNabFile(root: string | undefined, rel: string, seed: number, dump?: string): Promise<NabResult> {
+/** The rolling z-score baseline with the post-processing of the detector's plan on this series (in rows: aggregate 1). */
+function baseline(s: Series, plan: AnomalyDetector['plan']): Counts {
+  const [, d] = s.input.shape;
+  const z = rollingZScores(s.input.data, d, BASELINE_WINDOW);
+  const f = plan.aggregate;
+  const smoothed = smoothScores(z, 'moving-average', plan.smoothing * f);
+  const { threshold } = findAnomaliesDetailed(smoothed, { smoothing: 'none', k: 'auto', minGap: plan.gap * f, minLength: 1 });
+  return counts(intervalsAbove(smoothed, threshold, plan.gap * f, plan.padding * f), s, z);
+}
+
+async function runSeries(family: string, s: Series, seed: number): Promise<{ run: Run; plan?: AnomalyDetector['plan'] }> {
+  const rows = s.input.shape[0];
   const t0 = performance.now();
-  const f = loadNabFile(root, rel);
-  // aggregation factor from the median sampling interval
-  const times = f.timestamps.map(parseNabTime);
-  const gaps = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
-  const dt = gaps.length ? gaps[gaps.length >> 1] / 1000 : RECIPE.aggregateSeconds;
-  const agg = Math.max(1, Math.round(RECIPE.aggregateSeconds / dt));
-  const n = Math.floor(f.values.length / agg);
-  const v = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < agg; j++) s += f.values[i * agg + j];
-    v[i] = s / agg;
-  }
-  const x = new MinMaxNormalizer([-1, 1]).fit(v, 1).transform(v);
-  const series = { data: x, shape: [n, 1] as [number, number] };
-  const train = windows(series, WINDOW, Math.max(1, Math.ceil((n - WINDOW) / RECIPE.maxTrainWindows)));
-  const model = new LstmVae({ mode: 'continuous', features: 1, ...RECIPE.model, seed });
+  let det: AnomalyDetector;
   try {
-    const h = await model.fit(train, RECIPE.fit);
-    const last = h.epochs[h.epochs.length - 1];
-    const all = windows(series, WINDOW, 1);
-    const B = all.shape[0];
-    const y = new Float32Array(B * WINDOW);
-    for (let s = 0; s < B; s += 512) {
-      const nb = Math.min(512, B - s);
-      y.set(model.reconstruct({ data: all.data.subarray(s * WINDOW, (s + nb) * WINDOW), shape: [nb, WINDOW, 1] }), s * WINDOW);
-    }
-    const rec = pointMedians(y, all.starts, WINDOW, n);
-    const score = new Float64Array(n);
-    for (let p = 0; p < n; p++) score[p] = Math.abs(x[p] - rec[p]);
-    if (dump) {
-      mkdirSync(dump, { recursive: true });
-      const windowsAgg = f.windows.map(([a, b]) => [Math.floor(a / agg), Math.floor(b / agg)]);
-      writeFileSync(join(dump, rel.replace(/[\/]/g, '_') + '.json'), JSON.stringify({ agg, x: Array.from(x), yhat: Array.from(rec), ps: Array.from(score), windows: windowsAgg }));
-    }
-    const toRows = (iv: Array<[number, number]>) => iv.map(([a, b]) => [a * agg, Math.min(f.values.length - 1, b * agg + agg - 1)] as [number, number]);
-    const counts = (iv: Array<[number, number]>): SegmentCounts => {
-      const r = overlappingSegmentF1(iv, f.windows);
-      return { tp: r.tp, fp: r.fp, fn: r.fn };
-    };
-    const found = findAnomalies(score, RECIPE.detect);
-    const detected = toRows(padIntervals(found, RECIPE.padding, n));
-    const fixedK = counts(toRows(padIntervals(findAnomalies(score, { ...RECIPE.detect, k: 4 }), RECIPE.padding, n)));
-    return { file: rel, loss: last.loss, kl: last.kl, points: n, detected, ...counts(detected), fixedK, unpadded: counts(toRows(found)), seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    model.dispose();
+    det = await AnomalyDetector.fit(s.input, { seed });
+  } catch (e) {
+    if (e instanceof DataError) return { run: { family, series: s.name, seed, rows, rejected: e.message, tp: 0, fp: 0, fn: s.windows.length, auc: null, intervals: [] } };
+    throw e;
   }
+  try {
+    const r = det.score(s.input);
+    const p = det.plan;
+    const c = counts(r.intervals, s, r.scores);
+    const run: Run = {
+      family, series: s.name, seed, rows, window: p.window, aggregate: p.aggregate, steps: p.training.steps, stopped: String(p.training.stopped),
+      seconds: (performance.now() - t0) / 1000, notLearnt: p.diagnostics.notLearnt, threshold: p.threshold, k: p.k, ...c,
+    };
+    return { run, plan: p };
+  } finally {
+    det.dispose();
+  }
+}
+
+const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+const f3 = (v: number) => v.toFixed(3);
+/** mean (min–max) of one number per seed; a single value when they agree or there is one seed. */
+function spread(per: number[], digits = 3): string {
+  if (per.length === 0) return '–';
+  const lo = Math.min(...per), hi = Math.max(...per);
+  return lo === hi ? lo.toFixed(digits) : `${mean(per).toFixed(digits)} (${lo.toFixed(digits)}–${hi.toFixed(digits)})`;
+}
+
+interface Summary {
+  family: string;
+  f1: number[];
+  auc: number[];
+  alarms: number[];
+  base: { f1: number; auc: number | null; alarms: number };
+}
+
+function summarize(family: string, runs: Run[], bases: Baseline[], seeds: number[]): Summary {
+  const aucOf = (list: Array<{ auc?: number | null }>) => {
+    const a = list.map((r) => r.auc).filter((v): v is number => typeof v === 'number');
+    return a.length ? mean(a) : null;
+  };
+  const per = seeds.map((seed) => runs.filter((r) => r.seed === seed));
+  return {
+    family,
+    f1: per.map((rs) => sumSegmentCounts(rs as SegmentCounts[]).f1),
+    auc: per.map(aucOf).filter((v): v is number => v !== null),
+    alarms: per.map((rs) => rs.reduce((s, r) => s + (r.fp ?? 0), 0)),
+    base: { f1: sumSegmentCounts(bases).f1, auc: aucOf(bases), alarms: bases.reduce((s, b) => s + b.fp, 0) },
+  };
+}
+
+function markdown(header: string, sums: Summary[]): string {
+  const lines = [
+    `<!-- ${header} -->`,
+    '| family | detector F1 (mean, min–max) | baseline F1 | detector ROC-AUC | baseline ROC-AUC | false alarms (noAnomaly) | Orion |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const s of sums) {
+    const noAnomaly = s.family === 'artificialNoAnomaly';
+    lines.push(`| ${s.family} | ${noAnomaly ? '–' : spread(s.f1)} | ${noAnomaly ? '–' : f3(s.base.f1)} | ${spread(s.auc)} | ${s.base.auc === null ? '–' : f3(s.base.auc)} | ` +
+      `${noAnomaly ? `${spread(s.alarms, 1)} (baseline ${s.base.alarms})` : '–'} | ${ORION_F1[s.family] ?? '–'} |`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 async function main() {
   const o = args(process.argv.slice(2));
   await init();
   const info = backendInfo();
-  console.log(`lstm-vae eval:nab — Node ${process.versions.node}, build ${info.build}, ${info.threads} threads; seed ${o.seed}`);
-  console.log(`recipe: windows of ${WINDOW}, ${JSON.stringify(RECIPE)}`);
+  const header = `lstm-vae eval:detect — Node ${process.versions.node}, build ${info.build}, ${info.threads} threads; detector seeds ${o.seeds.join(',')}${o.quick ? ' (quick)' : ''}; ` +
+    'AnomalyDetector defaults chosen on this development set; frozen before this run';
+  console.log(header);
+  const runs: Run[] = [];
+  const bases: Baseline[] = [];
+  const sums: Summary[] = [];
+  const save = () => {
+    if (o.json) writeFileSync(o.json, JSON.stringify({ header, runs, baselines: bases, summaries: sums }, null, 1));
+    if (o.md) writeFileSync(o.md, markdown(header, sums));
+  };
   const tAll = performance.now();
-  for (const group of o.groups) {
-    const tg = performance.now();
-    const results: NabResult[] = [];
-    for (const rel of listNab(o.data, group).filter((f) => !o.match || f.includes(o.match!))) {
-      const r = await evalNabFile(o.data, rel, o.seed, o.dump);
-      results.push(r);
-      const labelled = loadNabFile(o.data, rel).windows;
-      console.log(`  ${rel.padEnd(58)} n=${String(r.points).padStart(5)}  loss ${r.loss.toFixed(2).padStart(6)}  tp ${r.tp} fp ${r.fp} fn ${r.fn}  (k=4: ${r.fixedK.tp}/${r.fixedK.fp}/${r.fixedK.fn})  ${r.seconds.toFixed(1)} s` +
-        (o.verbose ? `\n      detected ${JSON.stringify(r.detected)}\n      labelled ${JSON.stringify(labelled)}` : ''));
+  for (const family of o.families) {
+    const tf = performance.now();
+    const list = familySeries(family, o.data, o.quick).filter((s) => !o.match || s.name.includes(o.match));
+    if (list.length === 0) continue;
+    console.log(`\n${family} (${list.length} series)`);
+    const famRuns: Run[] = [];
+    const famBases: Baseline[] = [];
+    for (const seed of o.seeds) {
+      for (const s of list) {
+        const { run, plan } = await runSeries(family, s, seed);
+        famRuns.push(run);
+        runs.push(run);
+        let b = famBases.find((x) => x.series === s.name);
+        if (!b && plan) {
+          b = { family, series: s.name, ...baseline(s, plan) };
+          famBases.push(b);
+          bases.push(b);
+        }
+        const bl = b ? `z: tp ${b.tp} fp ${b.fp} fn ${b.fn} auc ${b.auc === null ? '–' : f3(b.auc)}` : 'z: – (no plan)';
+        console.log(run.rejected
+          ? `  seed ${seed} ${s.name.padEnd(56)} rows ${String(run.rows).padStart(6)}  rejected: ${run.rejected}`
+          : `  seed ${seed} ${s.name.padEnd(56)} rows ${String(run.rows).padStart(6)}  window ${run.window} agg ${run.aggregate} steps ${run.steps} (${run.stopped}) ` +
+            `${run.seconds!.toFixed(1)} s${run.notLearnt ? ' NOT LEARNT' : ''}  tp ${run.tp} fp ${run.fp} fn ${run.fn} auc ${run.auc == null ? '–' : f3(run.auc)}  | ${bl}`);
+        save();
+      }
     }
-    const s = sumSegmentCounts(results);
-    const k4 = sumSegmentCounts(results.map((r) => r.fixedK));
-    const u = sumSegmentCounts(results.map((r) => r.unpadded));
-    const fmt = (c: SegmentCounts & { f1: number }) => `F1 ${c.f1.toFixed(3)} (tp ${c.tp}, fp ${c.fp}, fn ${c.fn})`;
-    console.log(`${group}: F1 ${s.f1.toFixed(3)} (precision ${s.precision.toFixed(3)}, recall ${s.recall.toFixed(3)}; tp ${s.tp}, fp ${s.fp}, fn ${s.fn})  ${((performance.now() - tg) / 1000).toFixed(1)} s`);
-    console.log(`  same scores, fixed k = 4: ${fmt(k4)}; k auto without padding: ${fmt(u)}`);
-    console.log(`  ${ORION[group] ?? 'Orion: no published figure'}`);
+    const sum = summarize(family, famRuns, famBases, o.seeds);
+    sums.push(sum);
+    if (family === 'artificialNoAnomaly') {
+      console.log(`${family}: false-alarm intervals ${spread(sum.alarms, 1)} over ${list.length} series; baseline ${sum.base.alarms}`);
+    } else {
+      const c = sumSegmentCounts(famRuns.filter((r) => r.seed === o.seeds[0]) as SegmentCounts[]);
+      console.log(`${family}: detector F1 ${spread(sum.f1)} (seed ${o.seeds[0]}: tp ${c.tp} fp ${c.fp} fn ${c.fn}), ROC-AUC ${spread(sum.auc)}; ` +
+        `baseline F1 ${f3(sum.base.f1)}, ROC-AUC ${sum.base.auc === null ? '–' : f3(sum.base.auc)}`);
+    }
+    if (ORION[family]) console.log(`  ${ORION[family]}`);
+    console.log(`  ${((performance.now() - tf) / 1000).toFixed(1)} s`);
+    save();
   }
-  console.log(`total ${((performance.now() - tAll) / 1000).toFixed(1)} s`);
+  console.log(`\ntotal ${((performance.now() - tAll) / 1000).toFixed(1)} s\n`);
+  if (!o.md) console.log(markdown(header, sums));
+  else console.log(`Markdown table written to ${o.md}`);
 }
 
 await main();
