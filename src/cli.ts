@@ -85,7 +85,7 @@ function dataOptions(cmd: Command, training: boolean): Command {
   return cmd
     .option('--columns <a,b,...>', 'CSV value columns to use (default: all but the timestamp and labels columns)', list)
     .option('--timestamp <column>', 'CSV timestamp column (default: a column named "timestamp", if any)')
-    .option('--window <n>', training ? 'window length in points (default: 100 for CSV; whole sequences for JSON of one length)' : 'window length (default: the one saved with the model)', int(2))
+    .option('--window <n>', training ? 'window length in rows (default for one series: the dominant period, 32–128 points; whole sequences for JSON of one length)' : 'window length (default: the one saved with the model)', int(2))
     .option('--stride <n>', training ? 'step between windows (default: 10)' : 'step between windows (default: the one saved with the model)', int(1));
 }
 
@@ -129,7 +129,9 @@ export function buildProgram(): Command {
     .option('--layers <n>', 'stacked LSTM layers', int(1, 8), 1)
     .option('--embedding <n>', 'token embedding size (text models)', int(1, 4096), 16)
     .addOption(new Option('--decoder <kind>', 'continuous decoder').choices(['repeat', 'autoregressive']).default('repeat'))
-    .option('--epochs <n>', 'training epochs', int(1), 20)
+    .option('--epochs <n>', 'training epochs (window model; the detector trains to convergence)', int(1), 20)
+    .option('--max-steps <n>', 'detector: most optimizer steps (default 1000; stops earlier when the validation loss stops improving)', int(1))
+    .option('--max-seconds <s>', 'detector: most seconds of training (default 40)', num(0, 1e9, true))
     .option('--batch-size <n>', 'sequences per batch', int(1), 32)
     .option('--lr <rate>', 'Adam learning rate', num(0, 10, true), 1e-3)
     .option('--beta <b>', 'weight of the KL term (β-VAE); default 1', num(0))
@@ -146,14 +148,20 @@ export function buildProgram(): Command {
       DATA_HELP +
         '\n' +
         examples([
-          'lstm-vae train machine.csv --timestamp timestamp --window 100 --stride 10 --epochs 30 --out machine.safetensors',
+          'lstm-vae train machine.csv --out machine.safetensors          # anomaly detector, all defaults',
+          'lstm-vae score machine.safetensors machine.csv --out scores.csv',
+          'lstm-vae train machine.csv --timestamp timestamp --window 100 --stride 10 --epochs 30 --out m.safetensors   # window model',
           'lstm-vae train sensors.csv --columns temperature,humidity --labels anomaly --hidden 64 --out m.safetensors',
           'lstm-vae train heartbeats.json --latent 4 --epochs 50 --out ecg.safetensors',
           'lstm-vae train names.txt --hidden 64 --embedding 16 --epochs 40 --out names.safetensors',
         ]),
     )
-    .action(async (data: string, opts) => {
-      await train(data, { ...opts, report: opts.report });
+    .action(async function (this: Command, data: string, opts) {
+      // One series and none of the window model's own flags → the anomaly detector with its defaults.
+      const windowFlags = ['stride', 'epochs', 'reduce', 'normalizer', 'percentile', 'decoder', 'layers', 'validationSplit']
+        .filter((k) => this.getOptionValueSource(k) === 'cli')
+        .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      await train(data, { ...opts, report: opts.report, windowFlags, lrGiven: this.getOptionValueSource('lr') === 'cli' });
     });
 
   // score --------------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ export interface ReadOptions {
   timestamp?: string | false;
   /** Columns never used as features (e.g. the labels column). */
   exclude?: string[];
+  /** CSV: read empty / NaN / NA / null cells as missing (NaN) instead of failing. */
+  missing?: 'error' | 'nan';
 }
 
 function prefixed<T>(file: string, f: () => T): T {
@@ -88,7 +90,7 @@ function readCsvInput(file: string, text: string, o: ReadOptions): ContinuousInp
     columns = header.filter((h) => !skip.has(h));
     if (columns.length === 0) throw new DataError(`${file}: no value column (columns: ${header.join(', ')})`);
   }
-  const s = prefixed(file, () => readCsv(text, { columns, timestamp }));
+  const s = prefixed(file, () => readCsv(text, { columns, timestamp, missing: o.missing }));
   return {
     kind: 'csv',
     file,

@@ -6,6 +6,8 @@ import { parse } from 'csv-parse/sync';
 import { DataError } from '../core/errors.js';
 
 export interface ReadCsvOptions {
+  /** `'error'` (default): an empty value is a DataError; `'nan'`: empty, `NaN`, `NA` and `null` cells read as NaN (missing). */
+  missing?: 'error' | 'nan';
   /**
    * The value columns to read, in this order. Default: every column except the timestamp column.
    */
@@ -108,6 +110,10 @@ export function readCsv(text: string, options: ReadCsvOptions = {}): CsvSeries {
     for (let k = 0; k < d; k++) {
       const raw = record[colIdx[k]];
       const column = columns[k];
+      if (options.missing === 'nan' && raw !== undefined && (raw === '' || /^(nan|na|null)$/i.test(raw))) {
+        data[r * d + k] = NaN;
+        continue;
+      }
       if (raw === undefined || raw === '') {
         throw new DataError(`missing value at ${where}, column "${column}"`, {
           argument: `row ${r + 1}, column ${column}`,

@@ -2,8 +2,9 @@
  * `AnomalyDetector`: the whole recipe a user gets with no options: fill missing values, find the dominant
  * period (aggregating rows when it is longer than the longest window), scale each feature, cut windows
  * centred on their own mean, train an LSTM-VAE to convergence, score every point by the error of its median
- * reconstruction over the windows that hold it, smooth, and flag what rises above a threshold set on the
- * training series by Hundman et al.'s dynamic-threshold criterion. Windows, scaling, model and threshold are
+ * reconstruction over the windows that hold it, smooth over 1 % of the points, and flag what rises above
+ * mean + 3·std of the training series' smoothed scores (intervals merged across small gaps, widened by half a
+ * window). Windows, scaling, model and threshold are
  * saved together in one safetensors file.
  *
  * Every default here was chosen on the development set named in the README (NAB artificialWithAnomaly,
@@ -15,7 +16,7 @@ import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.
 import { Rng } from '../core/rng.js';
 import { LstmVae } from '../model/index.js';
 import type { BatchStats, Diagnostics, EpochStats, History } from '../train/index.js';
-import { findAnomaliesDetailed, smoothScores } from './find-anomalies.js';
+import { smoothScores } from './find-anomalies.js';
 import { intervalsAbove, medianReconstruction, pointErrors } from './postprocess.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
 
@@ -94,6 +95,7 @@ const DEFAULTS = { hidden: 32, latent: 8, beta: 0.1, learningRate: 3e-3, batchSi
 const MIN_WINDOW = 32;
 const MAX_WINDOW = 128;
 const NO_PERIOD_WINDOW = 64;
+const THRESHOLD_K = 3;
 
 interface Prepared {
   x: Float64Array;
@@ -224,17 +226,25 @@ export class AnomalyDetector {
       });
       const diagnostics = diagnose(model, val);
       history.diagnostics = diagnostics;
-      // Threshold on the training series' own smoothed scores.
-      const smoothing = Math.max(1, Math.round(w / 4));
+      // Threshold on the training series' own smoothed scores: mean + 3·std after a centred moving average
+      // over 1 % of the points (chosen on the development set among fixed k = 3, 4, 5 and Hundman's automatic k,
+      // moving average or EWMA over W/4, W or 1 % of the points, squared or plain errors, with or without padding).
+      const smoothing = Math.max(1, Math.round(0.01 * n));
       const gap = smoothing;
       const padding = Math.round(w / 2);
       const errors = reconstructionErrors(model, xs, n, d, w).error;
       const smoothed = smoothScores(errors, 'moving-average', smoothing);
-      const auto = findAnomaliesDetailed(smoothed, { smoothing: 'none', k: 'auto', minGap: gap, minLength: 1 });
+      let mean = 0;
+      for (const v of smoothed) mean += v;
+      mean /= n;
+      let sd = 0;
+      for (const v of smoothed) sd += (v - mean) ** 2;
+      sd = Math.sqrt(sd / n);
+      const auto = { k: THRESHOLD_K, threshold: mean + THRESHOLD_K * sd };
       const plan: DetectorPlan = {
         version: 1, features: d, ...(options.columns ? { columns: [...options.columns] } : {}), aggregate: f, period: per.period, periodAcf: per.acf,
         window: w, windowReason: why, center, scale, smoothing, threshold: auto.threshold,
-        thresholdRule: `dynamic threshold (Hundman et al. 2018): mean + k·std of the training series' smoothed scores, k = ${auto.k} chosen from 2–10 by the pruning criterion`,
+        thresholdRule: `mean + ${THRESHOLD_K}·std of the training series' scores (smoothed over ${smoothing} points)`,
         k: auto.k, gap, padding,
         training: { rows: n0, windows: count, filled, steps: history.steps ?? 0, stopped: history.stopped, seconds: (performance.now() - t0) / 1000 },
         diagnostics,
@@ -286,11 +296,20 @@ export class AnomalyDetector {
   static fromSafetensors(bytes: Uint8Array): AnomalyDetector {
     const model = LstmVae.fromSafetensors(bytes);
     try {
-      return new AnomalyDetector(model, readPlan(model.metadata.detector));
+      return AnomalyDetector.fromModel(model);
     } catch (e) {
       model.dispose();
       throw e;
     }
+  }
+
+  /** The detector of a loaded model file that holds a detector plan (`metadata.detector`); the detector owns the model. */
+  static fromModel(model: LstmVae): AnomalyDetector {
+    const plan = readPlan(model.metadata.detector);
+    if (model.config.mode !== 'continuous' || model.config.features !== plan.features) {
+      throw new FormatError('the detector plan does not match its model', { argument: '__metadata__.metadata.detector.features', expected: model.config.features, actual: plan.features });
+    }
+    return new AnomalyDetector(model, plan);
   }
 
   /** Frees the model's WebAssembly memory. */

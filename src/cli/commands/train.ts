@@ -11,6 +11,7 @@ import { concat } from '../../detect/thresholds.js';
 import { makeWindows, planWindows } from '../../detect/windows.js';
 import { percentileThreshold } from '../../eval/metrics.js';
 import { CharTokenizer, LstmVae } from '../../index.node.js';
+import { trainDetector } from '../detector.js';
 import { UsageError } from '../errors.js';
 import { readInput } from '../input.js';
 import { readLabelsFor } from '../labels.js';
@@ -23,6 +24,14 @@ import { scoreTokens, topTable } from '../tokens.js';
 
 export interface TrainOptions {
   out: string;
+  /**
+   * Flags of the window-model pipeline given on the command line (--stride, --epochs, --reduce, …). Without any,
+   * a single continuous series trains an `AnomalyDetector` with its defaults.
+   */
+  windowFlags?: string[];
+  maxSteps?: number;
+  maxSeconds?: number;
+  lrGiven?: boolean;
   columns?: string[];
   timestamp?: string;
   labels?: string;
@@ -48,13 +57,20 @@ export interface TrainOptions {
 
 export async function train(dataFile: string, o: TrainOptions): Promise<void> {
   const t0 = Date.now();
-  const pre = readInput(dataFile, { columns: o.columns, timestamp: o.timestamp });
+  const missing = o.windowFlags?.length ? 'error' : 'nan';
+  const pre = readInput(dataFile, { columns: o.columns, timestamp: o.timestamp, missing });
   // A labels column of the training CSV is never a feature.
   const input: Input =
     o.labels && pre.kind === 'csv' && !o.columns && pre.header?.includes(o.labels)
-      ? readInput(dataFile, { timestamp: o.timestamp, exclude: [o.labels] })
+      ? readInput(dataFile, { timestamp: o.timestamp, exclude: [o.labels], missing })
       : pre;
   if (input.kind === 'text') return trainTokens(input.lines, dataFile, o, t0);
+  if (input.segments.length === 1 && !o.windowFlags?.length) {
+    return trainDetector(input, dataFile, { ...o, lr: o.lrGiven ? o.lr : undefined });
+  }
+  if (o.maxSteps !== undefined || o.maxSeconds !== undefined) {
+    throw new UsageError(`--max-steps and --max-seconds go with the anomaly detector (one series, no ${o.windowFlags?.length ? o.windowFlags.join(', ') : 'window-model flags'}); the window model trains for --epochs`);
+  }
   if (o.embedding !== 16 && o.embedding !== undefined) {
     // harmless, but tell the user it is ignored
     note(o.quiet, 'note: --embedding applies to text (token) models only; ignored');

@@ -1,0 +1,188 @@
+/**
+ * `lstm-vae train` / `score` on one continuous series with the detector's defaults: exactly
+ * `AnomalyDetector.fit(series)` and `det.score(series)`, with progress, a summary line and a report.
+ */
+
+import { basename } from 'node:path';
+import type { ContinuousInput } from '../data/series.js';
+import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
+import type { ReportInput } from '../report/index.js';
+import { readLabelsFor } from './labels.js';
+import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
+import { duration, fmt, note } from './progress.js';
+import { Interrupted, initBackend } from './shared.js';
+
+export interface DetectorTrainOptions {
+  out: string;
+  window?: number;
+  hidden?: number;
+  latent?: number;
+  batchSize?: number;
+  lr?: number;
+  beta?: number;
+  seed: number;
+  maxSteps?: number;
+  maxSeconds?: number;
+  labels?: string;
+  report?: string | boolean;
+  quiet?: boolean;
+}
+
+/** The single series of an input, `{ data, shape }` with NaN for missing cells. */
+function seriesOf(input: ContinuousInput): { data: Float32Array; shape: [number, number] } {
+  const s = input.segments[0];
+  return { data: s.data, shape: [s.n, input.features] };
+}
+
+function runsOf(labels: Uint8Array): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let s = -1;
+  for (let i = 0; i <= labels.length; i++) {
+    if (i < labels.length && labels[i]) {
+      if (s < 0) s = i;
+    } else if (s >= 0) {
+      out.push([s, i - 1]);
+      s = -1;
+    }
+  }
+  return out;
+}
+
+function describeIntervals(r: DetectorScores, times?: string[]): string {
+  if (r.intervals.length === 0) return 'none';
+  const at = (i: number) => (times ? times[i] : String(i));
+  const shown = r.intervals.slice(0, 8).map(([a, b]) => `${at(a)}–${at(b)}`);
+  return shown.join(', ') + (r.intervals.length > 8 ? `, … (${r.intervals.length} in all)` : '');
+}
+
+function report(det: AnomalyDetector, input: ContinuousInput, r: DetectorScores, title: string, subtitle: string, labels?: Uint8Array, extra: Array<[string, string]> = []): ReportInput {
+  const p = det.plan;
+  const s = input.segments[0];
+  const d = input.features;
+  const values = input.columns.map((_, j) => Float64Array.from({ length: s.n }, (_, i) => s.data[i * d + j]));
+  return {
+    title,
+    subtitle,
+    summary: [
+      ['data', `${input.file} (${s.n} rows, columns ${input.columns.join(', ')})`],
+      ['window', `${p.window * p.aggregate} rows (${p.window} points${p.aggregate > 1 ? ` of ${p.aggregate} rows each` : ''}): ${p.windowReason}`],
+      ['scaling', 'each column: minus its median, over the spread of its windows around their own means; every window centred on its own mean'],
+      ['training', `${p.training.steps} steps, stopped: ${p.training.stopped}; ${duration(p.training.seconds)}`],
+      ['diagnostics', p.diagnostics.message],
+      ['threshold', `${fmt(p.threshold)} — ${p.thresholdRule}`],
+      ['anomalous intervals', describeIntervals(r, s.timestamps)],
+      ...extra,
+    ],
+    series: [{ name: 'score', scores: r.scores, threshold: r.threshold, labels: labels ? runsOf(labels) : undefined, detected: r.intervals, values: { columns: input.columns, data: values } }],
+    history: det.history?.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss })),
+    notes: p.diagnostics.notLearnt ? [`Warning: ${p.diagnostics.message}`] : [],
+    main: 'scores',
+  };
+}
+
+export async function trainDetector(input: ContinuousInput, dataFile: string, o: DetectorTrainOptions): Promise<void> {
+  const t0 = Date.now();
+  await initBackend();
+  const series = seriesOf(input);
+  note(o.quiet, `training an anomaly detector on ${series.shape[0]} rows × ${series.shape[1]} column${series.shape[1] > 1 ? 's' : ''} (${input.columns.join(', ')}) from ${dataFile}`);
+  const ac = new AbortController();
+  const onSignal = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  const maxSteps = o.maxSteps ?? 1000;
+  let det: AnomalyDetector;
+  let step = 0;
+  try {
+    det = await AnomalyDetector.fit(series, {
+      columns: input.columns,
+      seed: o.seed,
+      ...(o.window !== undefined ? { window: o.window } : {}),
+      ...(o.hidden !== undefined ? { hidden: o.hidden } : {}),
+      ...(o.latent !== undefined ? { latent: o.latent } : {}),
+      ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+      ...(o.lr !== undefined ? { learningRate: o.lr } : {}),
+      ...(o.beta !== undefined ? { beta: o.beta } : {}),
+      ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
+      ...(o.maxSeconds !== undefined ? { maxSeconds: o.maxSeconds } : {}),
+      signal: ac.signal,
+      onBatchEnd: (b) => {
+        step = b.step;
+      },
+      onEpochEnd: (e) => {
+        if (o.quiet) return;
+        const line = `training: step ${step}/${maxSteps}  loss ${fmt(e.loss)}  validation ${fmt(e.valLoss)}  KL ${fmt(e.kl, 3)}`;
+        if (process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K`);
+        else if (e.epoch % 5 === 0) process.stderr.write(line + '\n');
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    if (!o.quiet && process.stderr.isTTY) process.stderr.write('\n');
+  }
+  if (ac.signal.aborted || det.history?.stopped === 'aborted') {
+    det.dispose();
+    throw new Interrupted('training interrupted; nothing was written');
+  }
+  try {
+    const p = det.plan;
+    const why = { converged: 'the validation loss stopped improving', 'max-steps': `the step budget (${maxSteps})`, 'max-seconds': 'the time budget', epochs: 'the epochs', 'early-stopping': 'early stopping', aborted: 'interrupted' }[p.training.stopped];
+    note(o.quiet, `trained ${p.training.steps} steps in ${duration(p.training.seconds)}; stopped: ${why}; best validation loss ${fmt(Math.min(...(det.history?.epochs.map((e) => e.valLoss ?? Infinity) ?? [NaN])))}`);
+    note(o.quiet, `window ${p.window * p.aggregate} rows: ${p.windowReason}`);
+    if (p.diagnostics.notLearnt) process.stderr.write(`warning: ${p.diagnostics.message}\n`);
+    else note(o.quiet, `diagnostics: ${p.diagnostics.message}`);
+    det.model.metadata = { ...det.model.metadata, cliInput: { kind: input.kind, columns: input.columns, timestamp: input.timestampColumn ?? null, file: dataFile, trainedAt: new Date().toISOString() } };
+    const r = det.score(series);
+    await writeOutput(o.out, det.toSafetensors());
+    process.stdout.write(
+      `saved ${o.out}: anomaly detector (window ${p.window * p.aggregate} rows, ${det.model.parameterCount} parameters) in ${duration((Date.now() - t0) / 1000)}; ` +
+        `threshold ${fmt(p.threshold)} (mean + ${p.k}·std of the training scores); on the training series: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'}\n`,
+    );
+    const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;
+    await writeReport(reportPaths(o.out, o.report), report(det, input, r, `lstm-vae train: ${basename(dataFile)}`, `detector ${o.out}`, labels), o.quiet);
+  } finally {
+    det.dispose();
+  }
+}
+
+export interface DetectorScoreOptions {
+  out?: string;
+  threshold?: number;
+  labels?: string;
+  report?: string | boolean;
+  quiet?: boolean;
+}
+
+export async function scoreDetector(det: AnomalyDetector, modelFile: string, input: ContinuousInput, dataFile: string, o: DetectorScoreOptions): Promise<void> {
+  const series = seriesOf(input);
+  let r = det.score(series);
+  let rule = `${det.plan.thresholdRule}; saved with the model`;
+  if (o.threshold !== undefined) {
+    const flagged = new Uint8Array(r.scores.length);
+    for (let i = 0; i < flagged.length; i++) flagged[i] = r.scores[i] > o.threshold ? 1 : 0;
+    r = { ...r, anomalies: flagged, threshold: o.threshold, intervals: runsOf(flagged) };
+    rule = 'given with --threshold';
+  }
+  const s = input.segments[0];
+  const ts = input.timestampColumn;
+  const d = input.features;
+  const header = [ts ?? 'index', 'score', 'anomaly', ...(d > 1 ? input.columns.map((c) => `contribution_${c}`) : [])];
+  const lines: string[] = [csvLine(header)];
+  for (let i = 0; i < s.n; i++) {
+    const row: Array<string | number> = [s.timestamps ? s.timestamps[i] : i, r.scores[i], r.anomalies[i]];
+    if (d > 1) for (let j = 0; j < d; j++) row.push(r.contributions[i * d + j]);
+    lines.push(csvLine(row));
+  }
+  await writeOutput(o.out, lines.join(''));
+  const toStdout = o.out === undefined || o.out === '-';
+  const flagged = r.anomalies.reduce((a, v) => a + v, 0);
+  if (!o.quiet) {
+    (toStdout ? process.stderr : process.stdout).write(
+      `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps)}; threshold ${fmt(r.threshold)} (${rule})${toStdout ? '' : ` → ${o.out}`}\n`,
+    );
+    if (det.plan.diagnostics.notLearnt) process.stderr.write(`warning: ${det.plan.diagnostics.message}\n`);
+  }
+  const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;
+  await writeReport(reportPaths(o.out, o.report), report(det, input, r, `lstm-vae score: ${basename(dataFile)}`, `detector ${modelFile}`, labels, [['rule', rule]]), o.quiet);
+}
