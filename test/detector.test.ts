@@ -1,0 +1,370 @@
+// AnomalyDetector (issue 15): the default recipe on a seasonal series, its diagnostics, errors, missing
+// values, files, contributions and aggregation; then the pure pieces of its pre- and postprocessing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnomalyDetector, ConfigError, DataError, FormatError, init, LstmVae, rocAuc, ShapeError } from '../dist/index.node.js';
+import { DataError as SrcDataError } from '../src/core/errors.js';
+import { synthetic } from '../src/data/synthetic.js';
+import { intervalsAbove, medianReconstruction } from '../src/detect/postprocess.js';
+import { dominantPeriod, fillMissing } from '../src/detect/preprocess.js';
+import { rollingZScores } from '../src/eval/baselines.js';
+import { assertSameBits, mulberry32 } from './shared/numeric.js';
+
+beforeAll(async () => {
+  await init();
+});
+
+/** Pearson correlation of two equally long arrays. */
+function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i] / n;
+    mb += b[i] / n;
+  }
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** The message before the error's details: one sentence (no full stop inside), non-empty. */
+function sentence(e: unknown): string {
+  const m = (e as Error).message.split(' (argument:')[0];
+  expect(m.length).toBeGreaterThan(10);
+  expect(m).not.toMatch(/\.\s/);
+  return m;
+}
+
+/** Awaits a fit or runs a score expected to fail; returns the error (fails when none or not of `type`). */
+async function failure(type: new (...a: never[]) => Error, run: () => unknown): Promise<Error> {
+  let result: unknown;
+  try {
+    result = await run();
+  } catch (e) {
+    expect(e).toBeInstanceOf(type);
+    sentence(e);
+    return e as Error;
+  }
+  if (result instanceof AnomalyDetector) result.dispose();
+  throw new Error(`expected a ${type.name}, got a result`);
+}
+
+// A seasonal series (period 50) with a trend of 3 amplitudes over the series and 4 spikes.
+const spiky = synthetic(3, { kinds: ['spike'], trend: 3, n: 2000, period: 50, anomalies: 4, noise: 0.05 });
+
+describe('AnomalyDetector with default options on a seasonal series with trend and spikes', () => {
+  let det: AnomalyDetector;
+  beforeAll(async () => {
+    det = await AnomalyDetector.fit(spiky.data);
+  });
+  afterAll(() => det?.dispose());
+
+  it('finds the period and learns the shape: model error well below the window mean, reconstruction tracks the series', () => {
+    expect(det.plan.period).toBeGreaterThanOrEqual(49);
+    expect(det.plan.period).toBeLessThanOrEqual(51);
+    expect(det.plan.aggregate).toBe(1);
+    expect(['converged', 'max-steps', 'max-seconds']).toContain(det.plan.training.stopped);
+    expect(det.plan.training.steps).toBeLessThanOrEqual(1000);
+    const g = det.diagnostics;
+    expect(g.modelError).toBeLessThan(0.3 * g.meanError);
+    const r = det.score(spiky.data);
+    expect(r.reconstruction).toHaveLength(spiky.n);
+    expect(correlation(r.reconstruction, spiky.data)).toBeGreaterThan(0.9);
+  });
+
+  it('scores the spikes: point ROC-AUC >= 0.95 and every spike inside a detected interval', () => {
+    expect(spiky.windows).toHaveLength(4);
+    const labels = new Uint8Array(spiky.n);
+    for (const [a, b] of spiky.windows) labels.fill(1, a, b + 1); // the spike rows ± 2
+    const r = det.score(spiky.data);
+    expect(r.scores).toHaveLength(spiky.n);
+    expect(rocAuc(r.scores, labels)).toBeGreaterThanOrEqual(0.95);
+    for (let i = 0; i < spiky.n; i++) {
+      if (!spiky.labels[i]) continue;
+      expect(r.anomalies[i], `spike at row ${i}`).toBe(1);
+      expect(r.intervals.some(([a, b]) => a <= i && i <= b)).toBe(true);
+    }
+    // anomalies is exactly the union of the intervals
+    const union = new Uint8Array(spiky.n);
+    for (const [a, b] of r.intervals) union.fill(1, a, b + 1);
+    assertSameBits('anomalies', r.anomalies, union);
+    expect(r.threshold).toBe(det.plan.threshold);
+  });
+
+  it('diagnostics stay quiet on the learnt model', () => {
+    expect(det.diagnostics.notLearnt).toBe(false);
+    expect(det.diagnostics.message).toMatch(/^learnt/);
+    expect(det.history?.diagnostics).toEqual(det.diagnostics);
+  });
+
+  it('a saved detector scores bit for bit like the original', () => {
+    const back = AnomalyDetector.fromSafetensors(det.toSafetensors());
+    try {
+      expect(back.plan).toEqual(det.plan);
+      const a = det.score(spiky.data);
+      const b = back.score(spiky.data);
+      assertSameBits('scores', b.scores, a.scores);
+      assertSameBits('reconstruction', b.reconstruction, a.reconstruction);
+      assertSameBits('contributions', b.contributions, a.contributions);
+      assertSameBits('anomalies', b.anomalies, a.anomalies);
+      expect(b.intervals).toEqual(a.intervals);
+      expect(b.threshold).toBe(a.threshold);
+    } finally {
+      back.dispose();
+    }
+  });
+
+  it('score: the wrong number of columns is a ShapeError, fewer rows than a window a DataError', async () => {
+    const two = { data: new Float64Array(400), shape: [200, 2] };
+    const e = await failure(ShapeError, () => det.score(two));
+    expect(e.message).toMatch(/2 columns .* trained on 1/);
+    await failure(DataError, () => det.score(spiky.data.slice(0, det.plan.window - 1)));
+  });
+});
+
+describe('diagnostics', () => {
+  it('fire on a model that learnt only the level (one training step)', async () => {
+    const det = await AnomalyDetector.fit(spiky.data, { maxSteps: 1 });
+    try {
+      expect(det.plan.training.steps).toBe(1);
+      expect(det.plan.training.stopped).toBe('max-steps');
+      expect(det.diagnostics.notLearnt).toBe(true);
+      expect(det.diagnostics.message).toMatch(/has not learnt/);
+    } finally {
+      det.dispose();
+    }
+  });
+});
+
+describe('bad input: a typed error with one clear sentence and no detector', () => {
+  const wave = (n: number, d = 1) => Float64Array.from({ length: n * d }, (_, i) => Math.sin(i / 5) + (i % d));
+
+  it('an all-constant column is a DataError naming the column', async () => {
+    const x = wave(200, 2);
+    for (let i = 0; i < 200; i++) x[i * 2 + 1] = 7;
+    const e = await failure(DataError, () => AnomalyDetector.fit({ data: x, shape: [200, 2] }, { columns: ['load', 'valve'] }));
+    expect(e.message).toMatch(/^valve is constant/);
+    const e2 = await failure(DataError, () => AnomalyDetector.fit({ data: x, shape: [200, 2] }));
+    expect(e2.message).toMatch(/^column 1 is constant/);
+  });
+
+  it('a series shorter than a window is a DataError', async () => {
+    const e = await failure(DataError, () => AnomalyDetector.fit(wave(20)));
+    expect(e.message).toMatch(/20 rows/);
+    // 40 rows in points of 4: 10 points, fewer than two of the shortest window (8 points)
+    const e2 = await failure(DataError, () => AnomalyDetector.fit(wave(40), { aggregate: 4 }));
+    expect(e2.message).toMatch(/the series has 40 rows, too short for windows of 32 rows/);
+  });
+
+  it('a column with every value missing is a DataError', async () => {
+    const x = wave(200, 2);
+    for (let i = 0; i < 200; i++) x[i * 2] = NaN;
+    const e = await failure(DataError, () => AnomalyDetector.fit({ data: x, shape: [200, 2] }));
+    expect(e.message).toMatch(/^column 0 has no values/);
+  });
+
+  it('a non-numeric cell is a DataError naming its row and column', async () => {
+    const x: unknown[] = Array.from(wave(100, 2));
+    x[2 * 37 + 1] = 'n/a';
+    const e = await failure(DataError, () => AnomalyDetector.fit({ data: x as number[], shape: [100, 2] }, { columns: ['a', 'b'] }));
+    expect(e.message).toMatch(/^b, row 37: "n\/a" is not a number/);
+  });
+
+  it('±Infinity is a DataError', async () => {
+    for (const v of [Infinity, -Infinity]) {
+      const x = wave(100);
+      x[42] = v;
+      const e = await failure(DataError, () => AnomalyDetector.fit(x));
+      expect(e.message).toMatch(/row 42: -?Infinity is not a finite number/);
+    }
+  });
+
+  it('bad shapes are ShapeErrors', async () => {
+    const x = wave(100);
+    await failure(ShapeError, () => AnomalyDetector.fit({ data: x, shape: [100] }));
+    await failure(ShapeError, () => AnomalyDetector.fit({ data: x, shape: [50, 2, 1] }));
+    await failure(ShapeError, () => AnomalyDetector.fit({ data: x, shape: [99, 1] }));
+    await failure(ShapeError, () => AnomalyDetector.fit({ data: x, shape: [100.5, 1] }));
+    await failure(ShapeError, () => AnomalyDetector.fit({ data: x, shape: [100, 0] }));
+    await failure(ShapeError, () => AnomalyDetector.fit(null as never));
+    await failure(ShapeError, () => AnomalyDetector.fit(42 as never));
+  });
+
+  it('an unknown or malformed option is a ConfigError', async () => {
+    const e = await failure(ConfigError, () => AnomalyDetector.fit(wave(200), { epochs: 3 } as never));
+    expect(e.message).toMatch(/^unknown option epochs/);
+    await failure(ConfigError, () => AnomalyDetector.fit(wave(200), { window: 1.5 }));
+    const e2 = await failure(ConfigError, () => AnomalyDetector.fit({ data: wave(200, 2), shape: [200, 2] }, { columns: ['only one'] }));
+    expect(e2.message).toMatch(/^columns names 1 columns but the series has 2/);
+  });
+});
+
+describe('missing values', () => {
+  it('are filled, and the series scores with finite values everywhere', async () => {
+    const s = synthetic(5, { kinds: ['spike'], n: 600, period: 40, anomalies: 2, noise: 0.05 });
+    const x = s.data.slice();
+    const missing = [0, 1, 100, 101, 102, 333, 598, 599];
+    for (const i of missing) x[i] = NaN;
+    const det = await AnomalyDetector.fit(x, { maxSteps: 30 });
+    try {
+      expect(det.plan.training.filled).toBe(missing.length);
+      const r = det.score(x);
+      expect(r.scores).toHaveLength(600);
+      for (const a of [r.scores, r.reconstruction, r.contributions]) expect(a.every(Number.isFinite)).toBe(true);
+      // null and undefined also mark a missing value
+      const y: Array<number | null | undefined> = Array.from(s.data);
+      y[10] = null;
+      y[11] = undefined;
+      expect(det.score(y as number[]).scores.every(Number.isFinite)).toBe(true);
+    } finally {
+      det.dispose();
+    }
+  });
+});
+
+describe('files', () => {
+  it('a plain LstmVae file is not a detector: FormatError', async () => {
+    const m = new LstmVae({ features: 1, hidden: 4, latent: 2, seed: 1 });
+    const bytes = m.toSafetensors();
+    m.dispose();
+    const e = await failure(FormatError, () => AnomalyDetector.fromSafetensors(bytes));
+    expect(e.message).toMatch(/not an anomaly detector \(no detector plan\)/);
+  });
+});
+
+describe('contributions', () => {
+  it('point at the feature that holds the anomaly, and each row sums to 1', async () => {
+    const s = synthetic(7, { features: 2, anomalies: 0, n: 1200, period: 40, noise: 0.05, trend: 1 });
+    const x = s.data.slice();
+    // a burst in feature 1 only: rows 700–707 pushed up by 3 of that feature's amplitudes (its standard deviation × 4)
+    let m = 0, v = 0;
+    for (let i = 0; i < s.n; i++) m += x[i * 2 + 1] / s.n;
+    for (let i = 0; i < s.n; i++) v += (x[i * 2 + 1] - m) ** 2 / s.n;
+    const rows = Array.from({ length: 8 }, (_, k) => 700 + k);
+    for (const i of rows) x[i * 2 + 1] += 4 * Math.sqrt(v);
+    const det = await AnomalyDetector.fit({ data: x, shape: [s.n, 2] }, { maxSteps: 300 });
+    try {
+      const r = det.score({ data: x, shape: [s.n, 2] });
+      expect(r.contributions).toHaveLength(s.n * 2);
+      for (let i = 0; i < s.n; i++) expect(Math.abs(r.contributions[2 * i] + r.contributions[2 * i + 1] - 1)).toBeLessThan(1e-6);
+      const share1 = rows.reduce((acc, i) => acc + r.contributions[i * 2 + 1], 0) / rows.length;
+      expect(share1).toBeGreaterThan(0.7);
+      expect(rows.every((i) => r.anomalies[i] === 1)).toBe(true);
+    } finally {
+      det.dispose();
+    }
+  });
+});
+
+describe('aggregation', () => {
+  it('a period longer than 128 rows aggregates rows into points and still scores every row', async () => {
+    const n = 3007; // 1002 bins of 3 rows and a tail of 1 row
+    const g = mulberry32(11);
+    const x = Float64Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / 300) + 0.3 * Math.sin((4 * Math.PI * i) / 300) + i / 1000 + 0.05 * (g() - 0.5));
+    const det = await AnomalyDetector.fit(x, { maxSteps: 5 });
+    try {
+      expect(det.plan.period).toBeGreaterThanOrEqual(295);
+      expect(det.plan.period).toBeLessThanOrEqual(305);
+      expect(det.plan.aggregate).toBe(3);
+      expect(det.plan.window).toBe(100); // 300 rows in points of 3
+      const r = det.score(x);
+      expect(r.scores).toHaveLength(n);
+      expect(r.anomalies).toHaveLength(n);
+      expect(r.reconstruction).toHaveLength(n);
+      expect(r.contributions).toHaveLength(n);
+      expect(r.scores.every(Number.isFinite)).toBe(true);
+      // rows of one bin share its score; the tail row takes the last bin's
+      for (let i = 0; i < n; i++) expect(r.scores[i]).toBe(r.scores[Math.min(1001, Math.floor(i / 3)) * 3]);
+      for (const [a, b] of r.intervals) {
+        expect(a).toBeGreaterThanOrEqual(0);
+        expect(b).toBeLessThanOrEqual(n - 1);
+        expect(a % 3).toBe(0);
+      }
+      // the reconstruction of an aggregated point is the same for its rows and follows the series
+      expect(correlation(r.reconstruction, x)).toBeGreaterThan(0.5);
+    } finally {
+      det.dispose();
+    }
+  });
+});
+
+describe('pure pieces', () => {
+  it('fillMissing interpolates inside a column and carries the nearest value to the ends', () => {
+    // two columns, six rows; column 1 is complete
+    const x = Float64Array.from([NaN, 10, 1, 11, NaN, 12, NaN, 13, 4, 14, NaN, 15]);
+    expect(fillMissing(x, 6, 2)).toBe(4);
+    expect(Array.from(x)).toEqual([1, 10, 1, 11, 2, 12, 3, 13, 4, 14, 4, 15]);
+    const one = Float64Array.from([NaN, NaN, 5, NaN]);
+    expect(fillMissing(one, 4, 1)).toBe(3);
+    expect(Array.from(one)).toEqual([5, 5, 5, 5]);
+    expect(() => fillMissing(Float64Array.from([1, NaN, 2, NaN]), 2, 2, ['a', 'b'])).toThrow(/^b has no values/);
+    expect(() => fillMissing(Float64Array.from([1, -Infinity]), 2, 1)).toThrow(SrcDataError);
+  });
+
+  it('dominantPeriod finds the period of a noisy sine with a trend, and none in white noise', () => {
+    const g = mulberry32(3);
+    const n = 1500;
+    const sine = Float64Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / 37) + (5 * i) / n + 0.5 * (g() - 0.5));
+    const p = dominantPeriod(sine, n, 1);
+    expect(p.period).toBeGreaterThanOrEqual(36);
+    expect(p.period).toBeLessThanOrEqual(38);
+    expect(p.acf).toBeGreaterThan(0.5);
+    const noise = Float64Array.from({ length: n }, () => g() - 0.5);
+    expect(dominantPeriod(noise, n, 1).period).toBeNull();
+  });
+
+  it('intervalsAbove merges runs at most gap apart, then pads and merges overlaps', () => {
+    //              0  1  2  3  4  5  6  7  8  9 10 11 12 13
+    const s = [0, 5, 5, 0, 0, 5, 0, 0, 0, 0, 5, 0, 0, 1];
+    expect(intervalsAbove(s, 1, 2, 0)).toEqual([[1, 5], [10, 10]]); // 13 equals the threshold: not above
+    expect(intervalsAbove(s, 1, 1, 0)).toEqual([[1, 2], [5, 5], [10, 10]]);
+    expect(intervalsAbove(s, 1, 2, 1)).toEqual([[0, 6], [9, 11]]);
+    expect(intervalsAbove(s, 1, 2, 2)).toEqual([[0, 12]]); // [0, 7] and [8, 12] touch
+    expect(intervalsAbove(s, 0.5, 0, 3)).toEqual([[0, 13]]);
+    expect(intervalsAbove(s, 10, 2, 2)).toEqual([]);
+  });
+
+  it('medianReconstruction takes the median over the windows holding each point, their means added back', () => {
+    // n = 5 points, d = 2, w = 3: windows start at 0, 1, 2; y[k][t][j] and means[k][j]
+    const w = 3, d = 2, n = 5;
+    const y = Float32Array.from([
+      // window 0: t = 0, 1, 2
+      1, 0, 2, 0, 3, 0,
+      // window 1
+      5, 1, 6, 1, 7, 1,
+      // window 2
+      8, 2, 0, 2, 4, 2,
+    ]);
+    const means = Float64Array.from([10, 100, 20, 200, 30, 300]);
+    const rec = medianReconstruction(y, means, n, d, w);
+    // feature 0, point p: values from window k at t = p − k, plus means[k]
+    // p0: {1+10} → 11; p1: {2+10, 5+20} → 18.5; p2: {3+10, 6+20, 8+30} → 26; p3: {7+20, 0+30} → 28.5; p4: {4+30} → 34
+    // feature 1: p0: {100} → 100; p1: {100, 201} → 150.5; p2: {100, 201, 302} → 201; p3: {201, 302} → 251.5; p4: {302}
+    expect(Array.from(rec)).toEqual([11, 100, 18.5, 150.5, 26, 201, 28.5, 251.5, 34, 302]);
+  });
+
+  it('rollingZScores equals a direct computation over the previous rows', () => {
+    const g = mulberry32(17);
+    const n = 60, d = 2, window = 10;
+    const x = Float64Array.from({ length: n * d }, (_, i) => (i % d === 0 ? g() : 5 * g() + i / 40));
+    x[45 * d + 1] += 20; // an outlier
+    const got = rollingZScores(x, d, window);
+    for (let p = 0; p < n; p++) {
+      let want = 0;
+      const prev = Array.from({ length: Math.min(p, window) }, (_, k) => p - 1 - k);
+      if (prev.length >= 2) {
+        for (let j = 0; j < d; j++) {
+          const vals = prev.map((i) => x[i * d + j]);
+          const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+          const sd = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length);
+          want = Math.max(want, Math.abs(x[p * d + j] - mean) / sd);
+        }
+      }
+      expect(got[p], `row ${p}`).toBeCloseTo(want, 9);
+    }
+    expect(got[45]).toBeGreaterThan(5);
+  });
+});

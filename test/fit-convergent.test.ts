@@ -1,0 +1,125 @@
+// Convergent training (issue 15): `fit` without `epochs` holds out a validation split, stops early on the
+// validation loss within a step / time budget and restores the best weights; explicit `epochs` is unchanged.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, type EpochStats, init, LstmVae } from '../dist/index.node.js';
+import { sameBits } from './shared/numeric.js';
+import { sines } from './shared/sines.js';
+
+beforeAll(async () => {
+  await init();
+});
+
+const small = (seed = 1) => new LstmVae({ features: 2, hidden: 8, latent: 2, seed });
+
+describe('convergent fit (no epochs)', () => {
+  it('maxSteps: 5 takes exactly 5 optimizer steps and reports max-steps', async () => {
+    const m = small();
+    let batches = 0;
+    const h = await m.fit(sines(40, 8), { maxSteps: 5, batchSize: 4, onBatchEnd: () => void batches++ });
+    expect(h.steps).toBe(5);
+    expect(batches).toBe(5);
+    expect(h.stopped).toBe('max-steps');
+    // the default validation split: 4 of 40 sequences held out, 36 train in batches of 4 (9 per epoch): no epoch ended
+    expect(h.epochs).toHaveLength(1);
+    expect(h.epochs[0].valLoss).toBeGreaterThan(0);
+    m.dispose();
+  });
+
+  it('stops by itself within the budget, and the stop reason matches the budget', async () => {
+    const m = small(2);
+    const maxSteps = 300;
+    const h = await m.fit(sines(60, 8, 3), { maxSteps, batchSize: 8, learningRate: 1e-2, patience: 2 });
+    expect(['converged', 'max-steps', 'max-seconds']).toContain(h.stopped);
+    expect(h.steps).toBeLessThanOrEqual(maxSteps);
+    if (h.stopped === 'max-steps') expect(h.steps).toBe(maxSteps);
+    if (h.stopped === 'converged') {
+      // the last `patience` epochs did not improve on the best one
+      expect(h.bestEpoch).toBe(h.epochs.length - 1 - 2);
+      const best = h.epochs[h.bestEpoch!].valLoss!;
+      for (const e of h.epochs.slice(h.bestEpoch! + 1)) expect(e.valLoss!).toBeGreaterThanOrEqual(best);
+      expect(h.steps).toBeLessThan(maxSteps);
+    }
+    // every epoch was validated on the default 10 % split
+    for (const e of h.epochs) expect(Number.isFinite(e.valLoss)).toBe(true);
+    m.dispose();
+  });
+
+  it('early stopping restores the best weights: the validation loss after fit is the best one in history', async () => {
+    const m = small(4);
+    const x = sines(50, 8, 5);
+    const batchSize = 8;
+    const beta = 0.5;
+    // the generator state before each epoch's validation (after its last batch), and the weights after it
+    const rngBeforeVal: number[][] = [];
+    const weights: Float32Array[] = [];
+    const h = await m.fit(x, {
+      maxSteps: 2000, batchSize, beta, learningRate: 3e-2, patience: 1,
+      onBatchEnd: (s) => {
+        rngBeforeVal[s.epoch] = m.rng.getState();
+      },
+      onEpochEnd: (s: EpochStats) => {
+        weights[s.epoch] = m.weightsSnapshot();
+      },
+    });
+    expect(h.stopped).toBe('converged');
+    const best = h.bestEpoch!;
+    expect(best).toBe(h.epochs.length - 2); // patience 1: the epoch after the best one did not improve
+    const bestLoss = Math.min(...h.epochs.map((e) => e.valLoss!));
+    expect(h.epochs[best].valLoss).toBe(bestLoss);
+    // the weights are those of the best epoch, not of the last one
+    expect(sameBits(m.weightsSnapshot(), weights[best])).toBe(true);
+    expect(sameBits(m.weightsSnapshot(), weights[h.epochs.length - 1])).toBe(false);
+    // the held-out split is the last 10 % (5 sequences); replaying the best epoch's validation noise gives its loss
+    const T = 8, D = 2, nVal = 5, nTrain = 45;
+    m.rng.setState(rngBeforeVal[best]);
+    let sum = 0;
+    for (let s = 0; s < nVal; s += batchSize) {
+      const b = Math.min(nVal, s + batchSize) - s;
+      const data = x.data.slice((nTrain + s) * T * D, (nTrain + s + b) * T * D);
+      sum += m.evaluate({ data, shape: [b, T, D] }, { beta }).loss * b;
+    }
+    expect(Math.abs(sum / nVal - bestLoss)).toBeLessThanOrEqual(1e-5 * Math.abs(bestLoss));
+    m.dispose();
+  });
+
+  it('maxSeconds: 0.2 stops on time', async () => {
+    const m = new LstmVae({ features: 2, hidden: 32, latent: 4, seed: 6 });
+    const t0 = performance.now();
+    const h = await m.fit(sines(400, 32, 7), { maxSteps: 1_000_000, maxSeconds: 0.2, patience: 1000, batchSize: 16 });
+    const seconds = (performance.now() - t0) / 1000;
+    expect(h.stopped).toBe('max-seconds');
+    expect(h.steps).toBeGreaterThan(0);
+    expect(h.steps).toBeLessThan(1_000_000);
+    // 0.2 s of steps, then at most one more step and one validation pass (a busy machine gets slack)
+    expect(seconds).toBeGreaterThanOrEqual(0.2);
+    expect(seconds).toBeLessThan(3);
+    m.dispose();
+  });
+});
+
+describe('fit with explicit epochs', () => {
+  it('runs exactly that many epochs on all the data', async () => {
+    const m = small(8);
+    let batches = 0;
+    const h = await m.fit(sines(30, 8, 9), { epochs: 3, batchSize: 8, onBatchEnd: () => void batches++ });
+    expect(h.epochs).toHaveLength(3);
+    expect(h.stopped).toBe('epochs');
+    expect(batches).toBe(3 * 4); // no validation split: 30 sequences in 4 batches per epoch
+    expect(h.steps).toBe(12);
+    expect(h.epochs[0].valLoss).toBeUndefined();
+    m.dispose();
+  });
+
+  it('maxSteps, maxSeconds or patience together with epochs is a ConfigError', async () => {
+    const m = small(9);
+    const x = sines(10, 8);
+    const before = m.weightsSnapshot();
+    for (const extra of [{ maxSteps: 5 }, { maxSeconds: 1 }, { patience: 2 }]) {
+      const p = m.fit(x, { epochs: 2, ...extra });
+      await expect(p).rejects.toThrow(ConfigError);
+      await expect(p).rejects.toThrow(/goes with convergent training/);
+    }
+    expect(sameBits(m.weightsSnapshot(), before)).toBe(true); // nothing trained
+    m.dispose();
+  });
+});
