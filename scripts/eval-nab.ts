@@ -9,7 +9,8 @@
 //  - detector: overlapping-segment tp/fp/fn of `intervals` against the labelled windows, point ROC-AUC of `scores`;
 //  - baseline, same run: rolling z-score over the previous 100 rows (deterministic, computed once per series), ROC-AUC
 //    on the raw z, and intervals from the SAME post-processing the detector's plan used on that series (moving
-//    average over smoothing·aggregate rows, dynamic threshold with k auto, runs gap·aggregate apart merged, padding).
+//    average over smoothing·aggregate rows, threshold mean + plan.k·std of the smoothed z, runs gap·aggregate apart
+//    merged, padding).
 // Families: NAB artificialWithAnomaly, realKnownCause, artificialNoAnomaly (false-alarm intervals; a series the
 // detector rejects with a DataError is reported "rejected: …" and counts 0 alarms), the sensor network (each mote its
 // own [n, 2] series), synthetic (5 kinds × 3 series, seeds 1000 + 100·kind + i). F1 sums the counts over a family's
@@ -18,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { AnomalyDetector, backendInfo, DataError, init, overlappingSegmentF1, rocAuc } from 'lstm-vae';
 import { listNab, loadNabFile, loadSensorNetwork } from '../src/data/datasets.js';
 import { type AnomalyKind, synthetic } from '../src/data/synthetic.js';
-import { findAnomaliesDetailed, smoothScores } from '../src/detect/find-anomalies.js';
+import { smoothScores } from '../src/detect/find-anomalies.js';
 import { labelRuns } from '../src/detect/intervals.js';
 import { intervalsAbove } from '../src/detect/postprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
@@ -126,7 +127,12 @@ function baseline(s: Series, plan: AnomalyDetector['plan']): Counts {
   const z = rollingZScores(s.input.data, d, BASELINE_WINDOW);
   const f = plan.aggregate;
   const smoothed = smoothScores(z, 'moving-average', plan.smoothing * f);
-  const { threshold } = findAnomaliesDetailed(smoothed, { smoothing: 'none', k: 'auto', minGap: plan.gap * f, minLength: 1 });
+  let mean = 0;
+  for (const v of smoothed) mean += v;
+  mean /= smoothed.length;
+  let sd = 0;
+  for (const v of smoothed) sd += (v - mean) ** 2;
+  const threshold = mean + plan.k * Math.sqrt(sd / smoothed.length);
   return counts(intervalsAbove(smoothed, threshold, plan.gap * f, plan.padding * f), s, z);
 }
 
