@@ -16,3 +16,4 @@ export { modelToBlob, modelFromBlob, modelFromFile, saveToIndexedDB, loadFromInd
 export { fromKerasWeights, type KerasLayers, type KerasLayer, type KerasTensor, type KerasLayerConfig } from './io/keras.js';
 export { AnomalyDetector, type DetectorOptions, type DetectorPlan, type DetectorScores, type SeriesInput } from './detect/detector.js';
 export { findAnomalies, findAnomaliesDetailed, type FindAnomaliesOptions, type AnomalyDetails } from './detect/find-anomalies.js';
+export { diagnose } from './detect/diagnostics.js';

@@ -17,6 +17,7 @@ import { Rng } from '../core/rng.js';
 import { LstmVae } from '../model/index.js';
 import type { BatchStats, Diagnostics, EpochStats, History } from '../train/index.js';
 import { smoothScores } from './find-anomalies.js';
+import { diagnose } from './diagnostics.js';
 import { intervalsAbove, medianReconstruction, pointErrors } from './postprocess.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
 
@@ -24,7 +25,7 @@ import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strid
 export type SeriesInput = { data: ArrayLike<number>; shape: readonly number[] } | ArrayLike<number>;
 
 export interface DetectorOptions {
-  /** Window length in rows of the input (default: from the dominant period, 32–128 points after aggregation; 64 without a period). */
+  /** Window length in rows of the input (default: from the dominant period, 32–128 points after aggregation; 64 without a period; a default window is shortened to a quarter of a short series, a given one is kept). */
   window?: number;
   /** Rows averaged into one point before windowing (default: ceil(period / 128) when the period is longer than 128, else 1). */
   aggregate?: number;
@@ -196,7 +197,7 @@ export class AnomalyDetector {
       w = NO_PERIOD_WINDOW;
       why = `no clear period (best autocorrelation ${per.acf.toFixed(2)} < 0.2): the default ${NO_PERIOD_WINDOW} points`;
     }
-    if (w > Math.floor(n / 4)) {
+    if (options.window === undefined && w > Math.floor(n / 4)) {
       w = Math.max(8, Math.floor(n / 4));
       why += `; shortened to ${w} points, a quarter of the series`;
     }
@@ -343,41 +344,6 @@ function reconstructionErrors(model: LstmVae, xs: Float64Array, n: number, d: nu
   }
   const rec = medianReconstruction(y, means, n, d, w);
   return { ...pointErrors(xs, rec, n, d), rec };
-}
-
-/** Compares the model with trivial reconstructions on the validation windows (centred, so the window mean is 0). */
-function diagnose(model: LstmVae, val: { data: Float32Array; shape: [number, number, number] }): Diagnostics {
-  const [b, t, d] = val.shape;
-  const y = model.reconstruct(val);
-  let modelError = 0, meanError = 0, lastValueError = 0;
-  for (let i = 0; i < b * t * d; i++) {
-    modelError += (val.data[i] - y[i]) ** 2;
-    meanError += val.data[i] ** 2;
-    if (Math.floor(i / d) % t > 0) lastValueError += (val.data[i] - val.data[i - d]) ** 2;
-  }
-  modelError /= b;
-  meanError /= b;
-  lastValueError /= b;
-  const { mu, logvar } = model.encode(val);
-  const z = mu.length / b;
-  const klPerDimension = Array.from({ length: z }, (_, j) => {
-    let s = 0;
-    for (let i = 0; i < b; i++) s += -0.5 * (1 + logvar[i * z + j] - mu[i * z + j] ** 2 - Math.exp(logvar[i * z + j]));
-    return s / b;
-  });
-  const activeDimensions = klPerDimension.filter((k) => k >= 0.01).length;
-  const noBetter = !(modelError < 0.9 * meanError);
-  const collapsed = activeDimensions === 0;
-  const ratio = meanError > 0 ? modelError / meanError : 1;
-  let message: string;
-  if (noBetter) {
-    message = `the model has not learnt the shape of the windows: its reconstruction error is ${(100 * ratio).toFixed(0)}% of the window mean's (${modelError.toPrecision(3)} vs ${meanError.toPrecision(3)}), so its scores are those of a moving-average detector; train longer (maxSteps / --max-steps) or try another window (--window)`;
-  } else if (collapsed) {
-    message = 'the latent has collapsed (every dimension carries less than 0.01 nats): the decoder ignores the input; lower beta or train longer';
-  } else {
-    message = `learnt: reconstruction error ${(100 * ratio).toFixed(0)}% of the window mean's (last value carried forward: ${meanError > 0 ? ((100 * lastValueError) / meanError).toFixed(0) : '–'}%), ${activeDimensions} of ${z} latent dimensions active`;
-  }
-  return { modelError, meanError, lastValueError, klPerDimension, activeDimensions, notLearnt: noBetter || collapsed, message };
 }
 
 function readPlan(v: unknown): DetectorPlan {

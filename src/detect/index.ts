@@ -9,3 +9,4 @@ export * from './thresholds.js';
 export * from './preprocess.js';
 export * from './postprocess.js';
 export { AnomalyDetector, type DetectorOptions, type DetectorPlan, type DetectorScores, type SeriesInput } from './detector.js';
+export * from './diagnostics.js';
