@@ -1,0 +1,41 @@
+// The diagnostics must fire on the failure the issue reported (a model that learnt each window's level, not its
+// shape: the old CLI recipe on a seasonal series with a trend) and stay quiet on the detector's default model.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AnomalyDetector, diagnose, init, LstmVae, windows } from '../dist/index.node.js';
+import { synthetic } from '../src/data/synthetic.js';
+
+describe('diagnostics', () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  // a seasonal series (period 50) with a rising trend and spikes, 1,000 points
+  const s = synthetic(7, { n: 1000, period: 50, kinds: ['spike'], anomalies: 5, trend: 3, noise: 0.05 });
+  const x = Float32Array.from(s.data);
+
+  it('fire on the old recipe: global min-max, windows of 100 every 10, 20 epochs at β = 1', async () => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of x) {
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    const scaled = Float32Array.from(x, (v) => (2 * (v - lo)) / (hi - lo) - 1);
+    const w = windows({ data: scaled, shape: [x.length, 1] }, 100, 10);
+    const m = new LstmVae({ mode: 'continuous', features: 1, hidden: 32, latent: 8, layers: 1, seed: 1 });
+    await m.fit(w, { epochs: 20, batchSize: 32, learningRate: 1e-3, clipNorm: 5 });
+    const dg = diagnose(m, w);
+    m.dispose();
+    expect(dg.notLearnt, dg.message).toBe(true);
+    expect(dg.message).toMatch(/not learnt the shape|collapsed/);
+  });
+
+  it('stay quiet on the detector trained with its defaults, whose reconstructions follow the shape', async () => {
+    const det = await AnomalyDetector.fit(x);
+    const dg = det.diagnostics;
+    det.dispose();
+    expect(dg.notLearnt, dg.message).toBe(false);
+    expect(dg.modelError).toBeLessThan(0.3 * dg.meanError);
+    expect(dg.activeDimensions).toBeGreaterThan(0);
+  });
+});
