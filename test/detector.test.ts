@@ -154,9 +154,12 @@ describe('bad input: a typed error with one clear sentence and no detector', () 
   it('a series shorter than a window is a DataError', async () => {
     const e = await failure(DataError, () => AnomalyDetector.fit(wave(20)));
     expect(e.message).toMatch(/20 rows/);
+    // a given window is kept: 100 rows cannot hold two windows of 64
+    const e2 = await failure(DataError, () => AnomalyDetector.fit(wave(100), { window: 64 }));
+    expect(e2.message).toMatch(/the series has 100 rows, too short for windows of 64 rows/);
     // 40 rows in points of 4: 10 points, fewer than two of the shortest window (8 points)
-    const e2 = await failure(DataError, () => AnomalyDetector.fit(wave(40), { aggregate: 4 }));
-    expect(e2.message).toMatch(/the series has 40 rows, too short for windows of 32 rows/);
+    const e3 = await failure(DataError, () => AnomalyDetector.fit(wave(40), { aggregate: 4 }));
+    expect(e3.message).toMatch(/the series has 40 rows, too short for windows of 32 rows/);
   });
 
   it('a column with every value missing is a DataError', async () => {
