@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import type { ContinuousInput } from '../data/series.js';
 import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
+import { regularize } from '../detect/preprocess.js';
 import type { ReportInput } from '../report/index.js';
 import { readLabelsFor } from './labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
@@ -28,10 +29,47 @@ export interface DetectorTrainOptions {
   quiet?: boolean;
 }
 
-/** The single series of an input, `{ data, shape }` with NaN for missing cells. */
-function seriesOf(input: ContinuousInput): { data: Float32Array; shape: [number, number] } {
+interface Grid {
+  series: { data: ArrayLike<number>; shape: [number, number] };
+  /** Grid slot of each row, when the rows' times were irregular and went onto a regular grid. */
+  slot?: Int32Array;
+  /** The grid's interval in milliseconds (irregular times only). */
+  interval?: number;
+}
+
+/** Milliseconds of a timestamp cell (ISO 8601 or `YYYY-MM-DD HH:MM:SS`, read as UTC), NaN if unreadable. */
+function timeOf(s: string): number {
+  return Date.parse(s.includes('T') || s.endsWith('Z') || !s.includes(' ') ? s : `${s.replace(' ', 'T')}Z`);
+}
+
+/**
+ * The single series of an input, `{ data, shape }` with NaN for missing cells. With a timestamp column whose times
+ * are irregular (or `interval` given, as saved at training), the rows are averaged onto a regular grid first.
+ */
+function gridOf(input: ContinuousInput, interval?: number): Grid {
   const s = input.segments[0];
-  return { data: s.data, shape: [s.n, input.features] };
+  const plain: Grid = { series: { data: s.data, shape: [s.n, input.features] } };
+  if (!s.timestamps) return plain;
+  const times = s.timestamps.map(timeOf);
+  if (times.some((t) => !Number.isFinite(t))) return plain; // not times (e.g. sequence numbers as text): rows as they are
+  const g = regularize(times, s.data, input.features, interval);
+  if (g.regular && interval === undefined) return plain;
+  return { series: { data: g.data, shape: [g.n, input.features] }, slot: g.slot, interval: g.interval };
+}
+
+/** Row-level scores from grid-level ones. */
+function toRows(r: DetectorScores, g: Grid, rows: number, d: number): DetectorScores {
+  const slot = g.slot;
+  if (!slot) return r;
+  const scores = Float32Array.from({ length: rows }, (_, i) => r.scores[slot[i]]);
+  const anomalies = Uint8Array.from({ length: rows }, (_, i) => r.anomalies[slot[i]]);
+  const contributions = new Float32Array(rows * d);
+  const reconstruction = new Float32Array(rows * d);
+  for (let i = 0; i < rows; i++) {
+    contributions.set(r.contributions.subarray(slot[i] * d, slot[i] * d + d), i * d);
+    reconstruction.set(r.reconstruction.subarray(slot[i] * d, slot[i] * d + d), i * d);
+  }
+  return { ...r, scores, anomalies, contributions, reconstruction, intervals: runsOf(anomalies) };
 }
 
 function runsOf(labels: Uint8Array): Array<[number, number]> {
@@ -83,8 +121,10 @@ function report(det: AnomalyDetector, input: ContinuousInput, r: DetectorScores,
 export async function trainDetector(input: ContinuousInput, dataFile: string, o: DetectorTrainOptions): Promise<void> {
   const t0 = Date.now();
   await initBackend();
-  const series = seriesOf(input);
-  note(o.quiet, `training an anomaly detector on ${series.shape[0]} rows × ${series.shape[1]} column${series.shape[1] > 1 ? 's' : ''} (${input.columns.join(', ')}) from ${dataFile}`);
+  const grid = gridOf(input);
+  const series = grid.series;
+  note(o.quiet, `training an anomaly detector on ${input.segments[0].n} rows × ${series.shape[1]} column${series.shape[1] > 1 ? 's' : ''} (${input.columns.join(', ')}) from ${dataFile}`);
+  if (grid.slot) note(o.quiet, `the timestamps are irregular: rows averaged onto a regular grid of ${grid.interval! / 1000} s (${series.shape[0]} slots; empty slots filled as missing values)`);
   const ac = new AbortController();
   const onSignal = () => {
     if (ac.signal.aborted) process.exit(130);
@@ -132,8 +172,8 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
     note(o.quiet, `window ${p.window * p.aggregate} rows: ${p.windowReason}`);
     if (p.diagnostics.notLearnt) process.stderr.write(`warning: ${p.diagnostics.message}\n`);
     else note(o.quiet, `diagnostics: ${p.diagnostics.message}`);
-    det.model.metadata = { ...det.model.metadata, cliInput: { kind: input.kind, columns: input.columns, timestamp: input.timestampColumn ?? null, file: dataFile, trainedAt: new Date().toISOString() } };
-    const r = det.score(series);
+    det.model.metadata = { ...det.model.metadata, cliInput: { kind: input.kind, columns: input.columns, timestamp: input.timestampColumn ?? null, ...(grid.interval ? { interval: grid.interval } : {}), file: dataFile, trainedAt: new Date().toISOString() } };
+    const r = toRows(det.score(series), grid, input.segments[0].n, input.features);
     await writeOutput(o.out, det.toSafetensors());
     process.stdout.write(
       `saved ${o.out}: anomaly detector (window ${p.window * p.aggregate} rows, ${det.model.parameterCount} parameters) in ${duration((Date.now() - t0) / 1000)}; ` +
@@ -155,8 +195,9 @@ export interface DetectorScoreOptions {
 }
 
 export async function scoreDetector(det: AnomalyDetector, modelFile: string, input: ContinuousInput, dataFile: string, o: DetectorScoreOptions): Promise<void> {
-  const series = seriesOf(input);
-  let r = det.score(series);
+  const interval = (det.model.metadata.cliInput as { interval?: number } | undefined)?.interval;
+  const grid = gridOf(input, typeof interval === 'number' && interval > 0 ? interval : undefined);
+  let r = toRows(det.score(grid.series), grid, input.segments[0].n, input.features);
   let rule = `${det.plan.thresholdRule}; saved with the model`;
   if (o.threshold !== undefined) {
     const flagged = new Uint8Array(r.scores.length);

@@ -200,3 +200,41 @@ export function strideStarts(n: number, w: number, stride: number): Int32Array {
   if (out.length === 0 || out[out.length - 1] !== n - w) out.push(n - w);
   return Int32Array.from(out);
 }
+
+/**
+ * Puts rows with irregular times onto a regular grid of `interval` (default: the median gap): each grid slot
+ * holds the mean of the rows that fall in it (NaN when none does, to be filled as missing), and `slot[i]` is the
+ * slot of row i. Times must be finite and non-decreasing. `regular` is false when the rows needed it (a gap off
+ * the median by more than 1 %, or several rows in one slot).
+ */
+export function regularize(times: ArrayLike<number>, data: ArrayLike<number>, d: number, interval?: number): { data: Float64Array; n: number; slot: Int32Array; interval: number; regular: boolean } {
+  const rows = times.length;
+  for (let i = 0; i < rows; i++) {
+    if (!Number.isFinite(times[i])) throw new DataError(`timestamp of row ${i} cannot be read`, { argument: `timestamps[${i}]`, expected: 'a date and time', actual: String(times[i]) });
+    if (i > 0 && times[i] < times[i - 1]) throw new DataError(`the timestamps go back in time at row ${i}; sort the rows by time`, { argument: `timestamps[${i}]`, expected: `>= the previous row's`, actual: String(times[i]) });
+  }
+  let step = interval;
+  if (step === undefined) {
+    const gaps = Float64Array.from({ length: Math.max(0, rows - 1) }, (_, i) => times[i + 1] - times[i]).filter((g) => g > 0);
+    step = gaps.length ? quantile(gaps, 0.5) : 1;
+  }
+  if (!(step > 0)) throw new DataError('the timestamps are all equal', { argument: 'timestamps', expected: 'increasing times', actual: 'no gap' });
+  const t0 = times[0];
+  const slot = Int32Array.from({ length: rows }, (_, i) => Math.round((times[i] - t0) / step!));
+  const n = rows ? slot[rows - 1] + 1 : 0;
+  const sum = new Float64Array(n * d);
+  const count = new Int32Array(n * d);
+  let regular = n === rows;
+  for (let i = 0; i < rows; i++) {
+    if (i > 0 && slot[i] !== slot[i - 1] + 1) regular = false;
+    for (let j = 0; j < d; j++) {
+      const v = data[i * d + j];
+      if (Number.isNaN(v)) continue;
+      sum[slot[i] * d + j] += v;
+      count[slot[i] * d + j]++;
+    }
+  }
+  const out = new Float64Array(n * d);
+  for (let k = 0; k < n * d; k++) out[k] = count[k] ? sum[k] / count[k] : NaN;
+  return { data: out, n, slot, interval: step, regular };
+}
