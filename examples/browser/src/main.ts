@@ -1,8 +1,9 @@
 // The page: controls and charts. Everything heavy (parsing, training, scoring, storage) runs in
-// the Worker (worker.ts), so this thread stays free to draw and respond.
+// the Worker (worker.ts), which trains `AnomalyDetector.fit(series, { seed })` with the package's
+// defaults and scores with `det.score(series)`, so this thread stays free to draw and respond.
 import { drawChart, PALETTE, type Line } from './charts.js';
 import type {
-  BackendSummary, BatchEvent, CsvSummary, DatasetSummary, EpochEvent, Event, ModelSummary, Preview, Reply, Request, ScoreResult, StoredEntry, TrainOptions, TrainResult,
+  BackendSummary, BatchEvent, CsvSummary, DatasetSummary, DetectorSummary, EpochEvent, Event, Reply, Request, ScoreResult, StoredEntry, TrainOptions, TrainResult,
 } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -66,6 +67,11 @@ function num(id: string): number {
   return v;
 }
 
+/** An optional number: empty means the detector's default. */
+function optionalNum(id: string): number | undefined {
+  return $<HTMLInputElement>(id).value.trim() === '' ? undefined : num(id);
+}
+
 const buttons = ['builtin-sine', 'builtin-sensor', 'csv-use', 'train', 'stop', 'score', 'download', 'save-idb', 'load-idb', 'delete-idb'] as const;
 const state = { data: false, model: false, training: false, busy: false };
 
@@ -107,7 +113,6 @@ let batchLoss: number[] = [];
 let batchesPerEpoch = 1;
 let epochLoss: number[] = [];
 let valLoss: number[] = [];
-let preview: Preview | undefined;
 let scored: ScoreResult | undefined;
 
 function drawData(): void {
@@ -127,20 +132,19 @@ function drawLoss(): void {
   drawChart($<HTMLCanvasElement>('chart-loss'), { lines, logY: true, xLabel: 'epoch', yLabel: 'loss', empty: 'train to see the loss' });
 }
 
+/** The data (solid) and the detector's reconstruction (dashed), both z-scored per feature for display. */
 function drawRecon(): void {
   const lines: Line[] = [];
-  let regions: [number, number][] = [];
-  if (preview) {
-    const p = preview;
-    for (let f = 0; f < p.features; f++) {
+  if (scored && dataset) {
+    const D = dataset.columns.length;
+    for (let f = 0; f < D; f++) {
       const c = PALETTE[f % PALETTE.length];
-      const name = dataset?.columns[f] ?? `feature ${f}`;
-      lines.push({ y: p.input, stride: p.features, offset: f, x0: p.start, color: c, width: 1.5, label: name });
-      lines.push({ y: p.recon, stride: p.features, offset: f, x0: p.start, color: c, width: 1.5, dash: [4, 3], label: `${name} (recon)` });
+      const name = dataset.columns[f] ?? `feature ${f}`;
+      lines.push({ y: dataset.display, stride: D, offset: f, color: c, width: 1, label: name });
+      lines.push({ y: scored.reconstruction, stride: D, offset: f, color: c, width: 1.5, dash: [4, 3], label: `${name} (recon)` });
     }
-    regions = (dataset?.regions ?? []).filter(([a, b]) => b >= p.start && a < p.start + p.length);
   }
-  drawChart($<HTMLCanvasElement>('chart-recon'), { lines, regions, xLabel: 'point', empty: 'reconstructions appear after each epoch' });
+  drawChart($<HTMLCanvasElement>('chart-recon'), { lines, regions: scored?.intervals, xLabel: 'point', yLabel: 'z-score', empty: "score to see the detector's reconstruction" });
 }
 
 function drawScore(): void {
@@ -148,12 +152,12 @@ function drawScore(): void {
   const flaggedXs: number[] = [];
   if (scored) {
     lines.push({ y: scored.scores, color: '#444', width: 1, label: 'anomaly score' });
-    for (let i = 0; i < scored.scores.length; i++) if (scored.scores[i] > scored.threshold) flaggedXs.push(i);
+    for (const [a, b] of scored.intervals) for (let i = a; i <= b; i++) flaggedXs.push(i);
   }
   drawChart($<HTMLCanvasElement>('chart-score'), {
     lines,
     regions: dataset?.regions,
-    hlines: scored ? [{ y: scored.threshold, color: '#d62728', label: `threshold (k = ${scored.k})` }] : [],
+    hlines: scored ? [{ y: scored.threshold, color: '#d62728', label: "threshold (the detector's)" }] : [],
     marks: { xs: flaggedXs, color: '#d62728' },
     xLabel: 'point',
     empty: 'score to see anomaly scores',
@@ -179,7 +183,6 @@ function redrawSoon(): void {
   frame = requestAnimationFrame(() => {
     frame = 0;
     drawLoss();
-    drawRecon();
   });
 }
 
@@ -201,15 +204,12 @@ function showDataset(d: DatasetSummary): void {
   dataset = d;
   state.data = true;
   scored = undefined;
-  preview = undefined;
   $('dataset-name').textContent = d.name;
   setNum('dataset-points', d.n);
   const pr = $('planted-regions');
   pr.textContent = d.regions.length ? d.regions.slice(0, 12).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ') + (d.regions.length > 12 ? ` … (${d.regions.length})` : '') : 'none';
   pr.dataset.value = JSON.stringify(d.regions);
-  $<HTMLInputElement>('opt-preview').value = String(d.previewStart);
-  for (const id of ['flagged-count', 'threshold', 'top-score', 'top-index']) setNum(id, undefined);
-  $('top-indices').textContent = '–';
+  clearScores();
   $('score-status').textContent = 'not scored';
   log(`data: ${d.name}, ${d.n} points × ${d.columns.length} (${d.columns.join(', ')}), ${d.regions.length} labelled region(s)`);
   drawAll();
@@ -258,46 +258,63 @@ $('csv-use').onclick = () =>
 function onBatch(b: BatchEvent): void {
   batchesPerEpoch = b.batches;
   batchLoss.push(b.loss);
+  setNum('steps-done', b.step);
   redrawSoon();
 }
 
 function onEpoch(e: EpochEvent): void {
   epochLoss.push(e.loss);
   if (e.valLoss !== undefined) valLoss.push(e.valLoss);
-  if (e.preview) preview = e.preview;
   setNum('epochs-done', e.epoch + 1);
+  setNum('steps-done', e.step);
   if (e.epoch === 0) setNum('first-loss', e.loss);
   setNum('last-loss', e.loss);
   $('train-speed').textContent = `${Math.round(e.seqPerSec)} windows/s`;
-  log(`epoch ${e.epoch + 1}/${e.epochs}: loss ${e.loss.toPrecision(5)} (recon ${e.recon.toPrecision(4)}, KL ${e.kl.toPrecision(4)})` +
+  log(`epoch ${e.epoch + 1} (step ${e.step} of at most ${e.maxSteps}): loss ${e.loss.toPrecision(5)} (recon ${e.recon.toPrecision(4)}, KL ${e.kl.toPrecision(4)})` +
     (e.valLoss !== undefined ? `, validation ${e.valLoss.toPrecision(5)}` : '') + `, ${e.seconds.toFixed(2)} s`);
   redrawSoon();
 }
 
 function trainOptions(): TrainOptions {
-  return {
-    windowLength: num('opt-window'),
-    stride: num('opt-stride'),
-    hidden: num('opt-hidden'),
-    latent: num('opt-latent'),
-    layers: num('opt-layers'),
-    epochs: num('opt-epochs'),
-    batchSize: num('opt-batch'),
-    learningRate: num('opt-lr'),
-    beta: num('opt-beta'),
-    validationSplit: num('opt-val'),
-    seed: num('opt-seed'),
-    previewStart: num('opt-preview'),
-  };
+  const o: TrainOptions = { seed: num('opt-seed') };
+  const maxSteps = optionalNum('opt-max-steps');
+  const maxSeconds = optionalNum('opt-max-seconds');
+  if (maxSteps !== undefined) o.maxSteps = maxSteps;
+  if (maxSeconds !== undefined) o.maxSeconds = maxSeconds;
+  return o;
 }
 
-function showModel(m: ModelSummary): void {
+function clearScores(): void {
+  scored = undefined;
+  for (const id of ['flagged-count', 'top-score', 'top-index']) setNum(id, undefined);
+  const iv = $('intervals');
+  iv.textContent = '–';
+  delete iv.dataset.value;
+  $('top-indices').textContent = '–';
+  $('score-status').textContent = 'not scored';
+}
+
+/** The detector's plan: window and why, threshold and its rule, diagnostics. */
+function showDetector(m: DetectorSummary): void {
   state.model = true;
-  $('model-info').textContent = `${m.description}; ${m.parameters} parameters; trained on ${m.trainedOn}` +
-    (m.epochs ? ` for ${m.epochs} epoch(s)` : '') + (m.finalLoss !== undefined ? `, final loss ${m.finalLoss.toPrecision(5)}` : '') +
+  $('model-info').textContent = `${m.description}; ${m.parameters} parameters; trained on ${m.trainedOn} (${m.steps} steps, stopped: ${m.stopped})` +
     (m.columns.length ? `; columns ${m.columns.join(', ')}` : '');
-  $('model-info').dataset.window = String(m.windowLength);
-  $<HTMLInputElement>('opt-window').value = String(m.windowLength);
+  setNum('window', m.window);
+  $('window-reason').textContent = m.windowReason;
+  setNum('threshold', m.threshold);
+  $('threshold-rule').textContent = m.thresholdRule;
+  const diag = $('diagnostics');
+  diag.textContent = m.notLearnt ? `warning: ${m.diagnostics}` : m.diagnostics;
+  diag.dataset.notLearnt = String(m.notLearnt);
+  diag.classList.toggle('warning', m.notLearnt);
+}
+
+function clearDetector(): void {
+  state.model = false;
+  $('model-info').textContent = 'no detector';
+  for (const id of ['window', 'threshold']) setNum(id, undefined);
+  for (const id of ['window-reason', 'threshold-rule', 'diagnostics']) $(id).textContent = '–';
+  $('diagnostics').classList.remove('warning');
 }
 
 $('train').onclick = async () => {
@@ -311,24 +328,29 @@ $('train').onclick = async () => {
   batchLoss = [];
   epochLoss = [];
   valLoss = [];
-  preview = undefined;
-  scored = undefined;
-  for (const id of ['epochs-done', 'first-loss', 'last-loss', 'final-loss']) setNum(id, undefined);
+  clearScores();
+  clearDetector();
+  for (const id of ['first-loss', 'last-loss', 'final-loss', 'stopped']) setNum(id, undefined);
+  $('stopped').textContent = '–';
   setNum('epochs-done', 0);
+  setNum('steps-done', 0);
   state.training = true;
-  state.model = false;
   maxGap = 0;
   lastTick = performance.now();
   $('train-status').textContent = 'training';
   refresh();
   drawAll();
-  log(`training: window ${opts.windowLength}, stride ${opts.stride}, hidden ${opts.hidden}, latent ${opts.latent}, ${opts.epochs} epochs`);
+  log(`training: AnomalyDetector.fit with its defaults (seed ${opts.seed}${opts.maxSteps !== undefined ? `, at most ${opts.maxSteps} steps` : ''}${opts.maxSeconds !== undefined ? `, at most ${opts.maxSeconds} s` : ''})`);
   try {
     const r = await call<TrainResult>({ type: 'train', options: opts });
     setNum('final-loss', r.finalLoss);
-    showModel(r.model);
+    setNum('steps-done', r.steps);
+    $('stopped').textContent = r.stopped;
+    showDetector(r.detector);
     $('train-status').textContent = r.stopped === 'aborted' ? 'stopped' : 'done';
-    log(`training ${r.stopped === 'aborted' ? 'stopped' : 'finished'} after ${r.epochs} epoch(s) in ${r.seconds.toFixed(1)} s; final loss ${r.finalLoss.toPrecision(5)}`);
+    log(`training ${r.stopped === 'aborted' ? 'stopped' : `finished (${r.stopped})`} after ${r.steps} steps, ${r.epochs} epoch(s) in ${r.seconds.toFixed(1)} s; final loss ${r.finalLoss.toPrecision(5)}`);
+    log(`window ${r.detector.window} rows: ${r.detector.windowReason}`);
+    log(`diagnostics: ${r.detector.diagnostics}`, r.detector.notLearnt);
   } catch (e) {
     $('train-status').textContent = 'error';
     log(`training: ${(e as Error).message}`, true);
@@ -342,33 +364,34 @@ $('train').onclick = async () => {
 
 $('stop').onclick = () => void call({ type: 'stop' });
 
-$<HTMLInputElement>('opt-preview').onchange = () => {
-  if (!state.model || state.training || !state.data) return;
-  void action('preview', async () => {
-    preview = await call<Preview>({ type: 'preview', start: num('opt-preview') });
-    drawRecon();
-  });
-};
-
 // ------------------------------------------------------------------------------------------
 // Scoring
+
+function describeIntervals(iv: [number, number][], max = 12): string {
+  if (iv.length === 0) return 'none';
+  return iv.slice(0, max).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ') + (iv.length > max ? ` … (${iv.length})` : '');
+}
 
 $('score').onclick = () =>
   action('scoring', async () => {
     $('score-status').textContent = 'scoring';
     try {
-      const r = await call<ScoreResult>({ type: 'score', k: num('opt-k') });
+      const r = await call<ScoreResult>({ type: 'score' });
       scored = r;
       setNum('flagged-count', r.flagged);
       setNum('threshold', r.threshold);
       setNum('top-score', r.topScore, 6);
       setNum('top-index', r.topIndex);
+      const iv = $('intervals');
+      iv.textContent = describeIntervals(r.intervals);
+      iv.dataset.value = JSON.stringify(r.intervals);
       const ti = $('top-indices');
       ti.textContent = r.topIndices.slice(0, 20).join(', ') + (r.topIndices.length > 20 ? ', …' : '');
       ti.dataset.value = JSON.stringify(r.topIndices);
       $('score-status').textContent = 'scored';
-      log(`scored ${r.windows} windows in ${r.seconds.toFixed(2)} s: ${r.flagged} of ${r.scores.length} points above the threshold ${r.threshold.toPrecision(4)}; top ${r.topScore.toPrecision(6)} at ${r.topIndex}`);
+      log(`scored ${r.scores.length} points in ${r.seconds.toFixed(2)} s: ${r.intervals.length} interval(s) above the threshold ${r.threshold.toPrecision(4)} (${r.flagged} points): ${describeIntervals(r.intervals)}; top ${r.topScore.toPrecision(6)} at ${r.topIndex}`);
       drawScore();
+      drawRecon();
     } catch (e) {
       $('score-status').textContent = 'error';
       throw e;
@@ -396,7 +419,9 @@ $<HTMLInputElement>('model-file').onchange = (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (!file) return;
   void action('opening the model', async () => {
-    showModel(await call<ModelSummary>({ type: 'importModel', file }));
+    clearScores();
+    drawAll();
+    showDetector(await call<DetectorSummary>({ type: 'importModel', file }));
     log(`opened ${file.name}`);
   });
 };
@@ -422,9 +447,9 @@ $('load-idb').onclick = () =>
   action('loading', async () => {
     const name = $<HTMLSelectElement>('saved-models').value;
     if (!name) throw new Error('no saved model chosen');
-    showModel(await call<ModelSummary>({ type: 'load', name }));
-    scored = undefined;
-    drawScore();
+    clearScores();
+    drawAll();
+    showDetector(await call<DetectorSummary>({ type: 'load', name }));
     $('storage-status').textContent = `loaded "${name}"`;
     log(`loaded "${name}" from IndexedDB`);
   });

@@ -1,5 +1,5 @@
-// Messages between the page (main.ts) and the Worker (worker.ts), which owns the data, the model and
-// all computation. Requests carry an id and get one reply; training also streams events.
+// Messages between the page (main.ts) and the Worker (worker.ts), which owns the data, the detector
+// (`AnomalyDetector` with its defaults) and all computation. Requests carry an id and get one reply; training also streams events.
 
 /** Inclusive point-index interval [start, end]. */
 export type Region = [number, number];
@@ -24,8 +24,6 @@ export interface DatasetSummary {
   display: Float32Array;
   /** Labelled / planted anomalous intervals (may be empty). */
   regions: Region[];
-  /** A good first point for the reconstruction preview (before a labelled region, if any). */
-  previewStart: number;
 }
 
 export interface CsvSummary {
@@ -40,41 +38,24 @@ export interface CsvSummary {
   label?: string;
 }
 
+/** What the page may pass to `AnomalyDetector.fit` besides the series: the seed and, under "advanced", the training budget. */
 export interface TrainOptions {
-  windowLength: number;
-  stride: number;
-  hidden: number;
-  latent: number;
-  layers: number;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  beta: number;
-  validationSplit: number;
   seed: number;
-  previewStart: number;
-}
-
-export interface Preview {
-  start: number;
-  /** Points in the preview (windows × windowLength). */
-  length: number;
-  features: number;
-  /** [length, D] input and reconstruction, in normalised units. */
-  input: Float32Array;
-  recon: Float32Array;
+  maxSteps?: number;
+  maxSeconds?: number;
 }
 
 export interface EpochEvent {
   epoch: number;
-  epochs: number;
+  /** Optimizer steps so far, and the budget. */
+  step: number;
+  maxSteps: number;
   loss: number;
   recon: number;
   kl: number;
   valLoss?: number;
   seconds: number;
   seqPerSec: number;
-  preview?: Preview;
 }
 
 export interface BatchEvent {
@@ -85,38 +66,50 @@ export interface BatchEvent {
   loss: number;
 }
 
-export interface ModelSummary {
-  /** Short description (sizes, parameters). */
+/** The detector's plan, as the page shows it. */
+export interface DetectorSummary {
+  /** Short description (model sizes, parameters). */
   description: string;
   parameters: number;
-  windowLength: number;
+  /** Window in rows of the input (window × aggregate), and why it was chosen. */
+  window: number;
+  windowReason: string;
+  threshold: number;
+  thresholdRule: string;
+  /** The diagnostics of training: whether the model learnt more than each window's mean. */
+  diagnostics: string;
+  notLearnt: boolean;
   columns: string[];
   trainedOn: string;
-  epochs: number;
-  finalLoss?: number;
+  steps: number;
+  stopped: string;
 }
 
 export interface TrainResult {
   stopped: string;
   epochs: number;
-  finalLoss: number;
+  steps: number;
   firstLoss: number;
+  finalLoss: number;
   seconds: number;
-  model: ModelSummary;
+  detector: DetectorSummary;
 }
 
 export interface ScoreResult {
-  /** One score per point (mean over the windows containing it). */
+  /** `det.score(series).scores`: one smoothed score per point. */
   scores: Float32Array;
+  /** The detector's reconstruction `[n, D]`, in the display units of the data set (z-scored per feature). */
+  reconstruction: Float32Array;
   threshold: number;
-  k: number;
+  /** Detected intervals (inclusive point indices). */
+  intervals: Region[];
+  /** Points inside a detected interval. */
   flagged: number;
   topScore: number;
   topIndex: number;
   /** Indices of the highest-scoring points, best first. */
   topIndices: number[];
   seconds: number;
-  windows: number;
 }
 
 export interface StoredEntry {
@@ -133,8 +126,7 @@ export type Request =
   | { type: 'selectColumns'; columns: string[]; label?: string }
   | { type: 'train'; options: TrainOptions }
   | { type: 'stop' }
-  | { type: 'preview'; start: number }
-  | { type: 'score'; k: number }
+  | { type: 'score' }
   | { type: 'exportModel' }
   | { type: 'importModel'; file: File }
   | { type: 'save'; name: string }

@@ -1,32 +1,26 @@
-// The Worker: owns the data, the model, training, scoring and storage. The page only draws.
+// The Worker: owns the data, the detector (`AnomalyDetector.fit` with its defaults, `det.score`),
+// training, scoring and storage. The page only draws.
 // init() here (a Worker of a cross-origin-isolated page) gets the threaded build; the calling
 // thread joins the kernel pool and may block, which is fine off the main thread.
-import {
-  backendInfo, deleteModel, init, listModels, loadFromIndexedDB, LstmVae, modelFromFile, modelToBlob, saveToIndexedDB, windows, windowScoresToPoints, ZScoreNormalizer,
-} from 'lstm-vae';
+import { AnomalyDetector, backendInfo, deleteModel, init, listModels, loadFromIndexedDB, saveToIndexedDB } from 'lstm-vae';
 import { isNumericColumn, numericColumn, parseCsv, suggestColumn, suggestLabel, type Table } from './csv.js';
 import { regionsFromLabels, sensorNetwork, syntheticSines, type Series } from './datasets.js';
-import type {
-  BackendSummary, CsvSummary, DatasetSummary, Event, ModelSummary, Preview, Reply, Request, ScoreResult, StoredEntry, TrainOptions, TrainResult,
-} from './protocol.js';
+import type { BackendSummary, CsvSummary, DatasetSummary, DetectorSummary, Event, Reply, Request, ScoreResult, StoredEntry, TrainOptions, TrainResult } from './protocol.js';
 
 const scope = self as unknown as { postMessage(m: unknown, transfer?: Transferable[]): void; crossOriginIsolated?: boolean; onmessage: ((e: MessageEvent) => void) | null };
+
+/** The training budget of `AnomalyDetector.fit` when none is given (its documented default), for progress. */
+const DEFAULT_MAX_STEPS = 1000;
 
 let ready: Promise<BackendSummary> | undefined;
 let table: { fileName: string; table: Table } | undefined;
 let series: Series | undefined;
-let model: LstmVae | undefined;
+let detector: AnomalyDetector | undefined;
 let training: AbortController | undefined;
 
-/** What the demo keeps in the model's metadata (saved with it). */
+/** What the demo keeps in the model's metadata besides the detector's plan (saved with it). */
 interface DemoMeta {
-  normalizer?: unknown;
-  windowLength?: number;
-  stride?: number;
-  columns?: string[];
   trainedOn?: string;
-  epochs?: number;
-  finalLoss?: number;
 }
 
 function emit(e: Event, transfer: Transferable[] = []): void {
@@ -41,32 +35,52 @@ function backend(): Promise<BackendSummary> {
   return ready;
 }
 
-function zscore(values: Float64Array, d: number): Float32Array {
-  return new ZScoreNormalizer().fit(values, d).transform(values);
+/** Mean and standard deviation of each feature (missing values skipped), for display only. */
+function displayScale(values: ArrayLike<number>, d: number): { mean: number[]; sd: number[] } {
+  const mean: number[] = [];
+  const sd: number[] = [];
+  for (let j = 0; j < d; j++) {
+    let s = 0, ss = 0, c = 0;
+    for (let i = j; i < values.length; i += d) {
+      const v = values[i];
+      if (Number.isFinite(v)) {
+        s += v;
+        ss += v * v;
+        c++;
+      }
+    }
+    const m = c ? s / c : 0;
+    mean.push(m);
+    sd.push(Math.sqrt(Math.max(0, c ? ss / c - m * m : 0)) || 1);
+  }
+  return { mean, sd };
 }
 
-function summary(s: Series, previewWindow = 32): DatasetSummary {
-  const first = s.regions[0];
-  const previewStart = first ? Math.max(0, Math.min(s.n - 4 * previewWindow, first[0] - 2 * previewWindow)) : 0;
-  return { name: s.name, n: s.n, columns: s.columns, display: zscore(s.values, s.columns.length), regions: s.regions, previewStart };
+function toDisplay(values: ArrayLike<number>, d: number, scale: { mean: number[]; sd: number[] }): Float32Array {
+  return Float32Array.from(values, (v, i) => (v - scale.mean[i % d]) / scale.sd[i % d]);
 }
 
-function meta(m: LstmVae): DemoMeta {
-  return m.metadata as DemoMeta;
+function summary(s: Series): DatasetSummary {
+  const d = s.columns.length;
+  return { name: s.name, n: s.n, columns: s.columns, display: toDisplay(s.values, d, displayScale(s.values, d)), regions: s.regions };
 }
 
-function describe(m: LstmVae): ModelSummary {
-  const c = m.config;
-  const md = meta(m);
-  const W = md.windowLength ?? 32;
+function describe(det: AnomalyDetector): DetectorSummary {
+  const c = det.model.config;
+  const p = det.plan;
   return {
-    description: `features ${c.features}, hidden ${c.hidden}, latent ${c.latent}, layers ${c.layers}, ${c.decoder} decoder, window ${W}`,
-    parameters: m.parameterCount,
-    windowLength: W,
-    columns: md.columns ?? [],
-    trainedOn: md.trainedOn ?? 'unknown',
-    epochs: md.epochs ?? 0,
-    finalLoss: md.finalLoss,
+    description: `detector: features ${c.features}, hidden ${c.hidden}, latent ${c.latent}, window ${p.window * p.aggregate} rows${p.aggregate > 1 ? ` (${p.aggregate} rows per point)` : ''}`,
+    parameters: det.model.parameterCount,
+    window: p.window * p.aggregate,
+    windowReason: p.windowReason,
+    threshold: p.threshold,
+    thresholdRule: p.thresholdRule,
+    diagnostics: p.diagnostics.message,
+    notLearnt: p.diagnostics.notLearnt,
+    columns: p.columns ?? [],
+    trainedOn: (det.model.metadata as DemoMeta).trainedOn ?? 'unknown',
+    steps: p.training.steps,
+    stopped: p.training.stopped,
   };
 }
 
@@ -75,136 +89,86 @@ function needData(): Series {
   return series;
 }
 
-function needModel(): LstmVae {
-  if (!model) throw new Error('train or load a model first');
-  return model;
+function needDetector(): AnomalyDetector {
+  if (!detector) throw new Error('train or load a detector first');
+  return detector;
 }
 
 function notTraining(): void {
   if (training) throw new Error('training is in progress (stop it first)');
 }
 
-/** The series in the model's units: its saved normalizer, or one fitted on this data for models without it. */
-function normalised(m: LstmVae, s: Series): Float32Array {
-  const D = m.config.features;
-  if (s.columns.length !== D) throw new Error(`the model takes ${D} features but the data set has ${s.columns.length} (${s.columns.join(', ')})`);
-  const j = meta(m).normalizer;
-  const norm = j ? ZScoreNormalizer.fromJSON(j) : new ZScoreNormalizer().fit(s.values, D);
-  return norm.transform(s.values);
+function replaceDetector(det: AnomalyDetector | undefined): void {
+  if (detector && detector !== det) detector.dispose();
+  detector = det;
 }
 
-function preview(m: LstmVae, s: Series, start: number): Preview {
-  const W = meta(m).windowLength ?? 32;
-  const D = m.config.features;
-  const k = Math.max(1, Math.min(4, Math.floor(s.n / W)));
-  const len = k * W;
-  if (s.n < len) throw new Error(`the data set is shorter than one window (${W} points)`);
-  const from = Math.max(0, Math.min(s.n - len, Math.round(start)));
-  const x = normalised(m, s);
-  const input = x.slice(from * D, (from + len) * D);
-  const recon = m.reconstruct({ data: input, shape: [k, W, D] });
-  return { start: from, length: len, features: D, input, recon };
-}
-
+/** `AnomalyDetector.fit` with its defaults on the chosen series; only the seed and (advanced) the budget are passed. */
 async function train(o: TrainOptions): Promise<TrainResult> {
   notTraining();
   const s = needData();
   await backend();
-  const D = s.columns.length;
-  const normalizer = new ZScoreNormalizer().fit(s.values, D);
-  const x = normalizer.transform(s.values);
-  const w = windows({ data: x, shape: [s.n, D] }, o.windowLength, o.stride);
-  model?.dispose();
-  model = undefined;
-  const m = new LstmVae({ mode: 'continuous', features: D, hidden: o.hidden, latent: o.latent, layers: o.layers, seed: o.seed });
-  m.metadata = { normalizer: normalizer.toJSON(), windowLength: o.windowLength, stride: o.stride, columns: s.columns, trainedOn: s.name } satisfies DemoMeta;
-  model = m;
+  replaceDetector(undefined);
   const ctl = new AbortController();
   training = ctl;
   const t0 = performance.now();
+  const maxSteps = o.maxSteps ?? DEFAULT_MAX_STEPS;
+  let step = 0;
   try {
-    const history = await m.fit({ data: w.data, shape: w.shape }, {
-      epochs: o.epochs,
-      batchSize: o.batchSize,
-      optimizer: 'adam',
-      learningRate: o.learningRate,
-      clipNorm: 5,
-      beta: o.beta,
-      validationSplit: o.validationSplit,
-      signal: ctl.signal,
-      onBatchEnd: (b) => emit({ type: 'event', event: 'batch', data: { step: b.step, epoch: b.epoch, batch: b.batch, batches: b.batches, loss: b.loss } }),
-      onEpochEnd: (e) => {
-        let p: Preview | undefined;
-        try {
-          p = preview(m, s, o.previewStart);
-        } catch {
-          p = undefined;
-        }
-        emit(
-          { type: 'event', event: 'epoch', data: { epoch: e.epoch, epochs: o.epochs, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss, seconds: e.seconds, seqPerSec: e.seqPerSec, preview: p } },
-          p ? [p.input.buffer as ArrayBuffer, p.recon.buffer as ArrayBuffer] : [],
-        );
+    const det = await AnomalyDetector.fit(
+      { data: s.values, shape: [s.n, s.columns.length] },
+      {
+        seed: o.seed,
+        columns: s.columns,
+        ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
+        ...(o.maxSeconds !== undefined ? { maxSeconds: o.maxSeconds } : {}),
+        signal: ctl.signal,
+        onBatchEnd: (b) => {
+          step = b.step;
+          emit({ type: 'event', event: 'batch', data: { step: b.step, epoch: b.epoch, batch: b.batch, batches: b.batches, loss: b.loss } });
+        },
+        onEpochEnd: (e) =>
+          emit({ type: 'event', event: 'epoch', data: { epoch: e.epoch, step, maxSteps, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss, seconds: e.seconds, seqPerSec: e.seqPerSec } }),
       },
-    });
-    const ep = history.epochs;
-    const md = meta(m);
-    md.epochs = ep.length;
-    md.finalLoss = ep.length ? ep[ep.length - 1].loss : undefined;
+    );
+    det.model.metadata = { ...det.model.metadata, trainedOn: s.name } satisfies DemoMeta;
+    replaceDetector(det);
+    const ep = det.history?.epochs ?? [];
     return {
-      stopped: history.stopped,
+      stopped: det.plan.training.stopped,
       epochs: ep.length,
+      steps: det.plan.training.steps,
       firstLoss: ep.length ? ep[0].loss : NaN,
       finalLoss: ep.length ? ep[ep.length - 1].loss : NaN,
       seconds: (performance.now() - t0) / 1000,
-      model: describe(m),
+      detector: describe(det),
     };
   } finally {
     training = undefined;
   }
 }
 
-const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
-
-async function score(k: number): Promise<ScoreResult> {
+/** `det.score(series)`: scores, threshold and intervals as the detector gives them; the reconstruction in display units. */
+function score(): ScoreResult {
   notTraining();
-  const m = needModel();
+  const det = needDetector();
   const s = needData();
+  const d = s.columns.length;
+  if (d !== det.plan.features) throw new Error(`the detector takes ${det.plan.features} columns but the data set has ${d} (${s.columns.join(', ')})`);
   const t0 = performance.now();
-  const W = meta(m).windowLength ?? 32;
-  const D = m.config.features;
-  const x = normalised(m, s);
-  // every window (stride 1), scored in chunks so the memory stays small and progress can be shown
-  const w = windows({ data: x, shape: [s.n, D] }, W, 1);
-  const nw = w.starts.length;
-  const perWindow = new Float32Array(nw);
-  const chunk = 256;
-  for (let i = 0; i < nw; i += chunk) {
-    const b = Math.min(chunk, nw - i);
-    const part = w.data.subarray(i * W * D, (i + b) * W * D);
-    perWindow.set(m.anomalyScores({ data: part, shape: [b, W, D] }), i);
-    emit({ type: 'event', event: 'progress', data: { what: 'scoring', done: i + b, total: nw } });
-    await yieldNow();
-  }
-  const points = windowScoresToPoints(perWindow, w.starts, W, s.n, 'mean');
-  let mean = 0;
-  for (const v of points) mean += v;
-  mean /= points.length;
-  let v2 = 0;
-  for (const v of points) v2 += (v - mean) ** 2;
-  const threshold = mean + k * Math.sqrt(v2 / points.length);
-  let flagged = 0;
-  for (const v of points) if (v > threshold) flagged++;
-  const order = Array.from({ length: s.n }, (_, i) => i).sort((a, b) => points[b] - points[a] || a - b);
+  const r = det.score({ data: s.values, shape: [s.n, d] });
+  const n = r.scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => r.scores[b] - r.scores[a] || a - b);
   return {
-    scores: Float32Array.from(points),
-    threshold,
-    k,
-    flagged,
-    topScore: points[order[0]],
+    scores: r.scores,
+    reconstruction: toDisplay(r.reconstruction, d, displayScale(s.values, d)),
+    threshold: r.threshold,
+    intervals: r.intervals,
+    flagged: r.anomalies.reduce((a, v) => a + v, 0),
+    topScore: r.scores[order[0]],
     topIndex: order[0],
     topIndices: order.slice(0, 50),
     seconds: (performance.now() - t0) / 1000,
-    windows: nw,
   };
 }
 
@@ -267,47 +231,44 @@ async function handle(req: Request): Promise<[unknown, Transferable[]?]> {
     case 'stop':
       training?.abort();
       return [!!training];
-    case 'preview': {
-      notTraining();
-      const p = preview(needModel(), needData(), req.start);
-      return [p, [p.input.buffer as ArrayBuffer, p.recon.buffer as ArrayBuffer]];
-    }
     case 'score': {
-      const r = await score(req.k);
-      return [r, [r.scores.buffer as ArrayBuffer]];
+      const r = score();
+      return [r, [r.scores.buffer as ArrayBuffer, r.reconstruction.buffer as ArrayBuffer]];
     }
     case 'exportModel': {
-      // a Blob is passed by reference; the page makes the download link
-      const m = needModel();
-      return [{ blob: modelToBlob(m), fileName: `lstm-vae-${m.config.features}f-h${m.config.hidden}-z${m.config.latent}.safetensors` }];
+      // det.toSafetensors(): the model's weights with the detector's plan; a Blob is passed by reference
+      const det = needDetector();
+      const blob = new Blob([det.toSafetensors() as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' });
+      return [{ blob, fileName: `lstm-vae-detector-${det.plan.features}f-w${det.plan.window * det.plan.aggregate}.safetensors` }];
     }
     case 'importModel': {
       notTraining();
       await backend();
-      const m = await modelFromFile(req.file);
-      if (m.config.mode !== 'continuous') {
-        m.dispose();
-        throw new Error('this demo scores continuous models; the file holds a token model');
-      }
-      model?.dispose();
-      model = m;
-      return [describe(m)];
+      // a FormatError names what is wrong (not a safetensors file, or a model without a detector plan)
+      const det = AnomalyDetector.fromSafetensors(new Uint8Array(await req.file.arrayBuffer()));
+      replaceDetector(det);
+      return [describe(det)];
     }
     case 'save': {
       notTraining();
       const name = req.name.trim();
       if (!name) throw new Error('give the model a name');
-      const m = needModel();
-      await saveToIndexedDB(m, name);
+      await saveToIndexedDB(needDetector().model, name);
       return [await list()];
     }
     case 'load': {
       notTraining();
       await backend();
       const m = await loadFromIndexedDB(req.name);
-      model?.dispose();
-      model = m;
-      return [describe(m)];
+      let det: AnomalyDetector;
+      try {
+        det = AnomalyDetector.fromModel(m);
+      } catch (e) {
+        m.dispose();
+        throw e;
+      }
+      replaceDetector(det);
+      return [describe(det)];
     }
     case 'list':
       return [await list()];
