@@ -14,6 +14,6 @@ export { windows, windowScoresToPoints } from './data/windows.js';
 export { MinMaxNormalizer, ZScoreNormalizer } from './data/normalize.js';
 export { modelToBlob, modelFromBlob, modelFromFile, saveToIndexedDB, loadFromIndexedDB, listModels, deleteModel, type StoredModelInfo } from './io/browser-storage.js';
 export { fromKerasWeights, type KerasLayers, type KerasLayer, type KerasTensor, type KerasLayerConfig } from './io/keras.js';
-export { AnomalyDetector, type DetectorOptions, type DetectorPlan, type DetectorScores, type SeriesInput } from './detect/detector.js';
+export { AnomalyDetector, DetectorStream, type DetectorOptions, type DetectorPlan, type DetectorScores, type SeriesInput, type StreamPoint } from './detect/detector.js';
 export { findAnomalies, findAnomaliesDetailed, type FindAnomaliesOptions, type AnomalyDetails } from './detect/find-anomalies.js';
 export { diagnose } from './detect/diagnostics.js';

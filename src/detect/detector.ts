@@ -18,8 +18,14 @@ import { LstmVae } from '../model/index.js';
 import type { BatchStats, Diagnostics, EpochStats, History } from '../train/index.js';
 import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
-import { intervalsAbove, medianReconstruction, pointErrors } from './postprocess.js';
+import { intervalsAbove, medianReconstruction, pointErrors, reconstructWindows } from './postprocess.js';
+import { type DetectorPlan, readPlan } from './plan.js';
+import { DetectorStream } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
+
+export type { DetectorPlan } from './plan.js';
+export type { StreamPoint } from './stream.js';
+export { DetectorStream } from './stream.js';
 
 /** A series: `{ data, shape: [N, D] }` row-major, or a plain array / typed array of N values (univariate). NaN marks a missing value. */
 export type SeriesInput = { data: ArrayLike<number>; shape: readonly number[] } | ArrayLike<number>;
@@ -47,35 +53,6 @@ export interface DetectorOptions {
   onBatchEnd?: (s: BatchStats) => void | Promise<void>;
   onEpochEnd?: (s: EpochStats) => void | Promise<void>;
   signal?: AbortSignal;
-}
-
-/** What a detector saves besides the model's weights (`metadata.detector` in its file). */
-export interface DetectorPlan {
-  version: 1;
-  features: number;
-  columns?: string[];
-  /** Rows per point (1 = no aggregation). */
-  aggregate: number;
-  /** Dominant period found in the training series (rows), or null, with its autocorrelation. */
-  period: number | null;
-  periodAcf: number;
-  /** Window length in (aggregated) points; windows are centred on their own mean. */
-  window: number;
-  /** How the window was chosen, in words. */
-  windowReason: string;
-  /** Per-feature median and scale of the training series. */
-  center: number[];
-  scale: number[];
-  /** Centred moving average of the point errors over `smoothing` (aggregated) points. */
-  smoothing: number;
-  /** Scores above `threshold` are anomalous; runs `gap` points apart merge; each interval widens by `padding`. */
-  threshold: number;
-  thresholdRule: string;
-  k: number;
-  gap: number;
-  padding: number;
-  training: { rows: number; windows: number; filled: number; steps: number; stopped: History['stopped']; seconds: number };
-  diagnostics: Diagnostics;
 }
 
 export interface DetectorScores {
@@ -313,6 +290,14 @@ export class AnomalyDetector {
     return new AnomalyDetector(model, plan);
   }
 
+  /**
+   * Live scoring, one row at a time (see `DetectorStream`); `state` (from `stream.save()`) continues a stream
+   * where it stopped, with identical scores.
+   */
+  stream(state?: Uint8Array): DetectorStream {
+    return new DetectorStream(this.model, this.plan, state);
+  }
+
   /** Frees the model's WebAssembly memory. */
   dispose(): void {
     this.model.dispose();
@@ -340,22 +325,9 @@ function reconstructionErrors(model: LstmVae, xs: Float64Array, n: number, d: nu
   const chunk = 1024;
   for (let a = 0; a < starts.length; a += chunk) {
     const b = Math.min(starts.length, a + chunk);
-    y.set(model.reconstruct({ data: data.subarray(a * w * d, b * w * d), shape: [b - a, w, d] }), a * w * d);
+    y.set(reconstructWindows(model, data.subarray(a * w * d, b * w * d), b - a, w, d), a * w * d);
   }
   const rec = medianReconstruction(y, means, n, d, w);
   return { ...pointErrors(xs, rec, n, d), rec };
 }
 
-function readPlan(v: unknown): DetectorPlan {
-  const bad = (what: string) => new FormatError(`this file is a model but not an anomaly detector (${what}); train one with AnomalyDetector.fit or \`lstm-vae train\``, { argument: '__metadata__.metadata.detector', expected: 'a detector plan (version 1)', actual: what });
-  if (v === undefined) throw bad('no detector plan');
-  if (v === null || typeof v !== 'object') throw bad('the plan is not an object');
-  const p = v as Partial<DetectorPlan>;
-  if (p.version !== 1) throw bad(`plan version ${JSON.stringify(p.version)}`);
-  const nums = ['features', 'aggregate', 'window', 'smoothing', 'threshold', 'gap', 'padding'] as const;
-  for (const k of nums) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) throw bad(`${k} is not a number`);
-  if (!Array.isArray(p.center) || !Array.isArray(p.scale) || p.center.length !== p.features || p.scale.length !== p.features) throw bad('center / scale do not match the features');
-  if (!p.scale.every((s) => typeof s === 'number' && s > 0) || !p.center.every((c) => typeof c === 'number' && Number.isFinite(c))) throw bad('center / scale are not finite positive numbers');
-  if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1) throw bad('window / aggregate are not whole numbers');
-  return p as DetectorPlan;
-}

@@ -1,0 +1,51 @@
+/**
+ * The plan an `AnomalyDetector` saves beside its model's weights (`metadata.detector`), and its reader.
+ */
+
+import { FormatError } from '../core/errors.js';
+import type { Diagnostics, History } from '../train/index.js';
+
+/** What a detector saves besides the model's weights (`metadata.detector` in its file). */
+export interface DetectorPlan {
+  version: 1;
+  features: number;
+  columns?: string[];
+  /** Rows per point (1 = no aggregation). */
+  aggregate: number;
+  /** Dominant period found in the training series (rows), or null, with its autocorrelation. */
+  period: number | null;
+  periodAcf: number;
+  /** Window length in (aggregated) points; windows are centred on their own mean. */
+  window: number;
+  /** How the window was chosen, in words. */
+  windowReason: string;
+  /** Per-feature median and scale of the training series. */
+  center: number[];
+  scale: number[];
+  /** Centred moving average of the point errors over `smoothing` (aggregated) points. */
+  smoothing: number;
+  /** Scores above `threshold` are anomalous; runs `gap` points apart merge; each interval widens by `padding`. */
+  threshold: number;
+  thresholdRule: string;
+  k: number;
+  gap: number;
+  padding: number;
+  training: { rows: number; windows: number; filled: number; steps: number; stopped: History['stopped']; seconds: number };
+  diagnostics: Diagnostics;
+}
+
+
+/** Checks a saved plan (FormatError naming what is wrong). */
+export function readPlan(v: unknown): DetectorPlan {
+  const bad = (what: string) => new FormatError(`this file is a model but not an anomaly detector (${what}); train one with AnomalyDetector.fit or \`lstm-vae train\``, { argument: '__metadata__.metadata.detector', expected: 'a detector plan (version 1)', actual: what });
+  if (v === undefined) throw bad('no detector plan');
+  if (v === null || typeof v !== 'object') throw bad('the plan is not an object');
+  const p = v as Partial<DetectorPlan>;
+  if (p.version !== 1) throw bad(`plan version ${JSON.stringify(p.version)}`);
+  const nums = ['features', 'aggregate', 'window', 'smoothing', 'threshold', 'gap', 'padding'] as const;
+  for (const k of nums) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) throw bad(`${k} is not a number`);
+  if (!Array.isArray(p.center) || !Array.isArray(p.scale) || p.center.length !== p.features || p.scale.length !== p.features) throw bad('center / scale do not match the features');
+  if (!p.scale.every((s) => typeof s === 'number' && s > 0) || !p.center.every((c) => typeof c === 'number' && Number.isFinite(c))) throw bad('center / scale are not finite positive numbers');
+  if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1) throw bad('window / aggregate are not whole numbers');
+  return p as DetectorPlan;
+}

@@ -1,0 +1,212 @@
+/**
+ * Live scoring: a detector fed one row at a time. It keeps the last windows in ring buffers (the work per row does
+ * not grow with the stream: at most one window reconstructed per row, or per aggregated point) and reports each
+ * row's score once every window and smoothing term that the batch score of that row uses has arrived: a fixed delay
+ * of `delay` rows. From then on the score of row `index` equals `det.score(series).scores[index]` of the same rows
+ * (without missing values: a live stream fills a missing value with the last one, the batch interpolates).
+ */
+
+import { DataError, FormatError, ShapeError } from '../core/errors.js';
+import type { DetectorPlan } from './plan.js';
+import { reconstructWindows } from './postprocess.js';
+
+export interface StreamPoint {
+  /** The row this score belongs to (`delay` rows before the row just pushed); while warming up, the row pushed. */
+  index: number;
+  /** Its smoothed score (NaN while warming up). */
+  score: number;
+  /** Score above the saved threshold. */
+  anomaly: boolean;
+  /** True until `delay` rows have arrived. */
+  warmingUp: boolean;
+  /** Each feature's share of the row's squared error `[D]` (empty while warming up). */
+  contributions: Float32Array;
+}
+
+interface State {
+  v: 1;
+  /** Rows pushed. */
+  rows: number;
+  /** Sums of the rows of the incomplete aggregation bin. */
+  partial: number[];
+  /** The last value of each feature (fills missing values). */
+  last: number[];
+  /** Scaled bins, oldest first: the last 2W − 1 (or fewer). */
+  bins: number[];
+  /** Bins completed. */
+  nBins: number;
+  /** Running prefix sums of the errors (the last S + 1), and the errors' shares (the last after + 1 bins). */
+  prefix: number[];
+  shares: number[];
+  /** Smoothed scores and shares of the last bins emitted from, with the first bin's index. */
+  ready: number[];
+  readyShares: number[];
+  readyFrom: number;
+}
+
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
+
+export class DetectorStream {
+  /** Rows between a pushed row and the row whose score it reports. */
+  readonly delay: number;
+  private readonly w: number;
+  private readonly d: number;
+  private readonly f: number;
+  private readonly before: number;
+  private readonly after: number;
+  private s: State;
+  /** Reconstructions (centred) and means of the last W windows, by window start modulo W. */
+  private readonly rec: Float32Array;
+  private readonly means: Float64Array;
+
+  constructor(
+    private readonly model: { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array },
+    private readonly plan: DetectorPlan,
+    state?: Uint8Array,
+  ) {
+    this.w = plan.window;
+    this.d = plan.features;
+    this.f = plan.aggregate;
+    this.before = Math.floor((plan.smoothing - 1) / 2);
+    this.after = plan.smoothing - 1 - this.before;
+    this.delay = (this.after + this.w) * this.f - 1;
+    this.rec = new Float32Array(this.w * this.w * this.d);
+    this.means = new Float64Array(this.w * this.d);
+    this.s = state ? this.restore(state) : { v: 1, rows: 0, partial: new Array(this.d).fill(0), last: [], bins: [], nBins: 0, prefix: [0], shares: [], ready: [], readyShares: [], readyFrom: 0 };
+  }
+
+  /** Pushes one row of D values (NaN = missing) and returns the score that became final. */
+  push(row: ArrayLike<number>): StreamPoint {
+    const { d, f } = this;
+    if (row == null || typeof row.length !== 'number' || row.length !== d) {
+      throw new ShapeError(`a row must have ${d} values`, { argument: 'row', expected: `${d} numbers`, actual: row?.length });
+    }
+    const s = this.s;
+    for (let j = 0; j < d; j++) {
+      let v = row[j];
+      if (typeof v !== 'number' || v === Infinity || v === -Infinity) {
+        throw new DataError(`row ${s.rows}, column ${j}: ${String(v)} is not a number`, { argument: `row[${j}]`, expected: 'a finite number (NaN for a missing value)', actual: String(v) });
+      }
+      if (Number.isNaN(v)) {
+        if (s.last.length !== d) throw new DataError(`row ${s.rows}, column ${j}: the stream's first value is missing`, { argument: `row[${j}]`, expected: 'a number', actual: 'NaN' });
+        v = s.last[j];
+      }
+      s.last[j] = v;
+      s.partial[j] += v;
+    }
+    s.rows++;
+    if (s.rows % f === 0) {
+      this.completeBin();
+      s.partial.fill(0);
+    }
+    const index = s.rows - 1 - this.delay;
+    if (index < 0) return { index: s.rows - 1, score: NaN, anomaly: false, warmingUp: true, contributions: new Float32Array(0) };
+    const b = Math.floor(index / f) - s.readyFrom;
+    const score = s.ready[b];
+    return { index, score, anomaly: score > this.plan.threshold, warmingUp: false, contributions: Float32Array.from(s.readyShares.slice(b * d, b * d + d)) };
+  }
+
+  /** Pushes several rows. */
+  pushMany(rows: Iterable<ArrayLike<number>>): StreamPoint[] {
+    const out: StreamPoint[] = [];
+    for (const r of rows) out.push(this.push(r));
+    return out;
+  }
+
+  /** The stream's state (a few kilobytes): `det.stream(state)` continues with identical scores. */
+  save(): Uint8Array {
+    return ENCODER.encode(JSON.stringify(this.s));
+  }
+
+  private completeBin(): void {
+    const { w, d, f, plan } = this;
+    const s = this.s;
+    for (let j = 0; j < d; j++) s.bins.push((s.partial[j] / f - plan.center[j]) / plan.scale[j]);
+    s.nBins++;
+    if (s.bins.length > (2 * w - 1) * d) s.bins.splice(0, d);
+    const j = s.nBins - 1; // the newest bin
+    if (j < w - 1) return;
+    this.reconstructWindow(j - w + 1);
+    this.binError(j - w + 1);
+  }
+
+  /** Scaled value of bin `b` (one of the kept ones). */
+  private bin(b: number, k: number): number {
+    const first = this.s.nBins - this.s.bins.length / this.d;
+    return this.s.bins[(b - first) * this.d + k];
+  }
+
+  /** Reconstructs the window starting at bin `k` into the ring. */
+  private reconstructWindow(k: number): void {
+    const { w, d } = this;
+    const x = new Float32Array(w * d);
+    const slot = k % w;
+    for (let j = 0; j < d; j++) {
+      let m = 0;
+      for (let t = 0; t < w; t++) m += this.bin(k + t, j);
+      m /= w;
+      this.means[slot * d + j] = m;
+      for (let t = 0; t < w; t++) x[t * d + j] = this.bin(k + t, j) - m;
+    }
+    this.rec.set(reconstructWindows(this.model, x, 1, w, d), slot * w * d);
+  }
+
+  /** The error of bin `b` (all its windows are in), its running prefix sum, and the smoothed score it completes. */
+  private binError(b: number): void {
+    const { w, d, before, after } = this;
+    const s = this.s;
+    const lo = Math.max(0, b - w + 1);
+    const buf = new Float64Array(w);
+    let sum = 0;
+    const share = new Array<number>(d);
+    for (let j = 0; j < d; j++) {
+      let c = 0;
+      for (let k = lo; k <= b; k++) buf[c++] = this.rec[((k % w) * w + (b - k)) * d + j] + this.means[(k % w) * d + j];
+      const q = buf.subarray(0, c).sort();
+      const r = c % 2 ? q[(c - 1) >> 1] : 0.5 * (q[c / 2 - 1] + q[c / 2]);
+      const e = (this.bin(b, j) - r) ** 2;
+      share[j] = e;
+      sum += e;
+    }
+    for (let j = 0; j < d; j++) share[j] = Math.fround(sum > 0 ? Math.fround(share[j]) / sum : 1 / d);
+    const error = Math.sqrt(sum);
+    s.prefix.push(s.prefix[s.prefix.length - 1] + error);
+    s.shares.push(...share);
+    const keep = before + after + 2;
+    if (s.prefix.length > keep) s.prefix.splice(0, s.prefix.length - keep);
+    if (s.shares.length > (after + 1) * d) s.shares.splice(0, s.shares.length - (after + 1) * d);
+    // smoothed score of bin c = b − after: mean of errors max(0, c − before) .. c + after
+    const c = b - after;
+    if (c < 0) return;
+    const lastPrefix = b + 1; // prefix index of errors[0..b]
+    const firstKept = lastPrefix - (s.prefix.length - 1);
+    const loE = Math.max(0, c - before);
+    const smoothed = (s.prefix[lastPrefix - firstKept] - s.prefix[loE - firstKept]) / (b - loE + 1);
+    s.ready.push(Math.fround(smoothed));
+    s.readyShares.push(...s.shares.slice(0, d));
+    if (s.ready.length > 4) {
+      s.ready.splice(0, s.ready.length - 4);
+      s.readyShares.splice(0, s.readyShares.length - 4 * d);
+    }
+    s.readyFrom = c - s.ready.length + 1;
+  }
+
+  private restore(bytes: Uint8Array): State {
+    let st: State;
+    try {
+      st = JSON.parse(DECODER.decode(bytes)) as State;
+    } catch {
+      throw new FormatError('the stream state is not readable', { argument: 'state', expected: 'bytes from stream.save()', actual: 'invalid JSON' });
+    }
+    const { d, w } = this;
+    const ok = st && st.v === 1 && Number.isInteger(st.rows) && st.rows >= 0 && Array.isArray(st.bins) && st.bins.length % d === 0 && st.bins.length <= (2 * w - 1) * d &&
+      Array.isArray(st.partial) && st.partial.length === d && Array.isArray(st.prefix) && st.prefix.length >= 1 && Number.isInteger(st.nBins) && Array.isArray(st.ready);
+    if (!ok) throw new FormatError('the stream state does not belong to this detector', { argument: 'state', expected: `a state of a ${d}-feature detector with windows of ${w}`, actual: 'other' });
+    this.s = st;
+    // the ring of reconstructions, from the kept bins (the same arithmetic as when they were first made)
+    const first = st.nBins - st.bins.length / d;
+    for (let k = Math.max(first, st.nBins - 2 * w + 2); k <= st.nBins - w; k++) this.reconstructWindow(k);
+    return st;
+  }
+}
