@@ -60,6 +60,10 @@ interface Run extends Partial<Counts> {
   notLearnt?: boolean;
   threshold?: number;
   k?: number;
+  smoothing?: number;
+  gap?: number;
+  padding?: number;
+  thresholdRule?: string;
 }
 interface Baseline extends Counts {
   family: string;
@@ -152,7 +156,8 @@ async function runSeries(family: string, s: Series, seed: number): Promise<{ run
     const c = counts(r.intervals, s, r.scores);
     const run: Run = {
       family, series: s.name, seed, rows, window: p.window, aggregate: p.aggregate, steps: p.training.steps, stopped: String(p.training.stopped),
-      seconds: (performance.now() - t0) / 1000, notLearnt: p.diagnostics.notLearnt, threshold: p.threshold, k: p.k, ...c,
+      seconds: (performance.now() - t0) / 1000, notLearnt: p.diagnostics.notLearnt, threshold: p.threshold, k: p.k,
+      smoothing: p.smoothing, gap: p.gap, padding: p.padding, thresholdRule: p.thresholdRule, ...c,
     };
     return { run, plan: p };
   } finally {
@@ -256,6 +261,8 @@ async function main() {
       console.log(`${family}: detector F1 ${spread(sum.f1)} (seed ${o.seeds[0]}: tp ${c.tp} fp ${c.fp} fn ${c.fn}), ROC-AUC ${spread(sum.auc)}; ` +
         `baseline F1 ${f3(sum.base.f1)}, ROC-AUC ${sum.base.auc === null ? '–' : f3(sum.base.auc)}`);
     }
+    const rules = [...new Set(famRuns.map((r) => r.thresholdRule).filter(Boolean))];
+    console.log(`  threshold rule${rules.length > 1 ? 's' : ''}: ${rules.join(' | ') || '–'}`);
     if (ORION[family]) console.log(`  ${ORION[family]}`);
     console.log(`  ${((performance.now() - tf) / 1000).toFixed(1)} s`);
     save();
