@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import type { ContinuousInput } from '../data/series.js';
 import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
+import { labelRuns } from '../detect/intervals.js';
 import { regularize } from '../detect/preprocess.js';
 import type { ReportInput } from '../report/index.js';
 import { readLabelsFor } from './labels.js';
@@ -69,21 +70,7 @@ function toRows(r: DetectorScores, g: Grid, rows: number, d: number): DetectorSc
     contributions.set(r.contributions.subarray(slot[i] * d, slot[i] * d + d), i * d);
     reconstruction.set(r.reconstruction.subarray(slot[i] * d, slot[i] * d + d), i * d);
   }
-  return { ...r, scores, anomalies, contributions, reconstruction, intervals: runsOf(anomalies) };
-}
-
-function runsOf(labels: Uint8Array): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let s = -1;
-  for (let i = 0; i <= labels.length; i++) {
-    if (i < labels.length && labels[i]) {
-      if (s < 0) s = i;
-    } else if (s >= 0) {
-      out.push([s, i - 1]);
-      s = -1;
-    }
-  }
-  return out;
+  return { ...r, scores, anomalies, contributions, reconstruction, intervals: labelRuns(anomalies) };
 }
 
 function describeIntervals(r: DetectorScores, times?: string[]): string {
@@ -111,7 +98,7 @@ function report(det: AnomalyDetector, input: ContinuousInput, r: DetectorScores,
       ['anomalous intervals', describeIntervals(r, s.timestamps)],
       ...extra,
     ],
-    series: [{ name: 'score', scores: r.scores, threshold: r.threshold, labels: labels ? runsOf(labels) : undefined, detected: r.intervals, values: { columns: input.columns, data: values } }],
+    series: [{ name: 'score', scores: r.scores, threshold: r.threshold, labels: labels ? labelRuns(labels) : undefined, detected: r.intervals, values: { columns: input.columns, data: values } }],
     history: det.history?.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss })),
     notes: p.diagnostics.notLearnt ? [`Warning: ${p.diagnostics.message}`] : [],
     main: 'scores',
@@ -202,7 +189,7 @@ export async function scoreDetector(det: AnomalyDetector, modelFile: string, inp
   if (o.threshold !== undefined) {
     const flagged = new Uint8Array(r.scores.length);
     for (let i = 0; i < flagged.length; i++) flagged[i] = r.scores[i] > o.threshold ? 1 : 0;
-    r = { ...r, anomalies: flagged, threshold: o.threshold, intervals: runsOf(flagged) };
+    r = { ...r, anomalies: flagged, threshold: o.threshold, intervals: labelRuns(flagged) };
     rule = 'given with --threshold';
   }
   const s = input.segments[0];
