@@ -59,8 +59,16 @@ const REFERENCE = `node${process.versions.node.split('.')[0]}`;
 // Measurement budgets: warm-up steps, then steps until budgetMs and at least minSteps (a warm-up
 // step slower than budgetMs lowers minSteps to 2).
 const BUDGET = quick
-  ? { S: { warmup: 1, budgetMs: 600, minSteps: 3 }, M: { warmup: 1, budgetMs: 800, minSteps: 2 }, L: { warmup: 1, budgetMs: 1000, minSteps: 2 } }
-  : { S: { warmup: 2, budgetMs: 2500, minSteps: 5 }, M: { warmup: 1, budgetMs: 3000, minSteps: 3 }, L: { warmup: 1, budgetMs: 4000, minSteps: 2 } };
+  ? {
+      S: { warmup: 1, budgetMs: 600, minSteps: 3 },
+      M: { warmup: 1, budgetMs: 800, minSteps: 2 },
+      L: { warmup: 1, budgetMs: 1000, minSteps: 2 },
+    }
+  : {
+      S: { warmup: 2, budgetMs: 2500, minSteps: 5 },
+      M: { warmup: 1, budgetMs: 3000, minSteps: 3 },
+      L: { warmup: 1, budgetMs: 4000, minSteps: 2 },
+    };
 // TF.js cpu at L takes about a minute per step: one step, no warm-up.
 const CPU_L = { warmup: 0, steps: 1 };
 
@@ -73,11 +81,29 @@ function plan(rt) {
   const ref = rt === REFERENCE;
   const browser = BROWSER_IDS.includes(rt);
   const jobs = [];
-  let ours = [['simd', [1]], ['simd-mt', [1, 2]], ['relaxed-mt', [1, 2]]];
+  let ours = [
+    ['simd', [1]],
+    ['simd-mt', [1, 2]],
+    ['relaxed-mt', [1, 2]],
+  ];
   if (quick && !ref) ours = [['relaxed-mt', browser ? [2] : [1, 2]]];
   // Firefox ESR may lack relaxed SIMD (its relaxed-mt job is then skipped): quick runs simd-mt too.
-  if (quick && rt === 'firefox') ours = [['simd-mt', [2]], ['relaxed-mt', [2]]];
-  ours.forEach(([build, threads], i) => jobs.push({ kind: 'ours', build, threads, configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET, overhead: !quick || i === 0 }));
+  if (quick && rt === 'firefox')
+    ours = [
+      ['simd-mt', [2]],
+      ['relaxed-mt', [2]],
+    ];
+  ours.forEach(([build, threads], i) =>
+    jobs.push({
+      kind: 'ours',
+      build,
+      threads,
+      configs: pick(['S', 'M', 'L']),
+      modes: ['train', 'infer'],
+      budget: BUDGET,
+      overhead: !quick || i === 0,
+    }),
+  );
   if (!withTfjs) return jobs;
   const threads = browser ? 2 : undefined;
   // In browsers each TF.js configuration gets its own Worker: its wasm heap only grows, and in
@@ -88,7 +114,14 @@ function plan(rt) {
     for (const c of j.configs) jobs.push({ ...j, configs: [c] });
   };
   if (quick) {
-    tf({ kind: 'tfjs', backend: 'wasm', variant: 'fused', configs: pick(ref ? ['S', 'M'] : ['S']), modes: ['train', 'infer'], budget: BUDGET });
+    tf({
+      kind: 'tfjs',
+      backend: 'wasm',
+      variant: 'fused',
+      configs: pick(ref ? ['S', 'M'] : ['S']),
+      modes: ['train', 'infer'],
+      budget: BUDGET,
+    });
     if (ref) {
       tf({ kind: 'tfjs', backend: 'wasm', variant: 'layers', configs: pick(['S']), modes: ['train', 'infer'], budget: BUDGET });
       tf({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['S']), modes: ['train'], budget: BUDGET });
@@ -96,7 +129,14 @@ function plan(rt) {
     return jobs;
   }
   tf({ kind: 'tfjs', backend: 'wasm', variant: 'fused', configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], budget: BUDGET });
-  tf({ kind: 'tfjs', backend: 'wasm', variant: 'layers', configs: pick(ref ? ['S', 'M', 'L'] : ['S', 'M']), modes: ['train', 'infer'], budget: BUDGET });
+  tf({
+    kind: 'tfjs',
+    backend: 'wasm',
+    variant: 'layers',
+    configs: pick(ref ? ['S', 'M', 'L'] : ['S', 'M']),
+    modes: ['train', 'infer'],
+    budget: BUDGET,
+  });
   tf({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['S']), modes: ['train', 'infer'], budget: BUDGET });
   tf({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: pick(['M']), modes: ['train'], budget: BUDGET });
   if (ref && has('L')) tf({ kind: 'tfjs', backend: 'cpu', variant: 'fused', configs: ['L'], modes: ['train'], budget: { L: CPU_L } });
@@ -113,8 +153,11 @@ const results = {
   date: new Date().toISOString(),
   quick,
   machine: {
-    cpu: cpus()[0]?.model?.trim() ?? 'unknown CPU', cores: cpus().length, os: `${type()} ${release()}`,
-    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1), loadBefore: loadavg(),
+    cpu: cpus()[0]?.model?.trim() ?? 'unknown CPU',
+    cores: cpus().length,
+    os: `${type()} ${release()}`,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    loadBefore: loadavg(),
   },
   reference: REFERENCE,
   configs: Object.fromEntries(configs.map((c) => [c, { ...CONFIGS[c], flops: flops(CONFIGS[c]) }])),
@@ -131,11 +174,26 @@ function addRun(runtime, r) {
   const cfg = CONFIGS[r.config];
   const impl = r.library === 'lstm-vae' ? 'lstm-vae' : `tfjs-${r.variant}`;
   results.runs.push({
-    runtime, impl, backend: r.library === 'lstm-vae' ? r.build : r.backend, threads: r.threads, config: r.config, mode: r.mode,
-    seqPerSec: r.seqPerSec, seqPerSecQ1: r.seqPerSecQ1, seqPerSecQ3: r.seqPerSecQ3, stepMs: r.stepMs, cpuMsPerStep: r.cpuMsPerStep,
+    runtime,
+    impl,
+    backend: r.library === 'lstm-vae' ? r.build : r.backend,
+    threads: r.threads,
+    config: r.config,
+    mode: r.mode,
+    seqPerSec: r.seqPerSec,
+    seqPerSecQ1: r.seqPerSecQ1,
+    seqPerSecQ3: r.seqPerSecQ3,
+    stepMs: r.stepMs,
+    cpuMsPerStep: r.cpuMsPerStep,
     gflops: flops(cfg)[r.mode] / (r.stepMs.median / 1000) / 1e9,
-    memory: { rssPeak: r.maxRss ?? r.rssPeak ?? null, rssSampledPeak: r.rssPeak ?? null, wasmBytes: r.wasmMemoryBytes ?? r.wasmHeapBytes ?? null, tfBytes: r.tfBytes ?? null },
-    features: r.features, tfjsVersion: r.tfjsVersion,
+    memory: {
+      rssPeak: r.maxRss ?? r.rssPeak ?? null,
+      rssSampledPeak: r.rssPeak ?? null,
+      wasmBytes: r.wasmMemoryBytes ?? r.wasmHeapBytes ?? null,
+      tfBytes: r.tfBytes ?? null,
+    },
+    features: r.features,
+    tfjsVersion: r.tfjsVersion,
   });
 }
 
@@ -144,8 +202,15 @@ function runChild(rt, job) {
   return new Promise((resolve) => {
     const args = [...rt.args, `${root}/bench/lib/child.mjs`, JSON.stringify(job)];
     const child = spawn(rt.exe, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    const limit = setTimeout(() => { child.kill('SIGKILL'); results.errors.push({ runtime: rt.id, what: describe(job), error: 'timed out' }); }, (quick ? 5 : 30) * 60_000);
-    let buf = '', err = '';
+    const limit = setTimeout(
+      () => {
+        child.kill('SIGKILL');
+        results.errors.push({ runtime: rt.id, what: describe(job), error: 'timed out' });
+      },
+      (quick ? 5 : 30) * 60_000,
+    );
+    let buf = '',
+      err = '';
     let got = 0;
     child.stdout.on('data', (d) => {
       buf += d;
@@ -157,11 +222,16 @@ function runChild(rt, job) {
         const m = JSON.parse(line.slice(8));
         if (m.type === 'info') {
           const entry = results.runtimes.find((x) => x.id === rt.id);
-          if (entry && m.runtime) { entry.engine = m.runtime.engine; entry.version = m.runtime.version; }
+          if (entry && m.runtime) {
+            entry.engine = m.runtime.engine;
+            entry.version = m.runtime.version;
+          }
         } else if (m.type === 'result') {
           got++;
           addRun(rt.id, m.result);
-          log(`  ${rt.id} ${describe(job).split(' ').slice(0, 3).join(' ')} ${m.result.config} ${m.result.mode} threads ${m.result.threads}: ${m.result.seqPerSec.toFixed(1)} seq/s (${m.result.stepMs.n} steps)`);
+          log(
+            `  ${rt.id} ${describe(job).split(' ').slice(0, 3).join(' ')} ${m.result.config} ${m.result.mode} threads ${m.result.threads}: ${m.result.seqPerSec.toFixed(1)} seq/s (${m.result.stepMs.n} steps)`,
+          );
         } else if (m.type === 'overhead') {
           results.overhead.push({ runtime: rt.id, ...m.result });
         } else if (m.type === 'error') {
@@ -170,10 +240,17 @@ function runChild(rt, job) {
         }
       }
     });
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('close', (code) => {
       clearTimeout(limit);
-      if (code !== 0 && got === 0) results.errors.push({ runtime: rt.id, what: describe(job), error: `exit ${code}: ${err.trim().split('\n').slice(-3).join(' / ')}` });
+      if (code !== 0 && got === 0)
+        results.errors.push({
+          runtime: rt.id,
+          what: describe(job),
+          error: `exit ${code}: ${err.trim().split('\n').slice(-3).join(' / ')}`,
+        });
       resolve();
     });
   });
@@ -184,7 +261,9 @@ const t0 = Date.now();
 // 1. Kernels, in this process (Node 20 with relaxed SIMD)
 if (!argv.includes('--no-kernels') && (!wantRuntimes || wantRuntimes.includes(REFERENCE))) {
   log('kernels: matmul per build, peak loop, sgemm at the LSTM shapes');
-  const { matmulSection, lstmGemmSection, scalingSection, matrixmultiplySection, lstmLayerSection, disposeRaw } = await import('./lib/kernels.mjs');
+  const { matmulSection, lstmGemmSection, scalingSection, matrixmultiplySection, lstmLayerSection, disposeRaw } = await import(
+    './lib/kernels.mjs'
+  );
   const pkg = await import(`${root}/dist/index.node.js`);
   const tfjs = withTfjs ? await import('./tfjs.mjs') : null;
   results.kernels = {
@@ -207,7 +286,9 @@ if (withTfjs) {
   try {
     const { checkTfjsVariants } = await import('./tfjs.mjs');
     const c = await checkTfjsVariants({ backend: 'cpu' });
-    results.notes.push(`TF.js variants checked: tf.layers and hand-tuned give the same loss and gradients for the same weights and noise (largest relative difference ${c.worst.toExponential(1)}).`);
+    results.notes.push(
+      `TF.js variants checked: tf.layers and hand-tuned give the same loss and gradients for the same weights and noise (largest relative difference ${c.worst.toExponential(1)}).`,
+    );
   } catch (e) {
     results.errors.push({ runtime: REFERENCE, what: 'TF.js variant check', error: String(e?.stack ?? e) });
   }
@@ -216,8 +297,13 @@ if (withTfjs) {
 // 2. Node 20, Node 22, Bun, Deno
 const runtimes = findRuntimes({ only: wantRuntimes?.filter((r) => !BROWSER_IDS.includes(r)), log });
 for (const rt of runtimes) {
-  results.runtimes.push({ id: rt.id, label: rt.label, version: rt.version, ...(rt.skipped ? { skipped: rt.skipped } : {}),
-    ...(rt.id === 'node20' ? { note: 'relaxed-mt with --experimental-wasm-relaxed-simd' } : {}) });
+  results.runtimes.push({
+    id: rt.id,
+    label: rt.label,
+    version: rt.version,
+    ...(rt.skipped ? { skipped: rt.skipped } : {}),
+    ...(rt.id === 'node20' ? { note: 'relaxed-mt with --experimental-wasm-relaxed-simd' } : {}),
+  });
   if (rt.skipped) {
     log(`${rt.label}: skipped (${rt.skipped})`);
     continue;
@@ -255,7 +341,9 @@ for (const id of BROWSER_IDS) {
     for (const l of r.log) log(`  ${id}: ${l}`);
     const tf = r.log.find((l) => l.startsWith('TF.js') && l.includes('wasm'));
     if (tf) {
-      results.notes.push(`${label}: ${tf} (2 asked for with setThreadsCount before the backend starts). TF.js 4.22 caps its thread pool at navigator.hardwareConcurrency / 2${coresShim ? '; this run reported 2 × threads logical cores to it (--tfjs-cores-shim)' : ' (--tfjs-cores-shim lifts the cap; see bench/browser/tfjs-worker.mjs)'}.`);
+      results.notes.push(
+        `${label}: ${tf} (2 asked for with setThreadsCount before the backend starts). TF.js 4.22 caps its thread pool at navigator.hardwareConcurrency / 2${coresShim ? '; this run reported 2 × threads logical cores to it (--tfjs-cores-shim)' : ' (--tfjs-cores-shim lifts the cap; see bench/browser/tfjs-worker.mjs)'}.`,
+      );
       (results.browser ??= {})[id] = { tfjsThreads: Number(/threads used (\d+)/.exec(tf)?.[1]) || null };
     }
   } catch (e) {
@@ -269,7 +357,10 @@ results.elapsedSeconds = Math.round((Date.now() - t0) / 1000);
 if (results.runs.some((r) => r.runtime === 'bun' && r.impl === 'lstm-vae')) {
   results.notes.push('Bun runs the package through its node entry (worker_threads pool).');
 }
-if (results.runs.some((r) => r.runtime === 'deno')) results.notes.push('Deno: the benchmark keeps a timer alive while it runs, because Deno ends a process whose only pending work is the package\'s unref()\'d pool Workers starting up (silently, exit 0, in the middle of `await init()` when it is not awaited at the top level).');
+if (results.runs.some((r) => r.runtime === 'deno'))
+  results.notes.push(
+    "Deno: the benchmark keeps a timer alive while it runs, because Deno ends a process whose only pending work is the package's unref()'d pool Workers starting up (silently, exit 0, in the middle of `await init()` when it is not awaited at the top level).",
+  );
 
 const md = markdown(results);
 if (!argv.includes('--no-write')) {

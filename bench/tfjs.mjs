@@ -31,7 +31,8 @@ export async function loadTfjs({ tf, tfWasm, wasmPath, threads } = {}) {
   if (loaded) return loaded;
   const pick = (m) => (m && typeof m.tensor === 'function' ? m : m?.default);
   if (!tf) {
-    const log = console.log, warn = console.warn;
+    const log = console.log,
+      warn = console.warn;
     console.log = console.warn = () => {}; // the "install tfjs-node" banner in Node
     try {
       tf = pick(await import('@tensorflow/tfjs'));
@@ -117,7 +118,18 @@ function layersRunner(tf, cfg, x) {
       const w = (m) => m.getWeights().map((t) => t.clone());
       const [ek, er, eb, muk, mub, lvk, lvb] = w(encoder);
       const [dk, dr, db, ok, ob] = w(decoder);
-      const out = { We: tf.concat([ek, er], 0), be: eb, Wmu: muk, bmu: mub, Wlv: lvk, blv: lvb, Wd: tf.concat([dk, dr], 0), bd: db, Wo: ok, bo: ob };
+      const out = {
+        We: tf.concat([ek, er], 0),
+        be: eb,
+        Wmu: muk,
+        bmu: mub,
+        Wlv: lvk,
+        blv: lvb,
+        Wd: tf.concat([dk, dr], 0),
+        bd: db,
+        Wo: ok,
+        bo: ob,
+      };
       tf.dispose([ek, er, dk, dr]);
       return out;
     },
@@ -169,7 +181,8 @@ function fusedLstm(tf, { B, T, I, H, input }) {
   /** Forward only (inference). */
   const forward = (xOrZ, W, b) => {
     const xs = input === 'sequence' ? tf.unstack(xOrZ, 1) : null;
-    let h = tf.zeros([B, H]), c = tf.zeros([B, H]);
+    let h = tf.zeros([B, H]),
+      c = tf.zeros([B, H]);
     const hs = [];
     for (let t = 0; t < T; t++) {
       const r = step(tf.concat([xs ? xs[t] : xOrZ, h], 1), W, b, c, false);
@@ -186,7 +199,8 @@ function fusedLstm(tf, { B, T, I, H, input }) {
     let dc = tf.zeros([B, H]);
     let dx = null;
     const Wt = tf.transpose(W); // [4H, I+H], once for all steps
-    const dAs = new Array(T), xhs = new Array(T);
+    const dAs = new Array(T),
+      xhs = new Array(T);
     for (let t = T - 1; t >= 0; t--) {
       const [xh, deriv, i, f, g, o, cPrev, tc] = saved.slice(SAVED * t, SAVED * t + SAVED);
       if (dys) dh = tf.add(dh, dys[t]);
@@ -209,33 +223,36 @@ function fusedLstm(tf, { B, T, I, H, input }) {
     const db = tf.sum(dAll, 0);
     return { dx, dW, db };
   };
-  const train = (xOrZ) => tf.customGrad((...args) => {
-    const save = args.pop();
-    const [zIn, W, b] = input === 'sequence' ? [null, ...args] : args;
-    const out = tf.tidy(() => {
-      const xs = input === 'sequence' ? tf.unstack(xOrZ, 1) : null;
-      let h = tf.zeros([B, H]), c = tf.zeros([B, H]);
-      const keep = [], hs = [];
-      for (let t = 0; t < T; t++) {
-        const xh = tf.concat([xs ? xs[t] : zIn, h], 1);
-        const r = step(xh, W, b, c, true);
-        keep.push(xh, r.deriv, r.i, r.f, r.g, r.o, c, r.tc);
-        h = r.h;
-        c = r.c;
-        if (!xs) hs.push(h);
-      }
-      return { value: xs ? h : tf.stack(hs, 1), keep };
+  const train = (xOrZ) =>
+    tf.customGrad((...args) => {
+      const save = args.pop();
+      const [zIn, W, b] = input === 'sequence' ? [null, ...args] : args;
+      const out = tf.tidy(() => {
+        const xs = input === 'sequence' ? tf.unstack(xOrZ, 1) : null;
+        let h = tf.zeros([B, H]),
+          c = tf.zeros([B, H]);
+        const keep = [],
+          hs = [];
+        for (let t = 0; t < T; t++) {
+          const xh = tf.concat([xs ? xs[t] : zIn, h], 1);
+          const r = step(xh, W, b, c, true);
+          keep.push(xh, r.deriv, r.i, r.f, r.g, r.o, c, r.tc);
+          h = r.h;
+          c = r.c;
+          if (!xs) hs.push(h);
+        }
+        return { value: xs ? h : tf.stack(hs, 1), keep };
+      });
+      save(out.keep);
+      tf.dispose(out.keep);
+      return {
+        value: out.value,
+        gradFunc: (dy, saved) => {
+          const r = input === 'sequence' ? backward(null, dy, W, saved, false) : backward(dy, null, W, saved, true);
+          return input === 'sequence' ? [r.dW, r.db] : [r.dx, r.dW, r.db];
+        },
+      };
     });
-    save(out.keep);
-    tf.dispose(out.keep);
-    return {
-      value: out.value,
-      gradFunc: (dy, saved) => {
-        const r = input === 'sequence' ? backward(null, dy, W, saved, false) : backward(dy, null, W, saved, true);
-        return input === 'sequence' ? [r.dW, r.db] : [r.dx, r.dW, r.db];
-      },
-    };
-  });
   return { forward, train, dispose: () => tf.dispose(consts) };
 }
 
@@ -254,10 +271,22 @@ function fusedRunner(tf, cfg, x, init) {
   const { B, T, D, H, Z } = cfg;
   const u = (shape, k) => tf.variable(tf.randomUniform(shape, -k, k));
   const kH = 1 / Math.sqrt(H);
-  const p = tf.tidy(() => init
-    ? Object.fromEntries(Object.entries(init).map(([k, v]) => [k, tf.variable(v)]))
-    : { We: u([D + H, 4 * H], kH), be: u([4 * H], kH), Wmu: u([H, Z], kH), bmu: u([Z], kH), Wlv: u([H, Z], kH), blv: u([Z], kH),
-      Wd: u([Z + H, 4 * H], kH), bd: u([4 * H], kH), Wo: u([H, D], kH), bo: u([D], kH) });
+  const p = tf.tidy(() =>
+    init
+      ? Object.fromEntries(Object.entries(init).map(([k, v]) => [k, tf.variable(v)]))
+      : {
+          We: u([D + H, 4 * H], kH),
+          be: u([4 * H], kH),
+          Wmu: u([H, Z], kH),
+          bmu: u([Z], kH),
+          Wlv: u([H, Z], kH),
+          blv: u([Z], kH),
+          Wd: u([Z + H, 4 * H], kH),
+          bd: u([4 * H], kH),
+          Wo: u([H, D], kH),
+          bo: u([D], kH),
+        },
+  );
   const vars = Object.values(p);
   const enc = fusedLstm(tf, { B, T, I: D, H, input: 'sequence' });
   const dec = fusedLstm(tf, { B, T, I: Z, H, input: 'repeat' });
@@ -309,7 +338,8 @@ function fusedRunner(tf, cfg, x, init) {
 // ---------------------------------------------------------------------------------------------
 
 async function useBackend(tf, backend) {
-  const log = console.log, warn = console.warn;
+  const log = console.log,
+    warn = console.warn;
   console.log = console.warn = () => {}; // the "install tfjs-node" banner in Node
   try {
     if (tf.getBackend() !== backend) {
@@ -328,7 +358,23 @@ async function useBackend(tf, backend) {
  * quartiles, all), backend, threads, variant, mode, tensors and bytes TF.js holds, wasmHeapBytes }.
  * `cpuNow` (optional): process CPU time in ms, to report CPU time per step.
  */
-export async function runTfjs({ backend = 'wasm', variant = 'fused', config, steps, mode = 'train', warmup = 1, budgetMs, minSteps, maxSteps, cpuNow, onStep, tf, tfWasm, wasmPath, threads } = {}) {
+export async function runTfjs({
+  backend = 'wasm',
+  variant = 'fused',
+  config,
+  steps,
+  mode = 'train',
+  warmup = 1,
+  budgetMs,
+  minSteps,
+  maxSteps,
+  cpuNow,
+  onStep,
+  tf,
+  tfWasm,
+  wasmPath,
+  threads,
+} = {}) {
   const T_ = await loadTfjs({ tf, tfWasm, wasmPath, threads });
   tf = T_.tf;
   await useBackend(tf, backend);
@@ -345,11 +391,16 @@ export async function runTfjs({ backend = 'wasm', variant = 'fused', config, ste
   const be = tf.backend();
   const mem = tf.memory();
   return {
-    library: 'tfjs', backend, variant, mode, config,
+    library: 'tfjs',
+    backend,
+    variant,
+    mode,
+    config,
     threads: backend === 'wasm' && T_.getThreadsCount ? T_.getThreadsCount() : 1,
     ...summarize(m.times, B, m.cpu),
-    tfTensors: mem.numTensors, tfBytes: mem.numBytes,
-    wasmHeapBytes: backend === 'wasm' ? be?.wasm?.HEAPU8?.buffer?.byteLength ?? null : null,
+    tfTensors: mem.numTensors,
+    tfBytes: mem.numBytes,
+    wasmHeapBytes: backend === 'wasm' ? (be?.wasm?.HEAPU8?.buffer?.byteLength ?? null) : null,
     tfjsVersion: tf.version?.tfjs ?? tf.version_core ?? null,
   };
 }
@@ -363,21 +414,39 @@ export async function checkTfjsVariants({ backend = 'cpu', config = { B: 3, T: 5
   tf = (await loadTfjs({ tf })).tf;
   await useBackend(tf, backend);
   const { B, T, D, Z } = config;
-  const x = tf.tensor3d(inputData(B, T, D).map((v, i) => v + 0.3 * Math.cos(i)), [B, T, D]);
+  const x = tf.tensor3d(
+    inputData(B, T, D).map((v, i) => v + 0.3 * Math.cos(i)),
+    [B, T, D],
+  );
   const eps = tf.randomNormal([B, Z], 0, 1, 'float32', 7);
   const before = tf.memory().numTensors;
   const lay = layersRunner(tf, config, x);
   const w = lay.fusedWeights();
   const fus = fusedRunner(tf, config, x, w);
   tf.dispose(Object.values(w));
-  const la = lay.lossWith(eps), fa = fus.lossWith(eps);
-  const gl = lay.gradsWith(eps), gf = fus.gradsWith(eps);
+  const la = lay.lossWith(eps),
+    fa = fus.lossWith(eps);
+  const gl = lay.gradsWith(eps),
+    gf = fus.gradsWith(eps);
   // layers order: enc kernel, rec, bias, mu k, b, lv k, b, dec kernel, rec, bias, out k, b
   const I = { e: D, d: Z };
   const split = (g, i) => [g.slice(0, i * 4 * config.H), g.slice(i * 4 * config.H)];
-  const [fek, fer] = split(gf[0], I.e), [fdk, fdr] = split(gf[6], I.d);
-  const pairs = [[gl[0], fek], [gl[1], fer], [gl[2], gf[1]], [gl[3], gf[2]], [gl[4], gf[3]], [gl[5], gf[4]], [gl[6], gf[5]],
-    [gl[7], fdk], [gl[8], fdr], [gl[9], gf[7]], [gl[10], gf[8]], [gl[11], gf[9]]];
+  const [fek, fer] = split(gf[0], I.e),
+    [fdk, fdr] = split(gf[6], I.d);
+  const pairs = [
+    [gl[0], fek],
+    [gl[1], fer],
+    [gl[2], gf[1]],
+    [gl[3], gf[2]],
+    [gl[4], gf[3]],
+    [gl[5], gf[4]],
+    [gl[6], gf[5]],
+    [gl[7], fdk],
+    [gl[8], fdr],
+    [gl[9], gf[7]],
+    [gl[10], gf[8]],
+    [gl[11], gf[9]],
+  ];
   let worst = Math.abs(la - fa) / Math.max(1, Math.abs(la));
   for (const [a, b] of pairs) {
     if (a.length !== b.length) throw new Error(`gradient sizes differ: ${a.length} vs ${b.length}`);

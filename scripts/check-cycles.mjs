@@ -62,7 +62,8 @@ function expandUse(tree) {
   const prefix = tree.slice(0, brace);
   const inner = tree.slice(brace + 1, tree.lastIndexOf('}'));
   const parts = [];
-  let depth = 0, start = 0;
+  let depth = 0,
+    start = 0;
   for (let i = 0; i <= inner.length; i++) {
     const c = inner[i];
     if (c === '{') depth++;
@@ -79,10 +80,18 @@ function rustGraph(root) {
   const mods = new Map(); // module path → file
   for (const f of files(root, '.rs')) {
     const rel = relative(root, f).split(sep).join('/').replace(/\.rs$/, '');
-    const path = rel === 'lib' ? 'crate' : 'crate::' + rel.replace(/\/mod$/, '').split('/').join('::');
+    const path =
+      rel === 'lib'
+        ? 'crate'
+        : 'crate::' +
+          rel
+            .replace(/\/mod$/, '')
+            .split('/')
+            .join('::');
     mods.set(path, f);
   }
-  const children = (m) => [...mods.keys()].filter((k) => k.startsWith(m + '::') && !k.slice(m.length + 2).includes('::')).map((k) => k.split('::').pop());
+  const children = (m) =>
+    [...mods.keys()].filter((k) => k.startsWith(m + '::') && !k.slice(m.length + 2).includes('::')).map((k) => k.split('::').pop());
   const edges = new Map([...mods.keys()].map((m) => [m, new Map()]));
   for (const [mod, file] of mods) {
     const src = withoutInlineTests(stripRust(readFileSync(file, 'utf8')));
@@ -100,10 +109,15 @@ function rustGraph(root) {
       else if (segs[0] === 'self') abs = mod.split('::');
       else if (segs[0] === 'super') {
         abs = mod.split('::');
-        while (segs[0] === 'super') { abs = abs.slice(0, -1); segs = segs.slice(1); }
+        while (segs[0] === 'super') {
+          abs = abs.slice(0, -1);
+          segs = segs.slice(1);
+        }
         segs = ['x', ...segs];
-      } else if (kids.has(segs[0])) { abs = mod.split('::'); segs = ['x', ...segs]; }
-      else continue; // an outside crate (std, ndarray, …)
+      } else if (kids.has(segs[0])) {
+        abs = mod.split('::');
+        segs = ['x', ...segs];
+      } else continue; // an outside crate (std, ndarray, …)
       // the longest prefix that is a module of this crate
       let target = abs.join('::');
       for (const s of segs.slice(1)) {
@@ -124,7 +138,8 @@ function withoutInlineTests(src) {
   for (;;) {
     const m = /#\[cfg\(test\)\]\s*mod\s+\w+\s*\{/.exec(src);
     if (!m) return src;
-    let depth = 0, j = m.index + m[0].length - 1;
+    let depth = 0,
+      j = m.index + m[0].length - 1;
     for (; j < src.length; j++) {
       if (src[j] === '{') depth++;
       else if (src[j] === '}' && --depth === 0) break;
@@ -184,7 +199,10 @@ function findCycle(edges) {
 const root = rootArg ?? 'crate/src';
 const graph = parsers[lang](root);
 let bad = false;
-for (const [name, g] of [['files', graph], ['top-level modules', fold(graph)]]) {
+for (const [name, g] of [
+  ['files', graph],
+  ['top-level modules', fold(graph)],
+]) {
   const cycle = findCycle(g);
   if (cycle) {
     bad = true;

@@ -67,7 +67,17 @@ try {
   process.exit(1);
 }
 const { init, LstmVae, CharTokenizer, AnomalyDetector, backendInfo } = lib;
-const { loadSensorNetwork, loadNames, rollingZScores, rocAuc, averagePrecision, overlappingSegmentF1, sumSegmentCounts, labelRuns, renderReport } = tools;
+const {
+  loadSensorNetwork,
+  loadNames,
+  rollingZScores,
+  rocAuc,
+  averagePrecision,
+  overlappingSegmentF1,
+  sumSegmentCounts,
+  labelRuns,
+  renderReport,
+} = tools;
 
 const seconds = (t0) => (performance.now() - t0) / 1000;
 const f4 = (v) => (v === null ? '  –   ' : v.toFixed(4));
@@ -84,11 +94,17 @@ function concat(list) {
 }
 
 const bothClasses = (labels) => labels.includes(1) && labels.includes(0);
-const pointMetrics = (scores, labels) => (bothClasses(labels) ? { rocAuc: rocAuc(scores, labels), ap: averagePrecision(scores, labels) } : { rocAuc: null, ap: null });
+const pointMetrics = (scores, labels) =>
+  bothClasses(labels) ? { rocAuc: rocAuc(scores, labels), ap: averagePrecision(scores, labels) } : { rocAuc: null, ap: null };
 
 function describeIntervals(intervals, max = 6) {
   if (intervals.length === 0) return 'none';
-  return intervals.slice(0, max).map(([a, b]) => `${a}–${b}`).join(', ') + (intervals.length > max ? `, … (${intervals.length} in all)` : '');
+  return (
+    intervals
+      .slice(0, max)
+      .map(([a, b]) => `${a}–${b}`)
+      .join(', ') + (intervals.length > max ? `, … (${intervals.length} in all)` : '')
+  );
 }
 
 // -----------------------------------------------------------------------------------------------
@@ -100,8 +116,12 @@ async function sensorDemo() {
   const net = loadSensorNetwork();
   const motes = net.motes;
   const nLabelled = net.flat.labels.reduce((a, v) => a + v, 0);
-  console.log(`\n== (a) Sensor network: ${net.flat.shape[0]} readings of ${motes.length} motes (humidity, temperature), ${nLabelled} labelled anomalous`);
-  console.log(`   per mote: AnomalyDetector.fit(mote, { seed: ${args.seed} }) + det.score(mote), all defaults (= lstm-vae train / score with no flags)`);
+  console.log(
+    `\n== (a) Sensor network: ${net.flat.shape[0]} readings of ${motes.length} motes (humidity, temperature), ${nLabelled} labelled anomalous`,
+  );
+  console.log(
+    `   per mote: AnomalyDetector.fit(mote, { seed: ${args.seed} }) + det.score(mote), all defaults (= lstm-vae train / score with no flags)`,
+  );
 
   const results = [];
   for (const m of motes) {
@@ -115,17 +135,28 @@ async function sensorDemo() {
     const seg = overlappingSegmentF1(r.intervals, runs);
     const z = rollingZScores(m.data, 2, BASELINE_WINDOW);
     const res = {
-      name, mote: m, plan: p, r, seg, z, secs, runs,
+      name,
+      mote: m,
+      plan: p,
+      r,
+      seg,
+      z,
+      secs,
+      runs,
       vae: pointMetrics(r.scores, m.labels),
       base: pointMetrics(z, m.labels),
     };
     results.push(res);
-    console.log(`\n  ${name}: ${m.shape[0]} readings, ${runs.length} labelled run${runs.length === 1 ? '' : 's'} (${m.labels.reduce((a, v) => a + v, 0)} readings)`);
+    console.log(
+      `\n  ${name}: ${m.shape[0]} readings, ${runs.length} labelled run${runs.length === 1 ? '' : 's'} (${m.labels.reduce((a, v) => a + v, 0)} readings)`,
+    );
     console.log(`    window ${p.window * p.aggregate} readings: ${p.windowReason}`);
     console.log(`    training: ${p.training.steps} steps, stopped: ${p.training.stopped}; ${p.training.seconds.toFixed(1)} s`);
     console.log(`    diagnostics: ${p.diagnostics.notLearnt ? 'WARNING: ' : ''}${p.diagnostics.message}`);
     console.log(`    threshold ${p.threshold.toPrecision(4)} (${p.thresholdRule}); detected intervals: ${describeIntervals(r.intervals)}`);
-    console.log(`    detector: ROC-AUC ${f4(res.vae.rocAuc)}  avg.prec ${f4(res.vae.ap)}  segment F1 ${f4(seg.f1)} (tp ${seg.tp}, fp ${seg.fp}, fn ${seg.fn});  z-score: ROC-AUC ${f4(res.base.rocAuc)}  avg.prec ${f4(res.base.ap)};  ${secs.toFixed(1)} s`);
+    console.log(
+      `    detector: ROC-AUC ${f4(res.vae.rocAuc)}  avg.prec ${f4(res.vae.ap)}  segment F1 ${f4(seg.f1)} (tp ${seg.tp}, fp ${seg.fp}, fn ${seg.fn});  z-score: ROC-AUC ${f4(res.base.rocAuc)}  avg.prec ${f4(res.base.ap)};  ${secs.toFixed(1)} s`,
+    );
     det.dispose();
   }
 
@@ -138,8 +169,13 @@ async function sensorDemo() {
   };
   const totalSeconds = seconds(t0);
   const w = 26;
-  console.log(`\n  ${''.padEnd(w)} ${'detector ROC-AUC'.padEnd(17)} ${'avg.prec'.padEnd(9)} ${'segment F1 (tp/fp/fn)'.padEnd(24)} ${'z-score ROC-AUC'.padEnd(16)} ${'avg.prec'.padEnd(9)} seconds`);
-  const line = (label, v, b, s, secs) => console.log(`  ${label.padEnd(w)} ${f4(v.rocAuc).padEnd(17)} ${f4(v.ap).padEnd(9)} ${`${f4(s.f1)} (${s.tp}/${s.fp}/${s.fn})`.padEnd(24)} ${f4(b.rocAuc).padEnd(16)} ${f4(b.ap).padEnd(9)} ${secs.toFixed(1)}`);
+  console.log(
+    `\n  ${''.padEnd(w)} ${'detector ROC-AUC'.padEnd(17)} ${'avg.prec'.padEnd(9)} ${'segment F1 (tp/fp/fn)'.padEnd(24)} ${'z-score ROC-AUC'.padEnd(16)} ${'avg.prec'.padEnd(9)} seconds`,
+  );
+  const line = (label, v, b, s, secs) =>
+    console.log(
+      `  ${label.padEnd(w)} ${f4(v.rocAuc).padEnd(17)} ${f4(v.ap).padEnd(9)} ${`${f4(s.f1)} (${s.tp}/${s.fp}/${s.fn})`.padEnd(24)} ${f4(b.rocAuc).padEnd(16)} ${f4(b.ap).padEnd(9)} ${secs.toFixed(1)}`,
+    );
   for (const x of results) line(x.name, x.vae, x.base, x.seg, x.secs);
   line('pooled (4 motes)', pooled.vae, pooled.base, pooled.seg, totalSeconds);
   console.log("  (pooled: the motes' scores concatenated as they are, each detector on its own scale; the baseline on the raw rolling z)");
@@ -152,7 +188,10 @@ async function sensorDemo() {
     threshold: x.r.threshold,
     labels: x.runs,
     detected: x.r.intervals,
-    values: { columns: ['humidity %', 'temperature °C'], data: [0, 1].map((f) => Float64Array.from({ length: x.mote.shape[0] }, (_, i) => x.mote.data[2 * i + f])) },
+    values: {
+      columns: ['humidity %', 'temperature °C'],
+      data: [0, 1].map((f) => Float64Array.from({ length: x.mote.shape[0] }, (_, i) => x.mote.data[2 * i + f])),
+    },
   }));
   const panels = results.map((x) => {
     const n = x.mote.shape[0];
@@ -171,22 +210,53 @@ async function sensorDemo() {
   const notes = results.filter((x) => x.plan.diagnostics.notLearnt).map((x) => `Warning (${x.name}): ${x.plan.diagnostics.message}`);
   const report = renderReport({
     title: 'lstm-vae demo: single-hop sensor network',
-    subtitle: 'AnomalyDetector.fit + score with its defaults on each mote (= lstm-vae train / score with no flags); labels used only for evaluation.',
+    subtitle:
+      'AnomalyDetector.fit + score with its defaults on each mote (= lstm-vae train / score with no flags); labels used only for evaluation.',
     summary: [
       ['data', `${net.flat.shape[0]} readings (every 5 s, 4 motes), humidity & temperature, ${nLabelled} labelled anomalous`],
       ['recipe', `the detector's defaults, chosen on the development set and frozen; seed ${args.seed}`],
-      ['pooled', `detector ROC-AUC ${f4(pooled.vae.rocAuc)}, average precision ${f4(pooled.vae.ap)}, overlapping-segment F1 ${f4(pooled.seg.f1)} (tp ${pooled.seg.tp}, fp ${pooled.seg.fp}, fn ${pooled.seg.fn})`],
-      ['rolling z-score baseline', `previous ${BASELINE_WINDOW} readings; pooled ROC-AUC ${f4(pooled.base.rocAuc)}, average precision ${f4(pooled.base.ap)}`],
+      [
+        'pooled',
+        `detector ROC-AUC ${f4(pooled.vae.rocAuc)}, average precision ${f4(pooled.vae.ap)}, overlapping-segment F1 ${f4(pooled.seg.f1)} (tp ${pooled.seg.tp}, fp ${pooled.seg.fp}, fn ${pooled.seg.fn})`,
+      ],
+      [
+        'rolling z-score baseline',
+        `previous ${BASELINE_WINDOW} readings; pooled ROC-AUC ${f4(pooled.base.rocAuc)}, average precision ${f4(pooled.base.ap)}`,
+      ],
       ['time', `${totalSeconds.toFixed(1)} s for the four motes (${backendInfo().build}, ${backendInfo().threads} threads)`],
     ],
     tables: [
       {
         title: 'Per mote',
-        header: ['mote', 'window (readings)', 'why', 'training', 'diagnostics', 'threshold', 'detected intervals', 'ROC-AUC', 'avg. precision', 'segment F1 (tp/fp/fn)', 'z-score ROC-AUC', 'z-score avg. precision', 'seconds'],
+        header: [
+          'mote',
+          'window (readings)',
+          'why',
+          'training',
+          'diagnostics',
+          'threshold',
+          'detected intervals',
+          'ROC-AUC',
+          'avg. precision',
+          'segment F1 (tp/fp/fn)',
+          'z-score ROC-AUC',
+          'z-score avg. precision',
+          'seconds',
+        ],
         rows: results.map((x) => [
-          x.name, String(x.plan.window * x.plan.aggregate), x.plan.windowReason, `${x.plan.training.steps} steps (${x.plan.training.stopped})`, x.plan.diagnostics.message,
-          x.plan.threshold.toPrecision(4), describeIntervals(x.r.intervals), f4(x.vae.rocAuc), f4(x.vae.ap), `${f4(x.seg.f1)} (${x.seg.tp}/${x.seg.fp}/${x.seg.fn})`,
-          f4(x.base.rocAuc), f4(x.base.ap), x.secs.toFixed(1),
+          x.name,
+          String(x.plan.window * x.plan.aggregate),
+          x.plan.windowReason,
+          `${x.plan.training.steps} steps (${x.plan.training.stopped})`,
+          x.plan.diagnostics.message,
+          x.plan.threshold.toPrecision(4),
+          describeIntervals(x.r.intervals),
+          f4(x.vae.rocAuc),
+          f4(x.vae.ap),
+          `${f4(x.seg.f1)} (${x.seg.tp}/${x.seg.fp}/${x.seg.fn})`,
+          f4(x.base.rocAuc),
+          f4(x.base.ap),
+          x.secs.toFixed(1),
         ]),
       },
     ],
@@ -213,9 +283,20 @@ async function namesDemo() {
   const tok = CharTokenizer.fit(names);
   const enc = tok.encodeBatch(names);
   // word dropout, free bits and KL annealing keep the latent code in use (no posterior collapse; see npm run eval)
-  const model = new LstmVae({ mode: 'tokens', vocabSize: tok.vocabSize, embedding: 32, hidden: 64, latent: 16, layers: 1, wordDropout: 0.25, seed: args.seed });
+  const model = new LstmVae({
+    mode: 'tokens',
+    vocabSize: tok.vocabSize,
+    embedding: 32,
+    hidden: 64,
+    latent: 16,
+    layers: 1,
+    wordDropout: 0.25,
+    seed: args.seed,
+  });
   model.tokenizer = tok;
-  console.log(`\n== (b) Names: ${names.length} first names, ${tok.vocabSize} token ids, up to ${enc.shape[1]} tokens; ${model.parameterCount} parameters; ${args.namesEpochs} epochs (stops at ${args.namesSeconds} s)`);
+  console.log(
+    `\n== (b) Names: ${names.length} first names, ${tok.vocabSize} token ids, up to ${enc.shape[1]} tokens; ${model.parameterCount} parameters; ${args.namesEpochs} epochs (stops at ${args.namesSeconds} s)`,
+  );
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), args.namesSeconds * 1000);
   const history = await model.fit(enc, {
@@ -228,21 +309,35 @@ async function namesDemo() {
     freeBits: 0.1,
     klAnnealing: { type: 'linear', steps: 600 },
     signal: ac.signal,
-    onEpochEnd: (s) => console.log(`  epoch ${String(s.epoch + 1).padStart(2)}/${args.namesEpochs}  loss ${s.loss.toFixed(3)}  recon ${s.recon.toFixed(3)}  KL ${s.kl.toFixed(3)}  ${Math.round(s.seqPerSec)} seq/s  ${seconds(t0).toFixed(1)}s`),
+    onEpochEnd: (s) =>
+      console.log(
+        `  epoch ${String(s.epoch + 1).padStart(2)}/${args.namesEpochs}  loss ${s.loss.toFixed(3)}  recon ${s.recon.toFixed(3)}  KL ${s.kl.toFixed(3)}  ${Math.round(s.seqPerSec)} seq/s  ${seconds(t0).toFixed(1)}s`,
+      ),
   });
   clearTimeout(timer);
-  if (history.stopped === 'aborted') console.log(`  (stopped at the ${args.namesSeconds} s time cap after ${history.epochs.length} epochs)`);
+  if (history.stopped === 'aborted')
+    console.log(`  (stopped at the ${args.namesSeconds} s time cap after ${history.epochs.length} epochs)`);
   const known = new Set(names);
   const generated = model.generate({ n: 20, temperature: 0.8, maxLength: 20 }).map((ids) => tok.decode(ids));
   const fresh = generated.filter((g) => !known.has(g)).length;
   console.log(`  20 names sampled from the prior (temperature 0.8); * = not in the training set (${fresh} of 20):`);
-  for (let r = 0; r < 20; r += 5) console.log('   ' + generated.slice(r, r + 5).map((g) => (known.has(g) ? `  ${g}` : `* ${g}`).padEnd(16)).join(''));
+  for (let r = 0; r < 20; r += 5)
+    console.log(
+      '   ' +
+        generated
+          .slice(r, r + 5)
+          .map((g) => (known.has(g) ? `  ${g}` : `* ${g}`).padEnd(16))
+          .join(''),
+    );
   const report = renderReport({
     title: 'lstm-vae demo: first names',
     subtitle: 'Character-level token VAE; samples decoded from z ~ N(0, I).',
     summary: [
       ['data', `${names.length} names, vocabulary ${tok.vocabSize} (${tok.chars.join('')})`],
-      ['model', `embedding 32, hidden 64, latent 16, word dropout 0.25, free bits 0.1, KL annealed over 600 steps; ${model.parameterCount} parameters; ${history.epochs.length} epochs`],
+      [
+        'model',
+        `embedding 32, hidden 64, latent 16, word dropout 0.25, free bits 0.1, KL annealed over 600 steps; ${model.parameterCount} parameters; ${history.epochs.length} epochs`,
+      ],
       ['new names', `${fresh} of ${generated.length}`],
     ],
     history: history.epochs,
@@ -260,7 +355,9 @@ async function namesDemo() {
 
 const t0 = performance.now();
 const info = await init(args.threads ? { threads: args.threads } : {});
-console.log(`lstm-vae demo — backend ${info.build}, ${info.threads} thread${info.threads === 1 ? '' : 's'} (${availableParallelism()} cores), Node ${process.versions.node}`);
+console.log(
+  `lstm-vae demo — backend ${info.build}, ${info.threads} thread${info.threads === 1 ? '' : 's'} (${availableParallelism()} cores), Node ${process.versions.node}`,
+);
 let failed = false;
 if (args.part !== 'names') {
   const r = await sensorDemo();

@@ -28,7 +28,8 @@ import { type SegmentCounts, sumSegmentCounts } from '../src/eval/metrics.js';
 // Orion's published overlapping-segment F1 (benchmark/results/0.7.1.csv of sintel-dev/Orion, counts summed over the files).
 const ORION: Record<string, string> = {
   artificialWithAnomaly: 'Orion: LSTM-VAE 0.615 (tp 4, fp 3, fn 2), LSTM-AE 0.545, ARIMA 0.308',
-  realKnownCause: 'Orion: not in its benchmark (its NAB sets are artificialWithAnomaly, realAdExchange, realAWSCloudwatch, realTraffic, realTweets)',
+  realKnownCause:
+    'Orion: not in its benchmark (its NAB sets are artificialWithAnomaly, realAdExchange, realAWSCloudwatch, realTraffic, realTweets)',
 };
 const ORION_F1: Record<string, string> = { artificialWithAnomaly: '0.615 (LSTM-VAE)' };
 const FAMILIES = ['artificialWithAnomaly', 'realKnownCause', 'artificialNoAnomaly', 'sensor', 'synthetic'];
@@ -71,7 +72,15 @@ interface Baseline extends Counts {
 }
 
 function args(argv: string[]) {
-  const o = { data: undefined as string | undefined, families: [] as string[], match: undefined as string | undefined, seeds: [1, 2, 3], quick: false, json: undefined as string | undefined, md: undefined as string | undefined };
+  const o = {
+    data: undefined as string | undefined,
+    families: [] as string[],
+    match: undefined as string | undefined,
+    seeds: [1, 2, 3],
+    quick: false,
+    json: undefined as string | undefined,
+    md: undefined as string | undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--data') o.data = argv[++i];
@@ -82,7 +91,9 @@ function args(argv: string[]) {
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--md') o.md = argv[++i];
     else if (a === '--help' || a === '-h') {
-      console.log(`usage: eval-nab [--data DIR] [--family ${FAMILIES.join('|')}]... [--match SUBSTRING] [--seeds 1,2,3] [--quick] [--json FILE] [--md FILE]`);
+      console.log(
+        `usage: eval-nab [--data DIR] [--family ${FAMILIES.join('|')}]... [--match SUBSTRING] [--seeds 1,2,3] [--quick] [--json FILE] [--md FILE]`,
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -102,19 +113,34 @@ function labelsFromWindows(n: number, windows: Array<[number, number]>): Uint8Ar
 /** The series of a family (loaded lazily, one family at a time). */
 function familySeries(family: string, data: string | undefined, quick: boolean): Series[] {
   if (family === 'sensor') {
-    return loadSensorNetwork().motes.map((m) => ({ name: `mote ${m.moteId}`, input: { data: m.data, shape: m.shape }, windows: labelRuns(m.labels), labels: m.labels }));
+    return loadSensorNetwork().motes.map((m) => ({
+      name: `mote ${m.moteId}`,
+      input: { data: m.data, shape: m.shape },
+      windows: labelRuns(m.labels),
+      labels: m.labels,
+    }));
   }
   if (family === 'synthetic') {
     return KINDS.flatMap((kind, k) =>
       Array.from({ length: quick ? 2 : 3 }, (_, i) => {
         const s = synthetic(1000 + 100 * k + i, { kinds: [kind] });
-        return { name: `${kind} ${s.name}`, input: { data: s.data, shape: [s.n, s.d] as [number, number] }, windows: s.windows, labels: s.labels };
+        return {
+          name: `${kind} ${s.name}`,
+          input: { data: s.data, shape: [s.n, s.d] as [number, number] },
+          windows: s.windows,
+          labels: s.labels,
+        };
       }),
     );
   }
   return listNab(data, family).map((rel) => {
     const f = loadNabFile(data, rel);
-    return { name: rel, input: { data: f.values, shape: [f.values.length, 1] as [number, number] }, windows: f.windows, labels: labelsFromWindows(f.values.length, f.windows) };
+    return {
+      name: rel,
+      input: { data: f.values, shape: [f.values.length, 1] as [number, number] },
+      windows: f.windows,
+      labels: labelsFromWindows(f.values.length, f.windows),
+    };
   });
 }
 
@@ -147,7 +173,10 @@ async function runSeries(family: string, s: Series, seed: number): Promise<{ run
   try {
     det = await AnomalyDetector.fit(s.input, { seed });
   } catch (e) {
-    if (e instanceof DataError) return { run: { family, series: s.name, seed, rows, rejected: e.message, tp: 0, fp: 0, fn: s.windows.length, auc: null, intervals: [] } };
+    if (e instanceof DataError)
+      return {
+        run: { family, series: s.name, seed, rows, rejected: e.message, tp: 0, fp: 0, fn: s.windows.length, auc: null, intervals: [] },
+      };
     throw e;
   }
   try {
@@ -155,9 +184,23 @@ async function runSeries(family: string, s: Series, seed: number): Promise<{ run
     const p = det.plan;
     const c = counts(r.intervals, s, r.scores);
     const run: Run = {
-      family, series: s.name, seed, rows, window: p.window, aggregate: p.aggregate, steps: p.training.steps, stopped: String(p.training.stopped),
-      seconds: (performance.now() - t0) / 1000, notLearnt: p.diagnostics.notLearnt, threshold: p.threshold, k: p.k,
-      smoothing: p.smoothing, gap: p.gap, padding: p.padding, thresholdRule: p.thresholdRule, ...c,
+      family,
+      series: s.name,
+      seed,
+      rows,
+      window: p.window,
+      aggregate: p.aggregate,
+      steps: p.training.steps,
+      stopped: String(p.training.stopped),
+      seconds: (performance.now() - t0) / 1000,
+      notLearnt: p.diagnostics.notLearnt,
+      threshold: p.threshold,
+      k: p.k,
+      smoothing: p.smoothing,
+      gap: p.gap,
+      padding: p.padding,
+      thresholdRule: p.thresholdRule,
+      ...c,
     };
     return { run, plan: p };
   } finally {
@@ -170,7 +213,8 @@ const f3 = (v: number) => v.toFixed(3);
 /** mean (min–max) of one number per seed; a single value when they agree or there is one seed. */
 function spread(per: number[], digits = 3): string {
   if (per.length === 0) return '–';
-  const lo = Math.min(...per), hi = Math.max(...per);
+  const lo = Math.min(...per),
+    hi = Math.max(...per);
   return lo === hi ? lo.toFixed(digits) : `${mean(per).toFixed(digits)} (${lo.toFixed(digits)}–${hi.toFixed(digits)})`;
 }
 
@@ -205,8 +249,10 @@ function markdown(header: string, sums: Summary[]): string {
   ];
   for (const s of sums) {
     const noAnomaly = s.family === 'artificialNoAnomaly';
-    lines.push(`| ${s.family} | ${noAnomaly ? '–' : spread(s.f1)} | ${noAnomaly ? '–' : f3(s.base.f1)} | ${spread(s.auc)} | ${s.base.auc === null ? '–' : f3(s.base.auc)} | ` +
-      `${noAnomaly ? `${spread(s.alarms, 1)} (baseline ${s.base.alarms})` : '–'} | ${ORION_F1[s.family] ?? '–'} |`);
+    lines.push(
+      `| ${s.family} | ${noAnomaly ? '–' : spread(s.f1)} | ${noAnomaly ? '–' : f3(s.base.f1)} | ${spread(s.auc)} | ${s.base.auc === null ? '–' : f3(s.base.auc)} | ` +
+        `${noAnomaly ? `${spread(s.alarms, 1)} (baseline ${s.base.alarms})` : '–'} | ${ORION_F1[s.family] ?? '–'} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -215,7 +261,8 @@ async function main() {
   const o = args(process.argv.slice(2));
   await init();
   const info = backendInfo();
-  const header = `lstm-vae eval:detect — Node ${process.versions.node}, build ${info.build}, ${info.threads} threads; detector seeds ${o.seeds.join(',')}${o.quick ? ' (quick)' : ''}; ` +
+  const header =
+    `lstm-vae eval:detect — Node ${process.versions.node}, build ${info.build}, ${info.threads} threads; detector seeds ${o.seeds.join(',')}${o.quick ? ' (quick)' : ''}; ` +
     'AnomalyDetector defaults chosen on this development set; frozen before this run';
   console.log(header);
   const runs: Run[] = [];
@@ -245,10 +292,12 @@ async function main() {
           bases.push(b);
         }
         const bl = b ? `z: tp ${b.tp} fp ${b.fp} fn ${b.fn} auc ${b.auc === null ? '–' : f3(b.auc)}` : 'z: – (no plan)';
-        console.log(run.rejected
-          ? `  seed ${seed} ${s.name.padEnd(56)} rows ${String(run.rows).padStart(6)}  rejected: ${run.rejected}`
-          : `  seed ${seed} ${s.name.padEnd(56)} rows ${String(run.rows).padStart(6)}  window ${run.window} agg ${run.aggregate} steps ${run.steps} (${run.stopped}) ` +
-            `${run.seconds!.toFixed(1)} s${run.notLearnt ? ' NOT LEARNT' : ''}  tp ${run.tp} fp ${run.fp} fn ${run.fn} auc ${run.auc == null ? '–' : f3(run.auc)}  | ${bl}`);
+        console.log(
+          run.rejected
+            ? `  seed ${seed} ${s.name.padEnd(56)} rows ${String(run.rows).padStart(6)}  rejected: ${run.rejected}`
+            : `  seed ${seed} ${s.name.padEnd(56)} rows ${String(run.rows).padStart(6)}  window ${run.window} agg ${run.aggregate} steps ${run.steps} (${run.stopped}) ` +
+                `${run.seconds!.toFixed(1)} s${run.notLearnt ? ' NOT LEARNT' : ''}  tp ${run.tp} fp ${run.fp} fn ${run.fn} auc ${run.auc == null ? '–' : f3(run.auc)}  | ${bl}`,
+        );
         save();
       }
     }
@@ -258,8 +307,10 @@ async function main() {
       console.log(`${family}: false-alarm intervals ${spread(sum.alarms, 1)} over ${list.length} series; baseline ${sum.base.alarms}`);
     } else {
       const c = sumSegmentCounts(famRuns.filter((r) => r.seed === o.seeds[0]) as SegmentCounts[]);
-      console.log(`${family}: detector F1 ${spread(sum.f1)} (seed ${o.seeds[0]}: tp ${c.tp} fp ${c.fp} fn ${c.fn}), ROC-AUC ${spread(sum.auc)}; ` +
-        `baseline F1 ${f3(sum.base.f1)}, ROC-AUC ${sum.base.auc === null ? '–' : f3(sum.base.auc)}`);
+      console.log(
+        `${family}: detector F1 ${spread(sum.f1)} (seed ${o.seeds[0]}: tp ${c.tp} fp ${c.fp} fn ${c.fn}), ROC-AUC ${spread(sum.auc)}; ` +
+          `baseline F1 ${f3(sum.base.f1)}, ROC-AUC ${sum.base.auc === null ? '–' : f3(sum.base.auc)}`,
+      );
     }
     const rules = [...new Set(famRuns.map((r) => r.thresholdRule).filter(Boolean))];
     console.log(`  threshold rule${rules.length > 1 ? 's' : ''}: ${rules.join(' | ') || '–'}`);

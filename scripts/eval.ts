@@ -27,7 +27,15 @@ export const ECG_RECIPE = {
 export const NAMES_RECIPE = {
   seed: 7, // split
   model: { mode: 'tokens' as const, embedding: 32, hidden: 64, latent: 16, layers: 1, wordDropout: 0.25, seed: 1 },
-  fit: { epochs: 5, batchSize: 128, learningRate: 5e-3, clipNorm: 5, freeBits: 0.1, klAnnealing: { type: 'linear' as const, steps: 600 }, schedule: { type: 'cosine' as const } },
+  fit: {
+    epochs: 5,
+    batchSize: 128,
+    learningRate: 5e-3,
+    clipNorm: 5,
+    freeBits: 0.1,
+    klAnnealing: { type: 'linear' as const, steps: 600 },
+    schedule: { type: 'cosine' as const },
+  },
   samples: 1000,
 };
 
@@ -81,7 +89,9 @@ async function ecg(data?: string): Promise<void> {
   const train = beatsTensor(beats, split.train, ECG_RECIPE.downsample);
   const test = beatsTensor(beats, split.test, ECG_RECIPE.downsample);
   const abnormal = split.labels.reduce((a, b) => a + b, 0);
-  console.log(`  split: ${split.train.length} normal beats for training; test ${split.test.length - abnormal} normal + ${abnormal} abnormal; ${train.shape[1]} steps per beat`);
+  console.log(
+    `  split: ${split.train.length} normal beats for training; test ${split.test.length - abnormal} normal + ${abnormal} abnormal; ${train.shape[1]} steps per beat`,
+  );
   console.log(`  recipe: ${JSON.stringify({ model: ECG_RECIPE.model, fit: ECG_RECIPE.fit })}`);
   const model = new LstmVae(ECG_RECIPE.model);
   const tf = performance.now();
@@ -89,15 +99,20 @@ async function ecg(data?: string): Promise<void> {
   const last = h.epochs[h.epochs.length - 1];
   const scores = model.anomalyScores(test);
   const auc = rocAuc(scores, split.labels);
-  console.log(`  trained ${h.steps} steps (${h.epochs.length} epochs, stopped: ${h.stopped}) in ${secs(tf)} (final loss ${last.loss.toFixed(2)}, recon ${last.recon.toFixed(2)}, KL ${last.kl.toFixed(2)})`);
+  console.log(
+    `  trained ${h.steps} steps (${h.epochs.length} epochs, stopped: ${h.stopped}) in ${secs(tf)} (final loss ${last.loss.toFixed(2)}, recon ${last.recon.toFixed(2)}, KL ${last.kl.toFixed(2)})`,
+  );
   model.dispose();
   const pca: { k: number; auc: number }[] = [];
-  for (const k of [1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 32]) pca.push({ k, auc: rocAuc(pcaReconstructionScores(train, test, k), split.labels) });
+  for (const k of [1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 32])
+    pca.push({ k, auc: rocAuc(pcaReconstructionScores(train, test, k), split.labels) });
   const best = pca.reduce((a, b) => (b.auc > a.auc ? b : a));
   const k90 = componentsFor(train, 0.9);
   const auc90 = rocAuc(pcaReconstructionScores(train, test, k90), split.labels);
   console.log(`  PCA reconstruction baseline (same split and input): ${pca.map((p) => `k=${p.k} ${p.auc.toFixed(4)}`).join(', ')}`);
-  console.log(`  ROC-AUC: LSTM-VAE ${auc.toFixed(4)} | PCA best k=${best.k} ${best.auc.toFixed(4)} | PCA 90 % variance k=${k90} ${auc90.toFixed(4)}`);
+  console.log(
+    `  ROC-AUC: LSTM-VAE ${auc.toFixed(4)} | PCA best k=${best.k} ${best.auc.toFixed(4)} | PCA 90 % variance k=${k90} ${auc90.toFixed(4)}`,
+  );
   check('ECG ROC-AUC >= 0.99', auc >= 0.99, auc.toFixed(4));
   check('ECG ROC-AUC >= best PCA - 0.005', auc >= best.auc - 0.005, `${auc.toFixed(4)} vs ${best.auc.toFixed(4)}`);
   console.log(`  ECG wall time ${secs(t0)}`);
@@ -111,7 +126,9 @@ async function names(data?: string): Promise<void> {
   const tok = CharTokenizer.fit(train);
   const trainBatch = tok.encodeBatch(train);
   const testBatch = tok.encodeBatch(test);
-  console.log(`  split: ${train.length} training names, ${test.length} held out; vocabulary ${tok.vocabSize} (uniform: ${Math.log(tok.vocabSize).toFixed(3)} nats per token)`);
+  console.log(
+    `  split: ${train.length} training names, ${test.length} held out; vocabulary ${tok.vocabSize} (uniform: ${Math.log(tok.vocabSize).toFixed(3)} nats per token)`,
+  );
   console.log(`  recipe: ${JSON.stringify({ model: NAMES_RECIPE.model, fit: NAMES_RECIPE.fit })}`);
   const model = new LstmVae({ ...NAMES_RECIPE.model, vocabSize: tok.vocabSize });
   model.tokenizer = tok;
@@ -120,7 +137,9 @@ async function names(data?: string): Promise<void> {
     ...NAMES_RECIPE.fit,
     onEpochEnd: (s) => {
       const r = heldOutNelbo(model, testBatch);
-      console.log(`    epoch ${s.epoch + 1}: train loss ${s.loss.toFixed(3)} (β ${s.beta.toFixed(2)}) | held-out ${r.nelboPerToken.toFixed(4)} nats/char, KL ${r.klPerSequence.toFixed(2)} nats/name | ${s.seconds.toFixed(1)} s`);
+      console.log(
+        `    epoch ${s.epoch + 1}: train loss ${s.loss.toFixed(3)} (β ${s.beta.toFixed(2)}) | held-out ${r.nelboPerToken.toFixed(4)} nats/char, KL ${r.klPerSequence.toFixed(2)} nats/name | ${s.seconds.toFixed(1)} s`,
+      );
     },
   });
   console.log(`  trained ${h.epochs.length} epochs in ${secs(tf)}`);
@@ -128,8 +147,12 @@ async function names(data?: string): Promise<void> {
   const seen = new Set(train);
   const samples = model.generate({ n: NAMES_RECIPE.samples, maxLength: 32 }).map((ids) => tok.decode(ids));
   const novel = novelFraction(samples, seen);
-  console.log(`  held-out (10 draws of z per name): −ELBO ${r.nelboPerToken.toFixed(4)} nats/char (recon ${r.reconPerToken.toFixed(4)} + KL ${(r.nelboPerToken - r.reconPerToken).toFixed(4)}; ${r.tokens} chars incl. EOS over ${r.sequences} names), KL ${r.klPerSequence.toFixed(3)} nats/name`);
-  console.log(`  samples (prior, temperature 1): ${(100 * novel).toFixed(1)} % of ${samples.length} new (non-empty, not in the training set): ${samples.slice(0, 24).join(' ')}`);
+  console.log(
+    `  held-out (10 draws of z per name): −ELBO ${r.nelboPerToken.toFixed(4)} nats/char (recon ${r.reconPerToken.toFixed(4)} + KL ${(r.nelboPerToken - r.reconPerToken).toFixed(4)}; ${r.tokens} chars incl. EOS over ${r.sequences} names), KL ${r.klPerSequence.toFixed(3)} nats/name`,
+  );
+  console.log(
+    `  samples (prior, temperature 1): ${(100 * novel).toFixed(1)} % of ${samples.length} new (non-empty, not in the training set): ${samples.slice(0, 24).join(' ')}`,
+  );
   check('names held-out −ELBO <= 2.3 nats/char', r.nelboPerToken <= 2.3, r.nelboPerToken.toFixed(4));
   check('names KL >= 1 nat/name', r.klPerSequence >= 1, r.klPerSequence.toFixed(3));
   check('names >= 80 % new samples', novel >= 0.8, `${(100 * novel).toFixed(1)} %`);

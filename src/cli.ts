@@ -25,7 +25,9 @@ function int(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
     if (!/^[+-]?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected a whole number >= ${min}` : `expected a whole number from ${min} to ${max}`);
+      throw new InvalidArgumentError(
+        max === Number.MAX_SAFE_INTEGER ? `expected a whole number >= ${min}` : `expected a whole number from ${min} to ${max}`,
+      );
     }
     return n;
   };
@@ -49,7 +51,10 @@ function anyNumber(v: string): number {
 }
 
 function list(v: string): string[] {
-  const items = v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list of column names');
   return items;
 }
@@ -85,8 +90,18 @@ function dataOptions(cmd: Command, training: boolean): Command {
   return cmd
     .option('--columns <a,b,...>', 'CSV value columns to use (default: all but the timestamp and labels columns)', list)
     .option('--timestamp <column>', 'CSV timestamp column (default: a column named "timestamp", if any)')
-    .option('--window <n>', training ? 'window length in rows (default for one series: the dominant period, 32–128 points; whole sequences for JSON of one length)' : 'window length (default: the one saved with the model)', int(2))
-    .option('--stride <n>', training ? 'step between windows (default: 10)' : 'step between windows (default: the one saved with the model)', int(1));
+    .option(
+      '--window <n>',
+      training
+        ? 'window length in rows (default for one series: the dominant period, 32–128 points; whole sequences for JSON of one length)'
+        : 'window length (default: the one saved with the model)',
+      int(2),
+    )
+    .option(
+      '--stride <n>',
+      training ? 'step between windows (default: 10)' : 'step between windows (default: the one saved with the model)',
+      int(1),
+    );
 }
 
 export function buildProgram(): Command {
@@ -130,15 +145,27 @@ export function buildProgram(): Command {
     .option('--embedding <n>', 'token embedding size (text models)', int(1, 4096), 16)
     .addOption(new Option('--decoder <kind>', 'continuous decoder').choices(['repeat', 'autoregressive']).default('repeat'))
     .option('--epochs <n>', 'training epochs (window model; the detector trains to convergence)', int(1), 20)
-    .option('--max-steps <n>', 'detector: most optimizer steps (default 1000; stops earlier when the validation loss stops improving)', int(1))
+    .option(
+      '--max-steps <n>',
+      'detector: most optimizer steps (default 1000; stops earlier when the validation loss stops improving)',
+      int(1),
+    )
     .option('--max-seconds <s>', 'detector: most seconds of training (default 40)', num(0, 1e9, true))
     .option('--batch-size <n>', 'sequences per batch', int(1), 32)
     .option('--lr <rate>', 'Adam learning rate', num(0, 10, true), 1e-3)
     .option('--beta <b>', 'weight of the KL term (β-VAE); default 1', num(0))
     .option('--seed <n>', 'random seed (weights, shuffling, noise)', int(0, 2 ** 32 - 1), 1)
     .option('--validation-split <f>', 'fraction held out for validation (default: 0.1 with 50+ sequences)', num(0, 0.9))
-    .addOption(new Option('--normalizer <kind>', 'per-feature scaling fitted on the training data (saved with the model)').choices(['minmax', 'zscore', 'none']).default('minmax'))
-    .addOption(new Option('--reduce <how>', 'point score from the scores of the windows covering it (see below)').choices(REDUCE_CHOICES).default('q10'))
+    .addOption(
+      new Option('--normalizer <kind>', 'per-feature scaling fitted on the training data (saved with the model)')
+        .choices(['minmax', 'zscore', 'none'])
+        .default('minmax'),
+    )
+    .addOption(
+      new Option('--reduce <how>', 'point score from the scores of the windows covering it (see below)')
+        .choices(REDUCE_CHOICES)
+        .default('q10'),
+    )
     .option('--percentile <q>', 'threshold = this percentile of the training scores', num(0, 100), 99)
     .option('--report <file>', 'HTML report (default: <out without extension>.html, with an .svg of the loss curves)')
     .option('--no-report', 'do not write the report')
@@ -199,7 +226,10 @@ export function buildProgram(): Command {
     .description('evaluate anomaly scores against labels: ROC-AUC, PR-AUC, best F1, overlapping-segment F1')
     .argument('<model>', 'a model saved by `lstm-vae train`')
     .argument('<data>', 'labelled data')
-    .requiredOption('--labels <column|file>', 'labels: a 0/1 column of the CSV, or a file (0/1 per line, JSON array of 0/1 or of [start, end] intervals)');
+    .requiredOption(
+      '--labels <column|file>',
+      'labels: a 0/1 column of the CSV, or a file (0/1 per line, JSON array of 0/1 or of [start, end] intervals)',
+    );
   dataOptions(evalCmd, false)
     .addOption(new Option('--reduce <how>', 'point score from the covering windows (default: as trained)').choices(REDUCE_CHOICES))
     .option('--threshold <t>', 'threshold for the "F1 at threshold" line (default: the saved one)', anyNumber)
@@ -226,7 +256,13 @@ export function buildProgram(): Command {
     .option('--max-length <n>', 'longest sequence in tokens', int(1, 100000), 32)
     .option('--greedy', 'take the most likely token at each step')
     .option('-o, --out <file>', 'write to a file instead of stdout')
-    .addHelpText('after', examples(['lstm-vae generate names.safetensors -n 20 --temperature 0.8', 'lstm-vae generate names.safetensors -n 1000 --out names.txt']))
+    .addHelpText(
+      'after',
+      examples([
+        'lstm-vae generate names.safetensors -n 20 --temperature 0.8',
+        'lstm-vae generate names.safetensors -n 1000 --out names.txt',
+      ]),
+    )
     .action(async (model: string, opts) => {
       await generate(model, opts);
     });
@@ -240,7 +276,13 @@ export function buildProgram(): Command {
     .option('--length <n>', 'steps per sequence (default: the training window length)', int(1, 1000000))
     .option('-t, --temperature <t>', 'sampling temperature (token models)', num(0, 100, true), 1)
     .option('-o, --out <file>', 'output file: .csv (sample, step, columns…) or .json (default: CSV on stdout)')
-    .addHelpText('after', examples(['lstm-vae sample model.safetensors -n 3 --length 200 --out samples.csv', 'lstm-vae sample model.safetensors -n 10 --out samples.json']))
+    .addHelpText(
+      'after',
+      examples([
+        'lstm-vae sample model.safetensors -n 3 --length 200 --out samples.csv',
+        'lstm-vae sample model.safetensors -n 10 --out samples.json',
+      ]),
+    )
     .action(async (model: string, opts) => {
       await sample(model, opts);
     });
@@ -253,7 +295,13 @@ export function buildProgram(): Command {
     .argument('<data>', 'data to reconstruct')
     .option('-o, --out <file>', 'output: .csv (inputs, reconstructions, error per point) or .json (default: stdout)');
   dataOptions(reconCmd, false)
-    .addHelpText('after', examples(['lstm-vae reconstruct model.safetensors week2.csv --out recon.csv', 'lstm-vae reconstruct ecg.safetensors beats.json --out recon.json']))
+    .addHelpText(
+      'after',
+      examples([
+        'lstm-vae reconstruct model.safetensors week2.csv --out recon.csv',
+        'lstm-vae reconstruct ecg.safetensors beats.json --out recon.json',
+      ]),
+    )
     .action(async (model: string, data: string, opts) => {
       await reconstruct(model, data, opts);
     });
@@ -288,7 +336,9 @@ export function buildProgram(): Command {
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
   if (argv.length <= 2) {
-    process.stderr.write('lstm-vae: no command given (train, score, eval, generate, sample, reconstruct, info, bench); see lstm-vae --help\n');
+    process.stderr.write(
+      'lstm-vae: no command given (train, score, eval, generate, sample, reconstruct, info, bench); see lstm-vae --help\n',
+    );
     return 2;
   }
   try {
@@ -317,10 +367,7 @@ function fatal(e: unknown): void {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
-main().then(
-  (code) => {
-    // Let stdout drain (pipes), then exit even if a kernel thread is still winding down.
-    process.stdout.write('', () => process.exit(code));
-  },
-  fatal,
-);
+main().then((code) => {
+  // Let stdout drain (pipes), then exit even if a kernel thread is still winding down.
+  process.stdout.write('', () => process.exit(code));
+}, fatal);

@@ -4,7 +4,10 @@ import { GLUES, type BuildName } from './backend/glue.js';
 
 self.onmessage = (e: MessageEvent) => {
   const { build, module, memory, stackSize } = e.data as {
-    build: BuildName; module: WebAssembly.Module; memory: WebAssembly.Memory; stackSize: number;
+    build: BuildName;
+    module: WebAssembly.Module;
+    memory: WebAssembly.Memory;
+    stackSize: number;
   };
   const glue = GLUES[build];
   glue.initSync({ module, memory, thread_stack_size: stackSize } as never);

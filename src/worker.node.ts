@@ -3,7 +3,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { GLUES, type BuildName } from './backend/glue.js';
 
 const { build, module, memory, stackSize } = workerData as {
-  build: BuildName; module: WebAssembly.Module; memory: WebAssembly.Memory; stackSize: number;
+  build: BuildName;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  stackSize: number;
 };
 const glue = GLUES[build];
 glue.initSync({ module, memory, thread_stack_size: stackSize } as never);

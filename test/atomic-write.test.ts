@@ -322,9 +322,7 @@ describe.each([
     expect(faults.fired, `the ${step} fault was not reached`).toBe(true);
     expect(err).toBeInstanceOf(IOError);
     expect((err as Error).message).toBe(
-      step.includes('rite')
-        ? `cannot write model to ${p}: ENOSPC: no space left on device`
-        : `cannot write model to ${p}: EIO: i/o error`,
+      step.includes('rite') ? `cannot write model to ${p}: ENOSPC: no space left on device` : `cannot write model to ${p}: EIO: i/o error`,
     );
     expect(new Uint8Array(fs.readFileSync(p))).toEqual(OLD);
     expect(fs.readdirSync(dir)).toEqual(['model.safetensors']);
@@ -344,7 +342,11 @@ describe.each([
     expect(tempLeftovers(dir)).toEqual([]);
   });
 
-  for (const [code, errno] of [['EISDIR', -21], ['EINVAL', -22], ['EPERM', -1]] as const) {
+  for (const [code, errno] of [
+    ['EISDIR', -21],
+    ['EINVAL', -22],
+    ['EPERM', -1],
+  ] as const) {
     it(`a folder that cannot be opened or synced (${code}) is not an error`, async () => {
       for (const [fault, skip] of [dirOpen, dirSync]) {
         const dir = tmpDir();

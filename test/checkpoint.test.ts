@@ -4,22 +4,50 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  init, LstmVae, Optimizer, CharTokenizer, decodeSafetensors, readCheckpoint, ConfigError, DataError, FormatError,
-  type FitOptions, type LstmVaeConfig,
+  init,
+  LstmVae,
+  Optimizer,
+  CharTokenizer,
+  decodeSafetensors,
+  readCheckpoint,
+  ConfigError,
+  DataError,
+  FormatError,
+  type FitOptions,
+  type LstmVaeConfig,
 } from '../dist/index.node.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
 import { sines } from './shared/sines.js';
 import { sameBits } from './shared/numeric.js';
 
-
 const NAMES = [
-  'anna', 'bob', 'carla', 'dmitri', 'eve', 'fatima', 'gus', 'hana', 'ivan', 'jo', 'kemal',
-  'lea', 'mo', 'nina', 'otto', 'pia', 'quinn', 'rosa', 'sven', 'tara', 'ute',
+  'anna',
+  'bob',
+  'carla',
+  'dmitri',
+  'eve',
+  'fatima',
+  'gus',
+  'hana',
+  'ivan',
+  'jo',
+  'kemal',
+  'lea',
+  'mo',
+  'nina',
+  'otto',
+  'pia',
+  'quinn',
+  'rosa',
+  'sven',
+  'tara',
+  'ute',
 ];
 
 /** The weights whose bits differ between two models. */
 function differingWeights(a: LstmVae, b: LstmVae): string[] {
-  const wa = a.stateDict(), wb = b.stateDict();
+  const wa = a.stateDict(),
+    wb = b.stateDict();
   return Object.keys(wa).filter((k) => !sameBits(wa[k].data, wb[k].data));
 }
 
@@ -39,15 +67,28 @@ const CASES: Case[] = [
     config: { features: 2, hidden: 8, latent: 3, layers: 2, seed: 7 },
     data: () => sines(45, 10, 3),
     options: {
-      epochs: 4, batchSize: 8, learningRate: 5e-3, schedule: { type: 'cosine' }, warmupSteps: 3,
-      klAnnealing: { type: 'linear', steps: 10 }, clipNorm: 1, validationSplit: 0.2,
+      epochs: 4,
+      batchSize: 8,
+      learningRate: 5e-3,
+      schedule: { type: 'cosine' },
+      warmupSteps: 3,
+      klAnnealing: { type: 'linear', steps: 10 },
+      clipNorm: 1,
+      validationSplit: 0.2,
     },
   },
   {
     name: 'continuous autoregressive, AdamW, step schedule, no shuffle',
     config: { features: 2, hidden: 6, latent: 2, decoder: 'autoregressive', seed: 2 },
     data: () => sines(20, 8, 5),
-    options: { epochs: 3, batchSize: 6, optimizer: 'adamw', learningRate: 3e-3, schedule: { type: 'step', stepSize: 4, gamma: 0.5 }, shuffle: false },
+    options: {
+      epochs: 3,
+      batchSize: 6,
+      optimizer: 'adamw',
+      learningRate: 3e-3,
+      schedule: { type: 'step', stepSize: 4, gamma: 0.5 },
+      shuffle: false,
+    },
   },
   {
     name: 'token model with word dropout, SGD with Nesterov momentum, free bits',
@@ -56,15 +97,27 @@ const CASES: Case[] = [
       const tok = CharTokenizer.fit(NAMES);
       return tok.encodeBatch(NAMES);
     },
-    options: { epochs: 3, batchSize: 4, optimizer: 'sgd', optimizerOptions: { momentum: 0.9, nesterov: true }, learningRate: 0.05, freeBits: 0.1 },
+    options: {
+      epochs: 3,
+      batchSize: 4,
+      optimizer: 'sgd',
+      optimizerOptions: { momentum: 0.9, nesterov: true },
+      learningRate: 0.05,
+      freeBits: 0.1,
+    },
   },
   {
     name: 'RMSProp with momentum, early stopping with restoreBest',
     config: { features: 2, hidden: 6, latent: 2, seed: 4 },
     data: () => sines(30, 6, 8),
     options: {
-      epochs: 6, batchSize: 7, optimizer: 'rmsprop', optimizerOptions: { momentum: 0.5 }, learningRate: 0.02,
-      validationSplit: 0.2, earlyStopping: { patience: 2, minDelta: 0.5 },
+      epochs: 6,
+      batchSize: 7,
+      optimizer: 'rmsprop',
+      optimizerOptions: { momentum: 0.5 },
+      learningRate: 0.02,
+      validationSplit: 0.2,
+      earlyStopping: { patience: 2, minDelta: 0.5 },
     },
   },
 ];
@@ -77,7 +130,12 @@ beforeAll(async () => {
 /** fit options that abort training (through an AbortSignal) right after step `k`. */
 function abortAfter(k: number) {
   const ac = new AbortController();
-  return { signal: ac.signal, onBatchEnd: (s: { step: number }) => { if (s.step === k) ac.abort(); } };
+  return {
+    signal: ac.signal,
+    onBatchEnd: (s: { step: number }) => {
+      if (s.step === k) ac.abort();
+    },
+  };
 }
 
 async function uninterrupted(c: Case) {
@@ -91,7 +149,13 @@ describe('checkpoint contents', () => {
     const m = new LstmVae({ features: 2, hidden: 4, latent: 2, seed: 1 });
     const opt = new Optimizer('adam', { lr: 1e-2 });
     const seen: Uint8Array[] = [];
-    const h = await m.fit(sines(10, 5), { epochs: 1, batchSize: 4, optimizer: opt, checkpointEvery: 2, onCheckpoint: (b) => void seen.push(b) });
+    const h = await m.fit(sines(10, 5), {
+      epochs: 1,
+      batchSize: 4,
+      optimizer: opt,
+      checkpointEvery: 2,
+      onCheckpoint: (b) => void seen.push(b),
+    });
     expect(seen).toHaveLength(1); // 3 steps: one checkpoint at step 2
     const ck = m.checkpoint(opt, h.trainerState);
     const { metadata, tensors } = decodeSafetensors(ck);
@@ -115,7 +179,9 @@ describe('checkpoint contents', () => {
     // the checkpoint is also a model file
     const again = LstmVae.fromSafetensors(ck);
     expect(differingWeights(again, m)).toEqual([]);
-    m.dispose(); again.dispose(); opt.dispose();
+    m.dispose();
+    again.dispose();
+    opt.dispose();
   });
 });
 
@@ -144,7 +210,8 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
       }
       // mid-epoch positions are covered
       expect([...positions].some((p) => !p.endsWith(':0'))).toBe(true);
-      ref.m.dispose(); m.dispose();
+      ref.m.dispose();
+      m.dispose();
     });
   }
 
@@ -159,7 +226,8 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
       expect(h.stopped).toBe('aborted');
       expect(h.trainerState!.step).toBe(k);
       const ck = m.checkpoint(opt, h.trainerState);
-      m.dispose(); opt.dispose();
+      m.dispose();
+      opt.dispose();
       const r = LstmVae.fromSafetensors(ck);
       const hr = await r.fit(c.data() as never, { ...c.options, resumeFrom: ck });
       expect(differingWeights(r, ref.m), `stopped at step ${k}`).toEqual([]);
@@ -180,7 +248,9 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
     const fresh = new LstmVae({ ...c.config, seed: 12345 });
     await fresh.fit(c.data() as never, { ...c.options, resumeFrom: last });
     expect(differingWeights(fresh, ref.m)).toEqual([]);
-    m.dispose(); fresh.dispose(); ref.m.dispose();
+    m.dispose();
+    fresh.dispose();
+    ref.m.dispose();
   });
 
   it('a finished run continues for more epochs exactly as one longer run', async () => {
@@ -195,7 +265,10 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
     const hc = await cont.fit(sines(23, 6), { ...opts, epochs: 5, resumeFrom: short.checkpoint(opt, hs.trainerState) });
     expect(differingWeights(cont, long)).toEqual([]);
     expect(stats(hc as never)).toEqual(stats(hl as never));
-    long.dispose(); short.dispose(); cont.dispose(); opt.dispose();
+    long.dispose();
+    short.dispose();
+    cont.dispose();
+    opt.dispose();
   });
 
   it('an async iterable resumes mid-epoch by replaying its batches', async () => {
@@ -218,7 +291,8 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
       expect(differingWeights(r, ref)).toEqual([]);
       r.dispose();
     }
-    ref.dispose(); m.dispose();
+    ref.dispose();
+    m.dispose();
   });
 
   it('checkpointPath writes each checkpoint atomically (Node) and the file resumes', async () => {
@@ -237,7 +311,9 @@ describe('resuming gives the uninterrupted run bit for bit', () => {
     const r = LstmVae.fromSafetensors(bytes);
     await r.fit(c.data() as never, { ...c.options, resumeFrom: bytes });
     expect(differingWeights(r, ref.m)).toEqual([]);
-    ref.m.dispose(); m.dispose(); r.dispose();
+    ref.m.dispose();
+    m.dispose();
+    r.dispose();
   });
 });
 
@@ -252,7 +328,9 @@ describe('resume errors', () => {
     const r = new LstmVae(config);
     await expect(r.fit(x, { epochs: 1, batchSize: 3, resumeFrom: ck })).rejects.toThrowError(/batchSize = 4/);
     await expect(r.fit(sines(13, 5), { epochs: 1, batchSize: 4, resumeFrom: ck })).rejects.toThrowError(DataError);
-    await expect(r.fit(x, { epochs: 1, batchSize: 4, optimizer: 'sgd', resumeFrom: ck })).rejects.toThrowError(/continues a 'adam' optimizer/);
+    await expect(r.fit(x, { epochs: 1, batchSize: 4, optimizer: 'sgd', resumeFrom: ck })).rejects.toThrowError(
+      /continues a 'adam' optimizer/,
+    );
     await expect(r.fit(x, { epochs: 1, batchSize: 4, learningRate: 0.5, resumeFrom: ck })).rejects.toThrowError(ConfigError);
     await expect(r.fit(x, { epochs: 1, batchSize: 4, resumeFrom: m.toSafetensors() })).rejects.toThrowError(/not a checkpoint/);
     await expect(r.fit(x, { epochs: 1, batchSize: 4, resumeFrom: ck.subarray(0, 50) })).rejects.toThrowError(FormatError);
@@ -269,6 +347,8 @@ describe('resume errors', () => {
     await expect(r.fit(x, { epochs: 1, batchSize: 4, resumeFrom: notJson })).rejects.toThrowError(/not valid JSON/);
     // nothing was changed by the failed attempts
     expect(differingWeights(r, new LstmVae(config))).toEqual([]);
-    m.dispose(); r.dispose(); other.dispose();
+    m.dispose();
+    r.dispose();
+    other.dispose();
   });
 });

@@ -93,7 +93,24 @@ beforeAll(async () => {
   }
   writeFileSync(join(dir, 'series.csv'), csv);
   // Names for a token model.
-  const names = ['anna', 'bert', 'carla', 'dora', 'emil', 'fritz', 'greta', 'hanna', 'ida', 'jonas', 'karl', 'lena', 'mia', 'nils', 'olga', 'paul'];
+  const names = [
+    'anna',
+    'bert',
+    'carla',
+    'dora',
+    'emil',
+    'fritz',
+    'greta',
+    'hanna',
+    'ida',
+    'jonas',
+    'karl',
+    'lena',
+    'mia',
+    'nils',
+    'olga',
+    'paul',
+  ];
   writeFileSync(join(dir, 'names.txt'), Array.from({ length: 4 }, () => names.join('\n')).join('\n') + '\n');
   // JSON sequences of one length.
   const seqs = Array.from({ length: 40 }, (_, b) => Array.from({ length: 12 }, (_, t) => Number(Math.sin((t + b) / 3).toFixed(4))));
@@ -110,8 +127,23 @@ afterAll(() => {
 
 describe('lstm-vae CLI: continuous data', () => {
   const trainArgs = [
-    'train', 'series.csv', '--timestamp', 'time', '--labels', 'label', '--window', '24', '--stride', '4',
-    '--epochs', '12', '--threads', '1', '--out', 'model.safetensors', '-q',
+    'train',
+    'series.csv',
+    '--timestamp',
+    'time',
+    '--labels',
+    'label',
+    '--window',
+    '24',
+    '--stride',
+    '4',
+    '--epochs',
+    '12',
+    '--threads',
+    '1',
+    '--out',
+    'model.safetensors',
+    '-q',
   ];
 
   it('train writes the model, an HTML report and an SVG', () => {

@@ -19,7 +19,9 @@ describe('AnomalyDetector.stream', () => {
     try {
       const batch = det.score(series);
       const live = det.stream();
-      expect(live.delay).toBe((det.plan.smoothing - 1 - Math.floor((det.plan.smoothing - 1) / 2) + det.plan.window) * det.plan.aggregate - 1);
+      expect(live.delay).toBe(
+        (det.plan.smoothing - 1 - Math.floor((det.plan.smoothing - 1) / 2) + det.plan.window) * det.plan.aggregate - 1,
+      );
       let resumed: ReturnType<typeof det.stream> | undefined;
       let compared = 0;
       for (let i = 0; i < n; i++) {

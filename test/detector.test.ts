@@ -16,12 +16,15 @@ beforeAll(async () => {
 /** Pearson correlation of two equally long arrays. */
 function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
-  let ma = 0, mb = 0;
+  let ma = 0,
+    mb = 0;
   for (let i = 0; i < n; i++) {
     ma += a[i] / n;
     mb += b[i] / n;
   }
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   for (let i = 0; i < n; i++) {
     sab += (a[i] - ma) * (b[i] - mb);
     saa += (a[i] - ma) ** 2;
@@ -243,7 +246,8 @@ describe('contributions', () => {
     const s = synthetic(7, { features: 2, anomalies: 0, n: 1200, period: 40, noise: 0.05, trend: 1 });
     const x = s.data.slice();
     // a burst in feature 1 only: rows 700–707 pushed up by 3 of that feature's amplitudes (its standard deviation × 4)
-    let m = 0, v = 0;
+    let m = 0,
+      v = 0;
     for (let i = 0; i < s.n; i++) m += x[i * 2 + 1] / s.n;
     for (let i = 0; i < s.n; i++) v += (x[i * 2 + 1] - m) ** 2 / s.n;
     const rows = Array.from({ length: 8 }, (_, k) => 700 + k);
@@ -266,7 +270,10 @@ describe('aggregation', () => {
   it('a period longer than 128 rows aggregates rows into points and still scores every row', async () => {
     const n = 3007; // 1002 bins of 3 rows and a tail of 1 row
     const g = mulberry32(11);
-    const x = Float64Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / 300) + 0.3 * Math.sin((4 * Math.PI * i) / 300) + i / 1000 + 0.05 * (g() - 0.5));
+    const x = Float64Array.from(
+      { length: n },
+      (_, i) => Math.sin((2 * Math.PI * i) / 300) + 0.3 * Math.sin((4 * Math.PI * i) / 300) + i / 1000 + 0.05 * (g() - 0.5),
+    );
     const det = await AnomalyDetector.fit(x, { maxSteps: 5 });
     try {
       expect(det.plan.period).toBeGreaterThanOrEqual(295);
@@ -322,9 +329,19 @@ describe('pure pieces', () => {
   it('intervalsAbove merges runs at most gap apart, then pads and merges overlaps', () => {
     //              0  1  2  3  4  5  6  7  8  9 10 11 12 13
     const s = [0, 5, 5, 0, 0, 5, 0, 0, 0, 0, 5, 0, 0, 1];
-    expect(intervalsAbove(s, 1, 2, 0)).toEqual([[1, 5], [10, 10]]); // 13 equals the threshold: not above
-    expect(intervalsAbove(s, 1, 1, 0)).toEqual([[1, 2], [5, 5], [10, 10]]);
-    expect(intervalsAbove(s, 1, 2, 1)).toEqual([[0, 6], [9, 11]]);
+    expect(intervalsAbove(s, 1, 2, 0)).toEqual([
+      [1, 5],
+      [10, 10],
+    ]); // 13 equals the threshold: not above
+    expect(intervalsAbove(s, 1, 1, 0)).toEqual([
+      [1, 2],
+      [5, 5],
+      [10, 10],
+    ]);
+    expect(intervalsAbove(s, 1, 2, 1)).toEqual([
+      [0, 6],
+      [9, 11],
+    ]);
     expect(intervalsAbove(s, 1, 2, 2)).toEqual([[0, 12]]); // [0, 7] and [8, 12] touch
     expect(intervalsAbove(s, 0.5, 0, 3)).toEqual([[0, 13]]);
     expect(intervalsAbove(s, 10, 2, 2)).toEqual([]);
@@ -332,7 +349,9 @@ describe('pure pieces', () => {
 
   it('medianReconstruction takes the median over the windows holding each point, their means added back', () => {
     // n = 5 points, d = 2, w = 3: windows start at 0, 1, 2; y[k][t][j] and means[k][j]
-    const w = 3, d = 2, n = 5;
+    const w = 3,
+      d = 2,
+      n = 5;
     const y = Float32Array.from([
       // window 0: t = 0, 1, 2
       1, 0, 2, 0, 3, 0,
@@ -351,7 +370,9 @@ describe('pure pieces', () => {
 
   it('rollingZScores equals a direct computation over the previous rows', () => {
     const g = mulberry32(17);
-    const n = 60, d = 2, window = 10;
+    const n = 60,
+      d = 2,
+      window = 10;
     const x = Float64Array.from({ length: n * d }, (_, i) => (i % d === 0 ? g() : 5 * g() + i / 40));
     x[45 * d + 1] += 20; // an outlier
     const got = rollingZScores(x, d, window);

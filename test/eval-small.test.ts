@@ -52,13 +52,27 @@ describeWithRealData('small evaluations on real data', ['ecg5000', 'names'], (ro
     }
     let unigram = 0;
     const [, Tt] = testBatch.shape;
-    for (let b = 0; b < testBatch.shape[0]; b++) for (let t = 0; t < testBatch.lengths[b]; t++) unigram -= Math.log(Math.max(counts[testBatch.data[b * Tt + t]], 0.5) / total);
+    for (let b = 0; b < testBatch.shape[0]; b++)
+      for (let t = 0; t < testBatch.lengths[b]; t++) unigram -= Math.log(Math.max(counts[testBatch.data[b * Tt + t]], 0.5) / total);
     unigram /= testBatch.lengths.reduce((a, b) => a + b, 0);
 
-    const model = new LstmVae({ mode: 'tokens', vocabSize: tok.vocabSize, embedding: 16, hidden: 64, latent: 8, wordDropout: 0.2, seed: 1 });
+    const model = new LstmVae({
+      mode: 'tokens',
+      vocabSize: tok.vocabSize,
+      embedding: 16,
+      hidden: 64,
+      latent: 8,
+      wordDropout: 0.2,
+      seed: 1,
+    });
     const curve = [heldOutNelbo(model, testBatch).nelboPerToken];
     await model.fit(trainBatch, {
-      epochs: 3, batchSize: 64, learningRate: 5e-3, clipNorm: 5, freeBits: 0.1, klAnnealing: { type: 'linear', steps: 100 },
+      epochs: 3,
+      batchSize: 64,
+      learningRate: 5e-3,
+      clipNorm: 5,
+      freeBits: 0.1,
+      klAnnealing: { type: 'linear', steps: 100 },
       onEpochEnd: () => void curve.push(heldOutNelbo(model, testBatch).nelboPerToken),
     });
     model.dispose();

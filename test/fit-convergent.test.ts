@@ -53,7 +53,11 @@ describe('convergent fit (no epochs)', () => {
     const rngBeforeVal: number[][] = [];
     const weights: Float32Array[] = [];
     const h = await m.fit(x, {
-      maxSteps: 2000, batchSize, beta, learningRate: 3e-2, patience: 1,
+      maxSteps: 2000,
+      batchSize,
+      beta,
+      learningRate: 3e-2,
+      patience: 1,
       onBatchEnd: (s) => {
         rngBeforeVal[s.epoch] = m.rng.getState();
       },
@@ -70,7 +74,10 @@ describe('convergent fit (no epochs)', () => {
     expect(sameBits(m.weightsSnapshot(), weights[best])).toBe(true);
     expect(sameBits(m.weightsSnapshot(), weights[h.epochs.length - 1])).toBe(false);
     // the held-out split is the last 10 % (5 sequences); replaying the best epoch's validation noise gives its loss
-    const T = 8, D = 2, nVal = 5, nTrain = 45;
+    const T = 8,
+      D = 2,
+      nVal = 5,
+      nTrain = 45;
     m.rng.setState(rngBeforeVal[best]);
     let sum = 0;
     for (let s = 0; s < nVal; s += batchSize) {

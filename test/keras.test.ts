@@ -74,18 +74,30 @@ describe('a PyTorch-layout model converted to the Keras layout and back', () => 
       const b = fromKerasWeights(config, toKeras(sd, config.layers!, false) as never);
       const bs = b.stateDict();
       for (const k of Object.keys(sd)) {
-        if (k.includes('bias_hh')) expect(Array.from(bs[k].data).every((v) => v === 0), k).toBe(true);
-        else if (k.includes('bias_ih')) expect(Array.from(bs[k].data), k).toEqual(Array.from(sd[k].data, (v, i) => Math.fround(v + sd[k.replace('bias_ih', 'bias_hh')].data[i])));
+        if (k.includes('bias_hh'))
+          expect(
+            Array.from(bs[k].data).every((v) => v === 0),
+            k,
+          ).toBe(true);
+        else if (k.includes('bias_ih'))
+          expect(Array.from(bs[k].data), k).toEqual(
+            Array.from(sd[k].data, (v, i) => Math.fround(v + sd[k.replace('bias_ih', 'bias_hh')].data[i])),
+          );
         else expect(sameBits(bs[k].data, sd[k].data), k).toBe(true);
       }
       const x = wave(3, 6, config.features!);
       const eps = Float32Array.from({ length: 3 * config.latent }, (_, i) => Math.sin(i + 0.5));
-      const ra = a.evaluate(x, { eps }), rb = b.evaluate(x, { eps });
+      const ra = a.evaluate(x, { eps }),
+        rb = b.evaluate(x, { eps });
       allclose('loss, recon, kl', [rb.loss, rb.recon, rb.kl], [ra.loss, ra.recon, ra.kl], SAME);
       allclose('mu', b.encode(x).mu, a.encode(x).mu, SAME);
-      const z = { data: Float32Array.from({ length: 2 * config.latent }, (_, i) => 0.3 * i - 0.4), shape: [2, config.latent] as [number, number] };
+      const z = {
+        data: Float32Array.from({ length: 2 * config.latent }, (_, i) => 0.3 * i - 0.4),
+        shape: [2, config.latent] as [number, number],
+      };
       allclose('decode', b.decode(z, 5), a.decode(z, 5), SAME);
-      a.dispose(); b.dispose();
+      a.dispose();
+      b.dispose();
     });
   }
 
@@ -95,9 +107,11 @@ describe('a PyTorch-layout model converted to the Keras layout and back', () => 
     const b = fromKerasWeights(config, toKeras(a.stateDict(), 2, true) as never);
     const x = { data: Int32Array.from([4, 5, 6, 2, 7, 8, 2, 0]), shape: [2, 4], lengths: [4, 3] };
     const eps = new Float32Array([0.1, -0.2, 0.3, 0.4]);
-    const ra = a.evaluate(x, { eps }), rb = b.evaluate(x, { eps });
+    const ra = a.evaluate(x, { eps }),
+      rb = b.evaluate(x, { eps });
     allclose('loss, recon, kl', [rb.loss, rb.recon, rb.kl], [ra.loss, ra.recon, ra.kl], SAME);
-    a.dispose(); b.dispose();
+    a.dispose();
+    b.dispose();
   });
 });
 
@@ -106,8 +120,11 @@ describe('real TF.js layers', () => {
     const [T, D, H, Z] = [7, 3, 5, 2];
     const uniform = (r: number, seed: number) => tf.initializers.randomUniform({ minval: -r, maxval: r, seed });
     const lstmOpts = {
-      units: H, recurrentActivation: 'sigmoid',
-      kernelInitializer: uniform(0.5, 1), recurrentInitializer: uniform(0.5, 2), biasInitializer: uniform(0.3, 3),
+      units: H,
+      recurrentActivation: 'sigmoid',
+      kernelInitializer: uniform(0.5, 1),
+      recurrentInitializer: uniform(0.5, 2),
+      biasInitializer: uniform(0.3, 3),
     } as const;
     const enc1 = tf.layers.lstm({ ...lstmOpts, returnSequences: true });
     const enc2 = tf.layers.lstm({ ...lstmOpts, kernelInitializer: uniform(0.5, 4) });
@@ -120,11 +137,17 @@ describe('real TF.js layers', () => {
     const dec2 = tf.layers.lstm({ ...lstmOpts, returnSequences: true, recurrentInitializer: uniform(0.5, 7) });
     const out = tf.layers.dense({ units: D, biasInitializer: uniform(0.3, 8) });
     const zIn = tf.input({ shape: [Z] });
-    const decoder = tf.model({ inputs: zIn, outputs: out.apply(dec2.apply(dec1.apply(tf.layers.repeatVector({ n: T }).apply(zIn)))) as tf.SymbolicTensor });
+    const decoder = tf.model({
+      inputs: zIn,
+      outputs: out.apply(dec2.apply(dec1.apply(tf.layers.repeatVector({ n: T }).apply(zIn)))) as tf.SymbolicTensor,
+    });
 
     const model = fromKerasWeights({ features: D, hidden: H, latent: Z, layers: 2 }, {
-      'encoder.lstm': [enc1, enc2], 'encoder.fc_mu': mu, 'encoder.fc_logvar': lv,
-      'decoder.lstm': [dec1.getWeights(), dec2.getWeights()], 'decoder.fc_out': out,
+      'encoder.lstm': [enc1, enc2],
+      'encoder.fc_mu': mu,
+      'encoder.fc_logvar': lv,
+      'decoder.lstm': [dec1.getWeights(), dec2.getWeights()],
+      'decoder.fc_out': out,
     } as never);
     const x = wave(4, T, D);
     const [tmu, tlv] = encoder.predict(tf.tensor3d(x.data, [4, T, D])) as tf.Tensor[];
@@ -155,8 +178,15 @@ describe('real TF.js layers', () => {
     expect((err as Error).message).toMatch(/recurrentActivation: 'sigmoid'/);
     const snake = { ...(k['decoder.lstm'] as object), config: { recurrent_activation: 'hard_sigmoid' } };
     expect(() => fromKerasWeights(config, { ...k, 'decoder.lstm': snake } as never)).toThrowError(/'hard_sigmoid'/);
-    expect(() => fromKerasWeights(config, { ...k, 'decoder.lstm': { ...(k['decoder.lstm'] as object), config: { activation: 'relu' } } } as never)).toThrowError(/activation 'relu'/);
-    expect(() => fromKerasWeights(config, { ...k, 'encoder.fc_mu': { kernel: transposed(good.stateDict()['encoder.fc_mu.weight']), bias: [0, 0], config: { activation: 'relu' } } } as never)).toThrowError(ConfigError);
+    expect(() =>
+      fromKerasWeights(config, { ...k, 'decoder.lstm': { ...(k['decoder.lstm'] as object), config: { activation: 'relu' } } } as never),
+    ).toThrowError(/activation 'relu'/);
+    expect(() =>
+      fromKerasWeights(config, {
+        ...k,
+        'encoder.fc_mu': { kernel: transposed(good.stateDict()['encoder.fc_mu.weight']), bias: [0, 0], config: { activation: 'relu' } },
+      } as never),
+    ).toThrowError(ConfigError);
     good.dispose();
   });
 });
@@ -167,14 +197,32 @@ describe('errors', () => {
     const m = new LstmVae(config);
     const k = toKeras(m.stateDict(), 2, false) as Record<string, unknown>;
     const enc = k['encoder.lstm'] as Record<string, unknown>[];
-    expect(() => fromKerasWeights(config, { ...k, 'encoder.lstm': [enc[0], { ...enc[1], kernel: [[1, 2], [3, 4]] }] } as never)).toThrowError(/layers\["encoder\.lstm"\]\[1\]\.kernel must be \[4, 16\]/);
-    expect(() => fromKerasWeights(config, { ...k, 'encoder.lstm': [enc[0], { ...enc[1], bias: [1, 2] }] } as never)).toThrowError(ShapeError);
+    expect(() =>
+      fromKerasWeights(config, {
+        ...k,
+        'encoder.lstm': [
+          enc[0],
+          {
+            ...enc[1],
+            kernel: [
+              [1, 2],
+              [3, 4],
+            ],
+          },
+        ],
+      } as never),
+    ).toThrowError(/layers\["encoder\.lstm"\]\[1\]\.kernel must be \[4, 16\]/);
+    expect(() => fromKerasWeights(config, { ...k, 'encoder.lstm': [enc[0], { ...enc[1], bias: [1, 2] }] } as never)).toThrowError(
+      ShapeError,
+    );
     expect(() => fromKerasWeights(config, { ...k, 'encoder.lstm': enc[0] } as never)).toThrowError(/needs 2 LSTM layer\(s\)/);
     const { 'encoder.fc_mu': _omit, ...missing } = k;
     expect(() => fromKerasWeights(config, missing as never)).toThrowError(/"encoder\.fc_mu" is missing/);
     expect(() => fromKerasWeights(config, { ...k, 'encoder.fc_sigma': [] } as never)).toThrowError(/unknown layer "encoder\.fc_sigma"/);
     expect(() => fromKerasWeights(config, { ...k, 'decoder.fc_out': [[[1]]] } as never)).toThrowError(/kernel must be \[4, 2\]/);
-    expect(() => fromKerasWeights(config, { ...k, 'decoder.fc_out': [[1], [2], [3], [4]] } as never)).toThrowError(/has 4 weights; a Keras Dense layer has 2/);
+    expect(() => fromKerasWeights(config, { ...k, 'decoder.fc_out': [[1], [2], [3], [4]] } as never)).toThrowError(
+      /has 4 weights; a Keras Dense layer has 2/,
+    );
     expect(() => fromKerasWeights({ ...config, hidden: 0 }, k as never)).toThrowError(ConfigError);
     m.dispose();
   });

@@ -36,7 +36,9 @@ describe.each(['simd', 'simd-mt', 'relaxed-mt'] as const)('nn.LSTM fixtures on %
     const c = fx.cases[1];
     const weights = Object.fromEntries(Object.entries(c.params as Record<string, T>).map(([k, v]) => [k, f32(v)]));
     const x = { data: f32(c.x), shape: c.x[0] };
-    expect(() => lstm(x, { ...weights, bias_hh_l0: new Float32Array(3) })).toThrowError(/weights\.bias_hh_l0 must be a Float32Array of \d+/);
+    expect(() => lstm(x, { ...weights, bias_hh_l0: new Float32Array(3) })).toThrowError(
+      /weights\.bias_hh_l0 must be a Float32Array of \d+/,
+    );
     expect(() => lstm(x, weights, { lengths: [99, 1] })).toThrowError(ShapeError);
     expect(() => lstm({ data: x.data, shape: [x.shape[0], x.shape[1], x.shape[2] + 1] }, weights)).toThrowError(ShapeError);
   });

@@ -36,15 +36,23 @@ describe.each(builds)('matmul on the %s build', (build) => {
     const size = (max: number) => fc.integer({ min: 1, max });
     fc.assert(
       fc.property(size(70), size(70), size(300), fc.integer(), (m, n, k, seed) => {
-        const a = randomFloats(m * k, seed), b = randomFloats(k * n, seed + 1);
+        const a = randomFloats(m * k, seed),
+          b = randomFloats(k * n, seed + 1);
         const c = matmul({ data: a, shape: [m, k] }, { data: b, shape: [k, n] });
         expect(c.shape).toEqual([m, n]);
         expect(matmulRelError(c.data, a, b, m, n, k)).toBeLessThan(1e-5);
       }),
       { numRuns: 60, seed: 42 },
     );
-    for (const [m, n, k] of [[1, 1, 1], [1, 9, 5], [9, 1, 5], [130, 257, 129], [256, 256, 256]]) {
-      const a = randomFloats(m * k, m + n), b = randomFloats(k * n, k);
+    for (const [m, n, k] of [
+      [1, 1, 1],
+      [1, 9, 5],
+      [9, 1, 5],
+      [130, 257, 129],
+      [256, 256, 256],
+    ]) {
+      const a = randomFloats(m * k, m + n),
+        b = randomFloats(k * n, k);
       const c = matmul({ data: a, shape: [m, k] }, { data: b, shape: [k, n] });
       expect(matmulRelError(c.data, a, b, m, n, k)).toBeLessThan(1e-5);
     }
@@ -53,7 +61,8 @@ describe.each(builds)('matmul on the %s build', (build) => {
   it('gives bit-identical results on 1 and on all threads', async () => {
     const info = await init({ build });
     const [m, n, k] = [96, 300, 200];
-    const a = randomFloats(m * k, 5), b = randomFloats(k * n, 6);
+    const a = randomFloats(m * k, 5),
+      b = randomFloats(k * n, 6);
     setThreads(1);
     const one = matmul({ data: a, shape: [m, k] }, { data: b, shape: [k, n] });
     setThreads(info.threads);

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  averagePrecision,
-  bestF1,
-  overlappingSegmentF1,
-  percentileThreshold,
-  rocAuc,
-  sumSegmentCounts,
-} from '../src/eval/metrics.js';
+import { averagePrecision, bestF1, overlappingSegmentF1, percentileThreshold, rocAuc, sumSegmentCounts } from '../src/eval/metrics.js';
 import { findAnomalies, findAnomaliesDetailed, smoothScores } from '../src/detect/find-anomalies.js';
 import { ConfigError, DataError, ShapeError } from '../src/core/errors.js';
 
@@ -74,7 +67,10 @@ function bruteBestF1(s: number[], l: number[]): number {
 const samples = fc
   .array(
     fc.record({
-      s: fc.oneof(fc.integer({ min: 0, max: 8 }).map((x) => x / 4), fc.double({ min: -1e3, max: 1e3, noNaN: true })),
+      s: fc.oneof(
+        fc.integer({ min: 0, max: 8 }).map((x) => x / 4),
+        fc.double({ min: -1e3, max: 1e3, noNaN: true }),
+      ),
       l: fc.integer({ min: 0, max: 1 }),
     }),
     { minLength: 2, maxLength: 60 },
@@ -233,11 +229,35 @@ describe('overlappingSegmentF1 (Orion protocol)', () => {
 
   it('handles empty sides and spanning detections', () => {
     // nothing detected: tp 0, fp 0, fn 2 → all ratios 0
-    expect(overlappingSegmentF1([], [[1, 2], [5, 6]])).toEqual({ tp: 0, fp: 0, fn: 2, precision: 0, recall: 0, f1: 0 });
+    expect(
+      overlappingSegmentF1(
+        [],
+        [
+          [1, 2],
+          [5, 6],
+        ],
+      ),
+    ).toEqual({ tp: 0, fp: 0, fn: 2, precision: 0, recall: 0, f1: 0 });
     // nothing labelled: every detection is an fp
-    expect(overlappingSegmentF1([[1, 2], [5, 6]], [])).toMatchObject({ tp: 0, fp: 2, fn: 0 });
+    expect(
+      overlappingSegmentF1(
+        [
+          [1, 2],
+          [5, 6],
+        ],
+        [],
+      ),
+    ).toMatchObject({ tp: 0, fp: 2, fn: 0 });
     // one detection spanning two windows finds both: tp 2, fp 0, fn 0
-    expect(overlappingSegmentF1([[0, 100]], [[10, 20], [40, 50]])).toMatchObject({ tp: 2, fp: 0, fn: 0, f1: 1 });
+    expect(
+      overlappingSegmentF1(
+        [[0, 100]],
+        [
+          [10, 20],
+          [40, 50],
+        ],
+      ),
+    ).toMatchObject({ tp: 2, fp: 0, fn: 0, f1: 1 });
     // time units (epoch ms) work the same
     const t = Date.UTC(2014, 3, 10);
     expect(overlappingSegmentF1([[t + 1000, t + 5000]], [[t, t + 2000]])).toMatchObject({ tp: 1, fp: 0, fn: 0 });

@@ -4,7 +4,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  init, LstmVae, CharTokenizer, Optimizer, encodeSafetensors, decodeSafetensors, FormatError, type LstmVaeConfig,
+  init,
+  LstmVae,
+  CharTokenizer,
+  Optimizer,
+  encodeSafetensors,
+  decodeSafetensors,
+  FormatError,
+  type LstmVaeConfig,
 } from '../dist/index.node.js';
 import { rawSafetensors } from './shared/safetensors-bytes.js';
 
@@ -37,7 +44,8 @@ beforeAll(async () => {
   const x = { data: new Float32Array(3 * 4 * 2).map((_, i) => Math.sin(i)), shape: [3, 4, 2] };
   const h = await c.fit(x, { epochs: 1, batchSize: 2, optimizer: opt });
   const ck = c.checkpoint(opt, h.trainerState);
-  c.dispose(); opt.dispose();
+  c.dispose();
+  opt.dispose();
   // a file as PyTorch's save_file writes it: the SPEC's keys, no metadata
   const p = new LstmVae({ features: 2, hidden: 3, latent: 2, layers: 2, decoder: 'autoregressive', seed: 7 });
   const pt = encodeSafetensors(p.stateDict());
@@ -81,7 +89,8 @@ function edit(bytes: Uint8Array, f: (meta: Record<string, string>, t: Tensors) =
 /** Runs the loaded model once on an input that fits it: it must work. */
 function exercise(m: LstmVae): void {
   const c = m.config;
-  const B = 2, T = 3;
+  const B = 2,
+    T = 3;
   if (c.mode === 'continuous') {
     const x = { data: Float32Array.from({ length: B * T * c.features }, (_, i) => Math.sin(i)), shape: [B, T, c.features] };
     const r = m.evaluate(x, { eps: new Float32Array(B * c.latent) });
@@ -105,14 +114,20 @@ describe('damaged model files give FormatError', () => {
   });
 
   it('random bytes, and random bytes after a valid-looking length', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (b) => expectFormatError(b)), { numRuns: 500, seed: 1 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (b) => expectFormatError(b)),
+      { numRuns: 500, seed: 1 },
+    );
     const head = BASES[0].bytes.subarray(0, 8);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), (b) => {
-      const x = new Uint8Array(8 + b.length);
-      x.set(head);
-      x.set(b, 8);
-      expectFormatError(x);
-    }), { numRuns: 500, seed: 2 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), (b) => {
+        const x = new Uint8Array(8 + b.length);
+        x.set(head);
+        x.set(b, 8);
+        expectFormatError(x);
+      }),
+      { numRuns: 500, seed: 2 },
+    );
   });
 
   // [base file, config fields changed, the FormatError message]; a config that claims a huge model is
@@ -124,33 +139,63 @@ describe('damaged model files give FormatError', () => {
     [0, { hidden: 4096, layers: 16, latent: 4096 }, /state dict does not match/],
     [2, { vocabSize: 1 << 20, embedding: 4096 }, /embedding\.weight/],
   ] as const)('shapes that do not fit the config: file %i with %o', (base, change, message) => {
-    expectFormatError(edit(BASES[base].bytes, (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), ...change }))), message);
+    expectFormatError(
+      edit(BASES[base].bytes, (m) => (m.config = JSON.stringify({ ...JSON.parse(m.config), ...change }))),
+      message,
+    );
   });
 
   it('a tensor of the wrong shape', () => {
     const wrong = { shape: [3, 2], data: new Float32Array(6) };
-    expectFormatError(edit(BASES[0].bytes, (_m, t) => (t['decoder.fc_out.weight'] = wrong)), /decoder\.fc_out\.weight is \[3,2\], expected \[2,3\]/);
+    expectFormatError(
+      edit(BASES[0].bytes, (_m, t) => (t['decoder.fc_out.weight'] = wrong)),
+      /decoder\.fc_out\.weight is \[3,2\], expected \[2,3\]/,
+    );
   });
 
   it('missing and extra keys', () => {
     for (const { bytes } of BASES) {
-      expectFormatError(edit(bytes, (_m, t) => delete t['encoder.fc_mu.bias']), /missing: encoder\.fc_mu\.bias/);
-      expectFormatError(edit(bytes, (_m, t) => (t['encoder.fc_sigma.bias'] = { shape: [2], data: new Float32Array(2) })), /unexpected: encoder\.fc_sigma\.bias/);
+      expectFormatError(
+        edit(bytes, (_m, t) => delete t['encoder.fc_mu.bias']),
+        /missing: encoder\.fc_mu\.bias/,
+      );
+      expectFormatError(
+        edit(bytes, (_m, t) => (t['encoder.fc_sigma.bias'] = { shape: [2], data: new Float32Array(2) })),
+        /unexpected: encoder\.fc_sigma\.bias/,
+      );
     }
-    expectFormatError(edit(BASES[0].bytes, (_m, t) => {
-      for (const k of Object.keys(t)) if (k.startsWith('decoder.')) delete t[k];
-    }), /missing: decoder\.fc_out\.bias, decoder\.fc_out\.weight, decoder\.lstm/);
+    expectFormatError(
+      edit(BASES[0].bytes, (_m, t) => {
+        for (const k of Object.keys(t)) if (k.startsWith('decoder.')) delete t[k];
+      }),
+      /missing: decoder\.fc_out\.bias, decoder\.fc_out\.weight, decoder\.lstm/,
+    );
     // no config and a tensor to infer sizes from is missing
-    expectFormatError(edit(BASES[4].bytes, (_m, t) => delete t['encoder.lstm.weight_hh_l0']), /no config and no tensor encoder\.lstm\.weight_hh_l0/);
+    expectFormatError(
+      edit(BASES[4].bytes, (_m, t) => delete t['encoder.lstm.weight_hh_l0']),
+      /no config and no tensor encoder\.lstm\.weight_hh_l0/,
+    );
     expectFormatError(encodeSafetensors({}), /no config/);
   });
 
   it('a newer or malformed format_version, another format', () => {
     const base = BASES[0].bytes;
-    expectFormatError(edit(base, (m) => (m.format_version = '2')), /format_version 2, newer than this package reads \(1\): update lstm-vae/);
-    expectFormatError(edit(base, (m) => (m.format_version = 'one')), /bad format_version/);
-    expectFormatError(edit(base, (m) => (m.format_version = '0')), /bad format_version/);
-    expectFormatError(edit(base, (m) => (m.format = 'keras')), /not an lstm-vae file/);
+    expectFormatError(
+      edit(base, (m) => (m.format_version = '2')),
+      /format_version 2, newer than this package reads \(1\): update lstm-vae/,
+    );
+    expectFormatError(
+      edit(base, (m) => (m.format_version = 'one')),
+      /bad format_version/,
+    );
+    expectFormatError(
+      edit(base, (m) => (m.format_version = '0')),
+      /bad format_version/,
+    );
+    expectFormatError(
+      edit(base, (m) => (m.format = 'keras')),
+      /not an lstm-vae file/,
+    );
     // a state dict tagged as Hugging Face tools tag them loads (sizes from the shapes)
     for (const tag of ['pt', 'np']) {
       const m = LstmVae.fromSafetensors(edit(BASES[4].bytes, (meta) => (meta.format = tag)));
@@ -161,24 +206,59 @@ describe('damaged model files give FormatError', () => {
 
   it('malformed config, metadata and tokenizer JSON', () => {
     const base = BASES[0].bytes;
-    expectFormatError(edit(base, (m) => (m.config = '{"mode": "continuous", hidden: 3}')), /config in the file is not valid JSON/);
-    expectFormatError(edit(base, (m) => (m.config = '')), /not valid JSON/);
+    expectFormatError(
+      edit(base, (m) => (m.config = '{"mode": "continuous", hidden: 3}')),
+      /config in the file is not valid JSON/,
+    );
+    expectFormatError(
+      edit(base, (m) => (m.config = '')),
+      /not valid JSON/,
+    );
     const badConfigs = [
-      'null', '[]', '42', '"continuous"', '{}', '{"hidden": 3}', '{"features": 2, "hidden": -3, "latent": 2}',
-      '{"features": 2, "hidden": 3, "latent": 2, "mode": "images"}', '{"features": 2, "hidden": 3.5, "latent": 2}',
+      'null',
+      '[]',
+      '42',
+      '"continuous"',
+      '{}',
+      '{"hidden": 3}',
+      '{"features": 2, "hidden": -3, "latent": 2}',
+      '{"features": 2, "hidden": 3, "latent": 2, "mode": "images"}',
+      '{"features": 2, "hidden": 3.5, "latent": 2}',
     ];
-    for (const bad of badConfigs) expectFormatError(edit(base, (m) => (m.config = bad)), /config in the file is invalid/);
-    expectFormatError(edit(base, (m) => (m.metadata = '{oops')), /metadata in the file is not valid JSON/);
+    for (const bad of badConfigs)
+      expectFormatError(
+        edit(base, (m) => (m.config = bad)),
+        /config in the file is invalid/,
+      );
+    expectFormatError(
+      edit(base, (m) => (m.metadata = '{oops')),
+      /metadata in the file is not valid JSON/,
+    );
     for (const bad of ['null', '[1]', '7', '"x"']) {
-      expectFormatError(edit(base, (m) => (m.metadata = bad)), /metadata in the file must be a JSON object/);
+      expectFormatError(
+        edit(base, (m) => (m.metadata = bad)),
+        /metadata in the file must be a JSON object/,
+      );
     }
-    expectFormatError(edit(BASES[2].bytes, (m) => (m.tokenizer = '{"chars": 5')), /tokenizer/);
-    expectFormatError(edit(BASES[2].bytes, (m) => (m.tokenizer = '{"chars": 5}')), /tokenizer/);
+    expectFormatError(
+      edit(BASES[2].bytes, (m) => (m.tokenizer = '{"chars": 5')),
+      /tokenizer/,
+    );
+    expectFormatError(
+      edit(BASES[2].bytes, (m) => (m.tokenizer = '{"chars": 5}')),
+      /tokenizer/,
+    );
   });
 
   it('non-finite weights and other dtypes', () => {
-    expectFormatError(edit(BASES[0].bytes, (_m, t) => (t['encoder.fc_mu.weight'].data[1] = NaN)), /encoder\.fc_mu\.weight holds a non-finite value/);
-    expectFormatError(edit(BASES[0].bytes, (_m, t) => (t['decoder.lstm.bias_hh_l0'].data[0] = -Infinity)), /non-finite/);
+    expectFormatError(
+      edit(BASES[0].bytes, (_m, t) => (t['encoder.fc_mu.weight'].data[1] = NaN)),
+      /encoder\.fc_mu\.weight holds a non-finite value/,
+    );
+    expectFormatError(
+      edit(BASES[0].bytes, (_m, t) => (t['decoder.lstm.bias_hh_l0'].data[0] = -Infinity)),
+      /non-finite/,
+    );
     const { metadata, tensors } = decodeSafetensors(BASES[0].bytes);
     const names = Object.keys(tensors).sort();
     // hand-built header with one F16 tensor
@@ -187,7 +267,11 @@ describe('damaged model files give FormatError', () => {
     for (const k of names) {
       const n = tensors[k].data.length * 4;
       const f16 = k === names[0];
-      entries[k] = { dtype: f16 ? 'F16' : 'F32', shape: f16 ? [tensors[k].data.length * 2] : tensors[k].shape, data_offsets: [off, off + n] };
+      entries[k] = {
+        dtype: f16 ? 'F16' : 'F32',
+        shape: f16 ? [tensors[k].data.length * 2] : tensors[k].shape,
+        data_offsets: [off, off + n],
+      };
       off += n;
     }
     expectFormatError(rawSafetensors(JSON.stringify(entries), off), /F16/);
@@ -215,7 +299,21 @@ type Mutation =
   | { kind: 'reshape'; at: number; shape: number[] }
   | { kind: 'value'; at: number; index: number; value: number };
 
-const CONFIG_KEYS = ['mode', 'features', 'hidden', 'latent', 'layers', 'decoder', 'vocabSize', 'embedding', 'wordDropout', 'seed', 'recurrentInit', 'forgetBias', 'extra'];
+const CONFIG_KEYS = [
+  'mode',
+  'features',
+  'hidden',
+  'latent',
+  'layers',
+  'decoder',
+  'vocabSize',
+  'embedding',
+  'wordDropout',
+  'seed',
+  'recurrentInit',
+  'forgetBias',
+  'extra',
+];
 const jsonValue = fc.oneof(
   fc.integer({ min: -3, max: 40 }),
   fc.constantFrom(0, 1, 2, 3, 4, 4096, 4097, 65536, 1 << 20, 2 ** 31, 2 ** 53, -1, 0.5, 1e308, -0),
@@ -235,12 +333,18 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({
     kind: fc.constant('meta' as const),
     key: fc.constantFrom('format', 'format_version', 'config', 'metadata', 'tokenizer', 'optimizer', 'trainer', 'other'),
-    value: fc.oneof(fc.constant(null), fc.string({ maxLength: 8 }), fc.constantFrom('1', '2', '0', 'lstm-vae', '{}', '[]', 'null', '{"chars":"ab"}')),
+    value: fc.oneof(
+      fc.constant(null),
+      fc.string({ maxLength: 8 }),
+      fc.constantFrom('1', '2', '0', 'lstm-vae', '{}', '[]', 'null', '{"chars":"ab"}'),
+    ),
   }),
   fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('reshape' as const), at: fc.nat(), shape: fc.array(fc.nat({ max: 13 }), { maxLength: 3 }) }),
   fc.record({
-    kind: fc.constant('value' as const), at: fc.nat(), index: fc.nat(),
+    kind: fc.constant('value' as const),
+    at: fc.nat(),
+    index: fc.nat(),
     value: fc.constantFrom(NaN, Infinity, -Infinity, 1e30, -0, 3.4e38),
   }),
 );
@@ -338,7 +442,10 @@ describe('model files under fuzzing', () => {
           }
         } else {
           seen.formatError++;
-          const k = r.message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+/g, '#').slice(0, 50);
+          const k = r.message
+            .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
+            .replace(/\d+/g, '#')
+            .slice(0, 50);
           kinds.set(k, (kinds.get(k) ?? 0) + 1);
         }
       }),
@@ -357,8 +464,11 @@ describe('model files under fuzzing', () => {
     const a = ref.evaluate(x, { eps: new Float32Array(4) }).loss;
     const fresh = new LstmVae({ features: 3, hidden: 2, latent: 2, layers: 2, decoder: 'autoregressive', seed: 2 });
     expect(fresh.evaluate(x, { eps: new Float32Array(4) }).loss).toBe(a);
-    ref.dispose(); fresh.dispose();
+    ref.dispose();
+    fresh.dispose();
     const top = [...kinds.entries()].sort((p, q) => q[1] - p[1]).slice(0, 6);
-    console.log(`model fuzz: ${RUNS} mutated files in ${ms.toFixed(0)} ms; ${seen.loaded} loaded and ran, ${seen.formatError} FormatError (${kinds.size} kinds); most common:\n  ${top.map(([k, c]) => `${c}× ${k}`).join('\n  ')}`);
+    console.log(
+      `model fuzz: ${RUNS} mutated files in ${ms.toFixed(0)} ms; ${seen.loaded} loaded and ran, ${seen.formatError} FormatError (${kinds.size} kinds); most common:\n  ${top.map(([k, c]) => `${c}× ${k}`).join('\n  ')}`,
+    );
   });
 });

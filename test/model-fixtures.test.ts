@@ -63,8 +63,14 @@ describe.each(['simd', 'simd-mt', 'relaxed-mt'] as const)('model vs PyTorch on %
       const o = run.options;
       const name = run.name === 'sgd' ? 'sgd' : run.name;
       const opt = new Optimizer(name, {
-        lr: o.lr, momentum: o.momentum, dampening: o.dampening, nesterov: o.nesterov,
-        weightDecay: o.weightDecay, betas: o.betas, eps: o.eps, alpha: o.alpha,
+        lr: o.lr,
+        momentum: o.momentum,
+        dampening: o.dampening,
+        nesterov: o.nesterov,
+        weightDecay: o.weightDecay,
+        betas: o.betas,
+        eps: o.eps,
+        alpha: o.alpha,
       });
       run.epsPerStep.forEach(([, eps]: T, i: number) => {
         const r = m.lossAndGradients({ data: Float32Array.from(xf), shape: xs }, { eps: Float32Array.from(eps), beta: optim.beta });

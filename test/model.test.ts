@@ -3,8 +3,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  init, setThreads, backendInfo, memoryBytes, LstmVae, CharTokenizer, Optimizer, saveModel, loadModel,
-  ShapeError, ConfigError, DataError, NumericError, FormatError, BackendError,
+  init,
+  setThreads,
+  backendInfo,
+  memoryBytes,
+  LstmVae,
+  CharTokenizer,
+  Optimizer,
+  saveModel,
+  loadModel,
+  ShapeError,
+  ConfigError,
+  DataError,
+  NumericError,
+  FormatError,
+  BackendError,
 } from '../dist/index.node.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
 import { sines } from './shared/sines.js';
@@ -22,8 +35,13 @@ describe('training', () => {
     const before = m.evaluate(x, { eps: new Float32Array(64 * 4) }).loss;
     const batches: number[] = [];
     const h = await m.fit(x, {
-      epochs: 30, batchSize: 16, learningRate: 1e-2,
-      onBatchEnd: (s) => { batches.push(s.loss); expect(s.gradNorm).toBeGreaterThan(0); },
+      epochs: 30,
+      batchSize: 16,
+      learningRate: 1e-2,
+      onBatchEnd: (s) => {
+        batches.push(s.loss);
+        expect(s.gradNorm).toBeGreaterThan(0);
+      },
     });
     const after = m.evaluate(x, { eps: new Float32Array(64 * 4) }).loss;
     expect(h.epochs).toHaveLength(30);
@@ -40,7 +58,8 @@ describe('training', () => {
     const test = sines(20, 16, 99);
     for (let b = 0; b < 5; b++) for (let t = 5; t < 9; t++) test.data[(b * 16 + t) * 2] += 2.5;
     const s = m.anomalyScores(test);
-    const minAnom = Math.min(...s.slice(0, 5)), maxNorm = Math.max(...s.slice(5));
+    const minAnom = Math.min(...s.slice(0, 5)),
+      maxNorm = Math.max(...s.slice(5));
     expect(minAnom).toBeGreaterThan(maxNorm);
     const p = m.anomalyScores(test, { method: 'probability', samples: 4 });
     expect(Math.min(...p.slice(0, 5))).toBeGreaterThan(Math.max(...p.slice(5)));
@@ -68,10 +87,18 @@ describe('training', () => {
     // the weights after the last step that succeeded: the failing step must leave them as they are
     let last = { step: 0, epoch: 0, batch: -1, batches: 0, weights: m.stateDict() };
     const fit = m.fit(x, {
-      epochs: 50, batchSize: 8, optimizer: 'sgd', learningRate: 1e6,
-      onBatchEnd: (s) => { last = { ...s, weights: m.stateDict() }; },
+      epochs: 50,
+      batchSize: 8,
+      optimizer: 'sgd',
+      learningRate: 1e6,
+      onBatchEnd: (s) => {
+        last = { ...s, weights: m.stateDict() };
+      },
     });
-    const err = await fit.then(() => undefined, (e: unknown) => e);
+    const err = await fit.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(NumericError);
     expect(last.step, 'steps that succeeded before the loss diverged').toBeGreaterThan(0);
     // the message counts steps from 0 (onBatchEnd reports how many are done): the failing step is
@@ -90,14 +117,27 @@ describe('training', () => {
   it('an AbortSignal stops training cleanly', async () => {
     const m = new LstmVae({ features: 2, hidden: 8, latent: 2 });
     const ac = new AbortController();
-    const h = await m.fit(sines(64, 8), { epochs: 100, batchSize: 8, onBatchEnd: (s) => { if (s.step === 5) ac.abort(); }, signal: ac.signal });
+    const h = await m.fit(sines(64, 8), {
+      epochs: 100,
+      batchSize: 8,
+      onBatchEnd: (s) => {
+        if (s.step === 5) ac.abort();
+      },
+      signal: ac.signal,
+    });
     expect(h.stopped).toBe('aborted');
     m.dispose();
   });
 
   it('early stopping restores the best weights; validation loss is reported', async () => {
     const m = new LstmVae({ features: 2, hidden: 8, latent: 2, seed: 2 });
-    const h = await m.fit(sines(64, 8), { epochs: 40, batchSize: 16, validationSplit: 0.25, learningRate: 0.05, earlyStopping: { patience: 2 } });
+    const h = await m.fit(sines(64, 8), {
+      epochs: 40,
+      batchSize: 16,
+      validationSplit: 0.25,
+      learningRate: 0.05,
+      earlyStopping: { patience: 2 },
+    });
     expect(h.epochs[0].valLoss).toBeTypeOf('number');
     if (h.stopped === 'early-stopping') expect(h.bestEpoch).toBeLessThan(h.epochs.length - 1);
     m.dispose();
@@ -107,9 +147,15 @@ describe('training', () => {
     const m = new LstmVae({ features: 2, hidden: 8, latent: 2 });
     const opt = new Optimizer('adam');
     const x = sines(8, 6);
-    for (let i = 0; i < 200; i++) { m.lossAndGradientsInPlace(x); opt.step(m); }
+    for (let i = 0; i < 200; i++) {
+      m.lossAndGradientsInPlace(x);
+      opt.step(m);
+    }
     const t0 = memoryBytes();
-    for (let i = 0; i < 10000; i++) { m.lossAndGradientsInPlace(x); opt.step(m); }
+    for (let i = 0; i < 10000; i++) {
+      m.lossAndGradientsInPlace(x);
+      opt.step(m);
+    }
     expect(memoryBytes()).toBe(t0);
     // and a model created and disposed many times does not grow it either
     for (let i = 0; i < 200; i++) new LstmVae({ features: 2, hidden: 8, latent: 2 }).dispose();
@@ -132,7 +178,8 @@ describe('token model', () => {
     m.tokenizer = tok;
     const m2 = LstmVae.fromSafetensors(m.toSafetensors());
     expect(m2.tokenizer?.chars).toEqual(tok.chars);
-    m.dispose(); m2.dispose();
+    m.dispose();
+    m2.dispose();
   });
 });
 
@@ -152,7 +199,9 @@ describe('files', () => {
     expect(Buffer.from(readFileSync(join(dir, 'm.safetensors'))).equals(Buffer.from(bytes))).toBe(true);
     const z = { data: new Float32Array([0.5, -0.5]), shape: [1, 2] as [number, number] };
     expect(Array.from(m3.decode(z, 4))).toEqual(Array.from(m.decode(z, 4)));
-    m.dispose(); m2.dispose(); m3.dispose();
+    m.dispose();
+    m2.dispose();
+    m3.dispose();
   });
 
   it('bad files give FormatError', async () => {
@@ -163,7 +212,8 @@ describe('files', () => {
     const other = new LstmVae({ features: 4, hidden: 6, latent: 2 });
     const sd = other.stateDict();
     expect(() => m.loadStateDict(sd)).toThrowError(/shape of encoder\.lstm\.weight_ih_l0 is \[24,4\], expected \[24,3\]/);
-    m.dispose(); other.dispose();
+    m.dispose();
+    other.dispose();
   });
 });
 
@@ -172,11 +222,15 @@ describe('errors name the argument, the expected and the actual value', () => {
     expect(() => new LstmVae({ features: 0, hidden: 4, latent: 2 })).toThrowError(ConfigError);
     expect(() => new LstmVae({ features: 2, hidden: 4.5, latent: 2 })).toThrowError(/config\.hidden.*got: 4\.5/);
     expect(() => new LstmVae({ mode: 'images' as never, hidden: 4, latent: 2 })).toThrowError(/config\.mode/);
-    expect(() => new LstmVae({ mode: 'tokens', vocabSize: 10, embedding: 4, hidden: 4, latent: 2, wordDropout: 1.5 })).toThrowError(/wordDropout/);
+    expect(() => new LstmVae({ mode: 'tokens', vocabSize: 10, embedding: 4, hidden: 4, latent: 2, wordDropout: 1.5 })).toThrowError(
+      /wordDropout/,
+    );
   });
   it('shape, data and option errors', async () => {
     const m = new LstmVae({ features: 2, hidden: 4, latent: 2 });
-    expect(() => m.lossAndGradients({ data: new Float32Array(12), shape: [2, 2, 3] })).toThrowError(/3 features per step but the model takes 2/);
+    expect(() => m.lossAndGradients({ data: new Float32Array(12), shape: [2, 2, 3] })).toThrowError(
+      /3 features per step but the model takes 2/,
+    );
     expect(() => m.lossAndGradients({ data: new Float32Array(11), shape: [2, 3, 2] })).toThrowError(ShapeError);
     expect(() => m.encode({ data: new Float32Array(0), shape: [0, 3, 2] })).toThrowError(DataError);
     expect(() => m.encode({ data: new Float32Array([1, NaN, 0, 0]), shape: [1, 2, 2] })).toThrowError(/non-finite value at \[0, 0, 1\]/);
@@ -192,7 +246,8 @@ describe('errors name the argument, the expected and the actual value', () => {
     const ids = { data: Int32Array.from([1, 9]), shape: [1, 2], lengths: [2] };
     expect(() => t.lossAndGradients(ids)).toThrowError(/token id 9 at \[0, 1\], outside the vocabulary/);
     expect(() => CharTokenizer.fit(['ab']).encode('abc', true)).toThrowError(/unknown character "c"/);
-    m.dispose(); t.dispose();
+    m.dispose();
+    t.dispose();
   });
   it('a disposed model says so', () => {
     const m = new LstmVae({ features: 2, hidden: 4, latent: 2 });

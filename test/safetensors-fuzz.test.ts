@@ -248,7 +248,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     weight: 2,
   },
   {
-    arbitrary: fc.record({ kind: fc.constant('json' as const), edits: fc.array(jsonEdit, { minLength: 1, maxLength: 3 }), pad: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant('json' as const),
+      edits: fc.array(jsonEdit, { minLength: 1, maxLength: 3 }),
+      pad: fc.boolean(),
+    }),
     weight: 8,
   },
 );
@@ -413,15 +417,11 @@ describe('decodeSafetensors under fuzzing', () => {
     const RUNS = 12_000;
     const t0 = performance.now();
     fc.assert(
-      fc.property(
-        fc.nat({ max: BASES.length - 1 }),
-        fc.array(mutation, { minLength: 1, maxLength: 3 }),
-        (b, muts) => {
-          let bytes = BASES[b]!;
-          for (const m of muts) bytes = mutate(bytes, m);
-          check(bytes, stats);
-        },
-      ),
+      fc.property(fc.nat({ max: BASES.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), (b, muts) => {
+        let bytes = BASES[b]!;
+        for (const m of muts) bytes = mutate(bytes, m);
+        check(bytes, stats);
+      }),
       { numRuns: RUNS, seed: 20240602 },
     );
     const ms = performance.now() - t0;
@@ -435,7 +435,10 @@ describe('decodeSafetensors under fuzzing', () => {
     console.log(
       `fuzz: ${RUNS} mutated files in ${ms.toFixed(0)} ms; ${stats.ok} decoded, ${stats.errors} FormatError ` +
         `(${stats.kinds.size} distinct messages; slowest decode ${stats.slowestMs.toFixed(1)} ms); most common:\n  ` +
-        top.slice(0, 8).map(([k, c]) => `${c}× ${k}`).join('\n  '),
+        top
+          .slice(0, 8)
+          .map(([k, c]) => `${c}× ${k}`)
+          .join('\n  '),
     );
   });
 });

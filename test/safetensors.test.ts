@@ -58,11 +58,13 @@ const rng = mulberry32;
 // Round trips and layout
 // ---------------------------------------------------------------------------------------------
 
-const nameArb = fc.oneof(
-  fc.string({ maxLength: 12 }),
-  fc.string({ unit: 'grapheme', maxLength: 6 }),
-  fc.constantFrom('encoder.lstm.weight_ih_l0', '__proto__', 'constructor', '0', '10', '', 'a\u0000b', '\u{1F600}', '\uFFFD'),
-).filter((s) => s !== '__metadata__');
+const nameArb = fc
+  .oneof(
+    fc.string({ maxLength: 12 }),
+    fc.string({ unit: 'grapheme', maxLength: 6 }),
+    fc.constantFrom('encoder.lstm.weight_ih_l0', '__proto__', 'constructor', '0', '10', '', 'a\u0000b', '\u{1F600}', '\uFFFD'),
+  )
+  .filter((s) => s !== '__metadata__');
 
 const shapeArb = fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 4 });
 
@@ -168,9 +170,7 @@ describe('byte-exact layout', () => {
     expect(dv.getBigUint64(0, true)).toBe(64n);
     expect(new TextDecoder().decode(bytes.subarray(8, 72))).toBe(json);
     expect(bytes.length).toBe(8 + 64 + 24);
-    expect(Array.from(bytes.subarray(72))).toEqual([
-      0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
-    ]);
+    expect(Array.from(bytes.subarray(72))).toEqual([0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64]);
   });
 
   it('pads the header with spaces to a multiple of 8 so that data are aligned', () => {
@@ -211,9 +211,7 @@ describe('encodeSafetensors argument errors', () => {
   it('rejects bad shapes and non-Float32Array data', () => {
     expect(() => encodeSafetensors({ a: { shape: [-1], data: new Float32Array(0) } })).toThrow(ShapeError);
     expect(() => encodeSafetensors({ a: { shape: [1.5], data: new Float32Array(0) } })).toThrow(/non-negative integers/);
-    expect(() =>
-      encodeSafetensors({ a: { shape: [2], data: new Float64Array(2) as unknown as Float32Array } }),
-    ).toThrow(/Float32Array/);
+    expect(() => encodeSafetensors({ a: { shape: [2], data: new Float64Array(2) as unknown as Float32Array } })).toThrow(/Float32Array/);
   });
   it('rejects the reserved name __metadata__ and non-string metadata', () => {
     expect(() => encodeSafetensors({ __metadata__: { shape: [], data: new Float32Array(1) } })).toThrow(FormatError);
@@ -292,10 +290,7 @@ describe("interoperability with Python's official safetensors", () => {
     try {
       for (const withMeta of [true, false]) {
         const file = path.join(dir, `py-${withMeta}.safetensors`);
-        const expected = JSON.parse(python(PY_WRITE, [file, withMeta ? '1' : '0'])) as Record<
-          string,
-          { shape: number[]; hex: string }
-        >;
+        const expected = JSON.parse(python(PY_WRITE, [file, withMeta ? '1' : '0'])) as Record<string, { shape: number[]; hex: string }>;
         const bytes = new Uint8Array(fs.readFileSync(file));
         const out = decodeSafetensors(bytes);
         expect(out.metadata).toEqual(withMeta ? { format: 'lstm-vae' } : {});
@@ -322,10 +317,10 @@ describe("interoperability with Python's official safetensors", () => {
       const nanBits = new Float32Array(new Uint32Array([0x7fc00001, 0xffc00000]).buffer);
       const tensors: Record<string, TensorInput> = {
         'encoder.weight': { shape: [3, 5, 7], data: big },
-        'scalar': { shape: [], data: new Float32Array([Math.PI]) },
-        'empty': { shape: [4, 0], data: new Float32Array(0) },
-        'special': { shape: [6], data: new Float32Array([Infinity, -Infinity, -0, 1e-45, 3.4028234663852886e38, -1.5]) },
-        'nan': { shape: [2], data: nanBits },
+        scalar: { shape: [], data: new Float32Array([Math.PI]) },
+        empty: { shape: [4, 0], data: new Float32Array(0) },
+        special: { shape: [6], data: new Float32Array([Infinity, -Infinity, -0, 1e-45, 3.4028234663852886e38, -1.5]) },
+        nan: { shape: [2], data: nanBits },
         'ünïcödé.名前': { shape: [1, 1], data: new Float32Array([42]) },
       };
       const metadata = {
@@ -386,7 +381,12 @@ describe("interoperability with Python's official safetensors", () => {
         fs.writeFileSync(p, bytes);
         return [name, p] as const;
       });
-      const official = JSON.parse(python(PY_CHECK, files.map(([, p]) => p))) as Record<string, string>;
+      const official = JSON.parse(
+        python(
+          PY_CHECK,
+          files.map(([, p]) => p),
+        ),
+      ) as Record<string, string>;
       for (const [name, p] of files) {
         let ours = 'ok';
         try {
@@ -472,7 +472,12 @@ describe('decodeSafetensors rejects malformed files with a FormatError', () => {
     ['unpaired surrogate escapes in names (1)', '{"\\ud800":1}', 0, 'unpaired surrogate'],
     ['unpaired surrogate escapes in names (2)', '{"\\udc00":1}', 0, 'unpaired surrogate'],
     ['unpaired surrogate escapes in names (3)', '{"\\ud800\\u0041":1}', 0, 'unpaired surrogate'],
-    ['__metadata__ that is not an object (1)', '{"__metadata__":[]}', 0, '__metadata__ must be an object mapping strings to strings, got an array'],
+    [
+      '__metadata__ that is not an object (1)',
+      '{"__metadata__":[]}',
+      0,
+      '__metadata__ must be an object mapping strings to strings, got an array',
+    ],
     ['__metadata__ that is not an object (2)', '{"__metadata__":"x"}', 0, 'got a string'],
     ['__metadata__ that does not map strings to strings (1)', '{"__metadata__":{"a":"1","x":1}}', 0, 'the value of "x" is a number'],
     ['__metadata__ that does not map strings to strings (2)', '{"__metadata__":{"x":{"y":"z"}}}', 0, 'the value of "x" is an object'],
@@ -484,12 +489,22 @@ describe('decodeSafetensors rejects malformed files with a FormatError', () => {
     ['missing shape', '{"a":{"dtype":"F32","data_offsets":[0,4]}}', 4, 'missing "shape"'],
     ['shape that is not an array', header(f32('a', 2, [0, 8])), 8, 'shape must be an array of non-negative integers, got a number'],
     ['shape with a negative dimension', header(f32('a', [2, -1], [0, 8])), 8, 'element 1 is negative (-1)'],
-    ['shape with a non-integer dimension (1)', '{"a":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}', 8, 'element 0 is not an integer (2.5)'],
+    [
+      'shape with a non-integer dimension (1)',
+      '{"a":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}',
+      8,
+      'element 0 is not an integer (2.5)',
+    ],
     ['shape with a non-integer dimension (2)', '{"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}', 8, 'not an integer (2.0)'],
     ['shape with a non-integer dimension (3)', '{"a":{"dtype":"F32","shape":[2e0],"data_offsets":[0,8]}}', 8, 'not an integer (2e0)'],
     ['shape with a non-integer dimension (4)', '{"a":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}}', 8, 'element 0 is "2"'],
     ['shape with a non-integer dimension (5)', '{"a":{"dtype":"F32","shape":[null],"data_offsets":[0,8]}}', 8, 'element 0 is null'],
-    ['shape with a dimension beyond 2^53-1', '{"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}}', 8, 'larger than 2^53-1'],
+    [
+      'shape with a dimension beyond 2^53-1',
+      '{"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}}',
+      8,
+      'larger than 2^53-1',
+    ],
     ['shape whose element count overflows (1)', header(f32('a', [2 ** 32, 2 ** 32, 0], [0, 0])), 0, 'overflows'],
     ['shape whose element count overflows (2)', header(f32('a', [2 ** 53 - 1, 2], [0, 8])), 8, 'overflows'],
     ['missing data_offsets', '{"a":{"dtype":"F32","shape":[1]}}', 4, 'missing "data_offsets"'],
@@ -499,37 +514,43 @@ describe('decodeSafetensors rejects malformed files with a FormatError', () => {
     ['data_offsets that are not non-negative integers (1)', header(f32('a', [1], [-4, 0])), 4, 'data_offsets begin is negative (-4)'],
     [
       'data_offsets that are not non-negative integers (2)',
-      '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4.5]}}', 4,
+      '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4.5]}}',
+      4,
       'data_offsets end is not an integer (4.5)',
     ],
     ['data_offsets that are not non-negative integers (3)', header(f32('a', [1], ['0', 4])), 4, 'data_offsets begin is "0"'],
     ['data_offsets that end before they begin', header(f32('a', [0], [8, 4])), 8, 'data_offsets [8,4] end before they begin'],
     [
       'data_offsets that end beyond the data buffer',
-      header(f32('a', [1000000000], [0, 4000000000])), 8,
+      header(f32('a', [1000000000], [0, 4000000000])),
+      8,
       'data_offsets [0,4000000000] end beyond the data buffer, which has 8 bytes',
     ],
     [
       'byte length that does not match product(shape) * 4',
-      header(f32('a', [2, 3], [0, 20])), 20,
+      header(f32('a', [2, 3], [0, 20])),
+      20,
       'shape [2,3] of F32 needs 24 bytes, but data_offsets [0,20] span 20',
     ],
     [
       'overlapping tensors (1)',
-      header({ ...f32('a', [2], [0, 8]), ...f32('b', [2], [4, 12]) }), 12,
+      header({ ...f32('a', [2], [0, 8]), ...f32('b', [2], [4, 12]) }),
+      12,
       'tensors "a" (data_offsets [0,8]) and "b" (data_offsets [4,12]) overlap',
     ],
     ['overlapping tensors (2)', header({ ...f32('a', [2], [0, 8]), ...f32('b', [2], [0, 8]) }), 8, 'overlap'],
     ['a zero-size tensor placed inside another tensor', header({ ...f32('a', [2], [0, 8]), ...f32('b', [0], [4, 4]) }), 8, 'overlap'],
     [
       'a gap between tensors',
-      header({ ...f32('a', [1], [0, 4]), ...f32('b', [1], [8, 12]) }), 12,
+      header({ ...f32('a', [1], [0, 4]), ...f32('b', [1], [8, 12]) }),
+      12,
       'bytes 4..8 of the data buffer are not covered by any tensor (a gap before "b")',
     ],
     ['a gap at the start of the data buffer', header(f32('a', [1], [4, 8])), 8, 'bytes 0..4 of the data buffer are not covered'],
     [
       'bytes after the last tensor (1)',
-      header(f32('a', [1], [0, 4])), 12,
+      header(f32('a', [1], [0, 4])),
+      12,
       'the last 8 bytes of the data buffer (from offset 4) are not covered by any tensor',
     ],
     ['bytes after the last tensor (2)', '{}', 4, 'the last 4 bytes'],
@@ -580,10 +601,7 @@ describe('decodeSafetensors accepts what the official reader accepts', () => {
   it('accepts tensors in any header order and zero-size tensors at the boundaries', () => {
     const data = new Uint8Array(new Float32Array([1, 2, 3]).buffer);
     const out = decodeSafetensors(
-      fileOf(
-        header({ ...f32('z', [2], [0, 8]), ...f32('e', [0], [8, 8]), ...f32('a', [], [8, 12]), ...f32('e0', [3, 0], [0, 0]) }),
-        data,
-      ),
+      fileOf(header({ ...f32('z', [2], [0, 8]), ...f32('e', [0], [8, 8]), ...f32('a', [], [8, 12]), ...f32('e0', [3, 0], [0, 0]) }), data),
     );
     expect(Array.from(out.tensors.z!.data)).toEqual([1, 2]);
     expect(Array.from(out.tensors.a!.data)).toEqual([3]);

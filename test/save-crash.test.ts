@@ -127,7 +127,12 @@ describe('saveModel on a failing target', () => {
       fs.chmodSync(path.dirname(childPath), 0o755);
       fs.chmodSync(childPath, 0o644);
       fs.chmodSync(path.dirname(dir), 0o755);
-      const r = spawnSync(process.execPath, [childPath, target, JSON.stringify(VERSIONS[1])], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/' });
+      const r = spawnSync(process.execPath, [childPath, target, JSON.stringify(VERSIONS[1])], {
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+        cwd: '/',
+      });
       expect(r.status, `child stderr: ${r.stderr}`).toBe(0);
       outcome = JSON.parse(r.stdout.trim().split('\n').pop()!);
     }

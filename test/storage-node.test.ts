@@ -4,8 +4,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import {
-  init, LstmVae, modelToBlob, modelFromBlob, modelFromFile, saveToIndexedDB, loadFromIndexedDB, listModels, deleteModel,
-  IOError, FormatError, ConfigError,
+  init,
+  LstmVae,
+  modelToBlob,
+  modelFromBlob,
+  modelFromFile,
+  saveToIndexedDB,
+  loadFromIndexedDB,
+  listModels,
+  deleteModel,
+  IOError,
+  FormatError,
+  ConfigError,
 } from '../dist/index.node.js';
 import { sameBits } from './shared/numeric.js';
 
@@ -25,7 +35,9 @@ describe('browser storage API in Node', () => {
     await expect(modelFromBlob(new Blob([new Uint8Array(20)]))).rejects.toThrowError(FormatError);
     await expect(modelFromBlob('m.safetensors' as never)).rejects.toThrowError(ConfigError);
     expect(() => modelToBlob({} as never)).toThrowError(ConfigError);
-    m.dispose(); a.dispose(); b.dispose();
+    m.dispose();
+    a.dispose();
+    b.dispose();
   });
 
   it('the IndexedDB functions give an IOError saying there is no IndexedDB', async () => {

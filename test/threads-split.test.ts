@@ -19,9 +19,19 @@ describe('threads on large problems (simd-mt, 2 threads)', () => {
     const [B, T, I, H] = [128, 128, 1, 256];
     const len = { x: B * T * I, wih: 4 * H * I, whh: 4 * H * H, b: 4 * H, seq: B * T * H, g: B * T * 4 * H };
     const p = {
-      x: glue.alloc_f32(len.x), wih: glue.alloc_f32(len.wih), whh: glue.alloc_f32(len.whh), bih: glue.alloc_f32(len.b), bhh: glue.alloc_f32(len.b),
-      hs: glue.alloc_f32(len.seq), cs: glue.alloc_f32(len.seq), g: glue.alloc_f32(len.g), dhs: glue.alloc_f32(len.seq),
-      dwih: glue.alloc_f32(len.wih), dwhh: glue.alloc_f32(len.whh), dbih: glue.alloc_f32(len.b), dbhh: glue.alloc_f32(len.b),
+      x: glue.alloc_f32(len.x),
+      wih: glue.alloc_f32(len.wih),
+      whh: glue.alloc_f32(len.whh),
+      bih: glue.alloc_f32(len.b),
+      bhh: glue.alloc_f32(len.b),
+      hs: glue.alloc_f32(len.seq),
+      cs: glue.alloc_f32(len.seq),
+      g: glue.alloc_f32(len.g),
+      dhs: glue.alloc_f32(len.seq),
+      dwih: glue.alloc_f32(len.wih),
+      dwhh: glue.alloc_f32(len.whh),
+      dbih: glue.alloc_f32(len.b),
+      dbhh: glue.alloc_f32(len.b),
     };
     try {
       glue.take_parallel_regions();
@@ -32,9 +42,17 @@ describe('threads on large problems (simd-mt, 2 threads)', () => {
       // the time loop and the two weight-gradient GEMMs (dW_hh's M·N·K is 2³² too); with the overflow only dW_ih was split
       expect(glue.take_parallel_regions()).toBe(3);
     } finally {
-      glue.free_f32(p.x, len.x); glue.free_f32(p.wih, len.wih); glue.free_f32(p.whh, len.whh); glue.free_f32(p.bih, len.b); glue.free_f32(p.bhh, len.b);
+      glue.free_f32(p.x, len.x);
+      glue.free_f32(p.wih, len.wih);
+      glue.free_f32(p.whh, len.whh);
+      glue.free_f32(p.bih, len.b);
+      glue.free_f32(p.bhh, len.b);
       for (const k of ['hs', 'cs', 'dhs'] as const) glue.free_f32(p[k], len.seq);
-      glue.free_f32(p.g, len.g); glue.free_f32(p.dwih, len.wih); glue.free_f32(p.dwhh, len.whh); glue.free_f32(p.dbih, len.b); glue.free_f32(p.dbhh, len.b);
+      glue.free_f32(p.g, len.g);
+      glue.free_f32(p.dwih, len.wih);
+      glue.free_f32(p.dwhh, len.whh);
+      glue.free_f32(p.dbih, len.b);
+      glue.free_f32(p.dbhh, len.b);
     }
   }, 60_000);
 
@@ -42,7 +60,9 @@ describe('threads on large problems (simd-mt, 2 threads)', () => {
     const { glue } = await loadRaw(root, 'simd-mt');
     glue.set_threads(2);
     const [M, N, K] = [2048, 2048, 1024];
-    const a = glue.alloc_f32(M * K), b = glue.alloc_f32(K * N), c = glue.alloc_f32(M * N);
+    const a = glue.alloc_f32(M * K),
+      b = glue.alloc_f32(K * N),
+      c = glue.alloc_f32(M * N);
     try {
       glue.take_parallel_regions();
       glue.sgemm(false, false, M, N, K, 1, a, K, b, N, 0, c, N);
@@ -51,7 +71,9 @@ describe('threads on large problems (simd-mt, 2 threads)', () => {
       glue.sgemm(false, false, 8, 8, 8, 1, a, 8, b, 8, 0, c, 8);
       expect(glue.take_parallel_regions()).toBe(0);
     } finally {
-      glue.free_f32(a, M * K); glue.free_f32(b, K * N); glue.free_f32(c, M * N);
+      glue.free_f32(a, M * K);
+      glue.free_f32(b, K * N);
+      glue.free_f32(c, M * N);
     }
   }, 60_000);
 });

@@ -26,7 +26,14 @@ self.onmessage = async (e) => {
             const r = await runOurs({ pkg, config: CONFIGS[name], mode, threads, ...(job.budget?.[name] ?? {}) });
             post({ type: 'result', kind: 'run', result: { ...r, config: name } });
           } catch (err) {
-            post({ type: 'error', what: `${name} ${mode} threads ${threads}`, config: name, mode, threads, error: String(err?.stack ?? err) });
+            post({
+              type: 'error',
+              what: `${name} ${mode} threads ${threads}`,
+              config: name,
+              mode,
+              threads,
+              error: String(err?.stack ?? err),
+            });
           }
         }
       }

@@ -4,9 +4,20 @@
 // the package's own feature probe (served from node_modules by the bench server)
 import { relaxedSimd } from '/node_modules/wasm-feature-detect/dist/esm/index.js';
 
-const state = { results: [], errors: [], skips: [], log: [], done: false, running: null, info: {
-  crossOriginIsolated: globalThis.crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent,
-  relaxedSimd: await relaxedSimd() } };
+const state = {
+  results: [],
+  errors: [],
+  skips: [],
+  log: [],
+  done: false,
+  running: null,
+  info: {
+    crossOriginIsolated: globalThis.crossOriginIsolated,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    userAgent: navigator.userAgent,
+    relaxedSimd: await relaxedSimd(),
+  },
+};
 window.__bench = state;
 
 const WORKERS = { ours: '/bench/browser/ours-worker.mjs', tfjs: '/.cache/bench/tfjs-worker.js' };
@@ -19,13 +30,23 @@ function runJob(job) {
   return new Promise((resolve) => {
     const w = new Worker(WORKERS[job.kind], { type: 'module', name: `bench-${job.kind}` });
     let idle;
-    const finish = () => { clearTimeout(idle); w.terminate(); resolve(); };
+    const finish = () => {
+      clearTimeout(idle);
+      w.terminate();
+      resolve();
+    };
     const watch = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => { state.errors.push({ job, what: 'timeout', error: `no progress for ${IDLE_MS / 60_000} minutes: stopped` }); finish(); }, job.idleMs ?? IDLE_MS);
+      idle = setTimeout(() => {
+        state.errors.push({ job, what: 'timeout', error: `no progress for ${IDLE_MS / 60_000} minutes: stopped` });
+        finish();
+      }, job.idleMs ?? IDLE_MS);
     };
     watch();
-    w.onerror = (e) => { state.errors.push({ job, what: 'worker', error: e.message || 'worker failed' }); finish(); };
+    w.onerror = (e) => {
+      state.errors.push({ job, what: 'worker', error: e.message || 'worker failed' });
+      finish();
+    };
     w.onmessage = (e) => {
       watch();
       const m = e.data;

@@ -29,7 +29,17 @@ self.onmessage = async (e) => {
   for (const name of job.configs) {
     for (const mode of job.modes) {
       try {
-        const r = await runTfjs({ tf, tfWasm, wasmPath, threads: job.threads, backend: job.backend, variant: job.variant, config: CONFIGS[name], mode, ...(job.budget?.[name] ?? {}) });
+        const r = await runTfjs({
+          tf,
+          tfWasm,
+          wasmPath,
+          threads: job.threads,
+          backend: job.backend,
+          variant: job.variant,
+          config: CONFIGS[name],
+          mode,
+          ...(job.budget?.[name] ?? {}),
+        });
         post({ type: 'result', kind: 'run', result: { ...r, config: name } });
       } catch (err) {
         post({ type: 'error', what: `${name} ${mode}`, config: name, mode, error: String(err?.stack ?? err) });
@@ -37,7 +47,10 @@ self.onmessage = async (e) => {
     }
   }
   try {
-    post({ type: 'log', text: `TF.js ${tf.version.tfjs} ${job.backend}: simd ${await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')}, threads supported ${await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')}, threads used ${tfWasm.getThreadsCount?.()}${shim ? ` (${shim})` : ''}` });
+    post({
+      type: 'log',
+      text: `TF.js ${tf.version.tfjs} ${job.backend}: simd ${await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')}, threads supported ${await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')}, threads used ${tfWasm.getThreadsCount?.()}${shim ? ` (${shim})` : ''}`,
+    });
   } catch (err) {
     post({ type: 'log', text: String(err) });
   }

@@ -8,7 +8,12 @@ import { serve, url, close, CHROMIUM, CHROMIUM_ARGS } from '../../test/browser/s
 export const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
 export const BROWSERS = {
   chromium: { label: 'Chromium', engine: 'V8', exe: CHROMIUM, install: 'apt-get install -y chromium, or set CHROMIUM' },
-  firefox: { label: FIREFOX.includes('esr') ? 'Firefox ESR' : 'Firefox', engine: 'SpiderMonkey', exe: FIREFOX, install: 'apt-get install -y firefox-esr, or set FIREFOX' },
+  firefox: {
+    label: FIREFOX.includes('esr') ? 'Firefox ESR' : 'Firefox',
+    engine: 'SpiderMonkey',
+    exe: FIREFOX,
+    install: 'apt-get install -y firefox-esr, or set FIREFOX',
+  },
 };
 
 /** Bundles the TF.js Worker (TF.js ships for bundlers) into .cache/bench/tfjs-worker.js. */
@@ -18,7 +23,12 @@ async function bundleTfjsWorker(root) {
   await esbuild.build({
     entryPoints: [`${root}/bench/browser/tfjs-worker.mjs`],
     outfile: `${root}/.cache/bench/tfjs-worker.js`,
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: false, logLevel: 'error',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: false,
+    logLevel: 'error',
     absWorkingDir: root,
   });
 }
@@ -45,7 +55,13 @@ async function launch(name) {
   }
   let browser;
   try {
-    browser = await puppeteer.launch({ browser: 'firefox', protocol: 'webDriverBiDi', executablePath: exe, headless: true, timeout: 30_000 });
+    browser = await puppeteer.launch({
+      browser: 'firefox',
+      protocol: 'webDriverBiDi',
+      executablePath: exe,
+      headless: true,
+      timeout: 30_000,
+    });
   } catch (e) {
     throw new Error(`${exe} did not start: ${String(e.message).split('\n')[0]}`);
   }
@@ -67,15 +83,20 @@ export async function runInBrowser(name, root, jobs, { timeoutMs = 30 * 60_000, 
     ({ browser, version } = await launch(name));
     const page = await browser.newPage();
     page.on('pageerror', (e) => log(`page error: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') log(`console: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') log(`console: ${m.text()}`);
+    });
     await page.goto(`${url(server)}/bench/browser/index.html`);
     await page.waitForFunction(() => typeof window.startBench === 'function');
     const info = await page.evaluate(() => window.__bench.info);
     if (!info.crossOriginIsolated) throw new Error('the benchmark page is not cross-origin isolated');
-    log(`${name} ${version}: crossOriginIsolated ${info.crossOriginIsolated}, relaxed SIMD ${info.relaxedSimd}, hardwareConcurrency ${info.hardwareConcurrency}`);
+    log(
+      `${name} ${version}: crossOriginIsolated ${info.crossOriginIsolated}, relaxed SIMD ${info.relaxedSimd}, hardwareConcurrency ${info.hardwareConcurrency}`,
+    );
     await page.evaluate((j) => window.startBench(j), jobs);
     const deadline = Date.now() + timeoutMs;
-    let running = null, late = null;
+    let running = null,
+      late = null;
     for (;;) {
       const s = await page.evaluate(() => ({ done: window.__bench.done, running: window.__bench.running }));
       const r = JSON.stringify(s.running);
@@ -90,7 +111,12 @@ export async function runInBrowser(name, root, jobs, { timeoutMs = 30 * 60_000, 
       await new Promise((ok) => setTimeout(ok, 500));
     }
     const out = await page.evaluate(() => window.__bench);
-    if (late) out.errors.push({ job: late, what: 'timeout', error: `the browser run did not finish in ${timeoutMs / 1000} s: this job and the ones after it were not measured` });
+    if (late)
+      out.errors.push({
+        job: late,
+        what: 'timeout',
+        error: `the browser run did not finish in ${timeoutMs / 1000} s: this job and the ones after it were not measured`,
+      });
     return { browser: { name, version, info: out.info }, results: out.results, errors: out.errors, skips: out.skips, log: out.log };
   } finally {
     await browser?.close().catch(() => undefined);

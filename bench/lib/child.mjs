@@ -12,15 +12,25 @@ const emit = (type, data) => console.log(`@@bench ${JSON.stringify({ type, ...da
 export function runtimeInfo() {
   const D = globalThis.Deno;
   if (D) return { name: 'deno', version: D.version.deno, engine: `V8 ${D.version.v8}` };
-  if (process.versions.bun) return { name: 'bun', version: process.versions.bun, engine: `JavaScriptCore${process.versions.webkit ? ' ' + process.versions.webkit : ''}` };
+  if (process.versions.bun)
+    return {
+      name: 'bun',
+      version: process.versions.bun,
+      engine: `JavaScriptCore${process.versions.webkit ? ' ' + process.versions.webkit : ''}`,
+    };
   return { name: 'node', version: process.versions.node, engine: `V8 ${process.versions.v8}`, flags: process.execArgv.join(' ') };
 }
 
 let cpuNow = null;
 try {
   process.cpuUsage();
-  cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
-} catch { /* no CPU time in this runtime */ }
+  cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+} catch {
+  /* no CPU time in this runtime */
+}
 
 let peakRss = 0;
 const rss = () => {
@@ -28,10 +38,17 @@ const rss = () => {
     const v = typeof process.memoryUsage.rss === 'function' ? process.memoryUsage.rss() : process.memoryUsage().rss;
     if (v > peakRss) peakRss = v;
     return v;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 };
 const maxRss = () => {
-  try { const r = process.resourceUsage?.(); return r && r.maxRSS ? r.maxRSS * 1024 : null; } catch { return null; }
+  try {
+    const r = process.resourceUsage?.();
+    return r && r.maxRSS ? r.maxRSS * 1024 : null;
+  } catch {
+    return null;
+  }
 };
 
 emit('info', { runtime: runtimeInfo() });
@@ -62,9 +79,10 @@ async function main() {
         peakRss = 0;
         const rss0 = rss();
         try {
-          const r = job.kind === 'ours'
-            ? await runOurs({ pkg, config, mode, threads, cpuNow, onStep: rss, ...budget })
-            : await tfjs.runTfjs({ backend: job.backend, variant: job.variant, config, mode, cpuNow, onStep: rss, ...budget });
+          const r =
+            job.kind === 'ours'
+              ? await runOurs({ pkg, config, mode, threads, cpuNow, onStep: rss, ...budget })
+              : await tfjs.runTfjs({ backend: job.backend, variant: job.variant, config, mode, cpuNow, onStep: rss, ...budget });
           emit('result', { result: { ...r, config: name, rssBefore: rss0, rssPeak: peakRss, maxRss: maxRss() } });
         } catch (e) {
           emit('error', { what: `${name} ${mode} threads ${threads}`, config: name, mode, threads, error: String(e?.stack ?? e) });
@@ -78,7 +96,13 @@ async function main() {
 // Deno ends a process whose only pending work is an unref()'d Worker starting up (the package's pool
 // threads), silently and with status 0, in the middle of `await init()`: keep the process alive.
 const keepAlive = setInterval(() => {}, 1 << 30);
-main().then(() => { clearInterval(keepAlive); process.exit(0); }, (e) => {
-  emit('error', { what: 'job', error: String(e?.stack ?? e) });
-  process.exit(1);
-});
+main().then(
+  () => {
+    clearInterval(keepAlive);
+    process.exit(0);
+  },
+  (e) => {
+    emit('error', { what: 'job', error: String(e?.stack ?? e) });
+    process.exit(1);
+  },
+);

@@ -14,13 +14,19 @@ export const CONFIGS = {
  * decode through the mean) is the forward without the reparameterisation.
  */
 export function flops({ B, T, D, H, Z }) {
-  const forward = 2 * B * T * 4 * H * ((D + H) + (Z + H)) + 2 * B * H * 2 * Z + 2 * B * T * H * D;
+  const forward = 2 * B * T * 4 * H * (D + H + (Z + H)) + 2 * B * H * 2 * Z + 2 * B * T * H * D;
   return { forward, train: 3 * forward, infer: forward };
 }
 
 /** GEMM shapes of the LSTM gate products: M = B, N = 4H, K = I + H (I = D of the configuration with that H). */
 export function lstmGemmShapes() {
   const out = [];
-  for (const B of [32, 64, 128]) for (const [H, I] of [[64, 4], [128, 8], [256, 16]]) out.push({ M: B, N: 4 * H, K: I + H, B, H, I });
+  for (const B of [32, 64, 128])
+    for (const [H, I] of [
+      [64, 4],
+      [128, 8],
+      [256, 16],
+    ])
+      out.push({ M: B, N: 4 * H, K: I + H, B, H, I });
   return out;
 }

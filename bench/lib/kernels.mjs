@@ -51,23 +51,35 @@ async function loadRawOnce(root, build, threads) {
     // memory; a -bench build (not in the package) has its own glue, loaded by ./worker.mjs
     const script = build.endsWith('-bench') ? new URL('./worker.mjs', import.meta.url) : `${root}/dist/worker.node.js`;
     for (let i = 1; i < threads; i++) {
-      workers.push(await new Promise((ok, fail) => {
-        const w = new Worker(script, { workerData: { root, build, module, memory: ex.memory, stackSize: STACK } });
-        w.once('error', fail);
-        w.once('message', (m) => (m === 'ready' ? ok(w) : fail(new Error(String(m)))));
-      }));
+      workers.push(
+        await new Promise((ok, fail) => {
+          const w = new Worker(script, { workerData: { root, build, module, memory: ex.memory, stackSize: STACK } });
+          w.once('error', fail);
+          w.once('message', (m) => (m === 'ready' ? ok(w) : fail(new Error(String(m)))));
+        }),
+      );
     }
     glue.pool_prepare(threads);
   }
-  return { glue, memory: ex.memory, dispose: () => { for (const w of workers) w.terminate(); } };
+  return {
+    glue,
+    memory: ex.memory,
+    dispose: () => {
+      for (const w of workers) w.terminate();
+    },
+  };
 }
 
 /** GFLOP/s of C = op(A)·op(B) with the kernel on wasm buffers, median of `reps` timings of ≥ 20 ms. */
 function sgemmRate(glue, { M, N, K, tb = false }, { reps }) {
-  const a = glue.alloc_f32(M * K), b = glue.alloc_f32(K * N), c = glue.alloc_f32(M * N);
+  const a = glue.alloc_f32(M * K),
+    b = glue.alloc_f32(K * N),
+    c = glue.alloc_f32(M * N);
   const f = () => glue.sgemm(false, tb, M, N, K, 1, a, K, b, tb ? K : N, 0, c, N);
   const rates = Array.from({ length: reps }, () => (2 * M * N * K) / timeCall(f, 20) / 1e9);
-  glue.free_f32(a, M * K); glue.free_f32(b, K * N); glue.free_f32(c, M * N);
+  glue.free_f32(a, M * K);
+  glue.free_f32(b, K * N);
+  glue.free_f32(c, M * N);
   return median(rates);
 }
 
@@ -90,7 +102,13 @@ export async function matmulSection(root, pkg, { quick, log = () => {} }) {
   const rows = [];
   for (const build of ['scalar', 'simd']) {
     const { glue } = await loadRaw(root, build === 'simd' ? 'simd-bench' : build);
-    rows.push({ build, threads: 1, gemm256: sgemmRate(glue, { M: 256, N: 256, K: 256 }, { reps }), gemm512: sgemmRate(glue, { M: 512, N: 512, K: 512 }, { reps }), peak: peakRate(glue, 1, reps) });
+    rows.push({
+      build,
+      threads: 1,
+      gemm256: sgemmRate(glue, { M: 256, N: 256, K: 256 }, { reps }),
+      gemm512: sgemmRate(glue, { M: 512, N: 512, K: 512 }, { reps }),
+      peak: peakRate(glue, 1, reps),
+    });
   }
   for (const build of ['simd-mt', 'relaxed-mt']) {
     await pkg.dispose();
@@ -100,7 +118,11 @@ export async function matmulSection(root, pkg, { quick, log = () => {} }) {
       const rate = (n) => {
         const A = { data: new Float32Array(n * n).fill(0.5), shape: [n, n] };
         const times = [];
-        for (let r = 0; r < reps + 2; r++) { const t0 = performance.now(); pkg.matmul(A, A); times.push(performance.now() - t0); }
+        for (let r = 0; r < reps + 2; r++) {
+          const t0 = performance.now();
+          pkg.matmul(A, A);
+          times.push(performance.now() - t0);
+        }
         return (2 * n ** 3) / median(times.slice(2)) / 1e6;
       };
       rows.push({ build, threads: t, gemm256: rate(256), gemm512: rate(512), peak: null, features: info.features });
@@ -124,15 +146,27 @@ export async function lstmGemmSection(root, { quick, tfjs }) {
   const reps = quick ? 3 : 9;
   const shapes = lstmGemmShapes();
   const rows = shapes.map((s) => ({ ...s, rates: {} }));
-  for (const [build, threads] of [['simd', [1]], ['simd-mt', [1, 2]], ['relaxed-mt', [1, 2]]]) {
+  for (const [build, threads] of [
+    ['simd', [1]],
+    ['simd-mt', [1, 2]],
+    ['relaxed-mt', [1, 2]],
+  ]) {
     const { glue } = await loadRaw(root, build);
     for (const r of rows) {
       const { M, N, K } = r;
-      const a = glue.alloc_f32(M * K), b = glue.alloc_f32(K * N), c = glue.alloc_f32(M * N);
+      const a = glue.alloc_f32(M * K),
+        b = glue.alloc_f32(K * N),
+        c = glue.alloc_f32(M * N);
       // timings of ≥ 15–40 ms: a sub-millisecond one mostly measures how fast a sleeping worker wakes
-      const [got] = interleaved(glue, threads, [() => glue.sgemm(false, true, M, N, K, 1, a, K, b, K, 0, c, N)], { pairs: reps, minMs: quick ? 15 : 40, warmMs: quick ? 30 : 100 });
-      for (const t of threads) r.rates[`${build}/${t}`] = median(got[t].map((sec) => 2 * M * N * K / sec / 1e9));
-      glue.free_f32(a, M * K); glue.free_f32(b, K * N); glue.free_f32(c, M * N);
+      const [got] = interleaved(glue, threads, [() => glue.sgemm(false, true, M, N, K, 1, a, K, b, K, 0, c, N)], {
+        pairs: reps,
+        minMs: quick ? 15 : 40,
+        warmMs: quick ? 30 : 100,
+      });
+      for (const t of threads) r.rates[`${build}/${t}`] = median(got[t].map((sec) => (2 * M * N * K) / sec / 1e9));
+      glue.free_f32(a, M * K);
+      glue.free_f32(b, K * N);
+      glue.free_f32(c, M * N);
     }
   }
   if (tfjs) {
@@ -145,13 +179,19 @@ export async function lstmGemmSection(root, { quick, tfjs }) {
       const times = [];
       for (let i = 0; i < reps + 2; i++) {
         const t0 = performance.now();
-        for (let j = 0; j < inner; j++) { const c = f(); c.dataSync(); c.dispose(); }
+        for (let j = 0; j < inner; j++) {
+          const c = f();
+          c.dataSync();
+          c.dispose();
+        }
         times.push((performance.now() - t0) / inner);
       }
       return (2 * r.M * r.N * r.K) / median(times.slice(2)) / 1e6;
     };
     for (const r of rows) {
-      const a = tf.randomNormal([r.M, r.K]), w = tf.randomNormal([r.N, r.K]), wt = tf.transpose(w);
+      const a = tf.randomNormal([r.M, r.K]),
+        w = tf.randomNormal([r.N, r.K]),
+        wt = tf.transpose(w);
       r.rates['tfjs-wasm/1'] = rate(r, () => tf.matMul(a, w, false, true));
       r.ratesNN = { 'tfjs-wasm/1': rate(r, () => tf.matMul(a, wt)) };
       tf.dispose([a, w, wt]);
@@ -172,7 +212,11 @@ function timeCall(fn, minMs) {
   let n = 0;
   const t0 = performance.now();
   let dt = 0;
-  do { fn(); n++; dt = performance.now() - t0; } while (dt < minMs);
+  do {
+    fn();
+    n++;
+    dt = performance.now() - t0;
+  } while (dt < minMs);
   return dt / 1000 / n;
 }
 
@@ -203,26 +247,33 @@ function interleaved(glue, threads, fns, { pairs, minMs, warmMs }) {
  */
 export async function scalingSection(root, { quick }) {
   const pairs = quick ? 7 : 21;
-  const n = 512, flop = 2 * n ** 3;
+  const n = 512,
+    flop = 2 * n ** 3;
   const rows = [];
   ensureBuilds(root, ['simd-bench', 'simd-mt-bench', 'relaxed-mt-bench']);
   for (const build of ['simd', 'simd-mt', 'relaxed-mt']) {
     // the -bench build: the same sgemm, plus the peak loop
     const { glue } = await loadRaw(root, `${build}-bench`);
     const threads = build.endsWith('-mt') ? [1, 2] : [1];
-    const a = glue.alloc_f32(n * n), b = glue.alloc_f32(n * n), c = glue.alloc_f32(n * n);
+    const a = glue.alloc_f32(n * n),
+      b = glue.alloc_f32(n * n),
+      c = glue.alloc_f32(n * n);
     const gemm = () => glue.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
     // the peak loop on every thread the kernels may use now (1M iterations of 96 flops each)
     const peak = () => (threads.length > 1 ? glue.peak_loop_parallel(1_000_000, glue.threads()) : glue.peak_loop(1_000_000, 0.5));
     const [s, p] = interleaved(glue, threads, [gemm, peak], { pairs, minMs: quick ? 40 : 80, warmMs: quick ? 500 : 1500 });
-    glue.free_f32(a, n * n); glue.free_f32(b, n * n); glue.free_f32(c, n * n);
+    glue.free_f32(a, n * n);
+    glue.free_f32(b, n * n);
+    glue.free_f32(c, n * n);
     const gf = (sec, x) => x / sec / 1e9;
     const row = { build, sgemm1: median(s[1].map((x) => gf(x, flop))), peak1: median(p[1].map((x) => gf(x, 96e6))) };
     row.share1 = row.sgemm1 / row.peak1;
     if (threads.length > 1) {
       Object.assign(row, {
-        sgemm2: median(s[2].map((x) => gf(x, flop))), peak2: median(p[2].map((x) => gf(x, 2 * 96e6))),
-        sgemmScaling: median(s[1].map((x, i) => x / s[2][i])), peakScaling: median(p[1].map((x, i) => (2 * x) / p[2][i])),
+        sgemm2: median(s[2].map((x) => gf(x, flop))),
+        peak2: median(p[2].map((x) => gf(x, 2 * 96e6))),
+        sgemmScaling: median(s[1].map((x, i) => x / s[2][i])),
+        peakScaling: median(p[1].map((x, i) => (2 * x) / p[2][i])),
       });
       row.scalingShare = row.sgemmScaling / row.peakScaling;
     }
@@ -238,16 +289,25 @@ export async function scalingSection(root, { quick }) {
 export async function matrixmultiplySection(root, { quick }) {
   ensureBuilds(root, ['simd-bench']);
   const { glue } = await loadRaw(root, 'simd-bench');
-  const minMs = quick ? 20 : 60, reps = quick ? 3 : 7;
+  const minMs = quick ? 20 : 60,
+    reps = quick ? 3 : 7;
   const shapes = [...lstmGemmShapes(), { M: 512, N: 512, K: 512 }];
   const rows = [];
   for (const { M, N, K, B, H } of shapes) {
-    const a = glue.alloc_f32(M * K), b = glue.alloc_f32(K * N), c = glue.alloc_f32(M * N);
+    const a = glue.alloc_f32(M * K),
+      b = glue.alloc_f32(K * N),
+      c = glue.alloc_f32(M * N);
     const ours = () => glue.sgemm(false, false, M, N, K, 1, a, K, b, N, 0, c, N);
     const mm = () => glue.sgemm_matrixmultiply(M, N, K, a, b, c);
-    const o = [], m = [];
-    for (let r = 0; r < reps; r++) { o.push(2 * M * N * K / timeCall(ours, minMs) / 1e9); m.push(2 * M * N * K / timeCall(mm, minMs) / 1e9); }
-    glue.free_f32(a, M * K); glue.free_f32(b, K * N); glue.free_f32(c, M * N);
+    const o = [],
+      m = [];
+    for (let r = 0; r < reps; r++) {
+      o.push((2 * M * N * K) / timeCall(ours, minMs) / 1e9);
+      m.push((2 * M * N * K) / timeCall(mm, minMs) / 1e9);
+    }
+    glue.free_f32(a, M * K);
+    glue.free_f32(b, K * N);
+    glue.free_f32(c, M * N);
     rows.push({ M, N, K, B, H, ours: median(o), matrixmultiply: median(m) });
   }
   return { reps, rows };
@@ -268,12 +328,32 @@ export async function lstmLayerSection(root, { quick }) {
   const rows = [];
   for (const build of ['simd', 'simd-mt', 'relaxed-mt']) {
     const { glue, memory } = await loadRaw(root, build);
-    const sizes = { x: B * T * I, wih: 4 * H * I, whh: 4 * H * H, bih: 4 * H, bhh: 4 * H, hs: B * T * H, cs: B * T * H, g: B * T * 4 * H, hl: B * H, cl: B * H, dhs: B * T * H, dx: B * T * I, dwih: 4 * H * I, dwhh: 4 * H * H, dbih: 4 * H, dbhh: 4 * H };
+    const sizes = {
+      x: B * T * I,
+      wih: 4 * H * I,
+      whh: 4 * H * H,
+      bih: 4 * H,
+      bhh: 4 * H,
+      hs: B * T * H,
+      cs: B * T * H,
+      g: B * T * 4 * H,
+      hl: B * H,
+      cl: B * H,
+      dhs: B * T * H,
+      dx: B * T * I,
+      dwih: 4 * H * I,
+      dwhh: 4 * H * H,
+      dbih: 4 * H,
+      dbhh: 4 * H,
+    };
     const p = Object.fromEntries(Object.entries(sizes).map(([k, len]) => [k, glue.alloc_f32(len)]));
     // small random weights and inputs, so the gates are not saturated
     let seed = 12345;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;
-    for (const k of ['x', 'wih', 'whh', 'bih', 'bhh', 'dhs']) new Float32Array(memory.buffer, p[k], sizes[k]).forEach((_, j, arr) => { arr[j] = rnd(); });
+    for (const k of ['x', 'wih', 'whh', 'bih', 'bhh', 'dhs'])
+      new Float32Array(memory.buffer, p[k], sizes[k]).forEach((_, j, arr) => {
+        arr[j] = rnd();
+      });
     const step = () => {
       glue.lstm_forward(B, T, I, H, p.x, 0, p.wih, p.whh, p.bih, p.bhh, 0, 0, p.hs, p.cs, p.g, p.hl, p.cl);
       glue.lstm_backward(B, T, I, H, p.x, 0, p.wih, p.whh, 0, 0, p.hs, p.cs, p.g, p.dhs, 0, 0, p.dx, 0, 0, p.dwih, p.dwhh, p.dbih, p.dbhh);
@@ -283,7 +363,13 @@ export async function lstmLayerSection(root, { quick }) {
     for (const [k, len] of Object.entries(sizes)) glue.free_f32(p[k], len);
     for (const t of threads) {
       const sec = median(s[t]);
-      rows.push({ build, threads: t, seqPerS: B / sec, gflops: flop / sec / 1e9, ...(t === 2 ? { scaling: median(s[1].map((x, i) => x / s[2][i])) } : {}) });
+      rows.push({
+        build,
+        threads: t,
+        seqPerS: B / sec,
+        gflops: flop / sec / 1e9,
+        ...(t === 2 ? { scaling: median(s[1].map((x, i) => x / s[2][i])) } : {}),
+      });
     }
   }
   return { ...LSTM_LAYER, pairs, flop, rows };

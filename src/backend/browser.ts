@@ -32,8 +32,10 @@ export const browserPlatform: Platform = {
         if (head.length < 4 || head[0] !== 0 || head[1] !== 0x61 || head[2] !== 0x73 || head[3] !== 0x6d) {
           // Typically a dev server's index.html fallback: the .wasm files are not where the code expects them,
           // because a bundler moved the code (e.g. Vite's dependency pre-bundling).
-          throw new Error(`${res.url || url.href} is not a WebAssembly module (Content-Type: ${res.headers.get('content-type')}); ` +
-            `the .wasm files must stay next to lstm-vae's code: with Vite, set optimizeDeps: { exclude: ['lstm-vae'] }`);
+          throw new Error(
+            `${res.url || url.href} is not a WebAssembly module (Content-Type: ${res.headers.get('content-type')}); ` +
+              `the .wasm files must stay next to lstm-vae's code: with Vite, set optimizeDeps: { exclude: ['lstm-vae'] }`,
+          );
         }
         return WebAssembly.compile(bytes);
       })();

@@ -61,12 +61,17 @@ export function init(options: InitOptions = {}): Promise<BackendInfo> {
     return Promise.reject(e);
   }
   if (state) {
-    const same = (options.build === undefined || options.build === state.options.build || options.build === state.info.build) &&
+    const same =
+      (options.build === undefined || options.build === state.options.build || options.build === state.info.build) &&
       (options.threads === undefined || options.threads === state.options.threads || options.threads === state.info.threads);
     if (!same) {
-      return Promise.reject(new ConfigError('lstm-vae is already initialised with other options; call dispose() first', {
-        argument: 'options', expected: { build: state.info.build, threads: state.info.threads }, actual: options,
-      }));
+      return Promise.reject(
+        new ConfigError('lstm-vae is already initialised with other options; call dispose() first', {
+          argument: 'options',
+          expected: { build: state.info.build, threads: state.info.threads },
+          actual: options,
+        }),
+      );
     }
     return Promise.resolve(state.info);
   }
@@ -87,7 +92,11 @@ async function load(options: InitOptions): Promise<BackendInfo> {
     build = options.build;
     reasons.push(`build ${build}: chosen by options.build`);
     if (isThreaded(build) && !threadSupport.ok) {
-      throw new BackendError(`build ${build} needs threads, which are not available here: ${threadSupport.reason}`, { argument: 'options.build', expected: 'simd', actual: build });
+      throw new BackendError(`build ${build} needs threads, which are not available here: ${threadSupport.reason}`, {
+        argument: 'options.build',
+        expected: 'simd',
+        actual: build,
+      });
     }
   } else if (!threadSupport.ok) {
     build = 'simd';
@@ -131,9 +140,7 @@ async function load(options: InitOptions): Promise<BackendInfo> {
   if (isThreaded(build)) {
     // Workers first: building the pool waits until each of its threads runs.
     try {
-      const started = await Promise.all(
-        Array.from({ length: threads - 1 }, () => p.startWorker(build, module, memory, THREAD_STACK_SIZE)),
-      );
+      const started = await Promise.all(Array.from({ length: threads - 1 }, () => p.startWorker(build, module, memory, THREAD_STACK_SIZE)));
       workers.push(...started);
     } catch (e) {
       for (const w of workers) w.terminate();

@@ -51,7 +51,25 @@ export interface LstmForwardBuffers {
 /** One LSTM layer forward over a batch. */
 export function lstmForward({ B, T, I, H }: LstmDims, b: LstmForwardBuffers): void {
   const w = b.weights;
-  wasm().lstm_forward(B, T, I, H, b.x, b.lengths, w.wIh, w.wHh, w.bIh, w.bHh, b.h0 ?? 0, b.c0 ?? 0, b.hSeq, b.cSeq, b.gates, b.hLast ?? 0, b.cLast ?? 0);
+  wasm().lstm_forward(
+    B,
+    T,
+    I,
+    H,
+    b.x,
+    b.lengths,
+    w.wIh,
+    w.wHh,
+    w.bIh,
+    w.bHh,
+    b.h0 ?? 0,
+    b.c0 ?? 0,
+    b.hSeq,
+    b.cSeq,
+    b.gates,
+    b.hLast ?? 0,
+    b.cLast ?? 0,
+  );
 }
 
 export interface LstmBackwardBuffers {
@@ -80,8 +98,29 @@ export interface LstmBackwardBuffers {
 export function lstmBackward({ B, T, I, H }: LstmDims, b: LstmBackwardBuffers): void {
   const g = b.grads;
   wasm().lstm_backward(
-    B, T, I, H, b.x, b.lengths, b.weights.wIh, b.weights.wHh, b.h0 ?? 0, b.c0 ?? 0, b.hSeq, b.cSeq, b.gates,
-    b.dhSeq ?? 0, b.dhLast ?? 0, b.dcLast ?? 0, b.dx ?? 0, b.dh0 ?? 0, b.dc0 ?? 0, g.wIh, g.wHh, g.bIh, g.bHh,
+    B,
+    T,
+    I,
+    H,
+    b.x,
+    b.lengths,
+    b.weights.wIh,
+    b.weights.wHh,
+    b.h0 ?? 0,
+    b.c0 ?? 0,
+    b.hSeq,
+    b.cSeq,
+    b.gates,
+    b.dhSeq ?? 0,
+    b.dhLast ?? 0,
+    b.dcLast ?? 0,
+    b.dx ?? 0,
+    b.dh0 ?? 0,
+    b.dc0 ?? 0,
+    g.wIh,
+    g.wHh,
+    g.bIh,
+    g.bHh,
   );
 }
 
@@ -89,6 +128,11 @@ export function lstmBackward({ B, T, I, H }: LstmDims, b: LstmBackwardBuffers): 
  * Copies a `rows × cols` block of floats between two row-major float32 matrices: from column `srcCol`
  * of `src` (rows of `srcStride` floats) to column `dstCol` of `dst` (rows of `dstStride` floats).
  */
-export function copyBlock(rows: number, cols: number, src: { ptr: number; col?: number; stride: number }, dst: { ptr: number; col?: number; stride: number }): void {
+export function copyBlock(
+  rows: number,
+  cols: number,
+  src: { ptr: number; col?: number; stride: number },
+  dst: { ptr: number; col?: number; stride: number },
+): void {
   wasm().copy_strided(rows, cols, at(src.ptr, src.col ?? 0), src.stride, at(dst.ptr, dst.col ?? 0), dst.stride);
 }

@@ -28,7 +28,12 @@ export interface Scored {
   reduce: Reduce;
 }
 
-export function prepareContinuous(lm: LoadedModel, dataFile: string, o: DataOptions, extra: { exclude?: string[] } = {}): { input: ContinuousInput; segments: Segment[]; ws: Windowed } {
+export function prepareContinuous(
+  lm: LoadedModel,
+  dataFile: string,
+  o: DataOptions,
+  extra: { exclude?: string[] } = {},
+): { input: ContinuousInput; segments: Segment[]; ws: Windowed } {
   const meta = lm.meta;
   const csv = inputKind(dataFile) === 'csv';
   const columns = o.columns ?? (csv && meta?.input.kind === 'csv' ? meta.input.columns : undefined);
@@ -37,7 +42,9 @@ export function prepareContinuous(lm: LoadedModel, dataFile: string, o: DataOpti
   if (input.kind === 'text') throw new UsageError(`${lm.file} is a continuous model but ${dataFile} is text (token) data`);
   const D = lm.model.config.features;
   if (input.features !== D) {
-    throw new DataError(`${dataFile} has ${input.features} value column${input.features === 1 ? '' : 's'} (${input.columns.join(', ')}) but the model takes ${D}${columns ? '' : '; choose them with --columns'}`);
+    throw new DataError(
+      `${dataFile} has ${input.features} value column${input.features === 1 ? '' : 's'} (${input.columns.join(', ')}) but the model takes ${D}${columns ? '' : '; choose them with --columns'}`,
+    );
   }
   const segments = normalizeSegments(input.segments, lm.normalizer);
   let length: number;
@@ -54,14 +61,21 @@ export function prepareContinuous(lm: LoadedModel, dataFile: string, o: DataOpti
       stride = o.stride ?? Math.max(1, Math.floor(length / 4));
     }
   } else {
-    if (input.kind === 'csv') throw new UsageError(`${lm.file} has no saved window length (it was not trained by lstm-vae train): pass --window`);
+    if (input.kind === 'csv')
+      throw new UsageError(`${lm.file} has no saved window length (it was not trained by lstm-vae train): pass --window`);
     const plan = planWindows(input, undefined, undefined);
     ({ length, stride, whole } = plan);
   }
   return { input, segments, ws: makeWindows(segments, D, length, stride, whole) };
 }
 
-export function scoreContinuous(lm: LoadedModel, dataFile: string, o: DataOptions, want: { recon?: boolean; mu?: boolean }, extra: { exclude?: string[] } = {}): Scored {
+export function scoreContinuous(
+  lm: LoadedModel,
+  dataFile: string,
+  o: DataOptions,
+  want: { recon?: boolean; mu?: boolean },
+  extra: { exclude?: string[] } = {},
+): Scored {
   const { input, segments, ws } = prepareContinuous(lm, dataFile, o, extra);
   const reduce = o.reduce ?? lm.meta?.scoring.reduce ?? 'q10';
   const sc = scoreWindows(lm.model, ws.x, want);

@@ -80,7 +80,15 @@ function describeIntervals(r: DetectorScores, times?: string[]): string {
   return shown.join(', ') + (r.intervals.length > 8 ? `, … (${r.intervals.length} in all)` : '');
 }
 
-function report(det: AnomalyDetector, input: ContinuousInput, r: DetectorScores, title: string, subtitle: string, labels?: Uint8Array, extra: Array<[string, string]> = []): ReportInput {
+function report(
+  det: AnomalyDetector,
+  input: ContinuousInput,
+  r: DetectorScores,
+  title: string,
+  subtitle: string,
+  labels?: Uint8Array,
+  extra: Array<[string, string]> = [],
+): ReportInput {
   const p = det.plan;
   const s = input.segments[0];
   const d = input.features;
@@ -90,15 +98,30 @@ function report(det: AnomalyDetector, input: ContinuousInput, r: DetectorScores,
     subtitle,
     summary: [
       ['data', `${input.file} (${s.n} rows, columns ${input.columns.join(', ')})`],
-      ['window', `${p.window * p.aggregate} rows (${p.window} points${p.aggregate > 1 ? ` of ${p.aggregate} rows each` : ''}): ${p.windowReason}`],
-      ['scaling', 'each column: minus its median, over the spread of its windows around their own means; every window centred on its own mean'],
+      [
+        'window',
+        `${p.window * p.aggregate} rows (${p.window} points${p.aggregate > 1 ? ` of ${p.aggregate} rows each` : ''}): ${p.windowReason}`,
+      ],
+      [
+        'scaling',
+        'each column: minus its median, over the spread of its windows around their own means; every window centred on its own mean',
+      ],
       ['training', `${p.training.steps} steps, stopped: ${p.training.stopped}; ${duration(p.training.seconds)}`],
       ['diagnostics', p.diagnostics.message],
       ['threshold', `${fmt(p.threshold)} — ${p.thresholdRule}`],
       ['anomalous intervals', describeIntervals(r, s.timestamps)],
       ...extra,
     ],
-    series: [{ name: 'score', scores: r.scores, threshold: r.threshold, labels: labels ? labelRuns(labels) : undefined, detected: r.intervals, values: { columns: input.columns, data: values } }],
+    series: [
+      {
+        name: 'score',
+        scores: r.scores,
+        threshold: r.threshold,
+        labels: labels ? labelRuns(labels) : undefined,
+        detected: r.intervals,
+        values: { columns: input.columns, data: values },
+      },
+    ],
     history: det.history?.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss })),
     notes: p.diagnostics.notLearnt ? [`Warning: ${p.diagnostics.message}`] : [],
     main: 'scores',
@@ -110,8 +133,15 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
   await initBackend();
   const grid = gridOf(input);
   const series = grid.series;
-  note(o.quiet, `training an anomaly detector on ${input.segments[0].n} rows × ${series.shape[1]} column${series.shape[1] > 1 ? 's' : ''} (${input.columns.join(', ')}) from ${dataFile}`);
-  if (grid.slot) note(o.quiet, `the timestamps are irregular: rows averaged onto a regular grid of ${grid.interval! / 1000} s (${series.shape[0]} slots; empty slots filled as missing values)`);
+  note(
+    o.quiet,
+    `training an anomaly detector on ${input.segments[0].n} rows × ${series.shape[1]} column${series.shape[1] > 1 ? 's' : ''} (${input.columns.join(', ')}) from ${dataFile}`,
+  );
+  if (grid.slot)
+    note(
+      o.quiet,
+      `the timestamps are irregular: rows averaged onto a regular grid of ${grid.interval! / 1000} s (${series.shape[0]} slots; empty slots filled as missing values)`,
+    );
   const ac = new AbortController();
   const onSignal = () => {
     if (ac.signal.aborted) process.exit(130);
@@ -154,12 +184,32 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
   }
   try {
     const p = det.plan;
-    const why = { converged: 'the validation loss stopped improving', 'max-steps': `the step budget (${maxSteps})`, 'max-seconds': 'the time budget', epochs: 'the epochs', 'early-stopping': 'early stopping', aborted: 'interrupted' }[p.training.stopped];
-    note(o.quiet, `trained ${p.training.steps} steps in ${duration(p.training.seconds)}; stopped: ${why}; best validation loss ${fmt(Math.min(...(det.history?.epochs.map((e) => e.valLoss ?? Infinity) ?? [NaN])))}`);
+    const why = {
+      converged: 'the validation loss stopped improving',
+      'max-steps': `the step budget (${maxSteps})`,
+      'max-seconds': 'the time budget',
+      epochs: 'the epochs',
+      'early-stopping': 'early stopping',
+      aborted: 'interrupted',
+    }[p.training.stopped];
+    note(
+      o.quiet,
+      `trained ${p.training.steps} steps in ${duration(p.training.seconds)}; stopped: ${why}; best validation loss ${fmt(Math.min(...(det.history?.epochs.map((e) => e.valLoss ?? Infinity) ?? [NaN])))}`,
+    );
     note(o.quiet, `window ${p.window * p.aggregate} rows: ${p.windowReason}`);
     if (p.diagnostics.notLearnt) process.stderr.write(`warning: ${p.diagnostics.message}\n`);
     else note(o.quiet, `diagnostics: ${p.diagnostics.message}`);
-    det.model.metadata = { ...det.model.metadata, cliInput: { kind: input.kind, columns: input.columns, timestamp: input.timestampColumn ?? null, ...(grid.interval ? { interval: grid.interval } : {}), file: dataFile, trainedAt: new Date().toISOString() } };
+    det.model.metadata = {
+      ...det.model.metadata,
+      cliInput: {
+        kind: input.kind,
+        columns: input.columns,
+        timestamp: input.timestampColumn ?? null,
+        ...(grid.interval ? { interval: grid.interval } : {}),
+        file: dataFile,
+        trainedAt: new Date().toISOString(),
+      },
+    };
     const r = toRows(det.score(series), grid, input.segments[0].n, input.features);
     await writeOutput(o.out, det.toSafetensors());
     process.stdout.write(
@@ -167,7 +217,11 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
         `threshold ${fmt(p.threshold)} (mean + ${p.k}·std of the training scores); on the training series: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'}\n`,
     );
     const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;
-    await writeReport(reportPaths(o.out, o.report), report(det, input, r, `lstm-vae train: ${basename(dataFile)}`, `detector ${o.out}`, labels), o.quiet);
+    await writeReport(
+      reportPaths(o.out, o.report),
+      report(det, input, r, `lstm-vae train: ${basename(dataFile)}`, `detector ${o.out}`, labels),
+      o.quiet,
+    );
   } finally {
     det.dispose();
   }
@@ -181,7 +235,13 @@ export interface DetectorScoreOptions {
   quiet?: boolean;
 }
 
-export async function scoreDetector(det: AnomalyDetector, modelFile: string, input: ContinuousInput, dataFile: string, o: DetectorScoreOptions): Promise<void> {
+export async function scoreDetector(
+  det: AnomalyDetector,
+  modelFile: string,
+  input: ContinuousInput,
+  dataFile: string,
+  o: DetectorScoreOptions,
+): Promise<void> {
   const interval = (det.model.metadata.cliInput as { interval?: number } | undefined)?.interval;
   const grid = gridOf(input, typeof interval === 'number' && interval > 0 ? interval : undefined);
   let r = toRows(det.score(grid.series), grid, input.segments[0].n, input.features);
@@ -212,5 +272,9 @@ export async function scoreDetector(det: AnomalyDetector, modelFile: string, inp
     if (det.plan.diagnostics.notLearnt) process.stderr.write(`warning: ${det.plan.diagnostics.message}\n`);
   }
   const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;
-  await writeReport(reportPaths(o.out, o.report), report(det, input, r, `lstm-vae score: ${basename(dataFile)}`, `detector ${modelFile}`, labels, [['rule', rule]]), o.quiet);
+  await writeReport(
+    reportPaths(o.out, o.report),
+    report(det, input, r, `lstm-vae score: ${basename(dataFile)}`, `detector ${modelFile}`, labels, [['rule', rule]]),
+    o.quiet,
+  );
 }

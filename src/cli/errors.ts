@@ -14,7 +14,18 @@ export function oneLine(s: string): string {
 }
 
 /** Error classes thrown on purpose by lstm-vae (any copy of them: matched by name). */
-const KNOWN = new Set(['LstmVaeError', 'ShapeError', 'ConfigError', 'DataError', 'NumericError', 'FormatError', 'BackendError', 'IOError', 'UsageError', 'AbortError']);
+const KNOWN = new Set([
+  'LstmVaeError',
+  'ShapeError',
+  'ConfigError',
+  'DataError',
+  'NumericError',
+  'FormatError',
+  'BackendError',
+  'IOError',
+  'UsageError',
+  'AbortError',
+]);
 
 export function isKnownError(e: unknown): e is Error {
   return e instanceof Error && KNOWN.has(e.name);

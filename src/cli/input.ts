@@ -112,7 +112,8 @@ function describe(v: unknown): string {
 
 /** Parses one sequence: number[] (one feature) or number[][] (steps × features). */
 function sequenceOf(v: unknown, where: string): { data: Float32Array; n: number; d: number } {
-  if (!Array.isArray(v)) throw new DataError(`${where}: expected a sequence (an array of numbers or of arrays of numbers), got ${describe(v)}`);
+  if (!Array.isArray(v))
+    throw new DataError(`${where}: expected a sequence (an array of numbers or of arrays of numbers), got ${describe(v)}`);
   if (v.length === 0) throw new DataError(`${where}: the sequence is empty`);
   if (Array.isArray(v[0])) {
     const d = (v[0] as unknown[]).length;
@@ -123,7 +124,8 @@ function sequenceOf(v: unknown, where: string): { data: Float32Array; n: number;
         throw new DataError(`${where}, step ${t}: expected an array of ${d} numbers, got ${describe(step)}`);
       }
       step.forEach((x, k) => {
-        if (typeof x !== 'number' || !Number.isFinite(x)) throw new DataError(`${where}, step ${t}, feature ${k}: expected a finite number, got ${describe(x)}`);
+        if (typeof x !== 'number' || !Number.isFinite(x))
+          throw new DataError(`${where}, step ${t}, feature ${k}: expected a finite number, got ${describe(x)}`);
         data[t * d + k] = x;
       });
     });
@@ -131,7 +133,8 @@ function sequenceOf(v: unknown, where: string): { data: Float32Array; n: number;
   }
   const data = new Float32Array(v.length);
   v.forEach((x, t) => {
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw new DataError(`${where}, step ${t}: expected a finite number, got ${describe(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw new DataError(`${where}, step ${t}: expected a finite number, got ${describe(x)}`);
     data[t] = x;
   });
   return { data, n: v.length, d: 1 };

@@ -16,7 +16,8 @@ function zeroOne(v: unknown, where: string): number {
   if (v === '0' || v === '1') return Number(v);
   if (v === true || v === false) return v ? 1 : 0;
   if (typeof v === 'string' && /^(true|false)$/i.test(v.trim())) return /^true$/i.test(v.trim()) ? 1 : 0;
-  if (typeof v === 'string' && (v.trim() === '0' || v.trim() === '1' || v.trim() === '0.0' || v.trim() === '1.0')) return Math.round(Number(v.trim()));
+  if (typeof v === 'string' && (v.trim() === '0' || v.trim() === '1' || v.trim() === '0.0' || v.trim() === '1.0'))
+    return Math.round(Number(v.trim()));
   throw new DataError(`${where}: expected a label 0 or 1, got ${JSON.stringify(v)}`);
 }
 
@@ -30,7 +31,11 @@ function timeOf(s: string): number {
  * 0/1 values (one per line, or a JSON array), or a JSON array of `[start, end]` intervals (point indices,
  * or timestamps matched against the data's timestamp column).
  */
-export function readLabels(spec: string, input: { kind: string; header?: string[]; text?: string; file: string; segments?: Segment[] }, total: number | number[]): Uint8Array {
+export function readLabels(
+  spec: string,
+  input: { kind: string; header?: string[]; text?: string; file: string; segments?: Segment[] },
+  total: number | number[],
+): Uint8Array {
   if (input.kind === 'csv' && input.header?.includes(spec)) {
     const s = readCsv(input.text!, { columns: [spec], timestamp: false });
     const out = new Uint8Array(s.shape[0]);
@@ -58,21 +63,30 @@ export function readLabels(spec: string, input: { kind: string; header?: string[
       v.forEach((iv, i) => {
         const [a, b] = iv as [unknown, unknown];
         if (typeof a === 'number' && typeof b === 'number') {
-          if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= a)) throw new DataError(`${spec}: interval ${i} must be [start, end] point indices with start <= end`);
+          if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= a))
+            throw new DataError(`${spec}: interval ${i} must be [start, end] point indices with start <= end`);
           for (let p = a; p <= Math.min(b, out.length - 1); p++) out[p] = 1;
         } else if (typeof a === 'string' && typeof b === 'string') {
           if (!times) throw new DataError(`${spec}: interval ${i} uses timestamps but the data has no timestamp column`);
           const ta = timeOf(a);
           const tb = timeOf(b);
-          if (!Number.isFinite(ta) || !Number.isFinite(tb)) throw new DataError(`${spec}: interval ${i}: cannot read the timestamps ${a}, ${b}`);
+          if (!Number.isFinite(ta) || !Number.isFinite(tb))
+            throw new DataError(`${spec}: interval ${i}: cannot read the timestamps ${a}, ${b}`);
           for (let p = 0; p < times.length; p++) if (times[p] >= ta && times[p] <= tb) out[p] = 1;
         } else throw new DataError(`${spec}: interval ${i} must be [start, end] indices or timestamps`);
       });
       return out;
     }
-    return checkCount(Uint8Array.from(v, (x, i) => zeroOne(x, `${spec}: item ${i}`)), total, spec);
+    return checkCount(
+      Uint8Array.from(v, (x, i) => zeroOne(x, `${spec}: item ${i}`)),
+      total,
+      spec,
+    );
   }
-  let lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  let lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   if (lines.length > 0 && !/^(0|1|0\.0|1\.0|true|false)$/i.test(lines[0].split(',').pop()!.trim())) lines = lines.slice(1); // header
   return checkCount(
     Uint8Array.from(lines, (l, i) => zeroOne(l.split(',').pop()!.trim(), `${spec}: line ${i + 1}`)),

@@ -99,12 +99,7 @@ export class TrainingProgress {
   onEpochEnd(s: EpochStats): void {
     if (this.quiet || this.tty) return;
     const now = Date.now();
-    const parts = [
-      `epoch ${s.epoch + 1}/${this.epochs}`,
-      `loss ${fmt(s.loss)}`,
-      `recon ${fmt(s.recon)}`,
-      `kl ${fmt(s.kl)}`,
-    ];
+    const parts = [`epoch ${s.epoch + 1}/${this.epochs}`, `loss ${fmt(s.loss)}`, `recon ${fmt(s.recon)}`, `kl ${fmt(s.kl)}`];
     if (s.valLoss !== undefined && Number.isFinite(s.valLoss)) parts.push(`val ${fmt(s.valLoss)}`);
     if (s.seqPerSec !== undefined) parts.push(`${Math.round(s.seqPerSec)} seq/s`);
     const elapsed = (now - this.started) / 1000;

@@ -55,9 +55,13 @@ export function continuousReport(a: ContinuousReportArgs): ReportInput {
     for (let i = 0; i < shown; i++) {
       const s = a.segments[i];
       const rawData = a.input.segments[i].data;
-      const values = s.n <= 200000
-        ? { columns: a.input.columns, data: a.input.columns.map((_, k) => Float64Array.from({ length: s.n }, (_, p) => rawData[p * D + k])) }
-        : undefined;
+      const values =
+        s.n <= 200000
+          ? {
+              columns: a.input.columns,
+              data: a.input.columns.map((_, k) => Float64Array.from({ length: s.n }, (_, p) => rawData[p * D + k])),
+            }
+          : undefined;
       series.push({
         name: a.segments.length > 1 ? s.name : basename(a.input.file),
         scores: a.pts[i],

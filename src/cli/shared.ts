@@ -61,7 +61,8 @@ export async function loadModel(file: string): Promise<LoadedModel> {
 }
 
 export function describeReduce(r: Reduce): string {
-  if (r === 'step-mean' || r === 'step-max') return `${r === 'step-mean' ? 'mean' : 'max'} over the covering windows of the squared error at the point's step (${r})`;
+  if (r === 'step-mean' || r === 'step-max')
+    return `${r === 'step-mean' ? 'mean' : 'max'} over the covering windows of the squared error at the point's step (${r})`;
   const what = r === 'q10' ? '10th percentile' : r === 'q25' ? '25th percentile' : r;
   return `${what} of the scores of the windows covering the point (${r})`;
 }

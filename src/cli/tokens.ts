@@ -19,6 +19,12 @@ export function scoreTokens(model: LstmVae, lines: string[]): Float32Array {
 }
 
 export function topTable(lines: string[], scores: ArrayLike<number>, k: number): { title: string; header: string[]; rows: string[][] } {
-  const idx = Array.from(scores, (_, i) => i).sort((a, b) => scores[b] - scores[a]).slice(0, k);
-  return { title: `Most anomalous sequences (top ${idx.length})`, header: ['#', 'line', 'sequence', 'score'], rows: idx.map((i, r) => [String(r + 1), String(i + 1), lines[i], fmt(scores[i])]) };
+  const idx = Array.from(scores, (_, i) => i)
+    .sort((a, b) => scores[b] - scores[a])
+    .slice(0, k);
+  return {
+    title: `Most anomalous sequences (top ${idx.length})`,
+    header: ['#', 'line', 'sequence', 'score'],
+    rows: idx.map((i, r) => [String(r + 1), String(i + 1), lines[i], fmt(scores[i])]),
+  };
 }

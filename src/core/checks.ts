@@ -19,5 +19,9 @@ export function checkInt(v: unknown, argument: string, min: number, max?: number
   if (isInt(v, min, max ?? Number.MAX_SAFE_INTEGER)) return v;
   const name = argument.replace(/^(options|config)\./, '');
   const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`;
-  throw new error(`${name} must be a whole number ${range}`, { argument, expected: max === undefined ? `an integer >= ${min}` : `${min}..${max}`, actual: v });
+  throw new error(`${name} must be a whole number ${range}`, {
+    argument,
+    expected: max === undefined ? `an integer >= ${min}` : `${min}..${max}`,
+    actual: v,
+  });
 }

@@ -32,20 +32,30 @@ export function product(shape: readonly number[]): number {
  */
 export function checkTensor(t: unknown, name: string, rank: number): asserts t is Tensor {
   if (t === null || typeof t !== 'object') {
-    throw new ShapeError(`${name} must be a tensor`, { argument: name, expected: `{ data: Float32Array, shape: [${rank} dims] }`, actual: t === null ? 'null' : typeof t });
+    throw new ShapeError(`${name} must be a tensor`, {
+      argument: name,
+      expected: `{ data: Float32Array, shape: [${rank} dims] }`,
+      actual: t === null ? 'null' : typeof t,
+    });
   }
   const { data, shape } = t as { data?: unknown; shape?: unknown };
   if (!(data instanceof Float32Array)) {
-    const actual = data === undefined ? 'undefined' : (data as object)?.constructor?.name ?? typeof data;
+    const actual = data === undefined ? 'undefined' : ((data as object)?.constructor?.name ?? typeof data);
     throw new ShapeError(`${name}.data must be a Float32Array`, { argument: `${name}.data`, expected: 'Float32Array', actual });
   }
   if (!Array.isArray(shape) || shape.length !== rank || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ShapeError(`${name}.shape must list ${rank} non-negative whole numbers`, { argument: `${name}.shape`, expected: `${rank} dims`, actual: shape });
+    throw new ShapeError(`${name}.shape must list ${rank} non-negative whole numbers`, {
+      argument: `${name}.shape`,
+      expected: `${rank} dims`,
+      actual: shape,
+    });
   }
   const n = product(shape);
   if (n !== data.length) {
     throw new ShapeError(`${name}.data has ${data.length} elements but its shape [${shape.join(', ')}] needs ${n}`, {
-      argument: `${name}.data.length`, expected: n, actual: data.length,
+      argument: `${name}.data.length`,
+      expected: n,
+      actual: data.length,
     });
   }
 }

@@ -61,7 +61,11 @@ export function readCsv(text: string, options: ReadCsvOptions = {}): CsvSeries {
   const header = records[0].record;
   const rows = records.slice(1);
   if (rows.length === 0) {
-    throw new DataError('the CSV has a header but no data rows', { argument: 'text', expected: 'at least one data row', actual: `header ${header.join(',')}` });
+    throw new DataError('the CSV has a header but no data rows', {
+      argument: 'text',
+      expected: 'at least one data row',
+      actual: `header ${header.join(',')}`,
+    });
   }
 
   const indexOf = (name: string, argument: string): number => {
@@ -96,7 +100,11 @@ export function readCsv(text: string, options: ReadCsvOptions = {}): CsvSeries {
     colIdx = header.map((_, i) => i).filter((i) => i !== tsIndex);
     columns = colIdx.map((i) => header[i]);
     if (columns.length === 0) {
-      throw new DataError('the CSV has no value column besides the timestamp', { argument: 'text', expected: 'at least one value column', actual: header });
+      throw new DataError('the CSV has no value column besides the timestamp', {
+        argument: 'text',
+        expected: 'at least one value column',
+        actual: header,
+      });
     }
   }
 

@@ -81,7 +81,11 @@ export function loadSensorNetwork(): SensorNetwork {
   const byMote = new Map<number, number[]>();
   rows.forEach((r, i) => {
     if (!Number.isFinite(r.humidity) || !Number.isFinite(r.temperature) || (r.label !== 0 && r.label !== 1)) {
-      throw new DataError('unexpected record in the sensor network data set', { argument: `record ${i}`, expected: 'finite humidity/temperature, label 0/1', actual: r });
+      throw new DataError('unexpected record in the sensor network data set', {
+        argument: `record ${i}`,
+        expected: 'finite humidity/temperature, label 0/1',
+        actual: r,
+      });
     }
     flat.data[2 * i] = r.humidity;
     flat.data[2 * i + 1] = r.temperature;
@@ -101,7 +105,10 @@ export function loadSensorNetwork(): SensorNetwork {
     .sort((a, b) => a - b)
     .map((moteId) => {
       // Sort each mote's records by reading number (they already are in the package).
-      const idx = byMote.get(moteId)!.slice().sort((a, b) => rows[a].reading - rows[b].reading);
+      const idx = byMote
+        .get(moteId)!
+        .slice()
+        .sort((a, b) => rows[a].reading - rows[b].reading);
       const m = idx.length;
       const mote: SensorMote = {
         moteId,
@@ -279,7 +286,11 @@ export function loadEcg5000(root?: string): Ecg5000 {
     }
     const cls = values[width - 1];
     if (!Number.isInteger(cls)) {
-      throw new DataError(`ECG5000: the class at line ${ln + 1} is not an integer`, { argument: `${path}:${ln + 1}`, expected: 'an integer class 1–5', actual: fields[width - 1] });
+      throw new DataError(`ECG5000: the class at line ${ln + 1} is not an integer`, {
+        argument: `${path}:${ln + 1}`,
+        expected: 'an integer class 1–5',
+        actual: fields[width - 1],
+      });
     }
     rows.push(values.slice(0, width - 1));
     classes.push(cls);
@@ -330,7 +341,11 @@ function nabWindows(base: string): Record<string, Array<[string, string]>> {
     try {
       w = JSON.parse(text) as Record<string, Array<[string, string]>>;
     } catch (e) {
-      throw new DataError(`NAB label windows at ${path} are not valid JSON`, { argument: path, expected: 'JSON', actual: (e as Error).message });
+      throw new DataError(`NAB label windows at ${path} are not valid JSON`, {
+        argument: path,
+        expected: 'JSON',
+        actual: (e as Error).message,
+      });
     }
     windowsCache.set(path, w);
   }
@@ -347,7 +362,11 @@ export function loadNabFile(root: string | undefined, relPath: string): NabFile 
   const base = dataRoot(root);
   const key = relPath.replace(/\\/g, '/').replace(/^\.?\//, '');
   if (isAbsolute(relPath) || key.split('/').includes('..')) {
-    throw new DataError('relPath must be relative to the nab folder, like realKnownCause/nyc_taxi.csv', { argument: 'relPath', expected: 'group/file.csv', actual: relPath });
+    throw new DataError('relPath must be relative to the nab folder, like realKnownCause/nyc_taxi.csv', {
+      argument: 'relPath',
+      expected: 'group/file.csv',
+      actual: relPath,
+    });
   }
   const path = join(base, 'nab', ...key.split('/'));
   const text = readText(path, `the NAB file ${key}`);
@@ -355,7 +374,11 @@ export function loadNabFile(root: string | undefined, relPath: string): NabFile 
   try {
     records = parse(text, { skip_empty_lines: true, trim: true, bom: true }) as string[][];
   } catch (e) {
-    throw new DataError(`malformed NAB file ${path}: ${(e as Error).message}`, { argument: path, expected: 'CSV timestamp,value', actual: (e as Error).message });
+    throw new DataError(`malformed NAB file ${path}: ${(e as Error).message}`, {
+      argument: path,
+      expected: 'CSV timestamp,value',
+      actual: (e as Error).message,
+    });
   }
   const header = records[0] ?? [];
   const ti = header.indexOf('timestamp');
@@ -375,19 +398,31 @@ export function loadNabFile(root: string | undefined, relPath: string): NabFile 
     const rec = records[r + 1];
     const v = Number(rec[vi]);
     if (rec[vi] === '' || !Number.isFinite(v)) {
-      throw new DataError(`NAB file ${key}: non-numeric value at row ${r + 1}, column "value"`, { argument: `${key} row ${r + 1}`, expected: 'a number', actual: rec[vi] });
+      throw new DataError(`NAB file ${key}: non-numeric value at row ${r + 1}, column "value"`, {
+        argument: `${key} row ${r + 1}`,
+        expected: 'a number',
+        actual: rec[vi],
+      });
     }
     values[r] = v;
     timestamps[r] = rec[ti];
     times[r] = parseNabTime(rec[ti]);
     if (Number.isNaN(times[r])) {
-      throw new DataError(`NAB file ${key}: malformed timestamp at row ${r + 1}`, { argument: `${key} row ${r + 1}`, expected: 'YYYY-MM-DD HH:MM:SS', actual: rec[ti] });
+      throw new DataError(`NAB file ${key}: malformed timestamp at row ${r + 1}`, {
+        argument: `${key} row ${r + 1}`,
+        expected: 'YYYY-MM-DD HH:MM:SS',
+        actual: rec[ti],
+      });
     }
   }
   const all = nabWindows(base);
   const raw = all[key];
   if (!Array.isArray(raw)) {
-    throw new DataError(`no labelled windows for ${key} in labels/combined_windows.json`, { argument: 'relPath', expected: 'a key of combined_windows.json', actual: key });
+    throw new DataError(`no labelled windows for ${key} in labels/combined_windows.json`, {
+      argument: 'relPath',
+      expected: 'a key of combined_windows.json',
+      actual: key,
+    });
   }
   const windows: Array<[number, number]> = [];
   const windowTimestamps: Array<[string, string]> = [];
@@ -395,7 +430,11 @@ export function loadNabFile(root: string | undefined, relPath: string): NabFile 
     const ta = parseNabTime(a);
     const tb = parseNabTime(b);
     if (Number.isNaN(ta) || Number.isNaN(tb)) {
-      throw new DataError(`malformed window for ${key} in combined_windows.json`, { argument: key, expected: '[start, end] timestamps', actual: [a, b] });
+      throw new DataError(`malformed window for ${key} in combined_windows.json`, {
+        argument: key,
+        expected: '[start, end] timestamps',
+        actual: [a, b],
+      });
     }
     let s = -1;
     let e = -1;
@@ -433,7 +472,10 @@ export function listNab(root: string | undefined, group: string): string[] {
       actual: group,
     });
   }
-  return files.filter((f) => f.endsWith('.csv')).sort().map((f) => `${group}/${f}`);
+  return files
+    .filter((f) => f.endsWith('.csv'))
+    .sort()
+    .map((f) => `${group}/${f}`);
 }
 
 // ---------------------------------------------------------------------------------------------

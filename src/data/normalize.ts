@@ -40,7 +40,11 @@ function checkFeatures(d: unknown): number {
 
 function checkData(data: ArrayLike<number>, d: number, requireRows: boolean): void {
   if (data == null || typeof data.length !== 'number') {
-    throw new DataError('data must be an array of numbers', { argument: 'data', expected: 'ArrayLike<number> [N * D]', actual: typeof data });
+    throw new DataError('data must be an array of numbers', {
+      argument: 'data',
+      expected: 'ArrayLike<number> [N * D]',
+      actual: typeof data,
+    });
   }
   if (data.length % d !== 0) {
     throw new ShapeError('data length is not a multiple of the number of features', {
@@ -101,13 +105,7 @@ export class MinMaxNormalizer {
 
   /** @param range target range `[lo, hi]`, default `[-1, 1]` (as in the Orion LSTM-VAE pipeline). */
   constructor(range: readonly [number, number] = [-1, 1]) {
-    if (
-      !Array.isArray(range) ||
-      range.length !== 2 ||
-      !Number.isFinite(range[0]) ||
-      !Number.isFinite(range[1]) ||
-      !(range[0] < range[1])
-    ) {
+    if (!Array.isArray(range) || range.length !== 2 || !Number.isFinite(range[0]) || !Number.isFinite(range[1]) || !(range[0] < range[1])) {
       throw new ConfigError('range must be [lo, hi] with lo < hi', { argument: 'range', expected: '[lo, hi], lo < hi', actual: range });
     }
     this.range = [range[0], range[1]];
@@ -137,7 +135,11 @@ export class MinMaxNormalizer {
 
   private fitted(data: ArrayLike<number>): [Float64Array, Float64Array] {
     if (!this.min || !this.max) {
-      throw new ConfigError('the normalizer is not fitted', { argument: 'normalizer', expected: 'fit() before transform()/inverse()', actual: 'not fitted' });
+      throw new ConfigError('the normalizer is not fitted', {
+        argument: 'normalizer',
+        expected: 'fit() before transform()/inverse()',
+        actual: 'not fitted',
+      });
     }
     checkData(data, this.min.length, false);
     return [this.min, this.max];
@@ -173,9 +175,19 @@ export class MinMaxNormalizer {
 
   toJSON(): MinMaxJSON {
     if (!this.min || !this.max) {
-      throw new ConfigError('the normalizer is not fitted', { argument: 'normalizer', expected: 'fit() before toJSON()', actual: 'not fitted' });
+      throw new ConfigError('the normalizer is not fitted', {
+        argument: 'normalizer',
+        expected: 'fit() before toJSON()',
+        actual: 'not fitted',
+      });
     }
-    return { type: 'minmax', features: this.min.length, range: [this.range[0], this.range[1]], min: Array.from(this.min), max: Array.from(this.max) };
+    return {
+      type: 'minmax',
+      features: this.min.length,
+      range: [this.range[0], this.range[1]],
+      min: Array.from(this.min),
+      max: Array.from(this.max),
+    };
   }
 
   /** Rebuilds a fitted normalizer from `toJSON()` output (an object or its JSON string). */
@@ -183,7 +195,11 @@ export class MinMaxNormalizer {
     const o = jsonObject(json, 'minmax');
     const d = o.features;
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
-      throw new FormatError('normalizer JSON: features must be a positive integer', { argument: 'features', expected: 'an integer >= 1', actual: d });
+      throw new FormatError('normalizer JSON: features must be a positive integer', {
+        argument: 'features',
+        expected: 'an integer >= 1',
+        actual: d,
+      });
     }
     const range = numberArray(o, 'range', 2);
     const min = numberArray(o, 'min', d);
@@ -241,7 +257,11 @@ export class ZScoreNormalizer {
 
   private fitted(data: ArrayLike<number>): [Float64Array, Float64Array] {
     if (!this.mean || !this.std) {
-      throw new ConfigError('the normalizer is not fitted', { argument: 'normalizer', expected: 'fit() before transform()/inverse()', actual: 'not fitted' });
+      throw new ConfigError('the normalizer is not fitted', {
+        argument: 'normalizer',
+        expected: 'fit() before transform()/inverse()',
+        actual: 'not fitted',
+      });
     }
     checkData(data, this.mean.length, false);
     return [this.mean, this.std];
@@ -273,7 +293,11 @@ export class ZScoreNormalizer {
 
   toJSON(): ZScoreJSON {
     if (!this.mean || !this.std) {
-      throw new ConfigError('the normalizer is not fitted', { argument: 'normalizer', expected: 'fit() before toJSON()', actual: 'not fitted' });
+      throw new ConfigError('the normalizer is not fitted', {
+        argument: 'normalizer',
+        expected: 'fit() before toJSON()',
+        actual: 'not fitted',
+      });
     }
     return { type: 'zscore', features: this.mean.length, mean: Array.from(this.mean), std: Array.from(this.std) };
   }
@@ -283,7 +307,11 @@ export class ZScoreNormalizer {
     const o = jsonObject(json, 'zscore');
     const d = o.features;
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 1) {
-      throw new FormatError('normalizer JSON: features must be a positive integer', { argument: 'features', expected: 'an integer >= 1', actual: d });
+      throw new FormatError('normalizer JSON: features must be a positive integer', {
+        argument: 'features',
+        expected: 'an integer >= 1',
+        actual: d,
+      });
     }
     const mean = numberArray(o, 'mean', d);
     const std = numberArray(o, 'std', d);

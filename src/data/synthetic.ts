@@ -69,8 +69,14 @@ export function synthetic(seed: number, o: SyntheticOptions = {}): SyntheticSeri
       else if (kind === 'level') for (let i = a; i <= b; i++) shift[i] = (r() < 0.5 ? -1 : 1) * (0.6 + r() * 0.6) * 1;
       else if (kind === 'shape') for (let i = a; i <= b; i++) flat[i] = 1;
       else if (kind === 'frequency') for (let i = a; i <= b; i++) freq[i] = 2 + r();
-      else if (kind === 'amplitude') { const f = r() < 0.5 ? 0.3 : 2; for (let i = a; i <= b; i++) amp[i] = f; }
-      if (kind === 'level') { const s = shift[a]; for (let i = a; i <= b; i++) shift[i] = s; }
+      else if (kind === 'amplitude') {
+        const f = r() < 0.5 ? 0.3 : 2;
+        for (let i = a; i <= b; i++) amp[i] = f;
+      }
+      if (kind === 'level') {
+        const s = shift[a];
+        for (let i = a; i <= b; i++) shift[i] = s;
+      }
       for (let i = a; i <= b; i++) labels[i] = 1;
       windows.push([Math.max(0, a - 2), Math.min(n - 1, b + 2)]);
       break;

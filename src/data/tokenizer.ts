@@ -22,10 +22,16 @@ export class CharTokenizer {
   }
   /** Learns the character set of `texts` (sorted, so the ids do not depend on the order of texts). */
   static fit(texts: string[]): CharTokenizer {
-    if (!Array.isArray(texts) || texts.length === 0) throw new DataError('no texts to fit the tokenizer on', { argument: 'texts', expected: 'a non-empty array of strings', actual: texts });
+    if (!Array.isArray(texts) || texts.length === 0)
+      throw new DataError('no texts to fit the tokenizer on', {
+        argument: 'texts',
+        expected: 'a non-empty array of strings',
+        actual: texts,
+      });
     const set = new Set<string>();
     for (const t of texts) {
-      if (typeof t !== 'string') throw new DataError('texts must be strings', { argument: 'texts[i]', expected: 'string', actual: typeof t });
+      if (typeof t !== 'string')
+        throw new DataError('texts must be strings', { argument: 'texts[i]', expected: 'string', actual: typeof t });
       for (const c of t) set.add(c);
     }
     return new CharTokenizer([...set].sort());
@@ -39,7 +45,12 @@ export class CharTokenizer {
     for (const c of text) {
       const id = this.index.get(c);
       if (id === undefined) {
-        if (strict) throw new DataError(`unknown character ${JSON.stringify(c)} in ${JSON.stringify(text)}`, { argument: 'text', expected: 'characters seen by CharTokenizer.fit', actual: c });
+        if (strict)
+          throw new DataError(`unknown character ${JSON.stringify(c)} in ${JSON.stringify(text)}`, {
+            argument: 'text',
+            expected: 'characters seen by CharTokenizer.fit',
+            actual: c,
+          });
         out.push(UNK);
       } else out.push(id);
     }
@@ -76,7 +87,11 @@ export class CharTokenizer {
   static fromJSON(j: unknown): CharTokenizer {
     const o = j as { type?: unknown; chars?: unknown };
     if (!o || o.type !== 'char' || !Array.isArray(o.chars) || !o.chars.every((c) => typeof c === 'string')) {
-      throw new FormatError('tokenizer in the file is not a character tokenizer', { argument: 'metadata.tokenizer', expected: '{ type: "char", chars: string[] }', actual: j });
+      throw new FormatError('tokenizer in the file is not a character tokenizer', {
+        argument: 'metadata.tokenizer',
+        expected: '{ type: "char", chars: string[] }',
+        actual: j,
+      });
     }
     return new CharTokenizer(o.chars as string[]);
   }

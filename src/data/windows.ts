@@ -139,7 +139,11 @@ export function windowScoresToPoints(
   }
   for (let i = 0; i < scores.length; i++) {
     if (!Number.isFinite(scores[i])) {
-      throw new DataError('scores must be finite numbers', { argument: `scores[${i}]`, expected: 'a finite number', actual: String(scores[i]) });
+      throw new DataError('scores must be finite numbers', {
+        argument: `scores[${i}]`,
+        expected: 'a finite number',
+        actual: String(scores[i]),
+      });
     }
   }
   return windowPointScores(scores, starts, length, n, reduce);

@@ -69,7 +69,16 @@ export interface DetectorScores {
   reconstruction: Float32Array;
 }
 
-const DEFAULTS = { hidden: 32, latent: 8, beta: 0.1, learningRate: 3e-3, batchSize: 32, maxSteps: 1000, maxSeconds: 40, maxTrainWindows: 1024 };
+const DEFAULTS = {
+  hidden: 32,
+  latent: 8,
+  beta: 0.1,
+  learningRate: 3e-3,
+  batchSize: 32,
+  maxSteps: 1000,
+  maxSeconds: 40,
+  maxTrainWindows: 1024,
+};
 const MIN_WINDOW = 32;
 const MAX_WINDOW = 128;
 const NO_PERIOD_WINDOW = 64;
@@ -94,18 +103,30 @@ function prepare(series: SeriesInput, features: number | undefined, columns?: re
     [n, d] = s.shape as [number, number];
     raw = s.data;
     if (raw == null || typeof raw.length !== 'number' || raw.length !== n * d) {
-      throw new ShapeError(`series.data has ${raw?.length} values but shape [${n}, ${d}] needs ${n * d}`, { argument: 'series.data.length', expected: n * d, actual: raw?.length });
+      throw new ShapeError(`series.data has ${raw?.length} values but shape [${n}, ${d}] needs ${n * d}`, {
+        argument: 'series.data.length',
+        expected: n * d,
+        actual: raw?.length,
+      });
     }
   } else if (series != null && typeof (series as ArrayLike<number>).length === 'number' && typeof series !== 'string') {
     raw = series as ArrayLike<number>;
     n = raw.length;
     d = 1;
   } else {
-    throw new ShapeError('series must be { data, shape: [N, D] } or an array of numbers', { argument: 'series', expected: '{ data, shape } | number[]', actual: series === null ? 'null' : typeof series });
+    throw new ShapeError('series must be { data, shape: [N, D] } or an array of numbers', {
+      argument: 'series',
+      expected: '{ data, shape } | number[]',
+      actual: series === null ? 'null' : typeof series,
+    });
   }
   if (d < 1) throw new ShapeError('series needs at least one column', { argument: 'series.shape[1]', expected: '>= 1', actual: d });
   if (features !== undefined && d !== features) {
-    throw new ShapeError(`the series has ${d} columns but the detector was trained on ${features}`, { argument: 'series.shape[1]', expected: features, actual: d });
+    throw new ShapeError(`the series has ${d} columns but the detector was trained on ${features}`, {
+      argument: 'series.shape[1]',
+      expected: features,
+      actual: d,
+    });
   }
   if (n === 0) throw new DataError('the series is empty', { argument: 'series', expected: 'at least one row', actual: 0 });
   const x = new Float64Array(n * d);
@@ -115,7 +136,11 @@ function prepare(series: SeriesInput, features: number | undefined, columns?: re
     else if (v === null || v === undefined) x[i] = NaN;
     else {
       const name = columns?.[i % d] ?? `column ${i % d}`;
-      throw new DataError(`${name}, row ${Math.floor(i / d)}: ${JSON.stringify(v)} is not a number`, { argument: `series[${i}]`, expected: 'a number (NaN, null or undefined for a missing value)', actual: String(v) });
+      throw new DataError(`${name}, row ${Math.floor(i / d)}: ${JSON.stringify(v)} is not a number`, {
+        argument: `series[${i}]`,
+        expected: 'a number (NaN, null or undefined for a missing value)',
+        actual: String(v),
+      });
     }
   }
   const filled = fillMissing(x, n, d, columns);
@@ -123,10 +148,28 @@ function prepare(series: SeriesInput, features: number | undefined, columns?: re
 }
 
 function checkOptions(o: DetectorOptions): void {
-  if (o === null || typeof o !== 'object') throw new ConfigError('options must be an object', { argument: 'options', expected: 'object', actual: o });
-  const known = new Set(['window', 'aggregate', 'hidden', 'latent', 'beta', 'learningRate', 'batchSize', 'maxSteps', 'maxSeconds', 'maxTrainWindows', 'seed', 'columns', 'onBatchEnd', 'onEpochEnd', 'signal']);
+  if (o === null || typeof o !== 'object')
+    throw new ConfigError('options must be an object', { argument: 'options', expected: 'object', actual: o });
+  const known = new Set([
+    'window',
+    'aggregate',
+    'hidden',
+    'latent',
+    'beta',
+    'learningRate',
+    'batchSize',
+    'maxSteps',
+    'maxSeconds',
+    'maxTrainWindows',
+    'seed',
+    'columns',
+    'onBatchEnd',
+    'onEpochEnd',
+    'signal',
+  ]);
   for (const key of Object.keys(o)) {
-    if (!known.has(key)) throw new ConfigError(`unknown option ${key}`, { argument: `options.${key}`, expected: [...known].join(', '), actual: key });
+    if (!known.has(key))
+      throw new ConfigError(`unknown option ${key}`, { argument: `options.${key}`, expected: [...known].join(', '), actual: key });
   }
   for (const key of ['window', 'aggregate', 'hidden', 'latent', 'batchSize', 'maxSteps', 'maxTrainWindows'] as const) {
     if (o[key] !== undefined) checkInt(o[key], `options.${key}`, key === 'window' ? 2 : 1);
@@ -154,9 +197,18 @@ export class AnomalyDetector {
     const o = { ...DEFAULTS, ...options };
     const { x: x0, n: n0, d, filled } = prepare(series, undefined, options.columns);
     if (options.columns && options.columns.length !== d) {
-      throw new ConfigError(`columns names ${options.columns.length} columns but the series has ${d}`, { argument: 'options.columns', expected: d, actual: options.columns.length });
+      throw new ConfigError(`columns names ${options.columns.length} columns but the series has ${d}`, {
+        argument: 'options.columns',
+        expected: d,
+        actual: options.columns.length,
+      });
     }
-    if (n0 < 4 * 8) throw new DataError(`the series has ${n0} rows; a detector needs at least 32`, { argument: 'series', expected: '>= 32 rows', actual: n0 });
+    if (n0 < 4 * 8)
+      throw new DataError(`the series has ${n0} rows; a detector needs at least 32`, {
+        argument: 'series',
+        expected: '>= 32 rows',
+        actual: n0,
+      });
     // Period → aggregation → window.
     const per = dominantPeriod(x0, n0, d);
     const f = options.aggregate ?? (per.period !== null && per.period > MAX_WINDOW ? Math.ceil(per.period / MAX_WINDOW) : 1);
@@ -178,7 +230,11 @@ export class AnomalyDetector {
       w = Math.max(8, Math.floor(n / 4));
       why += `; shortened to ${w} points, a quarter of the series`;
     }
-    if (n < 2 * w) throw new DataError(`the series has ${n0} rows, too short for windows of ${w * f} rows; give at least ${2 * w * f} rows or a smaller window`, { argument: 'series', expected: `>= ${2 * w * f} rows`, actual: n0 });
+    if (n < 2 * w)
+      throw new DataError(
+        `the series has ${n0} rows, too short for windows of ${w * f} rows; give at least ${2 * w * f} rows or a smaller window`,
+        { argument: 'series', expected: `>= ${2 * w * f} rows`, actual: n0 },
+      );
     const x = aggregate(x0, n0, d, f);
     const { center, scale } = fitScale(x, n, d, w, options.columns);
     const xs = scaleRows(x, n, d, center, scale);
@@ -199,8 +255,16 @@ export class AnomalyDetector {
     const model = new LstmVae({ mode: 'continuous', features: d, hidden: o.hidden, latent: o.latent, layers: 1, seed: options.seed ?? 1 });
     try {
       const history = await model.fit(train, {
-        batchSize: o.batchSize, learningRate: o.learningRate, beta: o.beta, clipNorm: 5, validationData: val,
-        maxSteps: o.maxSteps, maxSeconds: o.maxSeconds, onBatchEnd: options.onBatchEnd, onEpochEnd: options.onEpochEnd, signal: options.signal,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        beta: o.beta,
+        clipNorm: 5,
+        validationData: val,
+        maxSteps: o.maxSteps,
+        maxSeconds: o.maxSeconds,
+        onBatchEnd: options.onBatchEnd,
+        onEpochEnd: options.onEpochEnd,
+        signal: options.signal,
       });
       const diagnostics = diagnose(model, val);
       history.diagnostics = diagnostics;
@@ -220,11 +284,30 @@ export class AnomalyDetector {
       sd = Math.sqrt(sd / n);
       const auto = { k: THRESHOLD_K, threshold: mean + THRESHOLD_K * sd };
       const plan: DetectorPlan = {
-        version: 1, features: d, ...(options.columns ? { columns: [...options.columns] } : {}), aggregate: f, period: per.period, periodAcf: per.acf,
-        window: w, windowReason: why, center, scale, smoothing, threshold: auto.threshold,
+        version: 1,
+        features: d,
+        ...(options.columns ? { columns: [...options.columns] } : {}),
+        aggregate: f,
+        period: per.period,
+        periodAcf: per.acf,
+        window: w,
+        windowReason: why,
+        center,
+        scale,
+        smoothing,
+        threshold: auto.threshold,
         thresholdRule: `mean + ${THRESHOLD_K}·std of the training series' scores (smoothed over ${smoothing} points)`,
-        k: auto.k, gap, padding,
-        training: { rows: n0, windows: count, filled, steps: history.steps ?? 0, stopped: history.stopped, seconds: (performance.now() - t0) / 1000 },
+        k: auto.k,
+        gap,
+        padding,
+        training: {
+          rows: n0,
+          windows: count,
+          filled,
+          steps: history.steps ?? 0,
+          stopped: history.stopped,
+          seconds: (performance.now() - t0) / 1000,
+        },
         diagnostics,
       };
       model.metadata = { ...model.metadata, detector: plan };
@@ -242,7 +325,11 @@ export class AnomalyDetector {
     const f = p.aggregate;
     const n = Math.floor(n0 / f);
     if (n < p.window) {
-      throw new DataError(`the series has ${n0} rows, fewer than one window of ${p.window * f} rows`, { argument: 'series', expected: `>= ${p.window * f} rows`, actual: n0 });
+      throw new DataError(`the series has ${n0} rows, fewer than one window of ${p.window * f} rows`, {
+        argument: 'series',
+        expected: `>= ${p.window * f} rows`,
+        actual: n0,
+      });
     }
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
     const { error, share, rec } = reconstructionErrors(this.model, xs, n, d, p.window);
@@ -285,7 +372,11 @@ export class AnomalyDetector {
   static fromModel(model: LstmVae): AnomalyDetector {
     const plan = readPlan(model.metadata.detector);
     if (model.config.mode !== 'continuous' || model.config.features !== plan.features) {
-      throw new FormatError('the detector plan does not match its model', { argument: '__metadata__.metadata.detector.features', expected: model.config.features, actual: plan.features });
+      throw new FormatError('the detector plan does not match its model', {
+        argument: '__metadata__.metadata.detector.features',
+        expected: model.config.features,
+        actual: plan.features,
+      });
     }
     return new AnomalyDetector(model, plan);
   }
@@ -318,7 +409,13 @@ function seededOrder(count: number, seed: number): Int32Array {
 }
 
 /** Median reconstructions of every point from all stride-1 windows (in chunks), and the point errors. */
-function reconstructionErrors(model: LstmVae, xs: Float64Array, n: number, d: number, w: number): { error: Float64Array; share: Float32Array; rec: Float64Array } {
+function reconstructionErrors(
+  model: LstmVae,
+  xs: Float64Array,
+  n: number,
+  d: number,
+  w: number,
+): { error: Float64Array; share: Float32Array; rec: Float64Array } {
   const starts = strideStarts(n, w, 1);
   const { data, means } = centredWindows(xs, d, w, starts);
   const y = new Float32Array(data.length);
@@ -330,4 +427,3 @@ function reconstructionErrors(model: LstmVae, xs: Float64Array, n: number, d: nu
   const rec = medianReconstruction(y, means, n, d, w);
   return { ...pointErrors(xs, rec, n, d), rec };
 }
-

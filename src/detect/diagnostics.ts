@@ -11,10 +11,15 @@ import type { Diagnostics } from '../train/index.js';
  * and the KL of each latent dimension. `notLearnt` when the model is no better than 90 % of the window mean's
  * error, or when every latent dimension carries less than 0.01 nats.
  */
-export function diagnose(model: Pick<LstmVae, 'reconstruct' | 'encode'>, val: { data: Float32Array; shape: [number, number, number] }): Diagnostics {
+export function diagnose(
+  model: Pick<LstmVae, 'reconstruct' | 'encode'>,
+  val: { data: Float32Array; shape: [number, number, number] },
+): Diagnostics {
   const [b, t, d] = val.shape;
   const y = model.reconstruct(val);
-  let modelError = 0, meanError = 0, lastValueError = 0;
+  let modelError = 0,
+    meanError = 0,
+    lastValueError = 0;
   for (let k = 0; k < b; k++) {
     for (let j = 0; j < d; j++) {
       let m = 0;
@@ -46,10 +51,10 @@ export function diagnose(model: Pick<LstmVae, 'reconstruct' | 'encode'>, val: { 
   if (noBetter) {
     message = `the model has not learnt the shape of the windows: its reconstruction error is ${(100 * ratio).toFixed(0)}% of the window mean's (${modelError.toPrecision(3)} vs ${meanError.toPrecision(3)}), so its scores are those of a moving-average detector; train longer (maxSteps / --max-steps) or try another window (--window)`;
   } else if (collapsed) {
-    message = 'the latent has collapsed (every dimension carries less than 0.01 nats): the decoder ignores the input; lower beta or train longer';
+    message =
+      'the latent has collapsed (every dimension carries less than 0.01 nats): the decoder ignores the input; lower beta or train longer';
   } else {
     message = `learnt: reconstruction error ${(100 * ratio).toFixed(0)}% of the window mean's (last value carried forward: ${meanError > 0 ? ((100 * lastValueError) / meanError).toFixed(0) : '–'}%), ${activeDimensions} of ${z} latent dimensions active`;
   }
   return { modelError, meanError, lastValueError, klPerDimension, activeDimensions, notLearnt: noBetter || collapsed, message };
 }
-

@@ -43,11 +43,7 @@ export interface AnomalyDetails {
 }
 
 /** Smooths scores: causal EWMA with the given span, centred moving average, or a copy (`'none'`). */
-export function smoothScores(
-  scores: ArrayLike<number>,
-  method: 'ewma' | 'moving-average' | 'none' = 'ewma',
-  window = 1,
-): Float64Array {
+export function smoothScores(scores: ArrayLike<number>, method: 'ewma' | 'moving-average' | 'none' = 'ewma', window = 1): Float64Array {
   checkInt(window, 'options.smoothingWindow', 1);
   const n = scores.length;
   const out = new Float64Array(n);
@@ -79,7 +75,11 @@ export function smoothScores(
     }
     return out;
   }
-  throw new ConfigError('unknown smoothing method', { argument: 'options.smoothing', expected: ['ewma', 'moving-average', 'none'], actual: method });
+  throw new ConfigError('unknown smoothing method', {
+    argument: 'options.smoothing',
+    expected: ['ewma', 'moving-average', 'none'],
+    actual: method,
+  });
 }
 
 function meanStd(x: Float64Array, mask?: Uint8Array): [number, number, number] {
@@ -136,13 +136,21 @@ function thresholdCriterion(x: Float64Array, mean: number, std: number, threshol
 /** Like `findAnomalies`, also returning the smoothed scores, the threshold and k. */
 export function findAnomaliesDetailed(pointScores: ArrayLike<number>, options: FindAnomaliesOptions = {}): AnomalyDetails {
   if (pointScores == null || typeof pointScores.length !== 'number') {
-    throw new DataError('pointScores must be an array of numbers', { argument: 'pointScores', expected: 'ArrayLike<number>', actual: typeof pointScores });
+    throw new DataError('pointScores must be an array of numbers', {
+      argument: 'pointScores',
+      expected: 'ArrayLike<number>',
+      actual: typeof pointScores,
+    });
   }
   const n = pointScores.length;
   if (n === 0) throw new DataError('pointScores is empty', { argument: 'pointScores', expected: 'at least one score', actual: 'length 0' });
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(pointScores[i])) {
-      throw new DataError('pointScores must be finite numbers', { argument: `pointScores[${i}]`, expected: 'a finite number', actual: String(pointScores[i]) });
+      throw new DataError('pointScores must be finite numbers', {
+        argument: `pointScores[${i}]`,
+        expected: 'a finite number',
+        actual: String(pointScores[i]),
+      });
     }
   }
   const pct = (f: number) => Math.max(1, Math.round(f * n));
@@ -157,7 +165,11 @@ export function findAnomaliesDetailed(pointScores: ArrayLike<number>, options: F
   if (kOpt === 'auto') {
     const candidates = options.kCandidates ?? Array.from({ length: 17 }, (_, i) => 2 + 0.5 * i);
     if (!Array.isArray(candidates) || candidates.length === 0 || !candidates.every((c) => Number.isFinite(c))) {
-      throw new ConfigError('kCandidates must be a non-empty list of numbers', { argument: 'options.kCandidates', expected: 'number[]', actual: candidates });
+      throw new ConfigError('kCandidates must be a non-empty list of numbers', {
+        argument: 'options.kCandidates',
+        expected: 'number[]',
+        actual: candidates,
+      });
     }
     let best = -Infinity;
     k = Math.max(...candidates);

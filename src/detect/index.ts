@@ -8,5 +8,13 @@ export * from './intervals.js';
 export * from './thresholds.js';
 export * from './preprocess.js';
 export * from './postprocess.js';
-export { AnomalyDetector, DetectorStream, type DetectorOptions, type DetectorPlan, type DetectorScores, type SeriesInput, type StreamPoint } from './detector.js';
+export {
+  AnomalyDetector,
+  DetectorStream,
+  type DetectorOptions,
+  type DetectorPlan,
+  type DetectorScores,
+  type SeriesInput,
+  type StreamPoint,
+} from './detector.js';
 export * from './diagnostics.js';

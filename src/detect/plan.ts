@@ -34,18 +34,24 @@ export interface DetectorPlan {
   diagnostics: Diagnostics;
 }
 
-
 /** Checks a saved plan (FormatError naming what is wrong). */
 export function readPlan(v: unknown): DetectorPlan {
-  const bad = (what: string) => new FormatError(`this file is a model but not an anomaly detector (${what}); train one with AnomalyDetector.fit or \`lstm-vae train\``, { argument: '__metadata__.metadata.detector', expected: 'a detector plan (version 1)', actual: what });
+  const bad = (what: string) =>
+    new FormatError(
+      `this file is a model but not an anomaly detector (${what}); train one with AnomalyDetector.fit or \`lstm-vae train\``,
+      { argument: '__metadata__.metadata.detector', expected: 'a detector plan (version 1)', actual: what },
+    );
   if (v === undefined) throw bad('no detector plan');
   if (v === null || typeof v !== 'object') throw bad('the plan is not an object');
   const p = v as Partial<DetectorPlan>;
   if (p.version !== 1) throw bad(`plan version ${JSON.stringify(p.version)}`);
   const nums = ['features', 'aggregate', 'window', 'smoothing', 'threshold', 'gap', 'padding'] as const;
   for (const k of nums) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) throw bad(`${k} is not a number`);
-  if (!Array.isArray(p.center) || !Array.isArray(p.scale) || p.center.length !== p.features || p.scale.length !== p.features) throw bad('center / scale do not match the features');
-  if (!p.scale.every((s) => typeof s === 'number' && s > 0) || !p.center.every((c) => typeof c === 'number' && Number.isFinite(c))) throw bad('center / scale are not finite positive numbers');
-  if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1) throw bad('window / aggregate are not whole numbers');
+  if (!Array.isArray(p.center) || !Array.isArray(p.scale) || p.center.length !== p.features || p.scale.length !== p.features)
+    throw bad('center / scale do not match the features');
+  if (!p.scale.every((s) => typeof s === 'number' && s > 0) || !p.center.every((c) => typeof c === 'number' && Number.isFinite(c)))
+    throw bad('center / scale are not finite positive numbers');
+  if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1)
+    throw bad('window / aggregate are not whole numbers');
   return p as DetectorPlan;
 }

@@ -79,7 +79,13 @@ export function intervalsAbove(smoothed: ArrayLike<number>, threshold: number, g
  * window takes the same GEMM path (the kernels' batch-1 path sums in another order): the live stream, which
  * reconstructs one window at a time, then gives the batch's scores to the last bit.
  */
-export function reconstructWindows(model: { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array }, data: Float32Array, count: number, w: number, d: number): Float32Array {
+export function reconstructWindows(
+  model: { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array },
+  data: Float32Array,
+  count: number,
+  w: number,
+  d: number,
+): Float32Array {
   if (count !== 1) return model.reconstruct({ data, shape: [count, w, d] });
   const two = new Float32Array(2 * w * d);
   two.set(data.subarray(0, w * d));

@@ -20,7 +20,11 @@ export function fillMissing(data: Float64Array, n: number, d: number, names?: re
       const v = data[i * d + j];
       if (Number.isNaN(v)) continue;
       if (!Number.isFinite(v)) {
-        throw new DataError(`${name}, row ${i}: ${v} is not a finite number`, { argument: `series[${i * d + j}]`, expected: 'a finite number (NaN marks a missing value)', actual: String(v) });
+        throw new DataError(`${name}, row ${i}: ${v} is not a finite number`, {
+          argument: `series[${i * d + j}]`,
+          expected: 'a finite number (NaN marks a missing value)',
+          actual: String(v),
+        });
       }
       for (let k = last + 1; k < i; k++) {
         data[k * d + j] = last < 0 ? v : data[last * d + j] + ((v - data[last * d + j]) * (k - last)) / (i - last);
@@ -28,7 +32,12 @@ export function fillMissing(data: Float64Array, n: number, d: number, names?: re
       }
       last = i;
     }
-    if (last < 0) throw new DataError(`${name} has no values (all ${n} are missing)`, { argument: 'series', expected: 'at least one value in each column', actual: `${name}: all missing` });
+    if (last < 0)
+      throw new DataError(`${name} has no values (all ${n} are missing)`, {
+        argument: 'series',
+        expected: 'at least one value in each column',
+        actual: `${name}: all missing`,
+      });
     for (let k = last + 1; k < n; k++) {
       data[k * d + j] = data[last * d + j];
       filled++;
@@ -43,7 +52,10 @@ export function autocorrelation(data: Float64Array, n: number, d: number, maxLag
   const x = new Float64Array(n);
   let used = 0;
   for (let j = 0; j < d; j++) {
-    let sx = 0, sy = 0, sxx = 0, sxy = 0;
+    let sx = 0,
+      sy = 0,
+      sxx = 0,
+      sxy = 0;
     for (let i = 0; i < n; i++) {
       const y = data[i * d + j];
       sx += i;
@@ -83,7 +95,12 @@ export interface Period {
  * to or below zero, between `minLag` and a third of the series (at most `maxLag`), when that maximum reaches
  * `minAcf`.
  */
-export function dominantPeriod(data: Float64Array, n: number, d: number, o: { minLag?: number; maxLag?: number; minAcf?: number } = {}): Period {
+export function dominantPeriod(
+  data: Float64Array,
+  n: number,
+  d: number,
+  o: { minLag?: number; maxLag?: number; minAcf?: number } = {},
+): Period {
   const maxLag = Math.min(o.maxLag ?? 1000, Math.floor(n / 3));
   const minLag = o.minLag ?? 4;
   if (maxLag <= minLag + 1) return { period: null, acf: 0 };
@@ -128,7 +145,13 @@ export function quantile(x: ArrayLike<number>, q: number): number {
 }
 
 /** Per-feature centre (median) and scale: the root mean square of windows of `w` points around their own mean. */
-export function fitScale(data: Float64Array, n: number, d: number, w: number, names?: readonly string[]): { center: number[]; scale: number[] } {
+export function fitScale(
+  data: Float64Array,
+  n: number,
+  d: number,
+  w: number,
+  names?: readonly string[],
+): { center: number[]; scale: number[] } {
   const center: number[] = [];
   const scale: number[] = [];
   const col = new Float64Array(n);
@@ -174,7 +197,13 @@ export function fitScale(data: Float64Array, n: number, d: number, w: number, na
  * Windows `[starts.length, w, d]` (float32) of `x`, each centred on its own per-feature mean (`centre`), and
  * those means `[starts.length, d]`.
  */
-export function centredWindows(x: Float64Array, d: number, w: number, starts: ArrayLike<number>, centre = true): { data: Float32Array; means: Float64Array } {
+export function centredWindows(
+  x: Float64Array,
+  d: number,
+  w: number,
+  starts: ArrayLike<number>,
+  centre = true,
+): { data: Float32Array; means: Float64Array } {
   const count = starts.length;
   const data = new Float32Array(count * w * d);
   const means = new Float64Array(count * d);
@@ -207,18 +236,34 @@ export function strideStarts(n: number, w: number, stride: number): Int32Array {
  * slot of row i. Times must be finite and non-decreasing. `regular` is false when the rows needed it (a gap off
  * the median by more than 1 %, or several rows in one slot).
  */
-export function regularize(times: ArrayLike<number>, data: ArrayLike<number>, d: number, interval?: number): { data: Float64Array; n: number; slot: Int32Array; interval: number; regular: boolean } {
+export function regularize(
+  times: ArrayLike<number>,
+  data: ArrayLike<number>,
+  d: number,
+  interval?: number,
+): { data: Float64Array; n: number; slot: Int32Array; interval: number; regular: boolean } {
   const rows = times.length;
   for (let i = 0; i < rows; i++) {
-    if (!Number.isFinite(times[i])) throw new DataError(`timestamp of row ${i} cannot be read`, { argument: `timestamps[${i}]`, expected: 'a date and time', actual: String(times[i]) });
-    if (i > 0 && times[i] < times[i - 1]) throw new DataError(`the timestamps go back in time at row ${i}; sort the rows by time`, { argument: `timestamps[${i}]`, expected: `>= the previous row's`, actual: String(times[i]) });
+    if (!Number.isFinite(times[i]))
+      throw new DataError(`timestamp of row ${i} cannot be read`, {
+        argument: `timestamps[${i}]`,
+        expected: 'a date and time',
+        actual: String(times[i]),
+      });
+    if (i > 0 && times[i] < times[i - 1])
+      throw new DataError(`the timestamps go back in time at row ${i}; sort the rows by time`, {
+        argument: `timestamps[${i}]`,
+        expected: `>= the previous row's`,
+        actual: String(times[i]),
+      });
   }
   let step = interval;
   if (step === undefined) {
     const gaps = Float64Array.from({ length: Math.max(0, rows - 1) }, (_, i) => times[i + 1] - times[i]).filter((g) => g > 0);
     step = gaps.length ? quantile(gaps, 0.5) : 1;
   }
-  if (!(step > 0)) throw new DataError('the timestamps are all equal', { argument: 'timestamps', expected: 'increasing times', actual: 'no gap' });
+  if (!(step > 0))
+    throw new DataError('the timestamps are all equal', { argument: 'timestamps', expected: 'increasing times', actual: 'no gap' });
   const t0 = times[0];
   const slot = Int32Array.from({ length: rows }, (_, i) => Math.round((times[i] - t0) / step!));
   const n = rows ? slot[rows - 1] + 1 : 0;

@@ -81,18 +81,36 @@ export const REDUCE_CHOICES: Reduce[] = ['q10', 'q25', 'median', 'min', 'mean', 
  * each point gets the `reduce` statistic over the windows covering it; uncovered points (stride above
  * the length) carry the previous point's score.
  */
-export function windowsToPointScores(scores: ArrayLike<number>, starts: ArrayLike<number>, length: number, n: number, reduce: Exclude<Reduce, 'step-mean' | 'step-max'>): Float64Array {
+export function windowsToPointScores(
+  scores: ArrayLike<number>,
+  starts: ArrayLike<number>,
+  length: number,
+  n: number,
+  reduce: Exclude<Reduce, 'step-mean' | 'step-max'>,
+): Float64Array {
   return windowPointScores(scores, starts, length, n, reduce, 'previous');
 }
 
 /** Per-point scores of each segment. */
-export function pointScores(ws: Windowed, sc: { window: Float64Array; step: Float32Array }, segments: Segment[], reduce: Reduce): Float64Array[] {
+export function pointScores(
+  ws: Windowed,
+  sc: { window: Float64Array; step: Float32Array },
+  segments: Segment[],
+  reduce: Reduce,
+): Float64Array[] {
   return segments.map((s, i) => {
     const a = ws.offsets[i];
     const b = ws.offsets[i + 1];
     const starts = ws.start.subarray(a, b);
     if (reduce === 'step-mean' || reduce === 'step-max') {
-      return windowPointScores(sc.step.subarray(a * ws.length, b * ws.length), starts, ws.length, s.n, reduce === 'step-mean' ? 'mean' : 'max', 'previous');
+      return windowPointScores(
+        sc.step.subarray(a * ws.length, b * ws.length),
+        starts,
+        ws.length,
+        s.n,
+        reduce === 'step-mean' ? 'mean' : 'max',
+        'previous',
+      );
     }
     return windowPointScores(sc.window.subarray(a, b), starts, ws.length, s.n, reduce, 'previous');
   });

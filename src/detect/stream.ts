@@ -73,7 +73,21 @@ export class DetectorStream {
     this.delay = (this.after + this.w) * this.f - 1;
     this.rec = new Float32Array(this.w * this.w * this.d);
     this.means = new Float64Array(this.w * this.d);
-    this.s = state ? this.restore(state) : { v: 1, rows: 0, partial: new Array(this.d).fill(0), last: [], bins: [], nBins: 0, prefix: [0], shares: [], ready: [], readyShares: [], readyFrom: 0 };
+    this.s = state
+      ? this.restore(state)
+      : {
+          v: 1,
+          rows: 0,
+          partial: new Array(this.d).fill(0),
+          last: [],
+          bins: [],
+          nBins: 0,
+          prefix: [0],
+          shares: [],
+          ready: [],
+          readyShares: [],
+          readyFrom: 0,
+        };
   }
 
   /** Pushes one row of D values (NaN = missing) and returns the score that became final. */
@@ -86,10 +100,19 @@ export class DetectorStream {
     for (let j = 0; j < d; j++) {
       let v = row[j];
       if (typeof v !== 'number' || v === Infinity || v === -Infinity) {
-        throw new DataError(`row ${s.rows}, column ${j}: ${String(v)} is not a number`, { argument: `row[${j}]`, expected: 'a finite number (NaN for a missing value)', actual: String(v) });
+        throw new DataError(`row ${s.rows}, column ${j}: ${String(v)} is not a number`, {
+          argument: `row[${j}]`,
+          expected: 'a finite number (NaN for a missing value)',
+          actual: String(v),
+        });
       }
       if (Number.isNaN(v)) {
-        if (s.last.length !== d) throw new DataError(`row ${s.rows}, column ${j}: the stream's first value is missing`, { argument: `row[${j}]`, expected: 'a number', actual: 'NaN' });
+        if (s.last.length !== d)
+          throw new DataError(`row ${s.rows}, column ${j}: the stream's first value is missing`, {
+            argument: `row[${j}]`,
+            expected: 'a number',
+            actual: 'NaN',
+          });
         v = s.last[j];
       }
       s.last[j] = v;
@@ -104,7 +127,13 @@ export class DetectorStream {
     if (index < 0) return { index: s.rows - 1, score: NaN, anomaly: false, warmingUp: true, contributions: new Float32Array(0) };
     const b = Math.floor(index / f) - s.readyFrom;
     const score = s.ready[b];
-    return { index, score, anomaly: score > this.plan.threshold, warmingUp: false, contributions: Float32Array.from(s.readyShares.slice(b * d, b * d + d)) };
+    return {
+      index,
+      score,
+      anomaly: score > this.plan.threshold,
+      warmingUp: false,
+      contributions: Float32Array.from(s.readyShares.slice(b * d, b * d + d)),
+    };
   }
 
   /** Pushes several rows. */
@@ -197,12 +226,33 @@ export class DetectorStream {
     try {
       st = JSON.parse(DECODER.decode(bytes)) as State;
     } catch {
-      throw new FormatError('the stream state is not readable', { argument: 'state', expected: 'bytes from stream.save()', actual: 'invalid JSON' });
+      throw new FormatError('the stream state is not readable', {
+        argument: 'state',
+        expected: 'bytes from stream.save()',
+        actual: 'invalid JSON',
+      });
     }
     const { d, w } = this;
-    const ok = st && st.v === 1 && Number.isInteger(st.rows) && st.rows >= 0 && Array.isArray(st.bins) && st.bins.length % d === 0 && st.bins.length <= (2 * w - 1) * d &&
-      Array.isArray(st.partial) && st.partial.length === d && Array.isArray(st.prefix) && st.prefix.length >= 1 && Number.isInteger(st.nBins) && Array.isArray(st.ready);
-    if (!ok) throw new FormatError('the stream state does not belong to this detector', { argument: 'state', expected: `a state of a ${d}-feature detector with windows of ${w}`, actual: 'other' });
+    const ok =
+      st &&
+      st.v === 1 &&
+      Number.isInteger(st.rows) &&
+      st.rows >= 0 &&
+      Array.isArray(st.bins) &&
+      st.bins.length % d === 0 &&
+      st.bins.length <= (2 * w - 1) * d &&
+      Array.isArray(st.partial) &&
+      st.partial.length === d &&
+      Array.isArray(st.prefix) &&
+      st.prefix.length >= 1 &&
+      Number.isInteger(st.nBins) &&
+      Array.isArray(st.ready);
+    if (!ok)
+      throw new FormatError('the stream state does not belong to this detector', {
+        argument: 'state',
+        expected: `a state of a ${d}-feature detector with windows of ${w}`,
+        actual: 'other',
+      });
     this.s = st;
     // the ring of reconstructions, from the kept bins (the same arithmetic as when they were first made)
     const first = st.nBins - st.bins.length / d;

@@ -2,7 +2,11 @@
  * Thresholds: precision / recall / F1 of the scores above a threshold, and scores pooled over segments.
  */
 
-export function thresholdScores(scores: ArrayLike<number>, labels: ArrayLike<number>, threshold: number): { threshold: number; precision: number; recall: number; f1: number } {
+export function thresholdScores(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  threshold: number,
+): { threshold: number; precision: number; recall: number; f1: number } {
   let tp = 0;
   let fp = 0;
   let fn = 0;

@@ -21,7 +21,11 @@ function toMatrix(m: MatrixLike, argument: string): Matrix {
     const data = new Float64Array(rows * cols);
     m.forEach((r, i) => {
       if (r == null || r.length !== cols) {
-        throw new ShapeError(`${argument} rows must all have the same length`, { argument: `${argument}[${i}].length`, expected: cols, actual: r?.length });
+        throw new ShapeError(`${argument} rows must all have the same length`, {
+          argument: `${argument}[${i}].length`,
+          expected: cols,
+          actual: r?.length,
+        });
       }
       for (let j = 0; j < cols; j++) data[i * cols + j] = r[j];
     });
@@ -82,7 +86,11 @@ export interface SymmetricEigen {
  */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number): SymmetricEigen {
   if (!Number.isInteger(n) || n < 1 || matrix.length !== n * n) {
-    throw new ShapeError('symmetricEigen needs an n × n matrix', { argument: 'matrix.length', expected: `n * n = ${n * n}`, actual: matrix.length });
+    throw new ShapeError('symmetricEigen needs an n × n matrix', {
+      argument: 'matrix.length',
+      expected: `n * n = ${n * n}`,
+      actual: matrix.length,
+    });
   }
   const a = Float64Array.from(matrix);
   const v = new Float64Array(n * n);
@@ -295,7 +303,11 @@ export function zScoreScores(series: ArrayLike<number>, features: number): Float
   for (let i = 0; i < series.length; i++) {
     const v = series[i];
     if (!Number.isFinite(v)) {
-      throw new DataError('series must be finite numbers', { argument: `series[${i}] (row ${Math.floor(i / d)}, feature ${i % d})`, expected: 'a finite number', actual: String(v) });
+      throw new DataError('series must be finite numbers', {
+        argument: `series[${i}] (row ${Math.floor(i / d)}, feature ${i % d})`,
+        expected: 'a finite number',
+        actual: String(v),
+      });
     }
     mean[i % d] += v;
   }
@@ -331,7 +343,11 @@ export function rollingZScores(series: ArrayLike<number>, features: number, wind
   const d = checkInt(features, 'features', 1);
   checkInt(window, 'window', 2);
   if (series == null || typeof series.length !== 'number' || series.length % d !== 0) {
-    throw new ShapeError('series length must be a multiple of the number of features', { argument: 'series.length', expected: `a multiple of ${d}`, actual: series?.length });
+    throw new ShapeError('series length must be a multiple of the number of features', {
+      argument: 'series.length',
+      expected: `a multiple of ${d}`,
+      actual: series?.length,
+    });
   }
   const n = series.length / d;
   const out = new Float64Array(n);
@@ -340,7 +356,12 @@ export function rollingZScores(series: ArrayLike<number>, features: number, wind
     let ss = 0;
     for (let p = 0; p < n; p++) {
       const v = series[p * d + j];
-      if (!Number.isFinite(v)) throw new DataError('series must be finite numbers', { argument: `series[${p * d + j}]`, expected: 'a finite number', actual: String(v) });
+      if (!Number.isFinite(v))
+        throw new DataError('series must be finite numbers', {
+          argument: `series[${p * d + j}]`,
+          expected: 'a finite number',
+          actual: String(v),
+        });
       const c = Math.min(p, window);
       if (c >= 2) {
         const m = s / c;

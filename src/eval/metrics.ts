@@ -300,10 +300,7 @@ export function segmentScoresFromCounts(counts: SegmentCounts): SegmentScores {
  * denominator is 0 is 0 (e.g. a file with no labelled window and no detection scores 0/0/0 — add the
  * counts over files with `sumSegmentCounts` and score the sum, as Orion does for a data set).
  */
-export function overlappingSegmentF1(
-  detected: ReadonlyArray<Interval>,
-  labelled: ReadonlyArray<Interval>,
-): SegmentScores {
+export function overlappingSegmentF1(detected: ReadonlyArray<Interval>, labelled: ReadonlyArray<Interval>): SegmentScores {
   checkIntervals(detected, 'detected');
   checkIntervals(labelled, 'labelled');
   let tp = 0;

@@ -34,13 +34,22 @@ function db(what: string): UseStore {
 
 function checkName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 1000) {
-    throw new ConfigError('a stored model needs a name: a non-empty string of at most 1000 characters', { argument: 'name', expected: 'non-empty string', actual: name });
+    throw new ConfigError('a stored model needs a name: a non-empty string of at most 1000 characters', {
+      argument: 'name',
+      expected: 'non-empty string',
+      actual: name,
+    });
   }
   return name;
 }
 
 function checkModel(model: unknown): LstmVae {
-  if (!(model instanceof LstmVae)) throw new ConfigError('expected a model', { argument: 'model', expected: 'LstmVae', actual: (model as object)?.constructor?.name ?? typeof model });
+  if (!(model instanceof LstmVae))
+    throw new ConfigError('expected a model', {
+      argument: 'model',
+      expected: 'LstmVae',
+      actual: (model as object)?.constructor?.name ?? typeof model,
+    });
   return model;
 }
 
@@ -59,7 +68,11 @@ export function modelToBlob(model: LstmVae): Blob {
 /** Loads a model from a Blob (or File) holding a safetensors file. FormatError if it is not one. */
 export async function modelFromBlob(blob: Blob): Promise<LstmVae> {
   if (blob === null || typeof blob !== 'object' || typeof (blob as Blob).arrayBuffer !== 'function') {
-    throw new ConfigError('expected a Blob or a File', { argument: 'blob', expected: 'Blob | File', actual: (blob as object)?.constructor?.name ?? typeof blob });
+    throw new ConfigError('expected a Blob or a File', {
+      argument: 'blob',
+      expected: 'Blob | File',
+      actual: (blob as object)?.constructor?.name ?? typeof blob,
+    });
   }
   let buf: ArrayBuffer;
   try {
@@ -83,7 +96,13 @@ export async function saveToIndexedDB(model: LstmVae, name: string): Promise<voi
   const bytes = model.toSafetensors();
   const info: StoredModelInfo = { name, bytes: bytes.length, savedAt: Date.now(), config: model.toConfigJSON() };
   try {
-    await setMany([[`model:${name}`, bytes], [`info:${name}`, info]], s);
+    await setMany(
+      [
+        [`model:${name}`, bytes],
+        [`info:${name}`, info],
+      ],
+      s,
+    );
   } catch (e) {
     throw ioError(`cannot save model "${name}" in IndexedDB`, e);
   }
@@ -102,7 +121,12 @@ export async function loadFromIndexedDB(name: string): Promise<LstmVae> {
   if (bytes === undefined) throw new IOError(`there is no model named "${name}" in IndexedDB`);
   if (!(bytes instanceof Uint8Array)) {
     if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
-    else throw new FormatError(`the IndexedDB entry of model "${name}" is not a model file`, { argument: name, expected: 'Uint8Array', actual: (bytes as object)?.constructor?.name ?? typeof bytes });
+    else
+      throw new FormatError(`the IndexedDB entry of model "${name}" is not a model file`, {
+        argument: name,
+        expected: 'Uint8Array',
+        actual: (bytes as object)?.constructor?.name ?? typeof bytes,
+      });
   }
   return LstmVae.fromSafetensors(bytes as Uint8Array);
 }
@@ -113,7 +137,9 @@ export async function listModels(): Promise<StoredModelInfo[]> {
   try {
     const names = (await keys(s)).filter((k): k is string => typeof k === 'string' && k.startsWith('info:'));
     const infos = (await getMany(names, s)) as (StoredModelInfo | undefined)[];
-    return infos.filter((i): i is StoredModelInfo => !!i && typeof i === 'object').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return infos
+      .filter((i): i is StoredModelInfo => !!i && typeof i === 'object')
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch (e) {
     throw ioError('cannot list the models in IndexedDB', e);
   }

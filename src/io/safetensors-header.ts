@@ -385,14 +385,38 @@ export class HeaderParser {
       if (keep) out += s.slice(start, p);
       let piece: string;
       switch (s.charCodeAt(p + 1)) {
-        case 0x22: piece = '"'; p += 2; break;
-        case 0x5c: piece = '\\'; p += 2; break;
-        case 0x2f: piece = '/'; p += 2; break;
-        case 0x62: piece = '\b'; p += 2; break;
-        case 0x66: piece = '\f'; p += 2; break;
-        case 0x6e: piece = '\n'; p += 2; break;
-        case 0x72: piece = '\r'; p += 2; break;
-        case 0x74: piece = '\t'; p += 2; break;
+        case 0x22:
+          piece = '"';
+          p += 2;
+          break;
+        case 0x5c:
+          piece = '\\';
+          p += 2;
+          break;
+        case 0x2f:
+          piece = '/';
+          p += 2;
+          break;
+        case 0x62:
+          piece = '\b';
+          p += 2;
+          break;
+        case 0x66:
+          piece = '\f';
+          p += 2;
+          break;
+        case 0x6e:
+          piece = '\n';
+          p += 2;
+          break;
+        case 0x72:
+          piece = '\r';
+          p += 2;
+          break;
+        case 0x74:
+          piece = '\t';
+          p += 2;
+          break;
         case 0x75: {
           const u = this.hex4(p + 2);
           if (u >= 0xdc00 && u <= 0xdfff) {

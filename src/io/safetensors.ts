@@ -10,7 +10,18 @@
  */
 
 import { ConfigError, FormatError, ShapeError } from '../core/errors.js';
-import { compareCodePoints, DEFAULT_MAX_HEADER_BYTES, F32_BYTES, isWellFormed, KNOWN_DTYPES, LITTLE_ENDIAN_HOST, METADATA_KEY, q, setOwn, showShape } from './safetensors-common.js';
+import {
+  compareCodePoints,
+  DEFAULT_MAX_HEADER_BYTES,
+  F32_BYTES,
+  isWellFormed,
+  KNOWN_DTYPES,
+  LITTLE_ENDIAN_HOST,
+  METADATA_KEY,
+  q,
+  setOwn,
+  showShape,
+} from './safetensors-common.js';
 import { HeaderParser, type RawEntry } from './safetensors-header.js';
 
 /** A tensor to write: a row-major shape and its `product(shape)` values. */
@@ -50,10 +61,7 @@ export interface DecodeOptions {
  * @throws FormatError when a name or metadata entry cannot be stored (the reserved name
  *   `__metadata__`, strings with unpaired surrogates, non-string metadata values).
  */
-export function encodeSafetensors(
-  tensors: Record<string, TensorInput>,
-  metadata?: Record<string, string>,
-): Uint8Array {
+export function encodeSafetensors(tensors: Record<string, TensorInput>, metadata?: Record<string, string>): Uint8Array {
   if (tensors === null || typeof tensors !== 'object') {
     throw new ShapeError('tensors must be an object mapping names to { shape, data }', {
       argument: 'tensors',
@@ -106,7 +114,7 @@ export function encodeSafetensors(
       throw new ShapeError(`tensor ${q(name)}: data must be a Float32Array`, {
         argument: `tensors[${q(name)}].data`,
         expected: 'Float32Array',
-        actual: data === null ? 'null' : (data as object)?.constructor?.name ?? typeof data,
+        actual: data === null ? 'null' : ((data as object)?.constructor?.name ?? typeof data),
       });
     }
     if (!Array.isArray(shape)) {
@@ -118,10 +126,9 @@ export function encodeSafetensors(
     for (let i = 0; i < shape.length; i++) {
       const d: unknown = shape[i];
       if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-        throw new ShapeError(
-          `tensor ${q(name)}: shape must be an array of non-negative integers, but element ${i} is ${String(d)}`,
-          { argument: `tensors[${q(name)}].shape` },
-        );
+        throw new ShapeError(`tensor ${q(name)}: shape must be an array of non-negative integers, but element ${i} is ${String(d)}`, {
+          argument: `tensors[${q(name)}].shape`,
+        });
       }
       count *= d;
       if (count > Number.MAX_SAFE_INTEGER) {
@@ -136,9 +143,7 @@ export function encodeSafetensors(
       });
     }
     const nbytes = data.length * F32_BYTES;
-    parts.push(
-      `${JSON.stringify(name)}:{"dtype":"F32","shape":${showShape(shape)},"data_offsets":[${offset},${offset + nbytes}]}`,
-    );
+    parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":${showShape(shape)},"data_offsets":[${offset},${offset + nbytes}]}`);
     views.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     offset += nbytes;
   }
@@ -185,10 +190,7 @@ function checkEntry(raw: RawEntry, dataLen: number): Entry {
   if (dtype.value !== 'F32') {
     const details = { argument: `${name}.dtype`, expected: 'F32', actual: dtype.value };
     if (KNOWN_DTYPES.has(dtype.value)) {
-      throw new FormatError(
-        `${where}: dtype ${dtype.value} is not supported; lstm-vae stores F32 tensors only (supported: F32)`,
-        details,
-      );
+      throw new FormatError(`${where}: dtype ${dtype.value} is not supported; lstm-vae stores F32 tensors only (supported: F32)`, details);
     }
     throw new FormatError(`${where}: unknown dtype ${q(dtype.value)} (supported: F32)`, details);
   }
@@ -215,16 +217,12 @@ function checkEntry(raw: RawEntry, dataLen: number): Entry {
     );
   }
   if (off.badIndex !== undefined) {
-    throw new FormatError(
-      `${where}: data_offsets ${off.badIndex === 0 ? 'begin' : 'end'} ${off.badText}; expected a non-negative integer`,
-    );
+    throw new FormatError(`${where}: data_offsets ${off.badIndex === 0 ? 'begin' : 'end'} ${off.badText}; expected a non-negative integer`);
   }
   const [begin, end] = off.values as [number, number];
   if (end < begin) throw new FormatError(`${where}: data_offsets [${begin},${end}] end before they begin`);
   if (end > dataLen) {
-    throw new FormatError(
-      `${where}: data_offsets [${begin},${end}] end beyond the data buffer, which has ${dataLen} bytes`,
-    );
+    throw new FormatError(`${where}: data_offsets [${begin},${end}] end beyond the data buffer, which has ${dataLen} bytes`);
   }
 
   // Element count, multiplied left to right; like the official reader's checked multiplication, an
@@ -285,18 +283,14 @@ export function decodeSafetensors(bytes: Uint8Array, options: DecodeOptions = {}
   }
   const size = bytes.length;
   if (size < 8) {
-    throw new FormatError(
-      `file is too short: ${size} bytes, but a safetensors file starts with an 8-byte header length`,
-    );
+    throw new FormatError(`file is too short: ${size} bytes, but a safetensors file starts with an 8-byte header length`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lo = dv.getUint32(0, true);
   const hi = dv.getUint32(4, true);
   const n = hi * 2 ** 32 + lo; // exact below 2^53; anything larger fails the checks below anyway
   if (n > maxHeaderBytes) {
-    throw new FormatError(
-      `header length ${dv.getBigUint64(0, true)} is absurdly large (limit: maxHeaderBytes = ${maxHeaderBytes})`,
-    );
+    throw new FormatError(`header length ${dv.getBigUint64(0, true)} is absurdly large (limit: maxHeaderBytes = ${maxHeaderBytes})`);
   }
   if (n > size - 8) {
     throw new FormatError(

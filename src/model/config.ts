@@ -34,19 +34,34 @@ export interface LstmVaeConfig {
 }
 
 export type Resolved = Required<Pick<LstmVaeConfig, 'mode' | 'hidden' | 'latent' | 'layers' | 'decoder' | 'seed'>> & {
-  features: number; vocabSize: number; embedding: number; wordDropout: number;
-  recurrentInit: 'default' | 'orthogonal'; forgetBias?: number;
+  features: number;
+  vocabSize: number;
+  embedding: number;
+  wordDropout: number;
+  recurrentInit: 'default' | 'orthogonal';
+  forgetBias?: number;
 };
 
 export const FORMAT_VERSION = 1;
 
 export function resolveConfig(c: LstmVaeConfig): Resolved {
-  if (c === null || typeof c !== 'object') throw new ConfigError('the model configuration must be an object', { argument: 'config', expected: '{ mode, features, hidden, latent, ... }', actual: c });
+  if (c === null || typeof c !== 'object')
+    throw new ConfigError('the model configuration must be an object', {
+      argument: 'config',
+      expected: '{ mode, features, hidden, latent, ... }',
+      actual: c,
+    });
   const mode = c.mode ?? 'continuous';
-  if (mode !== 'continuous' && mode !== 'tokens') throw new ConfigError('unknown mode', { argument: 'config.mode', expected: "'continuous' | 'tokens'", actual: mode });
+  if (mode !== 'continuous' && mode !== 'tokens')
+    throw new ConfigError('unknown mode', { argument: 'config.mode', expected: "'continuous' | 'tokens'", actual: mode });
   const need = (name: keyof LstmVaeConfig, min: number, max?: number) => {
     const v = c[name];
-    if (!isInt(v, min, max)) throw new ConfigError(`config.${name} must be a whole number from ${min} to ${max ?? 1 << 20}`, { argument: `config.${name}`, expected: `${min}..${max ?? 1 << 20}`, actual: v });
+    if (!isInt(v, min, max))
+      throw new ConfigError(`config.${name} must be a whole number from ${min} to ${max ?? 1 << 20}`, {
+        argument: `config.${name}`,
+        expected: `${min}..${max ?? 1 << 20}`,
+        actual: v,
+      });
     return v;
   };
   const hidden = need('hidden', 1, 4096);
@@ -54,20 +69,67 @@ export function resolveConfig(c: LstmVaeConfig): Resolved {
   const layers = c.layers === undefined ? 1 : need('layers', 1, 16);
   const seed = c.seed === undefined ? 0 : need('seed', 0, 2 ** 32 - 1);
   const recurrentInit = c.recurrentInit ?? 'default';
-  if (recurrentInit !== 'default' && recurrentInit !== 'orthogonal') throw new ConfigError('unknown recurrentInit', { argument: 'config.recurrentInit', expected: "'default' | 'orthogonal'", actual: recurrentInit });
-  if (c.forgetBias !== undefined && !(typeof c.forgetBias === 'number' && Number.isFinite(c.forgetBias))) throw new ConfigError('forgetBias must be a finite number', { argument: 'config.forgetBias', expected: 'number', actual: c.forgetBias });
+  if (recurrentInit !== 'default' && recurrentInit !== 'orthogonal')
+    throw new ConfigError('unknown recurrentInit', {
+      argument: 'config.recurrentInit',
+      expected: "'default' | 'orthogonal'",
+      actual: recurrentInit,
+    });
+  if (c.forgetBias !== undefined && !(typeof c.forgetBias === 'number' && Number.isFinite(c.forgetBias)))
+    throw new ConfigError('forgetBias must be a finite number', {
+      argument: 'config.forgetBias',
+      expected: 'number',
+      actual: c.forgetBias,
+    });
   if (mode === 'continuous') {
     const features = need('features', 1, 1 << 16);
     const decoder = c.decoder ?? 'repeat';
-    if (decoder !== 'repeat' && decoder !== 'autoregressive') throw new ConfigError('unknown decoder', { argument: 'config.decoder', expected: "'repeat' | 'autoregressive'", actual: decoder });
-    return { mode, features, hidden, latent, layers, decoder, seed, vocabSize: 0, embedding: 0, wordDropout: 0, recurrentInit, forgetBias: c.forgetBias };
+    if (decoder !== 'repeat' && decoder !== 'autoregressive')
+      throw new ConfigError('unknown decoder', { argument: 'config.decoder', expected: "'repeat' | 'autoregressive'", actual: decoder });
+    return {
+      mode,
+      features,
+      hidden,
+      latent,
+      layers,
+      decoder,
+      seed,
+      vocabSize: 0,
+      embedding: 0,
+      wordDropout: 0,
+      recurrentInit,
+      forgetBias: c.forgetBias,
+    };
   }
   const vocabSize = need('vocabSize', 5, 1 << 20);
   const embedding = need('embedding', 1, 4096);
   const wordDropout = c.wordDropout ?? 0;
-  if (!(typeof wordDropout === 'number' && wordDropout >= 0 && wordDropout < 1)) throw new ConfigError('wordDropout must be a number in [0, 1)', { argument: 'config.wordDropout', expected: '[0, 1)', actual: wordDropout });
-  if (c.decoder !== undefined && c.decoder !== 'autoregressive') throw new ConfigError('the token model has an autoregressive decoder only', { argument: 'config.decoder', expected: 'autoregressive', actual: c.decoder });
-  return { mode, features: 0, hidden, latent, layers, decoder: 'autoregressive', seed, vocabSize, embedding, wordDropout, recurrentInit, forgetBias: c.forgetBias };
+  if (!(typeof wordDropout === 'number' && wordDropout >= 0 && wordDropout < 1))
+    throw new ConfigError('wordDropout must be a number in [0, 1)', {
+      argument: 'config.wordDropout',
+      expected: '[0, 1)',
+      actual: wordDropout,
+    });
+  if (c.decoder !== undefined && c.decoder !== 'autoregressive')
+    throw new ConfigError('the token model has an autoregressive decoder only', {
+      argument: 'config.decoder',
+      expected: 'autoregressive',
+      actual: c.decoder,
+    });
+  return {
+    mode,
+    features: 0,
+    hidden,
+    latent,
+    layers,
+    decoder: 'autoregressive',
+    seed,
+    vocabSize,
+    embedding,
+    wordDropout,
+    recurrentInit,
+    forgetBias: c.forgetBias,
+  };
 }
 
 /** Sizes of a model from its tensors (files saved by PyTorch carry no config). */

@@ -34,7 +34,12 @@ export class Graph {
 
   /** The weights (or their gradients) of layer `l` of the LSTM stack under `prefix`. */
   lstmWeights(prefix: string, l: number, grad = false): LstmLayerWeights {
-    return { wIh: this.host.p(`${prefix}weight_ih_l${l}`, grad), wHh: this.host.p(`${prefix}weight_hh_l${l}`, grad), bIh: this.host.p(`${prefix}bias_ih_l${l}`, grad), bHh: this.host.p(`${prefix}bias_hh_l${l}`, grad) };
+    return {
+      wIh: this.host.p(`${prefix}weight_ih_l${l}`, grad),
+      wHh: this.host.p(`${prefix}weight_hh_l${l}`, grad),
+      bIh: this.host.p(`${prefix}bias_ih_l${l}`, grad),
+      bHh: this.host.p(`${prefix}bias_hh_l${l}`, grad),
+    };
   }
 
   /** The layers of a stack (`tag` names its buffers) for a batch of B sequences of T steps. */
@@ -52,14 +57,40 @@ export class Graph {
   }
 
   /** Runs one stack of L LSTM layers over `inp` ([B,T,I]); returns the top layer's h_seq buffer. */
-  lstmStack(prefix: string, tag: 'enc' | 'dec', B: number, T: number, I: number, inp: number, lengths: number, h0s?: number[], c0s?: number[], hLastTop?: number): number {
+  lstmStack(
+    prefix: string,
+    tag: 'enc' | 'dec',
+    B: number,
+    T: number,
+    I: number,
+    inp: number,
+    lengths: number,
+    h0s?: number[],
+    c0s?: number[],
+    hLastTop?: number,
+  ): number {
     const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
     if (hLastTop) layers[layers.length - 1].hLast = hLastTop;
     return stackForward({ B, T, I, H: this.config.hidden }, inp, lengths, layers);
   }
 
   /** Backward through a stack; `dTop` is dh_seq of the top layer (0 if none), dLastTop its dh_last. Writes dx of layer 0 to `dInput` (if given). */
-  lstmStackBackward(prefix: string, tag: 'enc' | 'dec', B: number, T: number, I: number, inp: number, lengths: number, dTop: number, dLastTop: number, dInput: number, h0s?: number[], c0s?: number[], dh0s?: number[], dc0s?: number[]): void {
+  lstmStackBackward(
+    prefix: string,
+    tag: 'enc' | 'dec',
+    B: number,
+    T: number,
+    I: number,
+    inp: number,
+    lengths: number,
+    dTop: number,
+    dLastTop: number,
+    dInput: number,
+    h0s?: number[],
+    c0s?: number[],
+    dh0s?: number[],
+    dc0s?: number[],
+  ): void {
     const H = this.config.hidden;
     const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
     layers.forEach((ly, l) => {
@@ -128,7 +159,8 @@ export class Graph {
       const ids = bt.ids!;
       for (let b = 0; b < B; b++) {
         dv[b * T] = BOS;
-        for (let t = 1; t < T; t++) dv[b * T + t] = train && c.wordDropout > 0 && this.host.rng().next() < c.wordDropout ? UNK : ids[b * T + t - 1];
+        for (let t = 1; t < T; t++)
+          dv[b * T + t] = train && c.wordDropout > 0 && this.host.rng().next() < c.wordDropout ? UNK : ids[b * T + t - 1];
       }
       const emb = this.ws.embDec.get(B * T * E);
       k.embedding_forward(B * T, c.vocabSize, E, din.ptr, this.host.p('embedding.weight'), emb.ptr);
@@ -158,7 +190,14 @@ export class Graph {
   }
 
   /** Forward (and, with `backward`, gradients into this.host.grads()). */
-  run(bt: Batch, eps: Float32Array, beta: number, freeBits: number, backward: boolean, train: boolean): { loss: number; recon: number; kl: number } {
+  run(
+    bt: Batch,
+    eps: Float32Array,
+    beta: number,
+    freeBits: number,
+    backward: boolean,
+    train: boolean,
+  ): { loss: number; recon: number; kl: number } {
     this.host.alive();
     const k = wasm();
     const { B, T } = bt;
@@ -184,7 +223,17 @@ export class Graph {
     this.host.grads().fill(0);
     // decoder output layer
     const dtop = this.ws.decDTop.get(B * T * H);
-    k.linear_backward(B * T, H, O, this.ws.stacks.dec.h.at(L - 1).get(B * T * H).ptr, this.host.p('decoder.fc_out.weight'), dout, dtop.ptr, this.host.p('decoder.fc_out.weight', true), this.host.p('decoder.fc_out.bias', true));
+    k.linear_backward(
+      B * T,
+      H,
+      O,
+      this.ws.stacks.dec.h.at(L - 1).get(B * T * H).ptr,
+      this.host.p('decoder.fc_out.weight'),
+      dout,
+      dtop.ptr,
+      this.host.p('decoder.fc_out.weight', true),
+      this.host.p('decoder.fc_out.bias', true),
+    );
     const ddin = this.ws.dDecIn.get(B * T * dec.DI);
     let dh0s: number[] | undefined, dc0s: number[] | undefined;
     if (c.mode === 'tokens') {
@@ -214,7 +263,17 @@ export class Graph {
       const dpre = this.ws.dsPre.get(B * 2 * L * H);
       k.tanh_backward(B * 2 * L * H, this.ws.s.get(B * 2 * L * H).ptr, ds.ptr, dpre.ptr);
       const dz2 = this.ws.dz2.get(B * Z);
-      k.linear_backward(B, Z, 2 * L * H, z.ptr, this.host.p('decoder.fc_init.weight'), dpre.ptr, dz2.ptr, this.host.p('decoder.fc_init.weight', true), this.host.p('decoder.fc_init.bias', true));
+      k.linear_backward(
+        B,
+        Z,
+        2 * L * H,
+        z.ptr,
+        this.host.p('decoder.fc_init.weight'),
+        dpre.ptr,
+        dz2.ptr,
+        this.host.p('decoder.fc_init.weight', true),
+        this.host.p('decoder.fc_init.bias', true),
+      );
       k.add_inplace(B * Z, dz.ptr, dz2.ptr);
     }
     const dmu = this.ws.dmu.get(B * Z);
@@ -225,13 +284,34 @@ export class Graph {
     const hT = this.ws.hT.get(B * H);
     const dhT = this.ws.dhT.get(B * H);
     const dhT2 = this.ws.dhT2.get(B * H);
-    k.linear_backward(B, H, Z, hT.ptr, this.host.p('encoder.fc_mu.weight'), dmu.ptr, dhT.ptr, this.host.p('encoder.fc_mu.weight', true), this.host.p('encoder.fc_mu.bias', true));
-    k.linear_backward(B, H, Z, hT.ptr, this.host.p('encoder.fc_logvar.weight'), dlv.ptr, dhT2.ptr, this.host.p('encoder.fc_logvar.weight', true), this.host.p('encoder.fc_logvar.bias', true));
+    k.linear_backward(
+      B,
+      H,
+      Z,
+      hT.ptr,
+      this.host.p('encoder.fc_mu.weight'),
+      dmu.ptr,
+      dhT.ptr,
+      this.host.p('encoder.fc_mu.weight', true),
+      this.host.p('encoder.fc_mu.bias', true),
+    );
+    k.linear_backward(
+      B,
+      H,
+      Z,
+      hT.ptr,
+      this.host.p('encoder.fc_logvar.weight'),
+      dlv.ptr,
+      dhT2.ptr,
+      this.host.p('encoder.fc_logvar.weight', true),
+      this.host.p('encoder.fc_logvar.bias', true),
+    );
     k.add_inplace(B * H, dhT.ptr, dhT2.ptr);
     let dinput = 0;
     if (c.mode === 'tokens') dinput = this.ws.dEmbEnc.get(B * T * c.embedding).ptr;
     this.lstmStackBackward('encoder.lstm.', 'enc', B, T, enc.I, enc.inp, enc.lens, 0, dhT.ptr, dinput);
-    if (c.mode === 'tokens') k.embedding_backward(B * T, c.vocabSize, c.embedding, this.ws.ids.get(B * T).ptr, dinput, this.host.p('embedding.weight', true));
+    if (c.mode === 'tokens')
+      k.embedding_backward(B * T, c.vocabSize, c.embedding, this.ws.ids.get(B * T).ptr, dinput, this.host.p('embedding.weight', true));
     return { loss: recon + beta * kl, recon, kl };
   }
 
@@ -248,7 +328,10 @@ export class Graph {
     const p = 'decoder.lstm.';
     let x = inp;
     for (let l = 0; l < L; l++) {
-      lstmForward({ B: n, T: 1, I: l === 0 ? I : H, H }, { x, lengths: 0, weights: this.lstmWeights(p, l), h0: hs[l].ptr, c0: cs[l].ptr, hSeq: hn.ptr, cSeq: cn.ptr, gates: g.ptr });
+      lstmForward(
+        { B: n, T: 1, I: l === 0 ? I : H, H },
+        { x, lengths: 0, weights: this.lstmWeights(p, l), h0: hs[l].ptr, c0: cs[l].ptr, hSeq: hn.ptr, cSeq: cn.ptr, gates: g.ptr },
+      );
       copyBlock(1, n * H, { ptr: hn.ptr, stride: 0 }, { ptr: hs[l].ptr, stride: 0 });
       copyBlock(1, n * H, { ptr: cn.ptr, stride: 0 }, { ptr: cs[l].ptr, stride: 0 });
       x = hs[l].ptr;

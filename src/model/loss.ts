@@ -24,10 +24,13 @@ export interface LossResult {
 }
 
 export function lossOptions(o: LossOptions): { beta: number; freeBits: number } {
-  if (o === null || typeof o !== 'object') throw new ConfigError('options must be an object', { argument: 'options', expected: '{ eps?, beta?, freeBits? }', actual: o });
+  if (o === null || typeof o !== 'object')
+    throw new ConfigError('options must be an object', { argument: 'options', expected: '{ eps?, beta?, freeBits? }', actual: o });
   const beta = o.beta ?? 1;
   const freeBits = o.freeBits ?? 0;
-  if (!(typeof beta === 'number' && Number.isFinite(beta) && beta >= 0)) throw new ConfigError('beta must be a finite number >= 0', { argument: 'options.beta', expected: '>= 0', actual: beta });
-  if (!(typeof freeBits === 'number' && Number.isFinite(freeBits) && freeBits >= 0)) throw new ConfigError('freeBits must be a finite number >= 0', { argument: 'options.freeBits', expected: '>= 0', actual: freeBits });
+  if (!(typeof beta === 'number' && Number.isFinite(beta) && beta >= 0))
+    throw new ConfigError('beta must be a finite number >= 0', { argument: 'options.beta', expected: '>= 0', actual: beta });
+  if (!(typeof freeBits === 'number' && Number.isFinite(freeBits) && freeBits >= 0))
+    throw new ConfigError('freeBits must be a finite number >= 0', { argument: 'options.freeBits', expected: '>= 0', actual: freeBits });
   return { beta, freeBits };
 }

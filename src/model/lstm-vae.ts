@@ -39,7 +39,12 @@ export class LstmVae {
   constructor(config: LstmVaeConfig) {
     if (!isInitialised()) throw new BackendError('lstm-vae is not initialised: call `await init()` before creating a model');
     this.config = resolveConfig(config);
-    this.graph = new Graph(this.config, { p: (key, grad) => this.p(key, grad), rng: () => this.rng, grads: () => this.grads, alive: () => this.alive() });
+    this.graph = new Graph(this.config, {
+      p: (key, grad) => this.p(key, grad),
+      rng: () => this.rng,
+      grads: () => this.grads,
+      alive: () => this.alive(),
+    });
     let offset = 0;
     this.specs = parameterShapes(this.config).map(([key, shape]) => {
       const size = product(shape);
@@ -58,7 +63,9 @@ export class LstmVae {
   toConfigJSON(): LstmVaeConfig {
     const c = this.config;
     const base = { mode: c.mode, hidden: c.hidden, latent: c.latent, layers: c.layers, decoder: c.decoder, seed: c.seed };
-    return c.mode === 'continuous' ? { ...base, features: c.features } : { ...base, vocabSize: c.vocabSize, embedding: c.embedding, wordDropout: c.wordDropout };
+    return c.mode === 'continuous'
+      ? { ...base, features: c.features }
+      : { ...base, vocabSize: c.vocabSize, embedding: c.embedding, wordDropout: c.wordDropout };
   }
 
   /** Number of trainable parameters. */
@@ -124,9 +131,17 @@ export class LstmVae {
 
   private checkEps(eps: unknown, B: number): Float32Array {
     const Z = this.config.latent;
-    if (!(eps instanceof Float32Array)) throw new ShapeError('eps must be a Float32Array', { argument: 'options.eps', expected: `Float32Array of ${B * Z}`, actual: (eps as object)?.constructor?.name ?? typeof eps });
-    if (eps.length !== B * Z) throw new ShapeError(`eps must hold B·Z = ${B * Z} values`, { argument: 'options.eps.length', expected: B * Z, actual: eps.length });
-    for (let i = 0; i < eps.length; i++) if (!Number.isFinite(eps[i])) throw new DataError('eps holds a non-finite value', { argument: `options.eps[${i}]`, expected: 'finite', actual: String(eps[i]) });
+    if (!(eps instanceof Float32Array))
+      throw new ShapeError('eps must be a Float32Array', {
+        argument: 'options.eps',
+        expected: `Float32Array of ${B * Z}`,
+        actual: (eps as object)?.constructor?.name ?? typeof eps,
+      });
+    if (eps.length !== B * Z)
+      throw new ShapeError(`eps must hold B·Z = ${B * Z} values`, { argument: 'options.eps.length', expected: B * Z, actual: eps.length });
+    for (let i = 0; i < eps.length; i++)
+      if (!Number.isFinite(eps[i]))
+        throw new DataError('eps holds a non-finite value', { argument: `options.eps[${i}]`, expected: 'finite', actual: String(eps[i]) });
     return eps;
   }
 
@@ -188,7 +203,13 @@ export class LstmVae {
     validateStateDict(tensors, Object.fromEntries(this.specs.map((s) => [s.key, s.shape])));
     for (const s of this.specs) {
       const d = tensors[s.key].data;
-      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw new FormatError(`weight ${s.key} holds a non-finite value`, { argument: `${s.key}[${i}]`, expected: 'finite', actual: String(d[i]) });
+      for (let i = 0; i < d.length; i++)
+        if (!Number.isFinite(d[i]))
+          throw new FormatError(`weight ${s.key} holds a non-finite value`, {
+            argument: `${s.key}[${i}]`,
+            expected: 'finite',
+            actual: String(d[i]),
+          });
     }
     const w = this.params.f32();
     for (const s of this.specs) w.set(tensors[s.key].data, s.offset);
@@ -204,15 +225,28 @@ export class LstmVae {
   private checkZ(z: unknown): { data: Float32Array; B: number } {
     const Z = this.config.latent;
     const zz = (z instanceof Float32Array ? { data: z, shape: [z.length / Z, Z] } : z) as { data?: unknown; shape?: unknown };
-    if (!zz || !(zz.data instanceof Float32Array)) throw new ShapeError('z must be { data: Float32Array, shape: [B, Z] }', { argument: 'z', expected: `{ data: Float32Array, shape: [B, ${Z}] }`, actual: typeof z });
+    if (!zz || !(zz.data instanceof Float32Array))
+      throw new ShapeError('z must be { data: Float32Array, shape: [B, Z] }', {
+        argument: 'z',
+        expected: `{ data: Float32Array, shape: [B, ${Z}] }`,
+        actual: typeof z,
+      });
     const shape = zz.shape as number[];
-    if (!Array.isArray(shape) || shape.length !== 2 || shape[1] !== Z || !Number.isInteger(shape[0]) || shape[0] < 1 || shape[0] * Z !== zz.data.length) {
+    if (
+      !Array.isArray(shape) ||
+      shape.length !== 2 ||
+      shape[1] !== Z ||
+      !Number.isInteger(shape[0]) ||
+      shape[0] < 1 ||
+      shape[0] * Z !== zz.data.length
+    ) {
       throw new ShapeError(`z must be [B, ${Z}] with B·${Z} values`, { argument: 'z.shape', expected: `[B, ${Z}]`, actual: shape });
     }
-    for (let i = 0; i < zz.data.length; i++) if (!Number.isFinite(zz.data[i])) throw new DataError('z holds a non-finite value', { argument: `z.data[${i}]`, expected: 'finite', actual: String(zz.data[i]) });
+    for (let i = 0; i < zz.data.length; i++)
+      if (!Number.isFinite(zz.data[i]))
+        throw new DataError('z holds a non-finite value', { argument: `z.data[${i}]`, expected: 'finite', actual: String(zz.data[i]) });
     return { data: zz.data, B: shape[0] };
   }
-
 
   /**
    * Decodes latent vectors into sequences of `T` steps: `[B·T·D]` frames (continuous). The
@@ -220,8 +254,14 @@ export class LstmVae {
    */
   decode(z: { data: Float32Array; shape: [number, number] } | Float32Array, T: number): Float32Array {
     this.alive();
-    if (this.config.mode !== 'continuous') throw new ConfigError('decode() is for continuous models; use generate() for token models', { argument: 'config.mode', expected: 'continuous', actual: this.config.mode });
-    if (!isInt(T, 1, 1 << 20)) throw new ShapeError('T must be a whole number of steps >= 1', { argument: 'T', expected: '>= 1', actual: T });
+    if (this.config.mode !== 'continuous')
+      throw new ConfigError('decode() is for continuous models; use generate() for token models', {
+        argument: 'config.mode',
+        expected: 'continuous',
+        actual: this.config.mode,
+      });
+    if (!isInt(T, 1, 1 << 20))
+      throw new ShapeError('T must be a whole number of steps >= 1', { argument: 'T', expected: '>= 1', actual: T });
     const { data, B } = this.checkZ(z);
     const k = wasm();
     const { features: D, hidden: H, latent: Z, layers: L } = this.config;
@@ -234,8 +274,18 @@ export class LstmVae {
     const out = new Float32Array(B * T * D);
     const prev = this.graph.ws.arPrev.get(B * D).fill(0);
     const inp = this.graph.ws.arIn.get(B * (D + Z));
-    const hs = Array.from({ length: L }, (_, l) => this.graph.ws.arH.at(l).get(B * H).fill(0));
-    const cs = Array.from({ length: L }, (_, l) => this.graph.ws.arC.at(l).get(B * H).fill(0));
+    const hs = Array.from({ length: L }, (_, l) =>
+      this.graph.ws.arH
+        .at(l)
+        .get(B * H)
+        .fill(0),
+    );
+    const cs = Array.from({ length: L }, (_, l) =>
+      this.graph.ws.arC
+        .at(l)
+        .get(B * H)
+        .fill(0),
+    );
     const y = this.graph.ws.arY.get(B * D);
     for (let t = 0; t < T; t++) {
       k.concat_time_latent(B, 1, D, Z, prev.ptr, zb.ptr, inp.ptr);
@@ -267,11 +317,18 @@ export class LstmVae {
 
   /** Decodes `steps` points on the line between the latent means of `a` and `b` (single sequences `[1, T, D]`). */
   interpolate(a: ModelInput, b: ModelInput, steps: number): Float32Array {
-    if (!isInt(steps, 2, 10000)) throw new ConfigError('steps must be a whole number from 2', { argument: 'steps', expected: '>= 2', actual: steps });
+    if (!isInt(steps, 2, 10000))
+      throw new ConfigError('steps must be a whole number from 2', { argument: 'steps', expected: '>= 2', actual: steps });
     const ba = this.toBatch(a, 'a');
-    const ma = this.encode(a).mu, mb = this.encode(b).mu;
+    const ma = this.encode(a).mu,
+      mb = this.encode(b).mu;
     const Z = this.config.latent;
-    if (ma.length !== Z || mb.length !== Z) throw new ShapeError('interpolate takes one sequence for a and one for b', { argument: 'a, b', expected: 'batch of 1', actual: [ma.length / Z, mb.length / Z] });
+    if (ma.length !== Z || mb.length !== Z)
+      throw new ShapeError('interpolate takes one sequence for a and one for b', {
+        argument: 'a, b',
+        expected: 'batch of 1',
+        actual: [ma.length / Z, mb.length / Z],
+      });
     const z = new Float32Array(steps * Z);
     for (let s = 0; s < steps; s++) for (let j = 0; j < Z; j++) z[s * Z + j] = ma[j] + ((mb[j] - ma[j]) * s) / (steps - 1);
     return this.decode({ data: z, shape: [steps, Z] }, ba.T);
@@ -287,9 +344,19 @@ export class LstmVae {
   anomalyScores(x: ModelInput, options: { method?: 'error' | 'probability'; samples?: number } = {}): Float32Array {
     this.alive();
     const method = options.method ?? 'error';
-    if (method !== 'error' && method !== 'probability') throw new ConfigError('unknown anomaly score method', { argument: 'options.method', expected: "'error' | 'probability'", actual: method });
+    if (method !== 'error' && method !== 'probability')
+      throw new ConfigError('unknown anomaly score method', {
+        argument: 'options.method',
+        expected: "'error' | 'probability'",
+        actual: method,
+      });
     const samples = options.samples ?? 10;
-    if (!isInt(samples, 1, 10000)) throw new ConfigError('samples must be a whole number from 1', { argument: 'options.samples', expected: '1..10000', actual: samples });
+    if (!isInt(samples, 1, 10000))
+      throw new ConfigError('samples must be a whole number from 1', {
+        argument: 'options.samples',
+        expected: '1..10000',
+        actual: samples,
+      });
     const bt = this.toBatch(x);
     const k = wasm();
     const { B, T } = bt;
@@ -298,7 +365,8 @@ export class LstmVae {
     const per = this.graph.ws.perSeq.get(B);
     const draws = method === 'error' ? 1 : samples;
     const enc = this.graph.encodeBatch(bt);
-    const mu = enc.mu.toFloat32Array(), lv = enc.logvar.toFloat32Array();
+    const mu = enc.mu.toFloat32Array(),
+      lv = enc.logvar.toFloat32Array();
     for (let s = 0; s < draws; s++) {
       const z = new Float32Array(B * Z);
       for (let i = 0; i < B * Z; i++) z[i] = method === 'error' ? mu[i] : mu[i] + Math.exp(0.5 * lv[i]) * this.rng.normal();
@@ -306,7 +374,15 @@ export class LstmVae {
       const dec = this.graph.decodeBatch(bt, zb.ptr, false);
       if (this.config.mode === 'continuous') {
         // re-upload x (decodeBatch does not touch it) and score
-        k.mse_per_sequence(B, T, this.config.features, this.graph.ws.x.get(B * T * this.config.features).ptr, dec.out.ptr, enc.lens, per.ptr);
+        k.mse_per_sequence(
+          B,
+          T,
+          this.config.features,
+          this.graph.ws.x.get(B * T * this.config.features).ptr,
+          dec.out.ptr,
+          enc.lens,
+          per.ptr,
+        );
         const pv = per.f32();
         for (let b = 0; b < B; b++) {
           const n = (bt.lengths ? bt.lengths[b] : T) * this.config.features;
@@ -342,13 +418,29 @@ export class LstmVae {
   generate(options: { n?: number; temperature?: number; greedy?: boolean; maxLength?: number; z?: Float32Array } = {}): number[][] {
     this.alive();
     const c = this.config;
-    if (c.mode !== 'tokens') throw new ConfigError('generate() is for token models; use sample() or decode() for continuous models', { argument: 'config.mode', expected: 'tokens', actual: c.mode });
+    if (c.mode !== 'tokens')
+      throw new ConfigError('generate() is for token models; use sample() or decode() for continuous models', {
+        argument: 'config.mode',
+        expected: 'tokens',
+        actual: c.mode,
+      });
     const n = options.n ?? 1;
     const temperature = options.temperature ?? 1;
     const maxLength = options.maxLength ?? 32;
-    if (!isInt(n, 1, 100000)) throw new ConfigError('n must be a whole number >= 1', { argument: 'options.n', expected: '>= 1', actual: n });
-    if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) throw new ConfigError('temperature must be a positive number', { argument: 'options.temperature', expected: '> 0', actual: temperature });
-    if (!isInt(maxLength, 1, 100000)) throw new ConfigError('maxLength must be a whole number >= 1', { argument: 'options.maxLength', expected: '>= 1', actual: maxLength });
+    if (!isInt(n, 1, 100000))
+      throw new ConfigError('n must be a whole number >= 1', { argument: 'options.n', expected: '>= 1', actual: n });
+    if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature)))
+      throw new ConfigError('temperature must be a positive number', {
+        argument: 'options.temperature',
+        expected: '> 0',
+        actual: temperature,
+      });
+    if (!isInt(maxLength, 1, 100000))
+      throw new ConfigError('maxLength must be a whole number >= 1', {
+        argument: 'options.maxLength',
+        expected: '>= 1',
+        actual: maxLength,
+      });
     const zv = options.z ? this.checkZ({ data: options.z, shape: [n, c.latent] }).data : this.randn(n * c.latent);
     return this.graph.generateTokens(zv, n, temperature, !!options.greedy, maxLength);
   }
@@ -357,8 +449,16 @@ export class LstmVae {
   // Files
 
   /** The model as a safetensors file (config, metadata and tokenizer in the header). */
-  toSafetensors(extraTensors: Record<string, { shape: number[]; data: Float32Array }> = {}, extraMeta: Record<string, string> = {}): Uint8Array {
-    const meta: Record<string, string> = { format: 'lstm-vae', format_version: String(FORMAT_VERSION), config: JSON.stringify(this.toConfigJSON()), ...extraMeta };
+  toSafetensors(
+    extraTensors: Record<string, { shape: number[]; data: Float32Array }> = {},
+    extraMeta: Record<string, string> = {},
+  ): Uint8Array {
+    const meta: Record<string, string> = {
+      format: 'lstm-vae',
+      format_version: String(FORMAT_VERSION),
+      config: JSON.stringify(this.toConfigJSON()),
+      ...extraMeta,
+    };
     if (Object.keys(this.metadata).length) meta.metadata = JSON.stringify(this.metadata);
     if (this.tokenizer) meta.tokenizer = JSON.stringify(this.tokenizer.toJSON());
     return encodeSafetensors({ ...this.stateDict(), ...extraTensors }, meta);
@@ -369,7 +469,12 @@ export class LstmVae {
    * `safetensors.torch.save_file` (sizes then come from the tensor shapes). Throws FormatError.
    */
   static fromSafetensors(bytes: Uint8Array): LstmVae {
-    if (!(bytes instanceof Uint8Array)) throw new FormatError('fromSafetensors takes the file bytes as a Uint8Array', { argument: 'bytes', expected: 'Uint8Array', actual: (bytes as object)?.constructor?.name ?? typeof bytes });
+    if (!(bytes instanceof Uint8Array))
+      throw new FormatError('fromSafetensors takes the file bytes as a Uint8Array', {
+        argument: 'bytes',
+        expected: 'Uint8Array',
+        actual: (bytes as object)?.constructor?.name ?? typeof bytes,
+      });
     const { metadata, tensors } = decodeSafetensors(bytes, { maxHeaderBytes: 16 << 20 });
     const model = LstmVae.fromTensors(metadata, tensors);
     return model;
@@ -378,18 +483,37 @@ export class LstmVae {
   /** @internal */
   static fromTensors(metadata: Record<string, string>, tensors: Record<string, { shape: number[]; data: Float32Array }>): LstmVae {
     // 'pt' / 'np': the framework tag Hugging Face tools put in files saved from PyTorch / NumPy state dicts
-    if (metadata.format !== undefined && metadata.format !== 'lstm-vae' && metadata.format !== 'pt' && metadata.format !== 'np') throw new FormatError('not an lstm-vae file', { argument: '__metadata__.format', expected: "'lstm-vae' (or 'pt' / 'np' for a state dict with the SPEC's keys)", actual: metadata.format });
+    if (metadata.format !== undefined && metadata.format !== 'lstm-vae' && metadata.format !== 'pt' && metadata.format !== 'np')
+      throw new FormatError('not an lstm-vae file', {
+        argument: '__metadata__.format',
+        expected: "'lstm-vae' (or 'pt' / 'np' for a state dict with the SPEC's keys)",
+        actual: metadata.format,
+      });
     if (metadata.format_version !== undefined) {
       const v = Number(metadata.format_version);
-      if (!Number.isInteger(v) || v < 1) throw new FormatError('bad format_version', { argument: '__metadata__.format_version', expected: '1', actual: metadata.format_version });
-      if (v > FORMAT_VERSION) throw new FormatError(`the file has format_version ${v}, newer than this package reads (${FORMAT_VERSION}): update lstm-vae`, { argument: '__metadata__.format_version', expected: `<= ${FORMAT_VERSION}`, actual: v });
+      if (!Number.isInteger(v) || v < 1)
+        throw new FormatError('bad format_version', {
+          argument: '__metadata__.format_version',
+          expected: '1',
+          actual: metadata.format_version,
+        });
+      if (v > FORMAT_VERSION)
+        throw new FormatError(`the file has format_version ${v}, newer than this package reads (${FORMAT_VERSION}): update lstm-vae`, {
+          argument: '__metadata__.format_version',
+          expected: `<= ${FORMAT_VERSION}`,
+          actual: v,
+        });
     }
     let config: LstmVaeConfig;
     if (metadata.config !== undefined) {
       try {
         config = JSON.parse(metadata.config);
       } catch {
-        throw new FormatError('the config in the file is not valid JSON', { argument: '__metadata__.config', expected: 'JSON object', actual: metadata.config.slice(0, 80) });
+        throw new FormatError('the config in the file is not valid JSON', {
+          argument: '__metadata__.config',
+          expected: 'JSON object',
+          actual: metadata.config.slice(0, 80),
+        });
       }
     } else {
       config = inferConfig(tensors);
@@ -402,7 +526,8 @@ export class LstmVae {
       validateStateDict(own, Object.fromEntries(parameterShapes(config)));
       model = new LstmVae(config);
     } catch (e) {
-      if (e instanceof ConfigError) throw new FormatError(`the config in the file is invalid: ${e.message}`, { argument: '__metadata__.config' });
+      if (e instanceof ConfigError)
+        throw new FormatError(`the config in the file is invalid: ${e.message}`, { argument: '__metadata__.config' });
       throw e;
     }
     try {
@@ -421,7 +546,11 @@ export class LstmVae {
       }
       if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
         model.dispose();
-        throw new FormatError('the metadata in the file must be a JSON object', { argument: '__metadata__.metadata', expected: '{ ... }', actual: metadata.metadata.slice(0, 80) });
+        throw new FormatError('the metadata in the file must be a JSON object', {
+          argument: '__metadata__.metadata',
+          expected: '{ ... }',
+          actual: metadata.metadata.slice(0, 80),
+        });
       }
       model.metadata = meta as Record<string, unknown>;
     }
@@ -430,7 +559,9 @@ export class LstmVae {
         model.tokenizer = CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
       } catch (e) {
         model.dispose();
-        throw e instanceof FormatError ? e : new FormatError('the tokenizer in the file is not valid JSON', { argument: '__metadata__.tokenizer' });
+        throw e instanceof FormatError
+          ? e
+          : new FormatError('the tokenizer in the file is not valid JSON', { argument: '__metadata__.tokenizer' });
       }
     }
     return model;

@@ -10,7 +10,12 @@ export type { ParamSpec } from '../train/trainable.js';
 function lstmSpecs(prefix: string, input: number, H: number, L: number): [string, number[]][] {
   const out: [string, number[]][] = [];
   for (let k = 0; k < L; k++) {
-    out.push([`${prefix}weight_ih_l${k}`, [4 * H, k === 0 ? input : H]], [`${prefix}weight_hh_l${k}`, [4 * H, H]], [`${prefix}bias_ih_l${k}`, [4 * H]], [`${prefix}bias_hh_l${k}`, [4 * H]]);
+    out.push(
+      [`${prefix}weight_ih_l${k}`, [4 * H, k === 0 ? input : H]],
+      [`${prefix}weight_hh_l${k}`, [4 * H, H]],
+      [`${prefix}bias_ih_l${k}`, [4 * H]],
+      [`${prefix}bias_hh_l${k}`, [4 * H]],
+    );
   }
   return out;
 }
@@ -19,14 +24,20 @@ function lstmSpecs(prefix: string, input: number, H: number, L: number): [string
 export function parameterShapes(config: LstmVaeConfig): [string, number[]][] {
   const c = resolveConfig(config);
   const { hidden: H, latent: Z, layers: L } = c;
-  const heads: [string, number[]][] = [['encoder.fc_mu.weight', [Z, H]], ['encoder.fc_mu.bias', [Z]], ['encoder.fc_logvar.weight', [Z, H]], ['encoder.fc_logvar.bias', [Z]]];
+  const heads: [string, number[]][] = [
+    ['encoder.fc_mu.weight', [Z, H]],
+    ['encoder.fc_mu.bias', [Z]],
+    ['encoder.fc_logvar.weight', [Z, H]],
+    ['encoder.fc_logvar.bias', [Z]],
+  ];
   if (c.mode === 'continuous') {
     const D = c.features;
     return [
       ...lstmSpecs('encoder.lstm.', D, H, L),
       ...heads,
       ...lstmSpecs('decoder.lstm.', c.decoder === 'repeat' ? Z : D + Z, H, L),
-      ['decoder.fc_out.weight', [D, H]], ['decoder.fc_out.bias', [D]],
+      ['decoder.fc_out.weight', [D, H]],
+      ['decoder.fc_out.bias', [D]],
     ];
   }
   const { vocabSize: V, embedding: E } = c;
@@ -34,9 +45,11 @@ export function parameterShapes(config: LstmVaeConfig): [string, number[]][] {
     ['embedding.weight', [V, E]],
     ...lstmSpecs('encoder.lstm.', E, H, L),
     ...heads,
-    ['decoder.fc_init.weight', [2 * L * H, Z]], ['decoder.fc_init.bias', [2 * L * H]],
+    ['decoder.fc_init.weight', [2 * L * H, Z]],
+    ['decoder.fc_init.bias', [2 * L * H]],
     ...lstmSpecs('decoder.lstm.', E + Z, H, L),
-    ['decoder.fc_out.weight', [V, H]], ['decoder.fc_out.bias', [V]],
+    ['decoder.fc_out.weight', [V, H]],
+    ['decoder.fc_out.bias', [V]],
   ];
 }
 

@@ -41,7 +41,18 @@ export function stackForward({ B, T, I, H }: StackDims, x: number, lengths: numb
   layers.forEach((ly, l) => {
     lstmForward(
       { B, T, I: l === 0 ? I : H, H },
-      { x: inp, lengths, weights: ly.weights, h0: ly.h0, c0: ly.c0, hSeq: ly.hSeq, cSeq: ly.cSeq, gates: ly.gates, hLast: ly.hLast, cLast: ly.cLast },
+      {
+        x: inp,
+        lengths,
+        weights: ly.weights,
+        h0: ly.h0,
+        c0: ly.c0,
+        hSeq: ly.hSeq,
+        cSeq: ly.cSeq,
+        gates: ly.gates,
+        hLast: ly.hLast,
+        cLast: ly.cLast,
+      },
     );
     inp = ly.hSeq;
   });
@@ -53,7 +64,14 @@ export function stackForward({ B, T, I, H }: StackDims, x: number, lengths: numb
  * `dInputs[l]` receives the gradient of layer l's input (for l > 0 a `[B, T, H]` buffer, the next
  * layer down's upstream gradient; for l = 0 the gradient of `x`, or 0 when not wanted).
  */
-export function stackBackward({ B, T, I, H }: StackDims, x: number, lengths: number, layers: StackLayer[], dTop: number, dInputs: number[]): void {
+export function stackBackward(
+  { B, T, I, H }: StackDims,
+  x: number,
+  lengths: number,
+  layers: StackLayer[],
+  dTop: number,
+  dInputs: number[],
+): void {
   let dh = dTop;
   for (let l = layers.length - 1; l >= 0; l--) {
     const ly = layers[l];
@@ -61,8 +79,21 @@ export function stackBackward({ B, T, I, H }: StackDims, x: number, lengths: num
     lstmBackward(
       { B, T, I: l === 0 ? I : H, H },
       {
-        x: l === 0 ? x : layers[l - 1].hSeq, lengths, weights: ly.weights, h0: ly.h0, c0: ly.c0, hSeq: ly.hSeq, cSeq: ly.cSeq, gates: ly.gates,
-        dhSeq: dh, dhLast: ly.dhLast, dcLast: ly.dcLast, dx: dInputs[l], dh0: ly.dh0, dc0: ly.dc0, grads: ly.grads,
+        x: l === 0 ? x : layers[l - 1].hSeq,
+        lengths,
+        weights: ly.weights,
+        h0: ly.h0,
+        c0: ly.c0,
+        hSeq: ly.hSeq,
+        cSeq: ly.cSeq,
+        gates: ly.gates,
+        dhSeq: dh,
+        dhLast: ly.dhLast,
+        dcLast: ly.dcLast,
+        dx: dInputs[l],
+        dh0: ly.dh0,
+        dc0: ly.dc0,
+        grads: ly.grads,
       },
     );
     dh = dInputs[l];

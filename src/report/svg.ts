@@ -203,7 +203,8 @@ function legend(f: Frame, rows: LegendItem[][], hasTitle: boolean): string {
     let x = f.left;
     for (const it of row) {
       if (it.box) s += `<rect x="${r1(x)}" y="${y - 5}" width="16" height="10" fill="${it.color}"/>`;
-      else s += `<line x1="${r1(x)}" x2="${r1(x + 16)}" y1="${y}" y2="${y}" stroke="${it.color}" stroke-width="2"${it.dash ? ` stroke-dasharray="${it.dash}"` : ''}/>`;
+      else
+        s += `<line x1="${r1(x)}" x2="${r1(x + 16)}" y1="${y}" y2="${y}" stroke="${it.color}" stroke-width="2"${it.dash ? ` stroke-dasharray="${it.dash}"` : ''}/>`;
       s += `<text x="${r1(x + 21)}" y="${y + 3.5}" fill="#333">${escapeXml(it.name)}</text>`;
       x += itemWidth(it);
     }
@@ -220,7 +221,9 @@ export function lineChart(series: LineSeries[], o: LineChartOptions = {}): strin
   const width = o.width ?? 760;
   const shadeColor = o.shadeColor ?? '#f4b6b6';
   const markColor = o.markColor ?? '#d62728';
-  const items: LegendItem[] = series.filter((p) => p.name).map((p) => ({ name: p.name, color: p.color ?? PALETTE[series.indexOf(p) % PALETTE.length], dash: p.dash }));
+  const items: LegendItem[] = series
+    .filter((p) => p.name)
+    .map((p) => ({ name: p.name, color: p.color ?? PALETTE[series.indexOf(p) % PALETTE.length], dash: p.dash }));
   for (const h of o.hLines ?? []) items.push({ name: h.label, color: h.color ?? '#444', dash: '5 4' });
   if ((o.shade ?? []).length > 0) items.push({ name: o.shadeLabel ?? 'labelled', color: shadeColor, box: true });
   if ((o.marks ?? []).length > 0) items.push({ name: o.markLabel ?? 'detected', color: markColor, box: true });
@@ -284,7 +287,8 @@ export function lineChart(series: LineSeries[], o: LineChartOptions = {}): strin
   for (const [a, b] of o.shade ?? []) {
     const xa = Math.max(x0, sx(a - 0.5));
     const xb = Math.min(x1, sx(b + 0.5));
-    if (xb > xa) s += `<rect x="${r(xa)}" y="${y1}" width="${r(Math.max(1, xb - xa))}" height="${y0 - y1}" fill="${shadeColor}" fill-opacity="0.55"/>`;
+    if (xb > xa)
+      s += `<rect x="${r(xa)}" y="${y1}" width="${r(Math.max(1, xb - xa))}" height="${y0 - y1}" fill="${shadeColor}" fill-opacity="0.55"/>`;
   }
   let yTicks: number[];
   let yFormat = formatNumber;
@@ -374,7 +378,8 @@ export function scatterChart(points: ScatterPoint[], o: ScatterOptions = {}): st
   const width = o.width ?? 420;
   const colors = o.groupColors ?? ['#8aa9c9', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd'];
   let items: LegendItem[] = [];
-  if (o.groups && points.some((p) => p.group !== undefined)) items = o.groups.map((g, i) => ({ name: g, color: colors[i % colors.length], box: true }));
+  if (o.groups && points.some((p) => p.group !== undefined))
+    items = o.groups.map((g, i) => ({ name: g, color: colors[i % colors.length], box: true }));
   else if (o.valueLabel && points.some((p) => p.value !== undefined)) {
     items = [
       { name: `low ${o.valueLabel}`, color: viridisLike(0), box: true },

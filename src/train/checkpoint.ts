@@ -25,15 +25,31 @@ export function setCheckpointWriter(w: (path: string, bytes: Uint8Array) => Prom
 
 /** @internal The bytes of `model.checkpoint(optimizer, state)`. */
 export function makeCheckpoint(model: Trainable, optimizer: Optimizer, state?: TrainerState): Uint8Array {
-  if (!(optimizer instanceof Optimizer)) throw new ConfigError('checkpoint() needs the Optimizer that trains the model', { argument: 'optimizer', expected: 'Optimizer', actual: (optimizer as object)?.constructor?.name ?? typeof optimizer });
+  if (!(optimizer instanceof Optimizer))
+    throw new ConfigError('checkpoint() needs the Optimizer that trains the model', {
+      argument: 'optimizer',
+      expected: 'Optimizer',
+      actual: (optimizer as object)?.constructor?.name ?? typeof optimizer,
+    });
   const extra: Tensors = optimizer.stateTensors(model);
   const meta: Record<string, string> = { optimizer: JSON.stringify(optimizer.toJSON()) };
   if (state !== undefined) {
-    if (state === null || typeof state !== 'object' || state.version !== 1) throw new ConfigError('trainerState must be the trainerState of a History', { argument: 'trainerState', expected: '{ version: 1, epoch, batch, ... }', actual: state });
+    if (state === null || typeof state !== 'object' || state.version !== 1)
+      throw new ConfigError('trainerState must be the trainerState of a History', {
+        argument: 'trainerState',
+        expected: '{ version: 1, epoch, batch, ... }',
+        actual: state,
+      });
     const { bestWeights, ...json } = state;
     if (bestWeights) {
-      if (!(bestWeights instanceof Float32Array) || bestWeights.length !== model.size) throw new ConfigError('trainerState.bestWeights does not fit this model', { argument: 'trainerState.bestWeights', expected: `Float32Array of ${model.size}`, actual: bestWeights?.length });
-      for (const s of model.specs) extra[`trainer.best.${s.key}`] = { shape: [...s.shape], data: bestWeights.slice(s.offset, s.offset + s.size) };
+      if (!(bestWeights instanceof Float32Array) || bestWeights.length !== model.size)
+        throw new ConfigError('trainerState.bestWeights does not fit this model', {
+          argument: 'trainerState.bestWeights',
+          expected: `Float32Array of ${model.size}`,
+          actual: bestWeights?.length,
+        });
+      for (const s of model.specs)
+        extra[`trainer.best.${s.key}`] = { shape: [...s.shape], data: bestWeights.slice(s.offset, s.offset + s.size) };
     }
     meta.trainer = JSON.stringify(json);
   }
@@ -55,7 +71,8 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-const isU32s = (v: unknown): v is number[] => Array.isArray(v) && v.length === 4 && v.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32) && v.some((x) => x !== 0);
+const isU32s = (v: unknown): v is number[] =>
+  Array.isArray(v) && v.length === 4 && v.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32) && v.some((x) => x !== 0);
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -63,7 +80,11 @@ function parseJson(meta: Record<string, string>, key: string): unknown {
   try {
     return JSON.parse(meta[key]);
   } catch {
-    throw new FormatError(`the ${key} entry of the checkpoint is not valid JSON`, { argument: `__metadata__.${key}`, expected: 'JSON object', actual: meta[key].slice(0, 80) });
+    throw new FormatError(`the ${key} entry of the checkpoint is not valid JSON`, {
+      argument: `__metadata__.${key}`,
+      expected: 'JSON object',
+      actual: meta[key].slice(0, 80),
+    });
   }
 }
 
@@ -88,20 +109,50 @@ export function readCheckpoint(bytes: Uint8Array): CheckpointInfo {
   if (metadata.trainer !== undefined) {
     const t = parseJson(metadata, 'trainer');
     if (!isObj(t)) throw bad('__metadata__.trainer', t);
-    if (t.version !== 1) throw new FormatError(`the checkpoint's trainer state has version ${String(t.version)}, this package reads version 1`, { argument: '__metadata__.trainer.version', expected: 1, actual: t.version });
+    if (t.version !== 1)
+      throw new FormatError(`the checkpoint's trainer state has version ${String(t.version)}, this package reads version 1`, {
+        argument: '__metadata__.trainer.version',
+        expected: 1,
+        actual: t.version,
+      });
     const sums = t.sums as Record<string, unknown>;
     const es = t.earlyStopping as Record<string, unknown> | undefined;
-    const ok = isNat(t.epoch) && isNat(t.batch) && isNat(t.step) && typeof t.samples === 'number' && Number.isSafeInteger(t.samples) && t.samples >= -1 &&
-      isNat(t.batchSize) && t.batchSize >= 1 && typeof t.shuffle === 'boolean' && isNum(t.validationSplit) && isU32s(t.epochRng) && isU32s(t.rng) &&
-      isObj(sums) && isNum(sums.loss) && isNum(sums.recon) && isNum(sums.kl) && isNat(sums.seen) && isNum(t.learningRate) && isNum(t.beta) &&
-      Array.isArray(t.history) && t.history.every((e) => isObj(e) && isNat(e.epoch) && isNum(e.loss)) &&
-      (es === undefined || (isObj(es) && (es.best === null || isNum(es.best)) && typeof es.bestEpoch === 'number' && Number.isInteger(es.bestEpoch) && isNat(es.bad)));
+    const ok =
+      isNat(t.epoch) &&
+      isNat(t.batch) &&
+      isNat(t.step) &&
+      typeof t.samples === 'number' &&
+      Number.isSafeInteger(t.samples) &&
+      t.samples >= -1 &&
+      isNat(t.batchSize) &&
+      t.batchSize >= 1 &&
+      typeof t.shuffle === 'boolean' &&
+      isNum(t.validationSplit) &&
+      isU32s(t.epochRng) &&
+      isU32s(t.rng) &&
+      isObj(sums) &&
+      isNum(sums.loss) &&
+      isNum(sums.recon) &&
+      isNum(sums.kl) &&
+      isNat(sums.seen) &&
+      isNum(t.learningRate) &&
+      isNum(t.beta) &&
+      Array.isArray(t.history) &&
+      t.history.every((e) => isObj(e) && isNat(e.epoch) && isNum(e.loss)) &&
+      (es === undefined ||
+        (isObj(es) &&
+          (es.best === null || isNum(es.best)) &&
+          typeof es.bestEpoch === 'number' &&
+          Number.isInteger(es.bestEpoch) &&
+          isNat(es.bad)));
     if (!ok) throw bad('__metadata__.trainer', t);
     const state = t as unknown as TrainerState;
     const best = Object.keys(tensors).filter((k) => k.startsWith('trainer.best.'));
     if (best.length) {
       // flattened later against the model's parameter order (see restoreBest)
-      (state as TrainerState & { bestTensors?: Tensors }).bestTensors = Object.fromEntries(best.map((k) => [k.slice('trainer.best.'.length), tensors[k]]));
+      (state as TrainerState & { bestTensors?: Tensors }).bestTensors = Object.fromEntries(
+        best.map((k) => [k.slice('trainer.best.'.length), tensors[k]]),
+      );
     }
     out.trainerState = state;
   }
@@ -116,30 +167,52 @@ function architecture(c: Record<string, unknown>): string {
 
 /** Restores weights and optimizer from a checkpoint; returns the optimizer and the trainer state. */
 export function resume(model: Trainable, info: CheckpointInfo, options: FitOptions): { opt: Optimizer; state?: TrainerState } {
-  if (!info.optimizer) throw new FormatError('resumeFrom is not a checkpoint: it has no __metadata__.optimizer (a plain model file? load it with LstmVae.fromSafetensors and train it without resumeFrom)', { argument: 'options.resumeFrom', expected: 'a checkpoint from checkpointEvery / onCheckpoint / model.checkpoint()' });
+  if (!info.optimizer)
+    throw new FormatError(
+      'resumeFrom is not a checkpoint: it has no __metadata__.optimizer (a plain model file? load it with LstmVae.fromSafetensors and train it without resumeFrom)',
+      { argument: 'options.resumeFrom', expected: 'a checkpoint from checkpointEvery / onCheckpoint / model.checkpoint()' },
+    );
   const mine = model.toConfigJSON() as unknown as Record<string, unknown>;
   if (info.config && architecture(info.config) !== architecture(mine)) {
-    throw new ConfigError('the checkpoint is of a different model', { argument: 'options.resumeFrom', expected: architecture(mine), actual: architecture(info.config) });
+    throw new ConfigError('the checkpoint is of a different model', {
+      argument: 'options.resumeFrom',
+      expected: architecture(mine),
+      actual: architecture(info.config),
+    });
   }
   const ck = info.optimizer;
   const o = options.optimizer;
   if (o !== undefined && (o instanceof Optimizer ? o.name : o) !== ck.name) {
-    throw new ConfigError(`the checkpoint continues a '${ck.name}' optimizer`, { argument: 'options.optimizer', expected: ck.name, actual: o instanceof Optimizer ? o.name : o });
+    throw new ConfigError(`the checkpoint continues a '${ck.name}' optimizer`, {
+      argument: 'options.optimizer',
+      expected: ck.name,
+      actual: o instanceof Optimizer ? o.name : o,
+    });
   }
   let opt: Optimizer;
   try {
     opt = new Optimizer(ck.name, ck.options);
   } catch (e) {
-    throw new FormatError(`the checkpoint's optimizer configuration is invalid: ${(e as Error).message}`, { argument: '__metadata__.optimizer' });
+    throw new FormatError(`the checkpoint's optimizer configuration is invalid: ${(e as Error).message}`, {
+      argument: '__metadata__.optimizer',
+    });
   }
   if (options.learningRate !== undefined && options.learningRate !== opt.options.lr) {
-    throw new ConfigError('resuming continues the checkpoint\'s learning rate; leave learningRate out or pass the same value', { argument: 'options.learningRate', expected: opt.options.lr, actual: options.learningRate });
+    throw new ConfigError("resuming continues the checkpoint's learning rate; leave learningRate out or pass the same value", {
+      argument: 'options.learningRate',
+      expected: opt.options.lr,
+      actual: options.learningRate,
+    });
   }
-  const wanted = o instanceof Optimizer ? o.options : options.optimizerOptions ?? {};
+  const wanted = o instanceof Optimizer ? o.options : (options.optimizerOptions ?? {});
   for (const [k, v] of Object.entries(wanted)) {
     const have = (opt.options as Record<string, unknown>)[k];
     if (v !== undefined && JSON.stringify(v) !== JSON.stringify(have)) {
-      throw new ConfigError(`resuming continues the checkpoint's optimizer; its ${k} differs`, { argument: o instanceof Optimizer ? `options.optimizer.options.${k}` : `options.optimizerOptions.${k}`, expected: have, actual: v });
+      throw new ConfigError(`resuming continues the checkpoint's optimizer; its ${k} differs`, {
+        argument: o instanceof Optimizer ? `options.optimizer.options.${k}` : `options.optimizerOptions.${k}`,
+        expected: have,
+        actual: v,
+      });
     }
   }
   if (o instanceof Optimizer) opt = o;
@@ -156,7 +229,12 @@ export function resume(model: Trainable, info: CheckpointInfo, options: FitOptio
     const flat = new Float32Array(model.size);
     for (const s of model.specs) {
       const t = state.bestTensors[s.key];
-      if (!t || t.data.length !== s.size) throw new FormatError(`the checkpoint lacks trainer.best.${s.key}`, { argument: `trainer.best.${s.key}`, expected: `${s.size} values`, actual: t ? t.data.length : 'missing' });
+      if (!t || t.data.length !== s.size)
+        throw new FormatError(`the checkpoint lacks trainer.best.${s.key}`, {
+          argument: `trainer.best.${s.key}`,
+          expected: `${s.size} values`,
+          actual: t ? t.data.length : 'missing',
+        });
       flat.set(t.data, s.offset);
     }
     delete state.bestTensors;

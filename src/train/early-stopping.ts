@@ -35,7 +35,12 @@ export class EarlyStopping {
     const es = this.options;
     if (!es) return false;
     const m = this.monitor === 'valLoss' ? stats.valLoss : stats.loss;
-    if (m === undefined) throw new ConfigError('earlyStopping monitors valLoss but there is no validation data', { argument: 'options.earlyStopping.monitor', expected: "'loss' or validation data", actual: this.monitor });
+    if (m === undefined)
+      throw new ConfigError('earlyStopping monitors valLoss but there is no validation data', {
+        argument: 'options.earlyStopping.monitor',
+        expected: "'loss' or validation data",
+        actual: this.monitor,
+      });
     if (m < this.best - (es.minDelta ?? 0)) {
       this.best = m;
       this.bestEpoch = epoch;

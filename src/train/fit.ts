@@ -19,38 +19,73 @@ import type { EpochStats, FitOptions, History, TrainerState } from './types.js';
 const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export async function fit(model: Trainable, data: ModelInput | AsyncIterable<ModelInput>, options: FitOptions = {}): Promise<History> {
-  if (options === null || typeof options !== 'object') throw new ConfigError('fit options must be an object', { argument: 'options', expected: 'object', actual: options });
+  if (options === null || typeof options !== 'object')
+    throw new ConfigError('fit options must be an object', { argument: 'options', expected: 'object', actual: options });
   const convergent = options.epochs === undefined;
   const batchSize = checkInt(options.batchSize ?? 32, 'options.batchSize', 1);
   const maxSteps = checkInt(options.maxSteps ?? 2000, 'options.maxSteps', 1);
   const maxSeconds = options.maxSeconds ?? 300;
-  if (!(typeof maxSeconds === 'number' && maxSeconds > 0)) throw new ConfigError('maxSeconds must be > 0', { argument: 'options.maxSeconds', expected: '> 0', actual: maxSeconds });
+  if (!(typeof maxSeconds === 'number' && maxSeconds > 0))
+    throw new ConfigError('maxSeconds must be > 0', { argument: 'options.maxSeconds', expected: '> 0', actual: maxSeconds });
   if (options.patience !== undefined) checkInt(options.patience, 'options.patience', 1);
   if (!convergent) {
     for (const key of ['maxSteps', 'maxSeconds', 'patience'] as const) {
-      if (options[key] !== undefined) throw new ConfigError(`${key} goes with convergent training (no epochs); with epochs, training runs exactly that many epochs`, { argument: `options.${key}`, expected: 'undefined when epochs is given', actual: options[key] });
+      if (options[key] !== undefined)
+        throw new ConfigError(`${key} goes with convergent training (no epochs); with epochs, training runs exactly that many epochs`, {
+          argument: `options.${key}`,
+          expected: 'undefined when epochs is given',
+          actual: options[key],
+        });
     }
   }
   const shuffle = options.shuffle ?? true;
   const beta = options.beta ?? 1;
-  if (!(typeof beta === 'number' && beta >= 0 && Number.isFinite(beta))) throw new ConfigError('beta must be >= 0', { argument: 'options.beta', expected: '>= 0', actual: beta });
+  if (!(typeof beta === 'number' && beta >= 0 && Number.isFinite(beta)))
+    throw new ConfigError('beta must be >= 0', { argument: 'options.beta', expected: '>= 0', actual: beta });
   const clip = options.clipNorm;
-  if (clip !== undefined && !(typeof clip === 'number' && clip > 0)) throw new ConfigError('clipNorm must be > 0', { argument: 'options.clipNorm', expected: '> 0', actual: clip });
+  if (clip !== undefined && !(typeof clip === 'number' && clip > 0))
+    throw new ConfigError('clipNorm must be > 0', { argument: 'options.clipNorm', expected: '> 0', actual: clip });
   const vs = options.validationSplit ?? (convergent && !options.validationData && options.earlyStopping?.monitor !== 'loss' ? 0.1 : 0);
-  if (!(typeof vs === 'number' && vs >= 0 && vs < 1)) throw new ConfigError('validationSplit must be in [0, 1)', { argument: 'options.validationSplit', expected: '[0, 1)', actual: vs });
+  if (!(typeof vs === 'number' && vs >= 0 && vs < 1))
+    throw new ConfigError('validationSplit must be in [0, 1)', { argument: 'options.validationSplit', expected: '[0, 1)', actual: vs });
   const every = options.checkpointEvery;
   if (every !== undefined) checkInt(every, 'options.checkpointEvery', 1);
   const ckPath = options.checkpointPath;
   if (ckPath !== undefined) {
-    if (typeof ckPath !== 'string' || ckPath.length === 0) throw new ConfigError('checkpointPath must be a non-empty string', { argument: 'options.checkpointPath', expected: 'path', actual: ckPath });
-    if (!checkpointWriter()) throw new ConfigError('checkpointPath needs Node (file system); in a browser, use onCheckpoint', { argument: 'options.checkpointPath', expected: 'undefined here', actual: ckPath });
+    if (typeof ckPath !== 'string' || ckPath.length === 0)
+      throw new ConfigError('checkpointPath must be a non-empty string', {
+        argument: 'options.checkpointPath',
+        expected: 'path',
+        actual: ckPath,
+      });
+    if (!checkpointWriter())
+      throw new ConfigError('checkpointPath needs Node (file system); in a browser, use onCheckpoint', {
+        argument: 'options.checkpointPath',
+        expected: 'undefined here',
+        actual: ckPath,
+      });
   }
-  if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw new ConfigError('onCheckpoint must be a function', { argument: 'options.onCheckpoint', expected: '(bytes: Uint8Array) => void', actual: typeof options.onCheckpoint });
+  if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function')
+    throw new ConfigError('onCheckpoint must be a function', {
+      argument: 'options.onCheckpoint',
+      expected: '(bytes: Uint8Array) => void',
+      actual: typeof options.onCheckpoint,
+    });
   const checkpointing = every !== undefined || ckPath !== undefined || options.onCheckpoint !== undefined;
-  if (checkpointing && every === undefined) throw new ConfigError('checkpointPath / onCheckpoint need checkpointEvery (steps between checkpoints)', { argument: 'options.checkpointEvery', expected: '>= 1', actual: every });
+  if (checkpointing && every === undefined)
+    throw new ConfigError('checkpointPath / onCheckpoint need checkpointEvery (steps between checkpoints)', {
+      argument: 'options.checkpointEvery',
+      expected: '>= 1',
+      actual: every,
+    });
   let ckInfo: CheckpointInfo | undefined;
   if (options.resumeFrom !== undefined) {
-    if (!(options.resumeFrom instanceof Uint8Array)) throw new ConfigError('resumeFrom takes the bytes of a checkpoint', { argument: 'options.resumeFrom', expected: 'Uint8Array', actual: (options.resumeFrom as object)?.constructor?.name ?? typeof options.resumeFrom });
+    if (!(options.resumeFrom instanceof Uint8Array))
+      throw new ConfigError('resumeFrom takes the bytes of a checkpoint', {
+        argument: 'options.resumeFrom',
+        expected: 'Uint8Array',
+        actual: (options.resumeFrom as object)?.constructor?.name ?? typeof options.resumeFrom,
+      });
     ckInfo = readCheckpoint(options.resumeFrom);
   }
   const k = wasm();
@@ -62,7 +97,12 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     let nVal = Math.floor(all.n * vs);
     // the default split of convergent training needs at least 10 sequences; with fewer it monitors the training loss
     if (convergent && options.validationSplit === undefined && nVal < 1) nVal = 0;
-    else if (vs > 0 && (nVal < 1 || nVal >= all.n)) throw new DataError('validationSplit leaves no training or no validation data', { argument: 'options.validationSplit', expected: `a split of ${all.n} sequences with both parts non-empty`, actual: vs });
+    else if (vs > 0 && (nVal < 1 || nVal >= all.n))
+      throw new DataError('validationSplit leaves no training or no validation data', {
+        argument: 'options.validationSplit',
+        expected: `a split of ${all.n} sequences with both parts non-empty`,
+        actual: vs,
+      });
     const nTrain = all.n - nVal;
     train = { n: nTrain, slice: (idx) => all.slice(idx) };
     if (nVal > 0) val = { n: nVal, slice: (idx) => all.slice(Int32Array.from(idx, (i) => i + nTrain)) };
@@ -73,9 +113,15 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
   // Convergent training: as many epochs as the step budget allows, early stopping on the validation loss
   // (the training loss without validation data), the best weights restored.
   const epochs = convergent ? (train ? Math.ceil(maxSteps / batchesPerEpoch) : maxSteps) : checkInt(options.epochs, 'options.epochs', 1);
-  const es: FitOptions['earlyStopping'] = options.earlyStopping ?? (convergent
-    ? { patience: options.patience ?? Math.max(3, Math.ceil(150 / Math.max(1, batchesPerEpoch))), restoreBest: true, monitor: val ? 'valLoss' : 'loss' }
-    : undefined);
+  const es: FitOptions['earlyStopping'] =
+    options.earlyStopping ??
+    (convergent
+      ? {
+          patience: options.patience ?? Math.max(3, Math.ceil(150 / Math.max(1, batchesPerEpoch))),
+          restoreBest: true,
+          monitor: val ? 'valLoss' : 'loss',
+        }
+      : undefined);
   const tStart = performance.now();
 
   // Resume: weights, optimizer, generator and position from the checkpoint (all checked first).
@@ -85,19 +131,47 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     const st = ckInfo.trainerState;
     if (st) {
       const mismatch = (name: string, expected: unknown, actual: unknown) =>
-        new ConfigError(`the checkpoint was made with ${name} = ${JSON.stringify(expected)}; resuming needs the same data and ${name}`, { argument: name === 'samples' ? 'data' : `options.${name}`, expected, actual });
+        new ConfigError(`the checkpoint was made with ${name} = ${JSON.stringify(expected)}; resuming needs the same data and ${name}`, {
+          argument: name === 'samples' ? 'data' : `options.${name}`,
+          expected,
+          actual,
+        });
       if (st.batchSize !== batchSize) throw mismatch('batchSize', st.batchSize, batchSize);
       if (st.shuffle !== shuffle) throw mismatch('shuffle', st.shuffle, shuffle);
       if (st.validationSplit !== vs) throw mismatch('validationSplit', st.validationSplit, vs);
-      if (st.samples !== samples) throw new DataError(`the checkpoint was made training on ${st.samples === -1 ? 'an async iterable' : `${st.samples} sequences`}, this data has ${samples === -1 ? 'an async iterable' : `${samples}`}; resuming needs the same data`, { argument: 'data', expected: st.samples, actual: samples });
-      if (st.epoch > epochs || (st.epoch === epochs && st.batch > 0)) throw new ConfigError(`the checkpoint is at epoch ${st.epoch}, beyond epochs = ${epochs}`, { argument: 'options.epochs', expected: `>= ${st.epoch + (st.batch > 0 ? 1 : 0)}`, actual: epochs });
-      if (train && st.batch > Math.ceil(train.n / batchSize)) throw new FormatError('the checkpoint\'s batch position is past the end of its epoch', { argument: '__metadata__.trainer.batch', expected: `<= ${Math.ceil(train.n / batchSize)}`, actual: st.batch });
-      if (st.earlyStopping && !es) throw new ConfigError('the checkpoint was made with earlyStopping; resuming needs the same earlyStopping options', { argument: 'options.earlyStopping', expected: 'the same options', actual: undefined });
+      if (st.samples !== samples)
+        throw new DataError(
+          `the checkpoint was made training on ${st.samples === -1 ? 'an async iterable' : `${st.samples} sequences`}, this data has ${samples === -1 ? 'an async iterable' : `${samples}`}; resuming needs the same data`,
+          { argument: 'data', expected: st.samples, actual: samples },
+        );
+      if (st.epoch > epochs || (st.epoch === epochs && st.batch > 0))
+        throw new ConfigError(`the checkpoint is at epoch ${st.epoch}, beyond epochs = ${epochs}`, {
+          argument: 'options.epochs',
+          expected: `>= ${st.epoch + (st.batch > 0 ? 1 : 0)}`,
+          actual: epochs,
+        });
+      if (train && st.batch > Math.ceil(train.n / batchSize))
+        throw new FormatError("the checkpoint's batch position is past the end of its epoch", {
+          argument: '__metadata__.trainer.batch',
+          expected: `<= ${Math.ceil(train.n / batchSize)}`,
+          actual: st.batch,
+        });
+      if (st.earlyStopping && !es)
+        throw new ConfigError('the checkpoint was made with earlyStopping; resuming needs the same earlyStopping options', {
+          argument: 'options.earlyStopping',
+          expected: 'the same options',
+          actual: undefined,
+        });
     }
     const r = resume(model, ckInfo, options);
     opt = r.opt;
     restored = r.state;
-    if (restored && restored.step !== opt.step_) throw new FormatError('the checkpoint\'s trainer step and optimizer step differ', { argument: '__metadata__.trainer.step', expected: opt.step_, actual: restored.step });
+    if (restored && restored.step !== opt.step_)
+      throw new FormatError("the checkpoint's trainer step and optimizer step differ", {
+        argument: '__metadata__.trainer.step',
+        expected: opt.step_,
+        actual: restored.step,
+      });
   } else {
     opt = makeOptimizer(options.optimizer, options.learningRate, options.optimizerOptions);
   }
@@ -128,9 +202,19 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     return g.getState();
   };
   const state = (): TrainerState => ({
-    version: 1, epoch: cur.epoch, batch: cur.batch, step, samples, batchSize, shuffle, validationSplit: vs,
-    epochRng: [...epochRng], rng: cur.pending ? afterShuffle(epochRng) : model.rng.getState(),
-    sums: { loss: cur.sum, recon: cur.sumR, kl: cur.sumK, seen: cur.seen }, learningRate: cur.lr, beta: cur.beta,
+    version: 1,
+    epoch: cur.epoch,
+    batch: cur.batch,
+    step,
+    samples,
+    batchSize,
+    shuffle,
+    validationSplit: vs,
+    epochRng: [...epochRng],
+    rng: cur.pending ? afterShuffle(epochRng) : model.rng.getState(),
+    sums: { loss: cur.sum, recon: cur.sumR, kl: cur.sumK, seen: cur.seen },
+    learningRate: cur.lr,
+    beta: cur.beta,
     history: history.epochs.map((e) => ({ ...e })),
     ...(es ? { earlyStopping: stopper.state() } : {}),
     ...(stopper.bestWeights ? { bestWeights: stopper.bestWeights.slice() } : {}),
@@ -157,7 +241,17 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     if (resuming) model.rng.setState(restored!.epochRng);
     epochRng = model.rng.getState();
     cur = resuming
-      ? { epoch, batch: restored!.batch, sum: restored!.sums.loss, sumR: restored!.sums.recon, sumK: restored!.sums.kl, seen: restored!.sums.seen, lr: restored!.learningRate, beta: restored!.beta, pending: false }
+      ? {
+          epoch,
+          batch: restored!.batch,
+          sum: restored!.sums.loss,
+          sumR: restored!.sums.recon,
+          sumK: restored!.sums.kl,
+          seen: restored!.sums.seen,
+          lr: restored!.learningRate,
+          beta: restored!.beta,
+          pending: false,
+        }
       : { epoch, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: baseLr, beta, pending: false };
     const batches: (() => ModelInput)[] = [];
     let iter: AsyncIterator<ModelInput> | undefined;
@@ -171,7 +265,13 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     } else {
       iter = (data as AsyncIterable<ModelInput>)[Symbol.asyncIterator]();
       // an async iterable resumes by replaying the epoch up to the checkpoint's batch
-      if (resuming) for (let b = 0; b < cur.batch; b++) if ((await iter.next()).done) throw new DataError(`the data ended after ${b} batches, but the checkpoint is at batch ${cur.batch} of this epoch; resuming needs the same data`, { argument: 'data', expected: `>= ${cur.batch} batches`, actual: b });
+      if (resuming)
+        for (let b = 0; b < cur.batch; b++)
+          if ((await iter.next()).done)
+            throw new DataError(
+              `the data ended after ${b} batches, but the checkpoint is at batch ${cur.batch} of this epoch; resuming needs the same data`,
+              { argument: 'data', expected: `>= ${cur.batch} batches`, actual: b },
+            );
     }
     if (resuming) model.rng.setState(restored!.rng);
     for (;;) {
@@ -198,16 +298,36 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
       const n = model.toBatch(x).B;
       const gradNorm = k.global_norm(model.size, model.grads.ptr);
       if (!Number.isFinite(r.loss) || !Number.isFinite(gradNorm)) {
-        throw new NumericError(`training diverged: the loss is ${r.loss} (gradient norm ${gradNorm}) at step ${step} (epoch ${epoch}, batch ${cur.batch}); the weights were not updated — lower the learning rate or set clipNorm`, { argument: 'loss', expected: 'finite', actual: String(r.loss) });
+        throw new NumericError(
+          `training diverged: the loss is ${r.loss} (gradient norm ${gradNorm}) at step ${step} (epoch ${epoch}, batch ${cur.batch}); the weights were not updated — lower the learning rate or set clipNorm`,
+          { argument: 'loss', expected: 'finite', actual: String(r.loss) },
+        );
       }
       if (clip !== undefined && gradNorm > clip) k.scale_inplace(model.size, model.grads.ptr, clip / (gradNorm + 1e-6));
       opt.step(model, undefined, lrNow);
       step++;
-      cur.sum += r.loss * n; cur.sumR += r.recon * n; cur.sumK += r.kl * n; cur.seen += n;
-      cur.lr = lrNow; cur.beta = betaNow;
+      cur.sum += r.loss * n;
+      cur.sumR += r.recon * n;
+      cur.sumK += r.kl * n;
+      cur.seen += n;
+      cur.lr = lrNow;
+      cur.beta = betaNow;
       const dt = (performance.now() - tb) / 1000;
       const batchIdx = cur.batch++;
-      if (options.onBatchEnd) await options.onBatchEnd({ epoch, batch: batchIdx, batches: batchesPerEpoch, step, loss: r.loss, recon: r.recon, kl: r.kl, beta: betaNow, learningRate: lrNow, gradNorm, seqPerSec: n / Math.max(dt, 1e-9) });
+      if (options.onBatchEnd)
+        await options.onBatchEnd({
+          epoch,
+          batch: batchIdx,
+          batches: batchesPerEpoch,
+          step,
+          loss: r.loss,
+          recon: r.recon,
+          kl: r.kl,
+          beta: betaNow,
+          learningRate: lrNow,
+          gradNorm,
+          seqPerSec: n / Math.max(dt, 1e-9),
+        });
       if (every !== undefined && step % every === 0) await checkpoint();
       if (convergent) {
         if (step >= maxSteps) capped = 'max-steps';
@@ -222,15 +342,30 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     const { sum, sumR, sumK, seen } = cur;
     if (seen === 0) throw new DataError('no training data', { argument: 'data', expected: 'at least one batch', actual: 0 });
     const seconds = (performance.now() - t0) / 1000;
-    const stats: EpochStats = { epoch, loss: sum / seen, recon: sumR / seen, kl: sumK / seen, beta: cur.beta, learningRate: cur.lr, seqPerSec: seen / seconds, seconds };
+    const stats: EpochStats = {
+      epoch,
+      loss: sum / seen,
+      recon: sumR / seen,
+      kl: sumK / seen,
+      beta: cur.beta,
+      learningRate: cur.lr,
+      seqPerSec: seen / seconds,
+      seconds,
+    };
     if (val) {
-      let vl = 0, vr = 0, vk = 0;
+      let vl = 0,
+        vr = 0,
+        vk = 0;
       for (let s = 0; s < val.n; s += batchSize) {
         const idx = Int32Array.from({ length: Math.min(val.n, s + batchSize) - s }, (_, i) => s + i);
         const r = model.evaluate(val.slice(idx), { beta: cur.beta, freeBits: options.freeBits });
-        vl += r.loss * idx.length; vr += r.recon * idx.length; vk += r.kl * idx.length;
+        vl += r.loss * idx.length;
+        vr += r.recon * idx.length;
+        vk += r.kl * idx.length;
       }
-      stats.valLoss = vl / val.n; stats.valRecon = vr / val.n; stats.valKl = vk / val.n;
+      stats.valLoss = vl / val.n;
+      stats.valRecon = vr / val.n;
+      stats.valKl = vk / val.n;
     }
     history.epochs.push(stats);
     if (options.onEpochEnd) await options.onEpochEnd(stats);

@@ -8,13 +8,31 @@ import type { KlAnnealing } from './annealing.js';
 import type { Schedule } from './schedules.js';
 
 export interface BatchStats {
-  epoch: number; batch: number; batches: number; step: number;
-  loss: number; recon: number; kl: number; beta: number; learningRate: number; gradNorm: number; seqPerSec: number;
+  epoch: number;
+  batch: number;
+  batches: number;
+  step: number;
+  loss: number;
+  recon: number;
+  kl: number;
+  beta: number;
+  learningRate: number;
+  gradNorm: number;
+  seqPerSec: number;
 }
 
 export interface EpochStats {
-  epoch: number; loss: number; recon: number; kl: number; beta: number; learningRate: number;
-  valLoss?: number; valRecon?: number; valKl?: number; seqPerSec: number; seconds: number;
+  epoch: number;
+  loss: number;
+  recon: number;
+  kl: number;
+  beta: number;
+  learningRate: number;
+  valLoss?: number;
+  valRecon?: number;
+  valKl?: number;
+  seqPerSec: number;
+  seconds: number;
 }
 
 export interface History {

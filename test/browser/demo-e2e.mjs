@@ -103,7 +103,9 @@ async function run() {
     };
     if (!(await check('page loads and the Worker initialises', open))) return;
 
-    await check('page is cross-origin isolated', async () => assert((await text(page, 'page-isolated')) === 'true', 'crossOriginIsolated is not true'));
+    await check('page is cross-origin isolated', async () =>
+      assert((await text(page, 'page-isolated')) === 'true', 'crossOriginIsolated is not true'),
+    );
     await check('backend in the Worker has threads >= 2', async () => {
       const build = await text(page, 'backend-build');
       const threads = await number(page, 'backend-threads');
@@ -120,40 +122,48 @@ async function run() {
       assert(regions.length > 0, 'no planted regions');
     });
 
-    let firstLoss = NaN, finalLoss = NaN, window = NaN, threshold = NaN;
-    const trained = await check("training AnomalyDetector.fit with its defaults completes in the Worker; the window, threshold and diagnostics are shown", async () => {
-      await page.fill(tid('opt-seed'), '1');
-      await page.waitForSelector(`${tid('train')}:not([disabled])`);
-      const t0 = Date.now();
-      await page.click(tid('train'));
-      const status = await waitText(page, 'train-status', ['done', 'stopped', 'error'], STEP);
-      assert(status === 'done', `training ended with "${status}": ${(await pageErrors(page)).join(' | ')}`);
-      firstLoss = await number(page, 'first-loss');
-      finalLoss = await number(page, 'final-loss');
-      const epochs = await number(page, 'epochs-done');
-      const steps = await number(page, 'steps-done');
-      const stopped = await text(page, 'stopped');
-      window = await number(page, 'window');
-      threshold = await number(page, 'threshold');
-      const reason = await text(page, 'window-reason');
-      const rule = await text(page, 'threshold-rule');
-      const diagnostics = await text(page, 'diagnostics');
-      const notLearnt = await page.locator(tid('diagnostics')).getAttribute('data-not-learnt');
-      console.log(`  ${steps} steps, ${epochs} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s (stopped: ${stopped}): first-epoch loss ${firstLoss}, final loss ${finalLoss}`);
-      console.log(`  window ${window} rows: ${reason}`);
-      console.log(`  threshold ${threshold}: ${rule}`);
-      console.log(`  diagnostics: ${diagnostics}`);
-      assert(STOPPED.includes(stopped), `stopped: "${stopped}"`);
-      assert(steps > 0 && epochs > 0, `steps ${steps}, epochs ${epochs}`);
-      assert(Number.isFinite(finalLoss), `final loss ${finalLoss}`);
-      assert(finalLoss < firstLoss, `final loss ${finalLoss} >= first-epoch loss ${firstLoss}`);
-      assert(Number.isInteger(window) && window >= 2, `window ${window}`);
-      // the planted series has a period of 40 points: the detector's default window follows it
-      assert(/period/.test(reason), `window reason "${reason}"`);
-      assert(Number.isFinite(threshold), `threshold ${threshold}`);
-      assert(/mean \+ 3·std/.test(rule), `threshold rule "${rule}"`);
-      assert(diagnostics !== '–' && notLearnt === 'false', `the detector did not learn the series: ${diagnostics}`);
-    });
+    let firstLoss = NaN,
+      finalLoss = NaN,
+      window = NaN,
+      threshold = NaN;
+    const trained = await check(
+      'training AnomalyDetector.fit with its defaults completes in the Worker; the window, threshold and diagnostics are shown',
+      async () => {
+        await page.fill(tid('opt-seed'), '1');
+        await page.waitForSelector(`${tid('train')}:not([disabled])`);
+        const t0 = Date.now();
+        await page.click(tid('train'));
+        const status = await waitText(page, 'train-status', ['done', 'stopped', 'error'], STEP);
+        assert(status === 'done', `training ended with "${status}": ${(await pageErrors(page)).join(' | ')}`);
+        firstLoss = await number(page, 'first-loss');
+        finalLoss = await number(page, 'final-loss');
+        const epochs = await number(page, 'epochs-done');
+        const steps = await number(page, 'steps-done');
+        const stopped = await text(page, 'stopped');
+        window = await number(page, 'window');
+        threshold = await number(page, 'threshold');
+        const reason = await text(page, 'window-reason');
+        const rule = await text(page, 'threshold-rule');
+        const diagnostics = await text(page, 'diagnostics');
+        const notLearnt = await page.locator(tid('diagnostics')).getAttribute('data-not-learnt');
+        console.log(
+          `  ${steps} steps, ${epochs} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s (stopped: ${stopped}): first-epoch loss ${firstLoss}, final loss ${finalLoss}`,
+        );
+        console.log(`  window ${window} rows: ${reason}`);
+        console.log(`  threshold ${threshold}: ${rule}`);
+        console.log(`  diagnostics: ${diagnostics}`);
+        assert(STOPPED.includes(stopped), `stopped: "${stopped}"`);
+        assert(steps > 0 && epochs > 0, `steps ${steps}, epochs ${epochs}`);
+        assert(Number.isFinite(finalLoss), `final loss ${finalLoss}`);
+        assert(finalLoss < firstLoss, `final loss ${finalLoss} >= first-epoch loss ${firstLoss}`);
+        assert(Number.isInteger(window) && window >= 2, `window ${window}`);
+        // the planted series has a period of 40 points: the detector's default window follows it
+        assert(/period/.test(reason), `window reason "${reason}"`);
+        assert(Number.isFinite(threshold), `threshold ${threshold}`);
+        assert(/mean \+ 3·std/.test(rule), `threshold rule "${rule}"`);
+        assert(diagnostics !== '–' && notLearnt === 'false', `the detector did not learn the series: ${diagnostics}`);
+      },
+    );
     if (trained) {
       await check("the page's main thread stayed responsive while training (longest gap < 2 s)", async () => {
         const gap = await number(page, 'main-max-gap');
@@ -163,72 +173,88 @@ async function run() {
     }
 
     let topScore;
-    const scored = trained && await check('scoring with det.score: detected intervals cover the planted anomalies, which have the highest scores', async () => {
-      await page.click(tid('score'));
-      const status = await waitText(page, 'score-status', ['scored', 'error'], STEP);
-      assert(status === 'scored', `scoring: ${(await pageErrors(page)).join(' | ')}`);
-      const flagged = await number(page, 'flagged-count');
-      const intervals = JSON.parse(await value(page, 'intervals'));
-      topScore = await value(page, 'top-score');
-      const topIndex = await number(page, 'top-index');
-      const top = JSON.parse(await value(page, 'top-indices')).slice(0, 20);
-      const near = (i) => regions.some(([a, b]) => i >= a - window / 2 && i <= b + window / 2);
-      const inRegions = top.filter(near).length;
-      const overlaps = ([a, b], [c, d]) => a <= d && c <= b;
-      const found = regions.filter((r) => intervals.some((iv) => overlaps(iv, r)));
-      const falseAlarms = intervals.filter((iv) => !regions.some((r) => overlaps(iv, r)));
-      console.log(`  intervals ${JSON.stringify(intervals)} (${flagged} points); planted ${JSON.stringify(regions)}: ${found.length} found, ${falseAlarms.length} false alarm(s)`);
-      console.log(`  top score ${topScore} at ${topIndex}; ${inRegions}/20 of the highest within half a window of planted regions`);
-      assert(Number(await value(page, 'threshold')) === threshold, "the threshold shown after scoring is not the detector's");
-      assert(flagged > 0 && intervals.length > 0, `flagged ${flagged}, intervals ${JSON.stringify(intervals)}`);
-      assert(found.length >= 1, 'no detected interval overlaps a planted anomaly');
-      assert(falseAlarms.length <= 1, `false alarms ${JSON.stringify(falseAlarms)}`);
-      assert(Number.isFinite(Number(topScore)), `top score ${topScore}`);
-      assert(near(topIndex), `the highest score is at ${topIndex}, outside the planted regions`);
-      assert(inRegions >= 16, `only ${inRegions} of the 20 highest scores are in planted regions`);
-    });
+    const scored =
+      trained &&
+      (await check('scoring with det.score: detected intervals cover the planted anomalies, which have the highest scores', async () => {
+        await page.click(tid('score'));
+        const status = await waitText(page, 'score-status', ['scored', 'error'], STEP);
+        assert(status === 'scored', `scoring: ${(await pageErrors(page)).join(' | ')}`);
+        const flagged = await number(page, 'flagged-count');
+        const intervals = JSON.parse(await value(page, 'intervals'));
+        topScore = await value(page, 'top-score');
+        const topIndex = await number(page, 'top-index');
+        const top = JSON.parse(await value(page, 'top-indices')).slice(0, 20);
+        const near = (i) => regions.some(([a, b]) => i >= a - window / 2 && i <= b + window / 2);
+        const inRegions = top.filter(near).length;
+        const overlaps = ([a, b], [c, d]) => a <= d && c <= b;
+        const found = regions.filter((r) => intervals.some((iv) => overlaps(iv, r)));
+        const falseAlarms = intervals.filter((iv) => !regions.some((r) => overlaps(iv, r)));
+        console.log(
+          `  intervals ${JSON.stringify(intervals)} (${flagged} points); planted ${JSON.stringify(regions)}: ${found.length} found, ${falseAlarms.length} false alarm(s)`,
+        );
+        console.log(`  top score ${topScore} at ${topIndex}; ${inRegions}/20 of the highest within half a window of planted regions`);
+        assert(Number(await value(page, 'threshold')) === threshold, "the threshold shown after scoring is not the detector's");
+        assert(flagged > 0 && intervals.length > 0, `flagged ${flagged}, intervals ${JSON.stringify(intervals)}`);
+        assert(found.length >= 1, 'no detected interval overlaps a planted anomaly');
+        assert(falseAlarms.length <= 1, `false alarms ${JSON.stringify(falseAlarms)}`);
+        assert(Number.isFinite(Number(topScore)), `top score ${topScore}`);
+        assert(near(topIndex), `the highest score is at ${topIndex}, outside the planted regions`);
+        assert(inRegions >= 16, `only ${inRegions} of the 20 highest scores are in planted regions`);
+      }));
     if (scored && process.env.DEMO_E2E_SCREENSHOT) await page.screenshot({ path: process.env.DEMO_E2E_SCREENSHOT, fullPage: true });
 
     if (trained) {
-      await check("download gives a .safetensors file of the detector (det.toSafetensors(): the model and the detector's plan)", async () => {
-        const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(tid('download'))]);
-        const name = download.suggestedFilename();
-        const bytes = readFileSync(await download.path());
-        assert(name.endsWith('.safetensors'), `file name ${name}`);
-        const headerLen = Number(bytes.readBigUInt64LE(0));
-        const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8'));
-        assert(header.__metadata__?.format === 'lstm-vae', `metadata ${JSON.stringify(header.__metadata__)}`);
-        assert('encoder.lstm.weight_ih_l0' in header, 'no encoder.lstm.weight_ih_l0 tensor');
-        const plan = JSON.parse(header.__metadata__.metadata ?? '{}').detector;
-        assert(plan && plan.window * plan.aggregate === window && plan.threshold === threshold, `detector plan ${JSON.stringify(plan)?.slice(0, 200)}`);
-        console.log(`  ${name}: ${bytes.length} bytes`);
-      });
+      await check(
+        "download gives a .safetensors file of the detector (det.toSafetensors(): the model and the detector's plan)",
+        async () => {
+          const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(tid('download'))]);
+          const name = download.suggestedFilename();
+          const bytes = readFileSync(await download.path());
+          assert(name.endsWith('.safetensors'), `file name ${name}`);
+          const headerLen = Number(bytes.readBigUInt64LE(0));
+          const header = JSON.parse(bytes.subarray(8, 8 + headerLen).toString('utf8'));
+          assert(header.__metadata__?.format === 'lstm-vae', `metadata ${JSON.stringify(header.__metadata__)}`);
+          assert('encoder.lstm.weight_ih_l0' in header, 'no encoder.lstm.weight_ih_l0 tensor');
+          const plan = JSON.parse(header.__metadata__.metadata ?? '{}').detector;
+          assert(
+            plan && plan.window * plan.aggregate === window && plan.threshold === threshold,
+            `detector plan ${JSON.stringify(plan)?.slice(0, 200)}`,
+          );
+          console.log(`  ${name}: ${bytes.length} bytes`);
+        },
+      );
     }
 
     if (scored) {
-      await check('save to IndexedDB, reload the page, load by name: the same window and threshold, and scoring gives the same top score', async () => {
-        await page.fill(tid('model-name'), MODEL_NAME);
-        await page.click(tid('save-idb'));
-        await waitText(page, 'storage-status', [`saved "${MODEL_NAME}"`], 15_000);
-        await page.reload({ timeout: 30_000 });
-        await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
-        const names = JSON.parse((await page.locator(tid('saved-models')).getAttribute('data-names')) ?? '[]');
-        assert(names.includes(MODEL_NAME), `saved models after reload: ${JSON.stringify(names)}`);
-        assert((await text(page, 'model-info')) === 'no detector', 'the reloaded page already has a detector');
-        await page.click(tid('builtin-sine'));
-        await waitText(page, 'dataset-points', ['2000'], 15_000);
-        await page.selectOption(tid('saved-models'), MODEL_NAME);
-        await page.click(tid('load-idb'));
-        await waitText(page, 'storage-status', [`loaded "${MODEL_NAME}"`], 15_000);
-        assert((await number(page, 'window')) === window, `window after loading ${await number(page, 'window')} != ${window}`);
-        assert((await number(page, 'threshold')) === threshold, `threshold after loading ${await number(page, 'threshold')} != ${threshold}`);
-        await page.click(tid('score'));
-        const status = await waitText(page, 'score-status', ['scored', 'error'], STEP);
-        assert(status === 'scored', `scoring after reload: ${(await pageErrors(page)).join(' | ')}`);
-        const again = await value(page, 'top-score');
-        console.log(`  top score before ${topScore}, after reload ${again}`);
-        assert(again === topScore, `top score ${again} != ${topScore}`);
-      });
+      await check(
+        'save to IndexedDB, reload the page, load by name: the same window and threshold, and scoring gives the same top score',
+        async () => {
+          await page.fill(tid('model-name'), MODEL_NAME);
+          await page.click(tid('save-idb'));
+          await waitText(page, 'storage-status', [`saved "${MODEL_NAME}"`], 15_000);
+          await page.reload({ timeout: 30_000 });
+          await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+          const names = JSON.parse((await page.locator(tid('saved-models')).getAttribute('data-names')) ?? '[]');
+          assert(names.includes(MODEL_NAME), `saved models after reload: ${JSON.stringify(names)}`);
+          assert((await text(page, 'model-info')) === 'no detector', 'the reloaded page already has a detector');
+          await page.click(tid('builtin-sine'));
+          await waitText(page, 'dataset-points', ['2000'], 15_000);
+          await page.selectOption(tid('saved-models'), MODEL_NAME);
+          await page.click(tid('load-idb'));
+          await waitText(page, 'storage-status', [`loaded "${MODEL_NAME}"`], 15_000);
+          assert((await number(page, 'window')) === window, `window after loading ${await number(page, 'window')} != ${window}`);
+          assert(
+            (await number(page, 'threshold')) === threshold,
+            `threshold after loading ${await number(page, 'threshold')} != ${threshold}`,
+          );
+          await page.click(tid('score'));
+          const status = await waitText(page, 'score-status', ['scored', 'error'], STEP);
+          assert(status === 'scored', `scoring after reload: ${(await pageErrors(page)).join(' | ')}`);
+          const again = await value(page, 'top-score');
+          console.log(`  top score before ${topScore}, after reload ${again}`);
+          assert(again === topScore, `top score ${again} != ${topScore}`);
+        },
+      );
     }
 
     await check('no errors in the page log', async () => {

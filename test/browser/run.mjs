@@ -60,7 +60,11 @@ async function runPage(browser, label, url, { onConsole } = {}) {
       const r = await flush();
       if (r?.done) break;
       if (Date.now() > deadline) {
-        record({ name: `${label}: page`, ok: false, error: `timed out after ${PAGE_TIMEOUT / 1000} s${r?.running ? ` (running: ${r.running})` : ''}` });
+        record({
+          name: `${label}: page`,
+          ok: false,
+          error: `timed out after ${PAGE_TIMEOUT / 1000} s${r?.running ? ` (running: ${r.running})` : ''}`,
+        });
         break;
       }
       await new Promise((ok) => setTimeout(ok, 200));
@@ -79,15 +83,21 @@ async function runPage(browser, label, url, { onConsole } = {}) {
 async function checkServer(base, isolated) {
   const name = `server (${isolated ? 'isolated' : 'not isolated'}): MIME types and ${isolated ? 'COOP/COEP headers' : 'no COOP/COEP headers'}`;
   try {
-    const want = { '/dist/wasm/simd/lstm_vae_kernels_bg.wasm': 'application/wasm', '/dist/index.js': 'text/javascript',
-      '/test/browser/pages/isolated.html': 'text/html', '/package.json': 'application/json' };
+    const want = {
+      '/dist/wasm/simd/lstm_vae_kernels_bg.wasm': 'application/wasm',
+      '/dist/index.js': 'text/javascript',
+      '/test/browser/pages/isolated.html': 'text/html',
+      '/package.json': 'application/json',
+    };
     for (const [path, type] of Object.entries(want)) {
       const res = await fetch(base + path);
       await res.arrayBuffer();
       if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
       if (!res.headers.get('content-type')?.startsWith(type)) throw new Error(`${path}: Content-Type ${res.headers.get('content-type')}`);
-      const coop = res.headers.get('cross-origin-opener-policy'), coep = res.headers.get('cross-origin-embedder-policy');
-      if (isolated ? coop !== 'same-origin' || coep !== 'require-corp' : coop || coep) throw new Error(`${path}: COOP ${coop}, COEP ${coep}`);
+      const coop = res.headers.get('cross-origin-opener-policy'),
+        coep = res.headers.get('cross-origin-embedder-policy');
+      if (isolated ? coop !== 'same-origin' || coep !== 'require-corp' : coop || coep)
+        throw new Error(`${path}: COOP ${coop}, COEP ${coep}`);
     }
     const missing = await fetch(base + '/no/such/file.js');
     await missing.arrayBuffer();
@@ -118,7 +128,10 @@ async function main() {
       onConsole(messages) {
         // Main thread and Worker each asked for threads twice (init({ threads: 2 }), then 4): each
         // JavaScript realm shows the notice once.
-        for (const [where, inWorker] of [['plain-main', false], ['plain-worker', true]]) {
+        for (const [where, inWorker] of [
+          ['plain-main', false],
+          ['plain-worker', true],
+        ]) {
           const notices = messages.filter((m) => m.type === 'info' && m.text.startsWith('lstm-vae:') && !!m.worker === inWorker);
           const ok = notices.length === 1 && notices[0].text.includes('cross-origin isolated');
           record({

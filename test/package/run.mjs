@@ -26,9 +26,19 @@ import { serve, url, close, CHROMIUM, CHROMIUM_ARGS } from '../browser/serve.mjs
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const viteBin = join(root, 'node_modules/vite/bin/vite.js');
 // What the package needs in dist/ (package.json exports, the kernel-thread workers, the builds).
-const DIST_FILES = ['dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/index.node.js',
-  'dist/index.node.cjs', 'dist/index.node.d.ts', 'dist/index.node.d.cts', 'dist/worker.browser.js', 'dist/worker.node.js',
-  ...['simd', 'simd-mt', 'relaxed-mt'].map((b) => `dist/wasm/${b}/lstm_vae_kernels_bg.wasm`)];
+const DIST_FILES = [
+  'dist/index.js',
+  'dist/index.cjs',
+  'dist/index.d.ts',
+  'dist/index.d.cts',
+  'dist/index.node.js',
+  'dist/index.node.cjs',
+  'dist/index.node.d.ts',
+  'dist/index.node.d.cts',
+  'dist/worker.browser.js',
+  'dist/worker.node.js',
+  ...['simd', 'simd-mt', 'relaxed-mt'].map((b) => `dist/wasm/${b}/lstm_vae_kernels_bg.wasm`),
+];
 const results = [];
 const t0 = Date.now();
 
@@ -53,7 +63,12 @@ async function check(name, fn) {
 function run(cmd, args, opts = {}) {
   return new Promise((ok, fail) => {
     execFile(cmd, args, { maxBuffer: 64 << 20, timeout: 120_000, ...opts }, (err, stdout, stderr) => {
-      if (err) fail(new Error(`${cmd} ${args.join(' ').slice(0, 120)} failed (${err.killed ? 'timed out' : `exit ${err.code}`}): ${(stderr || stdout).trim().slice(-1500)}`));
+      if (err)
+        fail(
+          new Error(
+            `${cmd} ${args.join(' ').slice(0, 120)} failed (${err.killed ? 'timed out' : `exit ${err.code}`}): ${(stderr || stdout).trim().slice(-1500)}`,
+          ),
+        );
       else ok({ stdout, stderr });
     });
   });
@@ -89,7 +104,10 @@ function checkNodeOutput(stdout, { relaxed }) {
   assert(out.shape.join('x') === '37x29', `shape ${out.shape}`);
   assert(out.err < 1e-5, `relative error ${out.err}`);
   if (want >= 2) {
-    assert(out.info.build === (relaxed ? 'relaxed-mt' : 'simd-mt') || (!relaxed && out.info.build === 'relaxed-mt'), `build ${out.info.build}`);
+    assert(
+      out.info.build === (relaxed ? 'relaxed-mt' : 'simd-mt') || (!relaxed && out.info.build === 'relaxed-mt'),
+      `build ${out.info.build}`,
+    );
     assert(out.info.threads === want, `threads ${out.info.threads}, expected ${want}`);
   }
   return out.info;
@@ -136,9 +154,11 @@ async function checkPage(browser, pageUrl) {
   page.on('pageerror', (e) => errors.push(e.message));
   try {
     await page.goto(pageUrl, { timeout: 30_000 });
-    await page.waitForFunction(() => window.__result, null, { timeout: 30_000 }).catch(() => {
-      throw new Error(`no result from the worker in 30 s${errors.length ? `; page errors: ${errors.join('; ')}` : ''}`);
-    });
+    await page
+      .waitForFunction(() => window.__result, null, { timeout: 30_000 })
+      .catch(() => {
+        throw new Error(`no result from the worker in 30 s${errors.length ? `; page errors: ${errors.join('; ')}` : ''}`);
+      });
     const r = await page.evaluate(() => window.__result);
     assert(!r.error, r.error);
     assert(r.isolated === true, 'the worker is not cross-origin isolated');
@@ -159,8 +179,9 @@ async function main() {
   try {
     const missing = DIST_FILES.filter((f) => !existsSync(join(root, f)));
     if (missing.length) {
-      const ok = await check(`npx tsup (dist/ lacked ${missing.length > 3 ? `${missing.length} files` : missing.join(', ')})`,
-        () => run('npx', ['tsup', '--silent'], { cwd: root, timeout: 180_000 }));
+      const ok = await check(`npx tsup (dist/ lacked ${missing.length > 3 ? `${missing.length} files` : missing.join(', ')})`, () =>
+        run('npx', ['tsup', '--silent'], { cwd: root, timeout: 180_000 }),
+      );
       if (!ok) return;
     }
 
@@ -173,8 +194,13 @@ async function main() {
       assert(missing.length === 0, `missing: ${missing.join(', ')}`);
       const stray = files.filter((f) => !(f.startsWith('dist/') || f === 'package.json' || /^(README|LICENSE|CHANGELOG)/i.test(f)));
       assert(stray.length === 0, `unexpected files: ${stray.join(', ')}`);
-      assert(files.some((f) => /^README/i.test(f)), 'the tarball has no README.md');
-      console.log(`  ${info.filename}: ${(info.size / 1024).toFixed(0)} kB packed, ${(info.unpackedSize / 1024).toFixed(0)} kB unpacked, ${files.length} files`);
+      assert(
+        files.some((f) => /^README/i.test(f)),
+        'the tarball has no README.md',
+      );
+      console.log(
+        `  ${info.filename}: ${(info.size / 1024).toFixed(0)} kB packed, ${(info.unpackedSize / 1024).toFixed(0)} kB unpacked, ${files.length} files`,
+      );
       return join(tmp, info.filename);
     });
     if (!tarball) return;
@@ -183,7 +209,10 @@ async function main() {
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'lstm-vae-package-test', private: true, version: '0.0.0' }, null, 2));
     const installed = await check('npm install <tarball> in a scratch app', async () => {
-      await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app, timeout: 150_000 });
+      await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+        cwd: app,
+        timeout: 150_000,
+      });
       assert(existsSync(join(app, 'node_modules/lstm-vae/dist/index.node.js')), 'node_modules/lstm-vae is not there');
       const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: app }).catch((e) => ({ stdout: '' }));
       console.log(`  ${stdout.trim().split('\n').length - 1} packages installed with it`);
@@ -198,13 +227,21 @@ async function main() {
       checkNodeOutput(stdout, { relaxed: !relaxedFlag.length });
     });
     await check(`node --input-type=module -e "import { init, backendInfo, matmul } from 'lstm-vae' ..." (ESM)`, async () => {
-      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', userCode(`import { init, backendInfo, matmul } from 'lstm-vae';`)], { cwd: app, timeout: 30_000 });
+      const { stdout } = await run(
+        process.execPath,
+        ['--input-type=module', '-e', userCode(`import { init, backendInfo, matmul } from 'lstm-vae';`)],
+        { cwd: app, timeout: 30_000 },
+      );
       const info = checkNodeOutput(stdout, { relaxed: !relaxedFlag.length });
       console.log(`  backendInfo: ${JSON.stringify(info)}`);
     });
     if (relaxedFlag.length) {
       await check(`node ${relaxedFlag[0]}: import from 'lstm-vae' picks relaxed-mt`, async () => {
-        const { stdout } = await run(process.execPath, [...relaxedFlag, '--input-type=module', '-e', userCode(`import { init, backendInfo, matmul } from 'lstm-vae';`)], { cwd: app, timeout: 30_000 });
+        const { stdout } = await run(
+          process.execPath,
+          [...relaxedFlag, '--input-type=module', '-e', userCode(`import { init, backendInfo, matmul } from 'lstm-vae';`)],
+          { cwd: app, timeout: 30_000 },
+        );
         checkNodeOutput(stdout, { relaxed: true });
       });
     }
@@ -222,8 +259,12 @@ async function main() {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
     const variants = [
       { dir: 'web', label: 'default config', worker: VITE_WORKER, config: null },
-      { dir: 'web-es', label: "worker: { format: 'es' }, top-level await in the Worker", worker: VITE_WORKER_TLA,
-        config: "export default { worker: { format: 'es' } };\n" },
+      {
+        dir: 'web-es',
+        label: "worker: { format: 'es' }, top-level await in the Worker",
+        worker: VITE_WORKER_TLA,
+        config: "export default { worker: { format: 'es' } };\n",
+      },
     ];
     for (const v of variants) {
       const dir = join(app, v.dir);
@@ -239,15 +280,21 @@ async function main() {
         const assets = readdirSync(join(dir, 'dist/assets'));
         const wasm = assets.filter((f) => f.endsWith('.wasm'));
         assert(wasm.length === 3, `expected the 3 .wasm builds in dist/assets, got ${wasm.join(', ')}`);
-        assert(assets.some((f) => f.startsWith('worker.browser')), `no kernel-thread worker chunk in dist/assets: ${assets.join(', ')}`);
+        assert(
+          assets.some((f) => f.startsWith('worker.browser')),
+          `no kernel-thread worker chunk in dist/assets: ${assets.join(', ')}`,
+        );
       });
       if (!built) continue;
       const server = await serve(join(dir, 'dist'), { isolated: true });
       servers.push(server);
-      await check(`vite build (${v.label}) served with COOP/COEP: the Worker runs a threaded build with 2+ threads, matmul correct`, async () => {
-        const info = await checkPage(browser, `${url(server)}/`);
-        console.log(`  backendInfo: ${JSON.stringify(info)}`);
-      });
+      await check(
+        `vite build (${v.label}) served with COOP/COEP: the Worker runs a threaded build with 2+ threads, matmul correct`,
+        async () => {
+          const info = await checkPage(browser, `${url(server)}/`);
+          console.log(`  backendInfo: ${JSON.stringify(info)}`);
+        },
+      );
     }
 
     await check("vite dev server (optimizeDeps.exclude: ['lstm-vae'], COOP/COEP in server.headers): the Worker runs threaded", async () => {

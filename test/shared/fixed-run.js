@@ -14,7 +14,14 @@ export function fixedData(n = 48, T = 12, D = 3) {
 export async function fixedRun(lv) {
   const m = new lv.LstmVae({ features: 3, hidden: 20, latent: 4, layers: 2, seed: 7 });
   const losses = [];
-  await m.fit(fixedData(), { epochs: 6, batchSize: 16, learningRate: 1e-2, onBatchEnd: (s) => { losses.push(s.loss); } });
+  await m.fit(fixedData(), {
+    epochs: 6,
+    batchSize: 16,
+    learningRate: 1e-2,
+    onBatchEnd: (s) => {
+      losses.push(s.loss);
+    },
+  });
   const sd = m.stateDict();
   let h = 2166136261 >>> 0;
   for (const k of Object.keys(sd).sort()) {

@@ -20,17 +20,27 @@ const num = (v) => (Number.isFinite(v) && v !== 0 && (Math.abs(v) < 1e-3 || Math
 export function allclose(what, got, want, { rtol = 1e-4, atol = 1e-5 } = {}) {
   if (got.length !== want.length) throw new Error(`${what}: got ${got.length} elements, want ${want.length}`);
   let bad = 0;
-  let worstAbs = 0, worstAbsAt = -1, worstRel = 0, worstRelAt = -1;
+  let worstAbs = 0,
+    worstAbsAt = -1,
+    worstRel = 0,
+    worstRelAt = -1;
   const listed = [];
   for (let i = 0; i < want.length; i++) {
-    const g = got[i], w = want[i];
+    const g = got[i],
+      w = want[i];
     const abs = Math.abs(g - w);
     if (abs <= atol + rtol * Math.abs(w)) continue;
     bad++;
     const a = Number.isNaN(abs) ? Infinity : abs;
     const rel = a / Math.abs(w);
-    if (a > worstAbs || worstAbsAt < 0) { worstAbs = a; worstAbsAt = i; }
-    if (rel > worstRel || worstRelAt < 0) { worstRel = rel; worstRelAt = i; }
+    if (a > worstAbs || worstAbsAt < 0) {
+      worstAbs = a;
+      worstAbsAt = i;
+    }
+    if (rel > worstRel || worstRelAt < 0) {
+      worstRel = rel;
+      worstRelAt = i;
+    }
     if (listed.length < LISTED) listed.push(`[${i}] got ${g}, want ${w}`);
   }
   if (bad === 0) return;
@@ -80,7 +90,11 @@ export function randomFloats(n, seed) {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = (s / 4294967296) * 2 - 1;
   }
   return out;

@@ -50,8 +50,12 @@ function ticks(lo: number, hi: number, n: number): number[] {
 
 /** Tick positions (as log10 values) for a log axis spanning log10 values lo..hi. */
 function logTicks(lo: number, hi: number): number[] {
-  const a = 10 ** lo, b = 10 ** hi;
-  if (b / a < 10) return ticks(a, b, 4).filter((v) => v > 0).map(Math.log10);
+  const a = 10 ** lo,
+    b = 10 ** hi;
+  if (b / a < 10)
+    return ticks(a, b, 4)
+      .filter((v) => v > 0)
+      .map(Math.log10);
   const out: number[] = [];
   for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
     for (const m of hi - lo > 3 ? [1] : [1, 2, 5]) {
@@ -64,7 +68,8 @@ function logTicks(lo: number, hi: number): number[] {
 
 export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   const dpr = globalThis.devicePixelRatio || 1;
-  const cssW = canvas.clientWidth || 600, cssH = canvas.clientHeight || 200;
+  const cssW = canvas.clientWidth || 600,
+    cssH = canvas.clientHeight || 200;
   if (canvas.width !== Math.round(cssW * dpr) || canvas.height !== Math.round(cssH * dpr)) {
     canvas.width = Math.round(cssW * dpr);
     canvas.height = Math.round(cssH * dpr);
@@ -73,13 +78,20 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, cssW, cssH);
   g.font = '11px system-ui, sans-serif';
-  const W = cssW - PAD.l - PAD.r, H = cssH - PAD.t - PAD.b;
+  const W = cssW - PAD.l - PAD.r,
+    H = cssH - PAD.t - PAD.b;
 
   // ranges
-  let xMin = Infinity, xMax = -Infinity, yMin = Infinity, yMax = -Infinity;
+  let xMin = Infinity,
+    xMax = -Infinity,
+    yMin = Infinity,
+    yMax = -Infinity;
   const tf = (v: number) => (spec.logY ? Math.log10(v) : v);
   for (const s of spec.lines) {
-    const st = s.stride ?? 1, off = s.offset ?? 0, x0 = s.x0 ?? 0, dx = s.dx ?? 1;
+    const st = s.stride ?? 1,
+      off = s.offset ?? 0,
+      x0 = s.x0 ?? 0,
+      dx = s.dx ?? 1;
     const n = Math.floor((s.y.length - off + st - 1) / st);
     if (n <= 0) continue;
     xMin = Math.min(xMin, x0);
@@ -119,7 +131,8 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   // shaded regions
   g.fillStyle = 'rgba(255, 170, 0, 0.18)';
   for (const [a, b] of spec.regions ?? []) {
-    const x1 = X(a - 0.5), x2 = X(b + 0.5);
+    const x1 = X(a - 0.5),
+      x2 = X(b + 0.5);
     g.fillRect(Math.max(PAD.l, x1), PAD.t, Math.max(1, Math.min(PAD.l + W, x2) - Math.max(PAD.l, x1)), H);
   }
 
@@ -158,7 +171,10 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   g.rect(PAD.l, PAD.t, W, H);
   g.clip();
   for (const s of spec.lines) {
-    const st = s.stride ?? 1, off = s.offset ?? 0, x0 = s.x0 ?? 0, dx = s.dx ?? 1;
+    const st = s.stride ?? 1,
+      off = s.offset ?? 0,
+      x0 = s.x0 ?? 0,
+      dx = s.dx ?? 1;
     const n = Math.floor((s.y.length - off + st - 1) / st);
     if (n <= 0) continue;
     g.strokeStyle = s.color;
@@ -168,7 +184,10 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
     const perPixel = n / W;
     if (perPixel > 2) {
       // min/max per pixel column
-      let col = -1, lo = Infinity, hi = -Infinity, first = true;
+      let col = -1,
+        lo = Infinity,
+        hi = -Infinity,
+        first = true;
       const flush = () => {
         if (col < 0 || !Number.isFinite(lo)) return;
         const px = PAD.l + col + 0.5;
@@ -200,7 +219,8 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
           pen = false;
           continue;
         }
-        const px = X(x0 + i * dx), py = Y(v);
+        const px = X(x0 + i * dx),
+          py = Y(v);
         if (pen) g.lineTo(px, py);
         else g.moveTo(px, py);
         pen = true;
@@ -248,7 +268,8 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   }
 
   // legend (wraps onto more rows when it is wider than the plot)
-  let lx = PAD.l + 8, ly = PAD.t + 9;
+  let lx = PAD.l + 8,
+    ly = PAD.t + 9;
   g.textAlign = 'left';
   g.textBaseline = 'middle';
   for (const s of spec.lines) {

@@ -9,7 +9,8 @@ export interface Table {
 function guessDelimiter(text: string): string {
   const end = text.search(/\r?\n/);
   const header = end < 0 ? text : text.slice(0, end);
-  let best = ',', count = -1;
+  let best = ',',
+    count = -1;
   for (const d of [',', ';', '\t']) {
     const c = header.split(d).length - 1;
     if (c > count) {
@@ -76,7 +77,8 @@ export function parseCsv(text: string): Table {
 
 /** Whether a column holds numbers (at least 90 % of its non-empty cells, and at least one). */
 export function isNumericColumn(rows: string[][], j: number): boolean {
-  let num = 0, filled = 0;
+  let num = 0,
+    filled = 0;
   const limit = Math.min(rows.length, 5000);
   for (let r = 0; r < limit; r++) {
     const v = rows[r][j]?.trim();

@@ -34,7 +34,9 @@ export function syntheticSines(n = 2000): Series {
     values[2 * t] = Math.sin((2 * Math.PI * t) / 40) + noise();
     values[2 * t + 1] = 0.6 * Math.cos((2 * Math.PI * t) / 40) + 0.3 * Math.sin((2 * Math.PI * t) / 13) + noise();
   }
-  const burst: Region = [1300, 1359], flat: Region = [700, 729], spike: Region = [1750, 1750];
+  const burst: Region = [1300, 1359],
+    flat: Region = [700, 729],
+    spike: Region = [1750, 1750];
   for (let t = burst[0]; t <= burst[1]; t++) {
     values[2 * t] = 2.5 * Math.sin((2 * Math.PI * t) / 9) + noise();
     values[2 * t + 1] += 1.5;

@@ -3,7 +3,19 @@
 // defaults and scores with `det.score(series)`, so this thread stays free to draw and respond.
 import { drawChart, PALETTE, type Line } from './charts.js';
 import type {
-  BackendSummary, BatchEvent, CsvSummary, DatasetSummary, DetectorSummary, EpochEvent, Event, Reply, Request, ScoreResult, StoredEntry, TrainOptions, TrainResult,
+  BackendSummary,
+  BatchEvent,
+  CsvSummary,
+  DatasetSummary,
+  DetectorSummary,
+  EpochEvent,
+  Event,
+  Reply,
+  Request,
+  ScoreResult,
+  StoredEntry,
+  TrainOptions,
+  TrainResult,
 } from './protocol.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -72,7 +84,18 @@ function optionalNum(id: string): number | undefined {
   return $<HTMLInputElement>(id).value.trim() === '' ? undefined : num(id);
 }
 
-const buttons = ['builtin-sine', 'builtin-sensor', 'csv-use', 'train', 'stop', 'score', 'download', 'save-idb', 'load-idb', 'delete-idb'] as const;
+const buttons = [
+  'builtin-sine',
+  'builtin-sensor',
+  'csv-use',
+  'train',
+  'stop',
+  'score',
+  'download',
+  'save-idb',
+  'load-idb',
+  'delete-idb',
+] as const;
 const state = { data: false, model: false, training: false, busy: false };
 
 function refresh(): void {
@@ -119,14 +142,23 @@ function drawData(): void {
   const lines: Line[] = [];
   if (dataset) {
     const D = dataset.columns.length;
-    dataset.columns.forEach((c, f) => lines.push({ y: dataset!.display, stride: D, offset: f, color: PALETTE[f % PALETTE.length], label: c, width: 1 }));
+    dataset.columns.forEach((c, f) =>
+      lines.push({ y: dataset!.display, stride: D, offset: f, color: PALETTE[f % PALETTE.length], label: c, width: 1 }),
+    );
   }
-  drawChart($<HTMLCanvasElement>('chart-data'), { lines, regions: dataset?.regions, xLabel: 'point', yLabel: 'z-score', empty: 'choose a data set' });
+  drawChart($<HTMLCanvasElement>('chart-data'), {
+    lines,
+    regions: dataset?.regions,
+    xLabel: 'point',
+    yLabel: 'z-score',
+    empty: 'choose a data set',
+  });
 }
 
 function drawLoss(): void {
   const lines: Line[] = [];
-  if (batchLoss.length) lines.push({ y: batchLoss, x0: 1 / batchesPerEpoch, dx: 1 / batchesPerEpoch, color: '#9bb7d4', width: 1, label: 'batch' });
+  if (batchLoss.length)
+    lines.push({ y: batchLoss, x0: 1 / batchesPerEpoch, dx: 1 / batchesPerEpoch, color: '#9bb7d4', width: 1, label: 'batch' });
   if (epochLoss.length) lines.push({ y: epochLoss, x0: 1, dx: 1, color: '#1f77b4', width: 2, dots: true, label: 'epoch' });
   if (valLoss.length) lines.push({ y: valLoss, x0: 1, dx: 1, color: '#ff7f0e', width: 1.5, dash: [5, 3], dots: true, label: 'validation' });
   drawChart($<HTMLCanvasElement>('chart-loss'), { lines, logY: true, xLabel: 'epoch', yLabel: 'loss', empty: 'train to see the loss' });
@@ -144,7 +176,13 @@ function drawRecon(): void {
       lines.push({ y: scored.reconstruction, stride: D, offset: f, color: c, width: 1.5, dash: [4, 3], label: `${name} (recon)` });
     }
   }
-  drawChart($<HTMLCanvasElement>('chart-recon'), { lines, regions: scored?.intervals, xLabel: 'point', yLabel: 'z-score', empty: "score to see the detector's reconstruction" });
+  drawChart($<HTMLCanvasElement>('chart-recon'), {
+    lines,
+    regions: scored?.intervals,
+    xLabel: 'point',
+    yLabel: 'z-score',
+    empty: "score to see the detector's reconstruction",
+  });
 }
 
 function drawScore(): void {
@@ -207,7 +245,12 @@ function showDataset(d: DatasetSummary): void {
   $('dataset-name').textContent = d.name;
   setNum('dataset-points', d.n);
   const pr = $('planted-regions');
-  pr.textContent = d.regions.length ? d.regions.slice(0, 12).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ') + (d.regions.length > 12 ? ` … (${d.regions.length})` : '') : 'none';
+  pr.textContent = d.regions.length
+    ? d.regions
+        .slice(0, 12)
+        .map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`))
+        .join(', ') + (d.regions.length > 12 ? ` … (${d.regions.length})` : '')
+    : 'none';
   pr.dataset.value = JSON.stringify(d.regions);
   clearScores();
   $('score-status').textContent = 'not scored';
@@ -215,9 +258,12 @@ function showDataset(d: DatasetSummary): void {
   drawAll();
 }
 
-$('builtin-sine').onclick = () => action('loading the data set', async () => showDataset(await call<DatasetSummary>({ type: 'loadBuiltin', dataset: 'sine' })));
+$('builtin-sine').onclick = () =>
+  action('loading the data set', async () => showDataset(await call<DatasetSummary>({ type: 'loadBuiltin', dataset: 'sine' })));
 $('builtin-sensor').onclick = () =>
-  action('loading the data set', async () => showDataset(await call<DatasetSummary>({ type: 'loadBuiltin', dataset: 'sensor', mote: Number($<HTMLSelectElement>('mote').value) })));
+  action('loading the data set', async () =>
+    showDataset(await call<DatasetSummary>({ type: 'loadBuiltin', dataset: 'sensor', mote: Number($<HTMLSelectElement>('mote').value) })),
+  );
 
 $<HTMLInputElement>('csv-file').onchange = (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
@@ -241,7 +287,9 @@ $<HTMLInputElement>('csv-file').onchange = (e) => {
       label.append(new Option(c, c, false, c === s.label));
     });
     $('csv-pick').hidden = false;
-    log(`CSV: ${s.fileName}, ${s.rows} rows, columns ${s.columns.join(', ')}; numeric: ${s.columns.filter((_, j) => s.numeric[j]).join(', ') || 'none'}`);
+    log(
+      `CSV: ${s.fileName}, ${s.rows} rows, columns ${s.columns.join(', ')}; numeric: ${s.columns.filter((_, j) => s.numeric[j]).join(', ') || 'none'}`,
+    );
   });
 };
 
@@ -270,8 +318,11 @@ function onEpoch(e: EpochEvent): void {
   if (e.epoch === 0) setNum('first-loss', e.loss);
   setNum('last-loss', e.loss);
   $('train-speed').textContent = `${Math.round(e.seqPerSec)} windows/s`;
-  log(`epoch ${e.epoch + 1} (step ${e.step} of at most ${e.maxSteps}): loss ${e.loss.toPrecision(5)} (recon ${e.recon.toPrecision(4)}, KL ${e.kl.toPrecision(4)})` +
-    (e.valLoss !== undefined ? `, validation ${e.valLoss.toPrecision(5)}` : '') + `, ${e.seconds.toFixed(2)} s`);
+  log(
+    `epoch ${e.epoch + 1} (step ${e.step} of at most ${e.maxSteps}): loss ${e.loss.toPrecision(5)} (recon ${e.recon.toPrecision(4)}, KL ${e.kl.toPrecision(4)})` +
+      (e.valLoss !== undefined ? `, validation ${e.valLoss.toPrecision(5)}` : '') +
+      `, ${e.seconds.toFixed(2)} s`,
+  );
   redrawSoon();
 }
 
@@ -297,7 +348,8 @@ function clearScores(): void {
 /** The detector's plan: window and why, threshold and its rule, diagnostics. */
 function showDetector(m: DetectorSummary): void {
   state.model = true;
-  $('model-info').textContent = `${m.description}; ${m.parameters} parameters; trained on ${m.trainedOn} (${m.steps} steps, stopped: ${m.stopped})` +
+  $('model-info').textContent =
+    `${m.description}; ${m.parameters} parameters; trained on ${m.trainedOn} (${m.steps} steps, stopped: ${m.stopped})` +
     (m.columns.length ? `; columns ${m.columns.join(', ')}` : '');
   setNum('window', m.window);
   $('window-reason').textContent = m.windowReason;
@@ -340,7 +392,9 @@ $('train').onclick = async () => {
   $('train-status').textContent = 'training';
   refresh();
   drawAll();
-  log(`training: AnomalyDetector.fit with its defaults (seed ${opts.seed}${opts.maxSteps !== undefined ? `, at most ${opts.maxSteps} steps` : ''}${opts.maxSeconds !== undefined ? `, at most ${opts.maxSeconds} s` : ''})`);
+  log(
+    `training: AnomalyDetector.fit with its defaults (seed ${opts.seed}${opts.maxSteps !== undefined ? `, at most ${opts.maxSteps} steps` : ''}${opts.maxSeconds !== undefined ? `, at most ${opts.maxSeconds} s` : ''})`,
+  );
   try {
     const r = await call<TrainResult>({ type: 'train', options: opts });
     setNum('final-loss', r.finalLoss);
@@ -348,7 +402,9 @@ $('train').onclick = async () => {
     $('stopped').textContent = r.stopped;
     showDetector(r.detector);
     $('train-status').textContent = r.stopped === 'aborted' ? 'stopped' : 'done';
-    log(`training ${r.stopped === 'aborted' ? 'stopped' : `finished (${r.stopped})`} after ${r.steps} steps, ${r.epochs} epoch(s) in ${r.seconds.toFixed(1)} s; final loss ${r.finalLoss.toPrecision(5)}`);
+    log(
+      `training ${r.stopped === 'aborted' ? 'stopped' : `finished (${r.stopped})`} after ${r.steps} steps, ${r.epochs} epoch(s) in ${r.seconds.toFixed(1)} s; final loss ${r.finalLoss.toPrecision(5)}`,
+    );
     log(`window ${r.detector.window} rows: ${r.detector.windowReason}`);
     log(`diagnostics: ${r.detector.diagnostics}`, r.detector.notLearnt);
   } catch (e) {
@@ -369,7 +425,12 @@ $('stop').onclick = () => void call({ type: 'stop' });
 
 function describeIntervals(iv: [number, number][], max = 12): string {
   if (iv.length === 0) return 'none';
-  return iv.slice(0, max).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(', ') + (iv.length > max ? ` … (${iv.length})` : '');
+  return (
+    iv
+      .slice(0, max)
+      .map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`))
+      .join(', ') + (iv.length > max ? ` … (${iv.length})` : '')
+  );
 }
 
 $('score').onclick = () =>
@@ -389,7 +450,9 @@ $('score').onclick = () =>
       ti.textContent = r.topIndices.slice(0, 20).join(', ') + (r.topIndices.length > 20 ? ', …' : '');
       ti.dataset.value = JSON.stringify(r.topIndices);
       $('score-status').textContent = 'scored';
-      log(`scored ${r.scores.length} points in ${r.seconds.toFixed(2)} s: ${r.intervals.length} interval(s) above the threshold ${r.threshold.toPrecision(4)} (${r.flagged} points): ${describeIntervals(r.intervals)}; top ${r.topScore.toPrecision(6)} at ${r.topIndex}`);
+      log(
+        `scored ${r.scores.length} points in ${r.seconds.toFixed(2)} s: ${r.intervals.length} interval(s) above the threshold ${r.threshold.toPrecision(4)} (${r.flagged} points): ${describeIntervals(r.intervals)}; top ${r.topScore.toPrecision(6)} at ${r.topIndex}`,
+      );
       drawScore();
       drawRecon();
     } catch (e) {
@@ -429,7 +492,12 @@ $<HTMLInputElement>('model-file').onchange = (e) => {
 function showStored(list: StoredEntry[], select?: string): void {
   const sel = $<HTMLSelectElement>('saved-models');
   const keep = select ?? sel.value;
-  sel.replaceChildren(...list.map((m) => new Option(`${m.name} (${m.description}; ${(m.bytes / 1024).toFixed(1)} KiB, ${new Date(m.savedAt).toLocaleString()})`, m.name)));
+  sel.replaceChildren(
+    ...list.map(
+      (m) =>
+        new Option(`${m.name} (${m.description}; ${(m.bytes / 1024).toFixed(1)} KiB, ${new Date(m.savedAt).toLocaleString()})`, m.name),
+    ),
+  );
   if (list.some((m) => m.name === keep)) sel.value = keep;
   sel.dataset.names = JSON.stringify(list.map((m) => m.name));
   refresh();

@@ -5,9 +5,25 @@
 import { AnomalyDetector, backendInfo, deleteModel, init, listModels, loadFromIndexedDB, saveToIndexedDB } from 'lstm-vae';
 import { isNumericColumn, numericColumn, parseCsv, suggestColumn, suggestLabel, type Table } from './csv.js';
 import { regionsFromLabels, sensorNetwork, syntheticSines, type Series } from './datasets.js';
-import type { BackendSummary, CsvSummary, DatasetSummary, DetectorSummary, Event, Reply, Request, ScoreResult, StoredEntry, TrainOptions, TrainResult } from './protocol.js';
+import type {
+  BackendSummary,
+  CsvSummary,
+  DatasetSummary,
+  DetectorSummary,
+  Event,
+  Reply,
+  Request,
+  ScoreResult,
+  StoredEntry,
+  TrainOptions,
+  TrainResult,
+} from './protocol.js';
 
-const scope = self as unknown as { postMessage(m: unknown, transfer?: Transferable[]): void; crossOriginIsolated?: boolean; onmessage: ((e: MessageEvent) => void) | null };
+const scope = self as unknown as {
+  postMessage(m: unknown, transfer?: Transferable[]): void;
+  crossOriginIsolated?: boolean;
+  onmessage: ((e: MessageEvent) => void) | null;
+};
 
 /** The training budget of `AnomalyDetector.fit` when none is given (its documented default), for progress. */
 const DEFAULT_MAX_STEPS = 1000;
@@ -40,7 +56,9 @@ function displayScale(values: ArrayLike<number>, d: number): { mean: number[]; s
   const mean: number[] = [];
   const sd: number[] = [];
   for (let j = 0; j < d; j++) {
-    let s = 0, ss = 0, c = 0;
+    let s = 0,
+      ss = 0,
+      c = 0;
     for (let i = j; i < values.length; i += d) {
       const v = values[i];
       if (Number.isFinite(v)) {
@@ -128,7 +146,21 @@ async function train(o: TrainOptions): Promise<TrainResult> {
           emit({ type: 'event', event: 'batch', data: { step: b.step, epoch: b.epoch, batch: b.batch, batches: b.batches, loss: b.loss } });
         },
         onEpochEnd: (e) =>
-          emit({ type: 'event', event: 'epoch', data: { epoch: e.epoch, step, maxSteps, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss, seconds: e.seconds, seqPerSec: e.seqPerSec } }),
+          emit({
+            type: 'event',
+            event: 'epoch',
+            data: {
+              epoch: e.epoch,
+              step,
+              maxSteps,
+              loss: e.loss,
+              recon: e.recon,
+              kl: e.kl,
+              valLoss: e.valLoss,
+              seconds: e.seconds,
+              seqPerSec: e.seqPerSec,
+            },
+          }),
       },
     );
     det.model.metadata = { ...det.model.metadata, trainedOn: s.name } satisfies DemoMeta;
@@ -154,7 +186,8 @@ function score(): ScoreResult {
   const det = needDetector();
   const s = needData();
   const d = s.columns.length;
-  if (d !== det.plan.features) throw new Error(`the detector takes ${det.plan.features} columns but the data set has ${d} (${s.columns.join(', ')})`);
+  if (d !== det.plan.features)
+    throw new Error(`the detector takes ${det.plan.features} columns but the data set has ${d} (${s.columns.join(', ')})`);
   const t0 = performance.now();
   const r = det.score({ data: s.values, shape: [s.n, d] });
   const n = r.scores.length;
@@ -288,7 +321,12 @@ scope.onmessage = async (e: MessageEvent) => {
     transfer = t ?? [];
   } catch (err) {
     const x = err as Error;
-    reply = { type: 'reply', id, ok: false, error: x && x.message ? `${x.name && x.name !== 'Error' ? x.name + ': ' : ''}${x.message}` : String(err) };
+    reply = {
+      type: 'reply',
+      id,
+      ok: false,
+      error: x && x.message ? `${x.name && x.name !== 'Error' ? x.name + ': ' : ''}${x.message}` : String(err),
+    };
   }
   scope.postMessage(reply, transfer);
 };

@@ -10,10 +10,19 @@ import { IOError } from '../../core/errors.js';
 
 export async function bench(o: { full?: boolean }, rest: string[]): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '..', 'bench', 'run.mjs'), resolve(here, '..', '..', 'bench', 'run.mjs'), join(process.cwd(), 'bench', 'run.mjs')];
+  const candidates = [
+    resolve(here, '..', 'bench', 'run.mjs'),
+    resolve(here, '..', '..', 'bench', 'run.mjs'),
+    join(process.cwd(), 'bench', 'run.mjs'),
+  ];
   const script = candidates.find((c) => existsSync(c));
   if (!script) throw new IOError('bench/run.mjs not found: the benchmarks ship with the source repository, not with the npm package');
-  const args = [...(process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : []), script, ...(o.full ? [] : ['--quick']), ...rest];
+  const args = [
+    ...(process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : []),
+    script,
+    ...(o.full ? [] : ['--quick']),
+    ...rest,
+  ];
   const code = await new Promise<number>((res, rej) => {
     const child = spawn(process.execPath, args, { stdio: 'inherit' });
     child.on('error', rej);

@@ -77,7 +77,9 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
   }
   const positives = labels.reduce((a, v) => a + v, 0);
   if (positives === 0 || positives === labels.length) {
-    throw new DataError(`the labels (${o.labels}) hold a single class (${positives === 0 ? 'no anomaly' : 'all anomalies'}); evaluation needs both`);
+    throw new DataError(
+      `the labels (${o.labels}) hold a single class (${positives === 0 ? 'no anomaly' : 'all anomalies'}); evaluation needs both`,
+    );
   }
   const bf = bestF1(scores, labels);
   const result: EvalResult = {
@@ -91,7 +93,8 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
     bestF1: { f1: bf.f1, threshold: bf.threshold, precision: bf.precision, recall: bf.recall },
   };
   if (threshold !== undefined && level === 'point') result.atThreshold = thresholdScores(scores, labels, threshold);
-  if (threshold !== undefined && level === 'sequence' && modelMode(lm.model) === 'tokens') result.atThreshold = thresholdScores(scores, labels, threshold);
+  if (threshold !== undefined && level === 'sequence' && modelMode(lm.model) === 'tokens')
+    result.atThreshold = thresholdScores(scores, labels, threshold);
   if (segments) result.segments = segments;
   lm.model.dispose();
   if (o.json) {

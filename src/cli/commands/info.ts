@@ -12,7 +12,10 @@ export async function info(modelFile: string, o: { json?: boolean }): Promise<vo
   const meta = lm.meta;
   const hist = meta?.training.history ?? [];
   const last = hist[hist.length - 1];
-  const bestVal = hist.reduce<number | undefined>((b, h) => (h.valLoss !== undefined && (b === undefined || h.valLoss < b) ? h.valLoss : b), undefined);
+  const bestVal = hist.reduce<number | undefined>(
+    (b, h) => (h.valLoss !== undefined && (b === undefined || h.valLoss < b) ? h.valLoss : b),
+    undefined,
+  );
   const summary = {
     file: modelFile,
     bytes: lm.bytes,
@@ -63,19 +66,39 @@ export async function info(modelFile: string, o: { json?: boolean }): Promise<vo
   if (summary.tokenizer) kv('tokenizer', `characters (${summary.tokenizer.vocabSize} ids): ${summary.tokenizer.chars}`);
   if (meta) {
     if (meta.input.kind !== 'text') {
-      kv('input', `${meta.input.kind}, columns ${(meta.input.columns ?? []).join(', ')}${meta.input.timestamp ? `, timestamp ${meta.input.timestamp}` : ''}`);
+      kv(
+        'input',
+        `${meta.input.kind}, columns ${(meta.input.columns ?? []).join(', ')}${meta.input.timestamp ? `, timestamp ${meta.input.timestamp}` : ''}`,
+      );
     } else kv('input', 'text, one sequence per line');
-    if (meta.window) kv('windows', meta.window.whole ? `whole sequences of ${meta.window.length} steps` : `length ${meta.window.length}, stride ${meta.window.stride}`);
+    if (meta.window)
+      kv(
+        'windows',
+        meta.window.whole ? `whole sequences of ${meta.window.length} steps` : `length ${meta.window.length}, stride ${meta.window.stride}`,
+      );
     if (meta.normalizer && meta.normalizer.type === 'minmax') {
       const n = meta.normalizer;
-      kv('normalizer', `min-max to [${n.range.join(', ')}]: ` + (meta.input.columns ?? []).map((c, i) => `${c} ${fmt(n.min[i])}..${fmt(n.max[i])}`).join(', '));
+      kv(
+        'normalizer',
+        `min-max to [${n.range.join(', ')}]: ` +
+          (meta.input.columns ?? []).map((c, i) => `${c} ${fmt(n.min[i])}..${fmt(n.max[i])}`).join(', '),
+      );
     } else if (meta.normalizer && meta.normalizer.type === 'zscore') {
       const n = meta.normalizer;
-      kv('normalizer', 'z-score: ' + (meta.input.columns ?? []).map((c, i) => `${c} mean ${fmt(n.mean[i])} std ${fmt(n.std[i])}`).join(', '));
+      kv(
+        'normalizer',
+        'z-score: ' + (meta.input.columns ?? []).map((c, i) => `${c} mean ${fmt(n.mean[i])} std ${fmt(n.std[i])}`).join(', '),
+      );
     } else if (meta.input.kind !== 'text') kv('normalizer', 'none');
-    kv('threshold', `${fmt(meta.scoring.threshold)} (${meta.scoring.percentile}th percentile of training scores${meta.input.kind !== 'text' ? `; point score = ${describeReduce(meta.scoring.reduce)}` : ''})`);
+    kv(
+      'threshold',
+      `${fmt(meta.scoring.threshold)} (${meta.scoring.percentile}th percentile of training scores${meta.input.kind !== 'text' ? `; point score = ${describeReduce(meta.scoring.reduce)}` : ''})`,
+    );
     const t = meta.training;
-    kv('trained', `${t.trainedAt} on ${t.file} (${t.sequences} ${meta.input.kind === 'text' ? 'sequences' : 'windows'}), ${duration(t.seconds)}`);
+    kv(
+      'trained',
+      `${t.trainedAt} on ${t.file} (${t.sequences} ${meta.input.kind === 'text' ? 'sequences' : 'windows'}), ${duration(t.seconds)}`,
+    );
     kv(
       'training',
       Object.entries(t.options)

@@ -41,9 +41,12 @@ export async function reconstruct(modelFile: string, dataFile: string, o: Recons
   const asJson = o.out !== undefined && /\.(json|ndjson|jsonl)$/i.test(o.out);
   if (asJson || input.kind !== 'csv') {
     const seqs = recon.map((r, i) =>
-      Array.from({ length: segments[i].n }, (_, t) => (D === 1 ? Number(r[t].toPrecision(7)) : Array.from(r.subarray(t * D, (t + 1) * D), (v) => Number(v.toPrecision(7))))),
+      Array.from({ length: segments[i].n }, (_, t) =>
+        D === 1 ? Number(r[t].toPrecision(7)) : Array.from(r.subarray(t * D, (t + 1) * D), (v) => Number(v.toPrecision(7))),
+      ),
     );
-    const text = o.out && /\.(ndjson|jsonl)$/i.test(o.out) ? seqs.map((s) => JSON.stringify(s)).join('\n') + '\n' : JSON.stringify(seqs) + '\n';
+    const text =
+      o.out && /\.(ndjson|jsonl)$/i.test(o.out) ? seqs.map((s) => JSON.stringify(s)).join('\n') + '\n' : JSON.stringify(seqs) + '\n';
     await writeOutput(o.out, text);
   } else {
     const ts = input.timestampColumn;
@@ -56,7 +59,12 @@ export async function reconstruct(modelFile: string, dataFile: string, o: Recons
     for (let t = 0; t < segments[0].n; t++) {
       let e = 0;
       for (let k = 0; k < D; k++) e += (xn[t * D + k] - rn[t * D + k]) ** 2;
-      csv += csvLine([times ? times[t] : t, ...Array.from(x.subarray(t * D, (t + 1) * D)), ...Array.from(r.subarray(t * D, (t + 1) * D)), e]);
+      csv += csvLine([
+        times ? times[t] : t,
+        ...Array.from(x.subarray(t * D, (t + 1) * D)),
+        ...Array.from(r.subarray(t * D, (t + 1) * D)),
+        e,
+      ]);
     }
     await writeOutput(o.out, csv);
   }

@@ -33,7 +33,8 @@ export async function sample(modelFile: string, o: SampleOptions): Promise<void>
     await writeOutput(o.out, JSON.stringify(seqs) + '\n');
   } else {
     let csv = csvLine(['sample', 'step', ...columns]);
-    for (let b = 0; b < o.n; b++) for (let t = 0; t < T; t++) csv += csvLine([b, t, ...Array.from(raw.subarray((b * T + t) * D, (b * T + t + 1) * D))]);
+    for (let b = 0; b < o.n; b++)
+      for (let t = 0; t < T; t++) csv += csvLine([b, t, ...Array.from(raw.subarray((b * T + t) * D, (b * T + t + 1) * D))]);
     await writeOutput(o.out, csv);
   }
   lm.model.dispose();

@@ -31,13 +31,23 @@ export async function score(modelFile: string, dataFile: string, o: ScoreOptions
     const det = AnomalyDetector.fromModel(lm.model);
     try {
       if (o.windows || o.reduce || o.window !== undefined || o.stride !== undefined) {
-        throw new UsageError(`${modelFile} is an anomaly detector: it scores every row with its saved windows; --windows, --reduce, --window and --stride apply to window models`);
+        throw new UsageError(
+          `${modelFile} is an anomaly detector: it scores every row with its saved windows; --windows, --reduce, --window and --stride apply to window models`,
+        );
       }
       const saved = lm.model.metadata.cliInput as { columns?: string[]; timestamp?: string | null } | undefined;
       const columns = o.columns ?? saved?.columns;
-      const input = readInput(dataFile, { columns, timestamp: o.timestamp ?? (saved?.timestamp === null ? false : saved?.timestamp), missing: 'nan', ...labelsExclusion(o.labels, lm) });
+      const input = readInput(dataFile, {
+        columns,
+        timestamp: o.timestamp ?? (saved?.timestamp === null ? false : saved?.timestamp),
+        missing: 'nan',
+        ...labelsExclusion(o.labels, lm),
+      });
       if (input.kind === 'text') throw new UsageError(`${modelFile} is an anomaly detector for continuous data; ${dataFile} is text`);
-      if (input.segments.length !== 1) throw new UsageError(`${modelFile} is an anomaly detector: score one series (a CSV file, or one JSON sequence); ${dataFile} has ${input.segments.length}`);
+      if (input.segments.length !== 1)
+        throw new UsageError(
+          `${modelFile} is an anomaly detector: score one series (a CSV file, or one JSON sequence); ${dataFile} has ${input.segments.length}`,
+        );
       await scoreDetector(det, modelFile, input, dataFile, o);
     } finally {
       det.dispose();
@@ -49,7 +59,8 @@ export async function score(modelFile: string, dataFile: string, o: ScoreOptions
   const say = (s: string) => (toStdout ? process.stderr : process.stdout).write(s + '\n');
   if (modelMode(lm.model) === 'tokens') {
     const input = readInput(dataFile);
-    if (input.kind !== 'text') throw new UsageError(`${modelFile} is a token model; score a .txt file (one sequence per line) or a JSON array of strings`);
+    if (input.kind !== 'text')
+      throw new UsageError(`${modelFile} is a token model; score a .txt file (one sequence per line) or a JSON array of strings`);
     if (o.windows) throw new UsageError('--windows applies to continuous models only');
     const scores = scoreTokens(lm.model, input.lines);
     let csv = csvLine(['line', 'sequence', 'score', ...(threshold !== undefined ? ['anomaly'] : [])]);
@@ -60,7 +71,10 @@ export async function score(modelFile: string, dataFile: string, o: ScoreOptions
       csv += csvLine([i + 1, l, scores[i], ...(threshold !== undefined ? [a] : [])]);
     });
     await writeOutput(o.out, csv);
-    if (!o.quiet) say(`scored ${input.lines.length} sequences${threshold !== undefined ? `; ${flagged} above the threshold ${fmt(threshold)}` : ''}${toStdout ? '' : ` → ${o.out}`}`);
+    if (!o.quiet)
+      say(
+        `scored ${input.lines.length} sequences${threshold !== undefined ? `; ${flagged} above the threshold ${fmt(threshold)}` : ''}${toStdout ? '' : ` → ${o.out}`}`,
+      );
     await writeReport(
       reportPaths(o.out, o.report),
       {
@@ -88,7 +102,15 @@ export async function score(modelFile: string, dataFile: string, o: ScoreOptions
   let rows = 0;
   if (o.windows) {
     const ts = s.input.timestampColumn;
-    csv = csvLine([...(multi ? ['sequence'] : []), 'window', 'start', 'end', ...(ts ? [`${ts}_start`, `${ts}_end`] : []), 'score', ...(threshold !== undefined ? ['anomaly'] : [])]);
+    csv = csvLine([
+      ...(multi ? ['sequence'] : []),
+      'window',
+      'start',
+      'end',
+      ...(ts ? [`${ts}_start`, `${ts}_end`] : []),
+      'score',
+      ...(threshold !== undefined ? ['anomaly'] : []),
+    ]);
     const T = s.ws.length;
     for (let k = 0; k < s.ws.x.shape[0]; k++) {
       const seg = s.ws.segment[k];
@@ -97,7 +119,15 @@ export async function score(modelFile: string, dataFile: string, o: ScoreOptions
       const a = threshold !== undefined && s.sc.window[k] > threshold ? 1 : 0;
       flagged += a;
       rows++;
-      csv += csvLine([...(multi ? [seg] : []), k, st, st + T - 1, ...(ts && times ? [times[st], times[st + T - 1]] : []), s.sc.window[k], ...(threshold !== undefined ? [a] : [])]);
+      csv += csvLine([
+        ...(multi ? [seg] : []),
+        k,
+        st,
+        st + T - 1,
+        ...(ts && times ? [times[st], times[st + T - 1]] : []),
+        s.sc.window[k],
+        ...(threshold !== undefined ? [a] : []),
+      ]);
     }
   } else {
     const ts = s.input.timestampColumn;
@@ -139,11 +169,28 @@ export async function score(modelFile: string, dataFile: string, o: ScoreOptions
         latent: lm.model.config.latent,
         detected,
         summary: [
-          ['data', `${dataFile} (${s.input.kind}; ${s.segments.reduce((a, x) => a + x.n, 0)} points, columns ${s.input.columns.join(', ')})`],
-          ['windows', `${s.ws.x.shape[0]} windows of ${s.ws.length} points, stride ${s.ws.stride}; point score = ${describeReduce(s.reduce)}`],
-          ['threshold', threshold !== undefined ? `${fmt(threshold)}${o.threshold !== undefined ? ' (--threshold)' : ' (saved with the model)'}` : 'none'],
+          [
+            'data',
+            `${dataFile} (${s.input.kind}; ${s.segments.reduce((a, x) => a + x.n, 0)} points, columns ${s.input.columns.join(', ')})`,
+          ],
+          [
+            'windows',
+            `${s.ws.x.shape[0]} windows of ${s.ws.length} points, stride ${s.ws.stride}; point score = ${describeReduce(s.reduce)}`,
+          ],
+          [
+            'threshold',
+            threshold !== undefined
+              ? `${fmt(threshold)}${o.threshold !== undefined ? ' (--threshold)' : ' (saved with the model)'}`
+              : 'none',
+          ],
           ['above threshold', `${flagged} ${o.windows ? 'windows' : 'points'}`],
-          ['detected intervals', detected.map((d, i) => (multi ? `${s.segments[i].name}: ` : '') + (d.map(([x, y]) => `${x}–${y}`).join(', ') || 'none')).slice(0, 8).join('; ')],
+          [
+            'detected intervals',
+            detected
+              .map((d, i) => (multi ? `${s.segments[i].name}: ` : '') + (d.map(([x, y]) => `${x}–${y}`).join(', ') || 'none'))
+              .slice(0, 8)
+              .join('; '),
+          ],
         ],
         main: 'scores',
       }),

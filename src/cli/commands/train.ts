@@ -69,7 +69,9 @@ export async function train(dataFile: string, o: TrainOptions): Promise<void> {
     return trainDetector(input, dataFile, { ...o, lr: o.lrGiven ? o.lr : undefined });
   }
   if (o.maxSteps !== undefined || o.maxSeconds !== undefined) {
-    throw new UsageError(`--max-steps and --max-seconds go with the anomaly detector (one series, no ${o.windowFlags?.length ? o.windowFlags.join(', ') : 'window-model flags'}); the window model trains for --epochs`);
+    throw new UsageError(
+      `--max-steps and --max-seconds go with the anomaly detector (one series, no ${o.windowFlags?.length ? o.windowFlags.join(', ') : 'window-model flags'}); the window model trains for --epochs`,
+    );
   }
   if (o.embedding !== 16 && o.embedding !== undefined) {
     // harmless, but tell the user it is ignored
@@ -85,7 +87,15 @@ export async function train(dataFile: string, o: TrainOptions): Promise<void> {
 
   await initBackend();
   const hidden = o.hidden ?? 32;
-  const model = new LstmVae({ mode: 'continuous', features: D, hidden, latent: o.latent, layers: o.layers, decoder: o.decoder, seed: o.seed });
+  const model = new LstmVae({
+    mode: 'continuous',
+    features: D,
+    hidden,
+    latent: o.latent,
+    layers: o.layers,
+    decoder: o.decoder,
+    seed: o.seed,
+  });
   note(
     o.quiet,
     `training on ${W} windows of ${plan.length} steps × ${D} feature${D > 1 ? 's' : ''} (${input.columns.join(', ')}) from ${dataFile}; ${model.parameterCount} parameters`,
@@ -110,7 +120,14 @@ export async function train(dataFile: string, o: TrainOptions): Promise<void> {
     window: plan,
     normalizer: normalizer?.toJSON(),
     scoring: { reduce: o.reduce, threshold, percentile: o.percentile, windowThreshold },
-    training: trainingMetadata(dataFile, seconds, W, input.segments.reduce((a, s) => a + s.n, 0), o, history),
+    training: trainingMetadata(
+      dataFile,
+      seconds,
+      W,
+      input.segments.reduce((a, s) => a + s.n, 0),
+      o,
+      history,
+    ),
   };
   model.metadata = { ...model.metadata, lstmVaeCli: meta };
   await writeOutput(o.out, model.toSafetensors());
@@ -139,11 +156,26 @@ export async function train(dataFile: string, o: TrainOptions): Promise<void> {
       detected: detectIntervals(pts),
       summary: [
         ['data', `${dataFile} (${input.kind}; ${meta.training.points} points, columns ${input.columns.join(', ')})`],
-        ['windows', plan.whole ? `${W} whole sequences of ${plan.length} steps` : `${W} windows of ${plan.length} points, stride ${plan.stride}`],
-        ['model', `continuous, hidden ${hidden}, latent ${o.latent}, layers ${o.layers}, decoder ${o.decoder}; ${model.parameterCount} parameters`],
-        ['training', `${history.epochs.length} epochs, batch ${o.batchSize}, Adam lr ${o.lr}, β ${o.beta ?? 1}, seed ${o.seed}; ${duration(seconds)}`],
-        ['final loss', `${fmt(last?.loss)} (recon ${fmt(last?.recon)}, KL ${fmt(last?.kl)}${last?.valLoss !== undefined ? `, validation ${fmt(last.valLoss)}` : ''})`],
-        ['threshold', `${fmt(threshold)} per point (${o.percentile}th percentile of training scores; point score = ${describeReduce(o.reduce)})`],
+        [
+          'windows',
+          plan.whole ? `${W} whole sequences of ${plan.length} steps` : `${W} windows of ${plan.length} points, stride ${plan.stride}`,
+        ],
+        [
+          'model',
+          `continuous, hidden ${hidden}, latent ${o.latent}, layers ${o.layers}, decoder ${o.decoder}; ${model.parameterCount} parameters`,
+        ],
+        [
+          'training',
+          `${history.epochs.length} epochs, batch ${o.batchSize}, Adam lr ${o.lr}, β ${o.beta ?? 1}, seed ${o.seed}; ${duration(seconds)}`,
+        ],
+        [
+          'final loss',
+          `${fmt(last?.loss)} (recon ${fmt(last?.recon)}, KL ${fmt(last?.kl)}${last?.valLoss !== undefined ? `, validation ${fmt(last.valLoss)}` : ''})`,
+        ],
+        [
+          'threshold',
+          `${fmt(threshold)} per point (${o.percentile}th percentile of training scores; point score = ${describeReduce(o.reduce)})`,
+        ],
       ],
       main: 'loss',
     }),
@@ -153,14 +185,26 @@ export async function train(dataFile: string, o: TrainOptions): Promise<void> {
 }
 
 async function trainTokens(lines: string[], dataFile: string, o: TrainOptions, t0: number): Promise<void> {
-  if (o.window !== undefined || o.stride !== undefined) throw new UsageError('--window and --stride apply to continuous data, not to text (token) data');
+  if (o.window !== undefined || o.stride !== undefined)
+    throw new UsageError('--window and --stride apply to continuous data, not to text (token) data');
   const tok = CharTokenizer.fit(lines);
   const enc = tok.encodeBatch(lines);
   await initBackend();
   const hidden = o.hidden ?? 64;
-  const model = new LstmVae({ mode: 'tokens', vocabSize: tok.vocabSize, embedding: o.embedding, hidden, latent: o.latent, layers: o.layers, seed: o.seed });
+  const model = new LstmVae({
+    mode: 'tokens',
+    vocabSize: tok.vocabSize,
+    embedding: o.embedding,
+    hidden,
+    latent: o.latent,
+    layers: o.layers,
+    seed: o.seed,
+  });
   model.tokenizer = tok;
-  note(o.quiet, `training on ${lines.length} sequences (vocabulary ${tok.vocabSize}, up to ${enc.shape[1]} tokens) from ${dataFile}; ${model.parameterCount} parameters`);
+  note(
+    o.quiet,
+    `training on ${lines.length} sequences (vocabulary ${tok.vocabSize}, up to ${enc.shape[1]} tokens) from ${dataFile}; ${model.parameterCount} parameters`,
+  );
   const history = await fitWithProgress(model, enc, {
     epochs: o.epochs,
     batchSize: o.batchSize,
@@ -194,14 +238,25 @@ async function trainTokens(lines: string[], dataFile: string, o: TrainOptions, t
       subtitle: `model ${o.out}`,
       summary: [
         ['data', `${dataFile}: ${lines.length} sequences, vocabulary ${tok.vocabSize} (${tok.chars.join('')})`],
-        ['model', `tokens, embedding ${o.embedding}, hidden ${hidden}, latent ${o.latent}, layers ${o.layers}; ${model.parameterCount} parameters`],
-        ['training', `${history.epochs.length} epochs, batch ${o.batchSize}, Adam lr ${o.lr}, β ${o.beta ?? 1}, seed ${o.seed}; ${duration(seconds)}`],
+        [
+          'model',
+          `tokens, embedding ${o.embedding}, hidden ${hidden}, latent ${o.latent}, layers ${o.layers}; ${model.parameterCount} parameters`,
+        ],
+        [
+          'training',
+          `${history.epochs.length} epochs, batch ${o.batchSize}, Adam lr ${o.lr}, β ${o.beta ?? 1}, seed ${o.seed}; ${duration(seconds)}`,
+        ],
         ['final loss', `${fmt(last?.loss)} (recon ${fmt(last?.recon)}, KL ${fmt(last?.kl)})`],
         ['threshold', `${fmt(threshold)} (${o.percentile}th percentile of training scores)`],
       ],
       history: history.epochs,
       latent: { mu, latent: o.latent, values: scores, valueLabel: 'score' },
-      lists: [{ title: 'Samples from the prior (temperature 0.8; * = not in the training data)', items: samples.map((s) => (s === '' ? '(empty)' : known.has(s) ? s : `${s} *`)) }],
+      lists: [
+        {
+          title: 'Samples from the prior (temperature 0.8; * = not in the training data)',
+          items: samples.map((s) => (s === '' ? '(empty)' : known.has(s) ? s : `${s} *`)),
+        },
+      ],
       tables: [topTable(lines, scores, 15)],
     },
     o.quiet,

@@ -14,7 +14,11 @@ const RULES: Record<OptimizerName, UpdateRule> = { sgd, momentum: sgd, rmsprop, 
 
 function num(v: unknown, name: string, lo: number, hi = Infinity, loOpen = false): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi) {
-    throw new ConfigError(`${name} is out of range`, { argument: name, expected: `${loOpen ? '>' : '>='} ${lo}${hi < Infinity ? ` and <= ${hi}` : ''}`, actual: v });
+    throw new ConfigError(`${name} is out of range`, {
+      argument: name,
+      expected: `${loOpen ? '>' : '>='} ${lo}${hi < Infinity ? ` and <= ${hi}` : ''}`,
+      actual: v,
+    });
   }
   return v;
 }
@@ -32,10 +36,16 @@ export class Optimizer {
   private size = -1;
 
   constructor(name: OptimizerName, options: OptimizerOptions = {}) {
-    if (!['sgd', 'momentum', 'rmsprop', 'adam', 'adamw'].includes(name)) throw new ConfigError('unknown optimizer', { argument: 'optimizer', expected: "'sgd' | 'momentum' | 'rmsprop' | 'adam' | 'adamw'", actual: name });
+    if (!['sgd', 'momentum', 'rmsprop', 'adam', 'adamw'].includes(name))
+      throw new ConfigError('unknown optimizer', {
+        argument: 'optimizer',
+        expected: "'sgd' | 'momentum' | 'rmsprop' | 'adam' | 'adamw'",
+        actual: name,
+      });
     const defaults = { sgd: 1e-2, momentum: 1e-2, rmsprop: 1e-2, adam: 1e-3, adamw: 1e-3 }[name];
     const betas = options.betas ?? [0.9, 0.999];
-    if (!Array.isArray(betas) || betas.length !== 2) throw new ConfigError('betas must be [beta1, beta2]', { argument: 'betas', expected: '[b1, b2]', actual: betas });
+    if (!Array.isArray(betas) || betas.length !== 2)
+      throw new ConfigError('betas must be [beta1, beta2]', { argument: 'betas', expected: '[b1, b2]', actual: betas });
     this.name = name;
     this.options = {
       lr: num(options.lr ?? defaults, 'lr', 0, Infinity, true),
@@ -47,7 +57,12 @@ export class Optimizer {
       eps: num(options.eps ?? 1e-8, 'eps', 0),
       alpha: num(options.alpha ?? 0.99, 'alpha', 0, 1),
     };
-    if (this.options.nesterov && (this.options.momentum <= 0 || this.options.dampening !== 0)) throw new ConfigError('Nesterov momentum needs momentum > 0 and dampening 0', { argument: 'nesterov', expected: 'momentum > 0, dampening 0', actual: { momentum: this.options.momentum, dampening: this.options.dampening } });
+    if (this.options.nesterov && (this.options.momentum <= 0 || this.options.dampening !== 0))
+      throw new ConfigError('Nesterov momentum needs momentum > 0 and dampening 0', {
+        argument: 'nesterov',
+        expected: 'momentum > 0, dampening 0',
+        actual: { momentum: this.options.momentum, dampening: this.options.dampening },
+      });
   }
 
   private slot(name: string): WasmBuffer {
@@ -69,12 +84,22 @@ export class Optimizer {
    */
   step(model: Trainable, gradients?: Record<string, Float32Array>, lr?: number): void {
     if (this.size === -1) this.size = model.size;
-    if (this.size !== model.size) throw new ShapeError('this optimizer was used with another model', { argument: 'model', expected: `${this.size} parameters`, actual: model.size });
+    if (this.size !== model.size)
+      throw new ShapeError('this optimizer was used with another model', {
+        argument: 'model',
+        expected: `${this.size} parameters`,
+        actual: model.size,
+      });
     if (gradients) {
       const g = model.grads.f32();
       for (const s of model.specs) {
         const v = gradients[s.key];
-        if (!(v instanceof Float32Array) || v.length !== s.size) throw new ShapeError(`gradient ${s.key} must be a Float32Array of ${s.size}`, { argument: `gradients["${s.key}"]`, expected: s.size, actual: v instanceof Float32Array ? v.length : typeof v });
+        if (!(v instanceof Float32Array) || v.length !== s.size)
+          throw new ShapeError(`gradient ${s.key} must be a Float32Array of ${s.size}`, {
+            argument: `gradients["${s.key}"]`,
+            expected: s.size,
+            actual: v instanceof Float32Array ? v.length : typeof v,
+          });
         g.set(v, s.offset);
       }
     }
@@ -82,7 +107,16 @@ export class Optimizer {
     const o = this.options;
     const rate = lr ?? o.lr;
     this.step_ += 1;
-    RULES[this.name].step(k, { name: this.name, options: o, n: model.size, params: model.params.ptr, grads: model.grads.ptr, slot: (name) => this.slot(name).ptr, step: this.step_, lr: rate });
+    RULES[this.name].step(k, {
+      name: this.name,
+      options: o,
+      n: model.size,
+      params: model.params.ptr,
+      grads: model.grads.ptr,
+      slot: (name) => this.slot(name).ptr,
+      step: this.step_,
+      lr: rate,
+    });
   }
 
   /** Configuration and step (saved in checkpoints). */
@@ -111,7 +145,11 @@ export class Optimizer {
         const t = tensors[`optimizer.${s.key}.${name}`];
         if (!t || t.data.length !== s.size) {
           if (step === 0) continue;
-          throw new ConfigError(`checkpoint lacks optimizer state optimizer.${s.key}.${name}`, { argument: `optimizer.${s.key}.${name}`, expected: `${s.size} values`, actual: t ? t.data.length : 'missing' });
+          throw new ConfigError(`checkpoint lacks optimizer state optimizer.${s.key}.${name}`, {
+            argument: `optimizer.${s.key}.${name}`,
+            expected: `${s.size} values`,
+            actual: t ? t.data.length : 'missing',
+          });
         }
         buf.f32().set(t.data, s.offset);
       }

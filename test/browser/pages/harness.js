@@ -128,7 +128,12 @@ export function runSuiteInWorker(suiteUrl, where, report) {
       else report(ev);
     };
     w.onerror = (e) => {
-      report({ type: 'result', name: `${suiteUrl} [${where}] (worker)`, ok: false, error: `worker error: ${e.message || 'failed to load'}` });
+      report({
+        type: 'result',
+        name: `${suiteUrl} [${where}] (worker)`,
+        ok: false,
+        error: `worker error: ${e.message || 'failed to load'}`,
+      });
       end();
     };
     w.postMessage({ suite: new URL(suiteUrl, import.meta.url).href, where });

@@ -10,6 +10,12 @@
 // for the single-threaded path); it can load the fixtures with `await ctx.fixture('lstm')`
 // (→ /test/fixtures/lstm.json) and compare with the same tolerances as the Node tests.
 export const isolatedMain = ['./suites/main-thread.js', './suites/storage.js'];
-export const isolatedWorker = ['./suites/default-init.js', './suites/builds.js', './suites/reinit.js', './suites/model.js', './suites/storage.js'];
+export const isolatedWorker = [
+  './suites/default-init.js',
+  './suites/builds.js',
+  './suites/reinit.js',
+  './suites/model.js',
+  './suites/storage.js',
+];
 export const plainMain = ['./suites/not-isolated.js'];
 export const plainWorker = ['./suites/not-isolated.js'];

@@ -11,7 +11,10 @@ export default function (test) {
     const info = await lv.init();
     assertEq(info.build, 'simd', 'build');
     assertEq(info.threads, 1, 'threads');
-    assert(info.reasons.some((r) => r.includes('main thread')), `a reason mentions the main thread: ${JSON.stringify(info.reasons)}`);
+    assert(
+      info.reasons.some((r) => r.includes('main thread')),
+      `a reason mentions the main thread: ${JSON.stringify(info.reasons)}`,
+    );
   });
   matmulTests(test, lv, 'simd on the main thread');
   test("init({ build: 'relaxed-mt' }) rejects with BackendError", async () => {

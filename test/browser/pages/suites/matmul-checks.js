@@ -4,7 +4,15 @@ import { assertSameBits, matmulRelError, randomFloats } from '/test/shared/numer
 
 /** 1×1, sizes that are not multiples of 4 or 8, 130×257×129, and a few seeded random shapes. */
 export function shapes() {
-  const list = [[1, 1, 1], [1, 9, 5], [9, 1, 5], [3, 5, 7], [13, 17, 31], [33, 65, 9], [130, 257, 129]];
+  const list = [
+    [1, 1, 1],
+    [1, 9, 5],
+    [9, 1, 5],
+    [3, 5, 7],
+    [13, 17, 31],
+    [33, 65, 9],
+    [130, 257, 129],
+  ];
   const r = randomFloats(12, 2024);
   const size = (u, max) => 1 + Math.floor((u + 1) * (max / 2));
   for (let i = 0; i < 4; i++) list.push([size(r[3 * i], 70), size(r[3 * i + 1], 70), size(r[3 * i + 2], 300)]);
@@ -13,7 +21,8 @@ export function shapes() {
 
 export function checkAccuracy(lv) {
   for (const [m, n, k] of shapes()) {
-    const a = randomFloats(m * k, m * 31 + n), b = randomFloats(k * n, k * 7 + 1);
+    const a = randomFloats(m * k, m * 31 + n),
+      b = randomFloats(k * n, k * 7 + 1);
     const c = lv.matmul({ data: a, shape: [m, k] }, { data: b, shape: [k, n] });
     assertEq(c.shape.join('x'), `${m}x${n}`, `shape of [${m},${k}]·[${k},${n}]`);
     assert(c.data instanceof Float32Array, 'result data is a Float32Array');
@@ -25,7 +34,8 @@ export function checkAccuracy(lv) {
 export function checkDeterminism(lv) {
   const info = lv.backendInfo();
   const [m, n, k] = [96, 300, 200];
-  const a = randomFloats(m * k, 5), b = randomFloats(k * n, 6);
+  const a = randomFloats(m * k, 5),
+    b = randomFloats(k * n, 6);
   lv.setThreads(1);
   const one = lv.matmul({ data: a, shape: [m, k] }, { data: b, shape: [k, n] });
   lv.setThreads(info.threads);
@@ -35,7 +45,11 @@ export function checkDeterminism(lv) {
 
 export function checkErrors(lv) {
   const a = { data: new Float32Array(6), shape: [2, 3] };
-  assertThrows(() => lv.matmul(a, { data: new Float32Array(8), shape: [4, 2] }), 'ShapeError', /argument: b\.shape\[0\]; expected: 3; got: 4/);
+  assertThrows(
+    () => lv.matmul(a, { data: new Float32Array(8), shape: [4, 2] }),
+    'ShapeError',
+    /argument: b\.shape\[0\]; expected: 3; got: 4/,
+  );
   assertThrows(() => lv.matmul({ data: [1, 2, 3, 4, 5, 6], shape: [2, 3] }, a), 'ShapeError', /a\.data must be a Float32Array.*got: Array/);
   assertThrows(() => lv.matmul({ data: new Float64Array(6), shape: [2, 3] }, a), 'ShapeError', /got: Float64Array/);
   assertThrows(() => lv.matmul({ data: new Float32Array(5), shape: [2, 3] }, a), 'ShapeError', /a\.data has 5 elements/);

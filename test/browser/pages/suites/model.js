@@ -37,7 +37,10 @@ export default function (test, ctx) {
     const info = await lv.init({ build: FIXED_RUN_BUILD, threads: 2 });
     assert(info.threads === 2, `threads ${info.threads}`);
     const res = await fetch('/test/browser/generated/node-fixed-run.json');
-    if (!res.ok) throw new Error('test/browser/generated/node-fixed-run.json is missing: run the Node tests (npx vitest run test/fixed-run.test.ts) first');
+    if (!res.ok)
+      throw new Error(
+        'test/browser/generated/node-fixed-run.json is missing: run the Node tests (npx vitest run test/fixed-run.test.ts) first',
+      );
     const node = await res.json();
     const here = await fixedRun(lv);
     assertEq(JSON.stringify(here.losses), JSON.stringify(node.losses), 'batch losses');
@@ -46,7 +49,8 @@ export default function (test, ctx) {
   test('training in this Worker: fit lowers the loss and anomalyScores rank a planted anomaly first', async () => {
     await lv.dispose();
     await lv.init();
-    const n = 40, T = 16;
+    const n = 40,
+      T = 16;
     const data = new Float32Array(n * T);
     for (let b = 0; b < n; b++) for (let t = 0; t < T; t++) data[b * T + t] = Math.sin(0.5 * t + 0.3 * b);
     const m = new lv.LstmVae({ features: 1, hidden: 16, latent: 3, seed: 2 });

@@ -11,7 +11,10 @@ export default function (test, ctx) {
     const info = await lv.init();
     assertEq(info.build, 'simd', 'build');
     assertEq(info.threads, 1, 'threads');
-    assert(info.reasons.some((r) => r.includes('cross-origin isolated')), `reasons: ${JSON.stringify(info.reasons)}`);
+    assert(
+      info.reasons.some((r) => r.includes('cross-origin isolated')),
+      `reasons: ${JSON.stringify(info.reasons)}`,
+    );
   });
   matmulTests(test, lv, 'simd without isolation');
   test('asking for threads still gives simd, 1 thread (run.mjs counts the console.info notices)', async () => {

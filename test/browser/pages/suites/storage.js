@@ -47,9 +47,12 @@ export default function (test, ctx) {
     const file = new File([await blob.arrayBuffer()], 'model.safetensors', { type: 'application/octet-stream' });
     const b = await lv.modelFromFile(file);
     assert(sameBytes(b.toSafetensors(), bytes), 'modelFromFile gives the same file');
-    const ya = b.reconstruct(x), ym = m.reconstruct(x);
+    const ya = b.reconstruct(x),
+      ym = m.reconstruct(x);
     for (let i = 0; i < ya.length; i++) assert(Object.is(ya[i], ym[i]), `reconstruction ${i} identical`);
-    m.dispose(); a.dispose(); b.dispose();
+    m.dispose();
+    a.dispose();
+    b.dispose();
   });
 
   test('modelFromBlob: FormatError for a damaged file, ConfigError for a non-Blob', async () => {
@@ -81,7 +84,8 @@ export default function (test, ctx) {
     assert(sensor.savedAt >= t0 && sensor.savedAt <= Date.now(), 'savedAt');
     const a2 = await lv.loadFromIndexedDB(`${p}sensor`);
     assert(sameBytes(a2.toSafetensors(), a.toSafetensors()), 'the loaded model is the saved one');
-    const ya = a2.reconstruct(x), y = a.reconstruct(x);
+    const ya = a2.reconstruct(x),
+      y = a.reconstruct(x);
     for (let i = 0; i < y.length; i++) assert(Object.is(ya[i], y[i]), `reconstruction ${i} identical`);
     const b2 = await lv.loadFromIndexedDB(`${p}names/ünïcode ✓`);
     assertEq(b2.tokenizer.decode(b2.tokenizer.encode('bob')), 'bob', 'the tokenizer comes back');
@@ -94,7 +98,11 @@ export default function (test, ctx) {
     assertEq(await lv.deleteModel(`${p}sensor`), true, 'deleted');
     assertEq(await lv.deleteModel(`${p}sensor`), false, 'nothing left to delete');
     await assertRejects(lv.loadFromIndexedDB(`${p}sensor`), 'IOError', /no model named/);
-    assertEq(JSON.stringify((await lv.listModels()).filter((i) => i.name.startsWith(p)).map((i) => i.name)), JSON.stringify([`${p}names/ünïcode ✓`]), 'one left');
+    assertEq(
+      JSON.stringify((await lv.listModels()).filter((i) => i.name.startsWith(p)).map((i) => i.name)),
+      JSON.stringify([`${p}names/ünïcode ✓`]),
+      'one left',
+    );
     await lv.deleteModel(`${p}names/ünïcode ✓`);
     for (const m of [a, b, a2, b2, c, c2]) m.dispose();
   });
