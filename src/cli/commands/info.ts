@@ -2,6 +2,7 @@
  * `lstm-vae info`: what a model file holds (configuration, training, scoring metadata).
  */
 
+import type { DetectorPlan } from '../../detect/plan.js';
 import { duration, fmt } from '../progress.js';
 import { describeReduce, loadModel } from '../shared.js';
 
@@ -112,6 +113,12 @@ export async function info(modelFile: string, o: { json?: boolean }): Promise<vo
           (bestVal !== undefined ? `; best validation loss ${fmt(bestVal)}` : ''),
       );
     }
+  } else if (lm.model.metadata.detector !== undefined) {
+    const p = lm.model.metadata.detector as DetectorPlan;
+    kv('detector', `anomaly detector: window ${p.window * p.aggregate} rows (${p.windowReason})`);
+    kv('threshold', `${fmt(p.threshold)}: ${p.thresholdRule}`);
+    kv('training', `${p.training?.rows} rows, ${p.training?.steps} steps (stopped: ${p.training?.stopped})`);
+    kv('diagnostics', p.diagnostics?.message ?? '–');
   } else kv('metadata', 'none from lstm-vae train (score and eval need --window; no saved threshold)');
   if (summary.otherMetadata.length) kv('other keys', summary.otherMetadata.join(', '));
   process.stdout.write(lines.join('\n') + '\n');
