@@ -312,7 +312,7 @@ async function main() {
           `baseline F1 ${f3(sum.base.f1)}, ROC-AUC ${sum.base.auc === null ? '–' : f3(sum.base.auc)}`,
       );
     }
-    const rules = [...new Set(famRuns.map((r) => r.thresholdRule).filter(Boolean))];
+    const rules = [...new Set(famRuns.map((r) => r.thresholdRule?.replace(/\d+ points/g, 'N points')).filter(Boolean))];
     console.log(`  threshold rule${rules.length > 1 ? 's' : ''}: ${rules.join(' | ') || '–'}`);
     if (ORION[family]) console.log(`  ${ORION[family]}`);
     console.log(`  ${((performance.now() - tf) / 1000).toFixed(1)} s`);
