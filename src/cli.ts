@@ -8,7 +8,19 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { setPlatform } from './backend/platform.js';
 import { nodePlatform } from './backend/node.js';
-import { bench, evaluate, generate, info, Interrupted, reconstruct, sample, score, setGlobalOptions, train } from './cli/commands/index.js';
+import {
+  bench,
+  evaluate,
+  generate,
+  info,
+  Interrupted,
+  reconstruct,
+  sample,
+  score,
+  setGlobalOptions,
+  train,
+  watch,
+} from './cli/commands/index.js';
 import { errorMessage, oneLine, UsageError } from './cli/errors.js';
 import { REDUCE_CHOICES } from './detect/scores.js';
 import { version } from '../package.json';
@@ -265,6 +277,26 @@ export function buildProgram(): Command {
     )
     .action(async (model: string, opts) => {
       await generate(model, opts);
+    });
+
+  // watch --------------------------------------------------------------------------------------
+  program
+    .command('watch')
+    .description('live scoring: rows (CSV or NDJSON) from stdin or a file, one NDJSON line per row or per alarm')
+    .argument('<model>', 'an anomaly detector saved by `lstm-vae train`')
+    .option('--input <file>', 'read rows from this file instead of stdin')
+    .option('--alarms', 'print only the rows above the threshold')
+    .option('--state <file>', 'resume from this state file if it exists, and save the state there on exit')
+    .addHelpText(
+      'after',
+      '\nEach row is reported `delay` rows late (the windows that follow it are needed); rows before that print {"warmingUp": true}.\n' +
+        examples([
+          'tail -f metrics.csv | lstm-vae watch detector.safetensors --alarms',
+          'lstm-vae watch detector.safetensors --input today.csv --state watch.state',
+        ]),
+    )
+    .action(async (model: string, opts) => {
+      await watch(model, opts);
     });
 
   // sample -------------------------------------------------------------------------------------

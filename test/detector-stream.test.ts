@@ -66,3 +66,45 @@ describe('AnomalyDetector.stream', () => {
     }
   });
 });
+
+describe('lstm-vae watch', () => {
+  it('prints one NDJSON line per row with the stream scores, skips a malformed line, and saves its state', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, existsSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
+    try {
+      const s = synthetic(13, { n: 500, period: 25, anomalies: 1 });
+      const det = await AnomalyDetector.fit(Array.from(s.data), { maxSteps: 20, columns: ['value'] });
+      const model = join(dir, 'd.safetensors');
+      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
+      writeFileSync(model, det.toSafetensors());
+      const batch = det.score(Array.from(s.data));
+      const delay = det.stream().delay;
+      det.dispose();
+      const lines = ['value', ...Array.from(s.data, (v) => String(v))];
+      lines.splice(100, 0, 'not-a-number');
+      const state = join(dir, 'w.state');
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      // the same WebAssembly build as this process (Node 20 needs the flag for relaxed SIMD)
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const r = spawnSync(process.execPath, [...flags, cli, 'watch', model, '--state', state], {
+        input: `${lines.join('\n')}\n`,
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/line 101: a value is not a number; skipped/);
+      const out = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(out).toHaveLength(500);
+      expect(out.filter((p) => p.warmingUp)).toHaveLength(delay);
+      for (const p of out.filter((q) => !q.warmingUp)) expect(p.score).toBe(batch.scores[p.index]);
+      expect(existsSync(state)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,4 +8,5 @@ export { reconstruct, type ReconstructOptions } from './reconstruct.js';
 export { sample, type SampleOptions } from './sample.js';
 export { score, type ScoreOptions } from './score.js';
 export { train, type TrainOptions } from './train.js';
+export { watch, type WatchOptions } from './watch.js';
 export { Interrupted, setGlobalOptions, type GlobalOptions } from '../shared.js';

@@ -1,0 +1,144 @@
+/**
+ * `lstm-vae watch`: live scoring of rows read from stdin (or a file) with a detector's `stream()`: one NDJSON
+ * line per row (or per alarm), flushed as it is written; malformed lines are skipped with one warning each.
+ */
+
+import { existsSync, readFileSync, createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { AnomalyDetector } from '../../detect/detector.js';
+import type { DetectorStream } from '../../detect/stream.js';
+import { writeFileAtomicSync } from '../../io/atomic-write.js';
+import { UsageError } from '../errors.js';
+import { loadModel } from '../shared.js';
+
+export interface WatchOptions {
+  alarms?: boolean;
+  state?: string;
+  input?: string;
+}
+
+interface Layout {
+  /** Index in a CSV row (or key of an NDJSON object) of each feature, and of the timestamp. */
+  columns: Array<number | string>;
+  timestamp?: number | string;
+}
+
+export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
+  const lm = await loadModel(modelFile);
+  if (lm.model.metadata.detector === undefined) {
+    lm.model.dispose();
+    throw new UsageError(`${modelFile} is not an anomaly detector; train one with \`lstm-vae train data.csv --out detector.safetensors\``);
+  }
+  const det = AnomalyDetector.fromModel(lm.model);
+  const saved = lm.model.metadata.cliInput as { columns?: string[]; timestamp?: string | null } | undefined;
+  const names = saved?.columns ?? det.plan.columns ?? Array.from({ length: det.plan.features }, (_, j) => `column ${j}`);
+  const d = det.plan.features;
+  let live: DetectorStream;
+  if (o.state && existsSync(o.state)) live = det.stream(new Uint8Array(readFileSync(o.state)));
+  else live = det.stream();
+  const times: string[] = [];
+  let layout: Layout | undefined;
+  let lineNo = 0;
+  let stopped = false;
+  const out = (obj: unknown) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+  const warn = (m: string) => process.stderr.write(`lstm-vae watch: line ${lineNo}: ${m}; skipped\n`);
+  const finish = () => {
+    if (o.state) writeFileAtomicSync(o.state, live.save());
+    det.dispose();
+  };
+  const input = o.input && o.input !== '-' ? createReadStream(o.input) : process.stdin;
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  const onSignal = () => {
+    stopped = true;
+    rl.close();
+  };
+  process.once('SIGINT', onSignal);
+  try {
+    for await (const raw of rl) {
+      if (stopped) break;
+      lineNo++;
+      const line = raw.trim();
+      if (!line) continue;
+      let values: number[] | undefined;
+      let time: string | undefined;
+      if (line.startsWith('{')) {
+        let obj: Record<string, unknown>;
+        try {
+          obj = JSON.parse(line);
+        } catch {
+          warn('not valid JSON');
+          continue;
+        }
+        values = names.map((c) => (obj[c] === null || obj[c] === '' ? NaN : Number(obj[c])));
+        const ts = saved?.timestamp ?? 'timestamp';
+        if (obj[ts] !== undefined) time = String(obj[ts]);
+        if (values.some((v, j) => Number.isNaN(v) && obj[names[j]] !== null && obj[names[j]] !== '')) {
+          warn(`expected the numeric fields ${names.join(', ')}`);
+          continue;
+        }
+      } else {
+        const cells = line.split(',').map((c) => c.trim());
+        if (!layout) {
+          const header = cells.every((c) => c !== '' && Number.isNaN(Number(c)));
+          if (header) {
+            const idx = names.map((c) => cells.indexOf(c));
+            if (idx.some((i) => i < 0))
+              throw new UsageError(`the header has no column ${names[idx.findIndex((i) => i < 0)]} (columns: ${cells.join(', ')})`);
+            const ts = saved?.timestamp ? cells.indexOf(saved.timestamp) : -1;
+            layout = { columns: idx, ...(ts >= 0 ? { timestamp: ts } : {}) };
+            continue;
+          }
+          // no header: the D values, after a timestamp when there is one more cell
+          layout = cells.length === d + 1 ? { columns: names.map((_, j) => j + 1), timestamp: 0 } : { columns: names.map((_, j) => j) };
+        }
+        const need = Math.max(...(layout.columns as number[]), typeof layout.timestamp === 'number' ? layout.timestamp : 0) + 1;
+        if (cells.length < need) {
+          warn(`expected ${need} fields, got ${cells.length}`);
+          continue;
+        }
+        values = (layout.columns as number[]).map((i) => (cells[i] === '' || /^(nan|na|null)$/i.test(cells[i]) ? NaN : Number(cells[i])));
+        if (
+          values.some(
+            (v, j) =>
+              Number.isNaN(v) &&
+              !(cells[(layout!.columns as number[])[j]] === '' || /^(nan|na|null)$/i.test(cells[(layout!.columns as number[])[j]])),
+          )
+        ) {
+          warn('a value is not a number');
+          continue;
+        }
+        if (typeof layout.timestamp === 'number') time = cells[layout.timestamp];
+      }
+      let p: ReturnType<DetectorStream['push']>;
+      try {
+        p = live.push(values);
+      } catch (e) {
+        warn((e as Error).message);
+        continue;
+      }
+      if (time !== undefined) {
+        times.push(time);
+        if (times.length > live.delay + 1) times.shift();
+      }
+      if (p.warmingUp) {
+        if (!o.alarms) out({ index: p.index, warmingUp: true });
+        continue;
+      }
+      if (o.alarms && !p.anomaly) continue;
+      const contributions: Record<string, number> = {};
+      names.forEach((c, j) => {
+        contributions[c] = Number(p.contributions[j].toFixed(4));
+      });
+      out({
+        index: p.index,
+        ...(times.length ? { timestamp: times[0] } : {}),
+        score: p.score,
+        anomaly: p.anomaly,
+        ...(d > 1 ? { contributions } : {}),
+      });
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    finish();
+  }
+}
