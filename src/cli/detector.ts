@@ -9,7 +9,7 @@ import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
 import { labelRuns } from '../detect/intervals.js';
 import { regularize } from '../detect/preprocess.js';
 import type { ReportInput } from '../report/index.js';
-import { readLabelsFor } from './labels.js';
+import { readLabelsFor, timeOf } from './labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
 import { duration, fmt, note } from './progress.js';
 import { Interrupted, initBackend } from './shared.js';
@@ -36,11 +36,6 @@ interface Grid {
   slot?: Int32Array;
   /** The grid's interval in milliseconds (irregular times only). */
   interval?: number;
-}
-
-/** Milliseconds of a timestamp cell (ISO 8601 or `YYYY-MM-DD HH:MM:SS`, read as UTC), NaN if unreadable. */
-function timeOf(s: string): number {
-  return Date.parse(s.includes('T') || s.endsWith('Z') || !s.includes(' ') ? s : `${s.replace(' ', 'T')}Z`);
 }
 
 /**

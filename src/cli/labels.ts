@@ -21,9 +21,9 @@ function zeroOne(v: unknown, where: string): number {
   throw new DataError(`${where}: expected a label 0 or 1, got ${JSON.stringify(v)}`);
 }
 
-function timeOf(s: string): number {
-  const t = Date.parse(s.includes('T') || s.endsWith('Z') ? s : s.replace(' ', 'T') + 'Z');
-  return t;
+/** Milliseconds of a timestamp cell (ISO 8601, or `YYYY-MM-DD HH:MM:SS` read as UTC); NaN if unreadable. */
+export function timeOf(s: string): number {
+  return Date.parse(s.includes('T') || s.endsWith('Z') || !s.includes(' ') ? s : `${s.replace(' ', 'T')}Z`);
 }
 
 /**
