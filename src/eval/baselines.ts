@@ -290,14 +290,7 @@ export function zScoreScores(series: ArrayLike<number>, features: number): Float
     throw new ConfigError('features must be a positive integer', { argument: 'features', expected: 'an integer >= 1', actual: features });
   }
   const d = features;
-  if (series == null || typeof series.length !== 'number' || series.length % d !== 0) {
-    throw new ShapeError('series length must be a multiple of the number of features', {
-      argument: 'series.length',
-      expected: `a multiple of ${d}`,
-      actual: series?.length,
-    });
-  }
-  const n = series.length / d;
+  const n = seriesRows(series, d);
   if (n === 0) throw new DataError('series is empty', { argument: 'series', expected: 'at least one row', actual: 'length 0' });
   const mean = new Float64Array(d);
   for (let i = 0; i < series.length; i++) {
@@ -334,6 +327,18 @@ export function zScoreScores(series: ArrayLike<number>, features: number): Float
   return scores;
 }
 
+/** Rows of a row-major `[N, d]` series (ShapeError when its length is not a multiple of d). */
+function seriesRows(series: ArrayLike<number>, d: number): number {
+  if (series == null || typeof series.length !== 'number' || series.length % d !== 0) {
+    throw new ShapeError('series length must be a multiple of the number of features', {
+      argument: 'series.length',
+      expected: `a multiple of ${d}`,
+      actual: series?.length,
+    });
+  }
+  return series.length / d;
+}
+
 /**
  * Rolling z-score scores: each row scored by the max over features of |x − mean| / std of the previous
  * `window` rows (population std; fewer rows at the start, none for the first two rows, which score 0;
@@ -342,14 +347,7 @@ export function zScoreScores(series: ArrayLike<number>, features: number): Float
 export function rollingZScores(series: ArrayLike<number>, features: number, window = 100): Float64Array {
   const d = checkInt(features, 'features', 1);
   checkInt(window, 'window', 2);
-  if (series == null || typeof series.length !== 'number' || series.length % d !== 0) {
-    throw new ShapeError('series length must be a multiple of the number of features', {
-      argument: 'series.length',
-      expected: `a multiple of ${d}`,
-      actual: series?.length,
-    });
-  }
-  const n = series.length / d;
+  const n = seriesRows(series, d);
   const out = new Float64Array(n);
   for (let j = 0; j < d; j++) {
     let s = 0;
