@@ -16,7 +16,7 @@
 //
 // Environment: KEEP=1 keeps the temp folder; CHROMIUM=<path>; PACKAGE_TEST_LINT=0 skips step 6.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,20 @@ function record(name, ok, error) {
 }
 
 /** Runs a check; a thrown error fails it (and returns undefined). */
+/** Install-size budget of a fresh consumer (node_modules after `npm install <tarball>`). */
+const INSTALL_BUDGET = 6 * 2 ** 20;
+
+/** Bytes of the files under a folder (links not followed). */
+function dirBytes(dir) {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += dirBytes(p);
+    else if (e.isFile()) total += statSync(p).size;
+  }
+  return total;
+}
+
 async function check(name, fn) {
   const t = Date.now();
   try {
@@ -215,7 +229,15 @@ async function main() {
       });
       assert(existsSync(join(app, 'node_modules/lstm-vae/dist/index.node.js')), 'node_modules/lstm-vae is not there');
       const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: app }).catch((e) => ({ stdout: '' }));
-      console.log(`  ${stdout.trim().split('\n').length - 1} packages installed with it`);
+      // a lean install: the run-time dependencies are what dist/ imports (the demo's data sets are devDependencies)
+      const bytes = dirBytes(join(app, 'node_modules'));
+      console.log(
+        `  ${stdout.trim().split('\n').length - 1} packages installed with it, ${(bytes / 2 ** 20).toFixed(1)} MiB in node_modules`,
+      );
+      assert(
+        bytes < INSTALL_BUDGET,
+        `a fresh install takes ${(bytes / 2 ** 20).toFixed(1)} MiB, over the ${INSTALL_BUDGET / 2 ** 20} MiB budget`,
+      );
     });
     if (!installed) return;
 
