@@ -1,7 +1,7 @@
 // Convergent training (issue 15): `fit` without `epochs` holds out a validation split, stops early on the
 // validation loss within a step / time budget and restores the best weights; explicit `epochs` is unchanged.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, type EpochStats, init, LstmVae } from '../dist/index.node.js';
+import { ConfigError, DataError, type EpochStats, init, LstmVae } from '../dist/index.node.js';
 import { sameBits } from './shared/numeric.js';
 import { sines } from './shared/sines.js';
 
@@ -128,5 +128,23 @@ describe('fit with explicit epochs', () => {
     }
     expect(sameBits(m.weightsSnapshot(), before)).toBe(true); // nothing trained
     m.dispose();
+  });
+});
+
+describe('fit options', () => {
+  it('rejects an unknown option with a ConfigError naming the closest one, before training', async () => {
+    await init();
+    const m = new LstmVae({ mode: 'continuous', features: 1, hidden: 4, latent: 2, layers: 1, seed: 1 });
+    const before = m.toSafetensors();
+    const x = { data: new Float32Array(4 * 5).fill(0.5), shape: [4, 5, 1] as [number, number, number] };
+    await expect(m.fit(x, { epoch: 1 } as never)).rejects.toThrow(/unknown option epoch; did you mean epochs\?/);
+    await expect(m.fit(x, { epoch: 1 } as never)).rejects.toBeInstanceOf(ConfigError);
+    expect(m.toSafetensors()).toEqual(before);
+    m.dispose();
+  });
+
+  it('keeps the error class names (they survive a minifier)', () => {
+    expect(new ConfigError('x').name).toBe('ConfigError');
+    expect(new DataError('x').name).toBe('DataError');
   });
 });

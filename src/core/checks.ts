@@ -25,3 +25,35 @@ export function checkInt(v: unknown, argument: string, min: number, max?: number
     actual: v,
   });
 }
+
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+/** Throws a ConfigError for a key of `options` that is not in `known`, naming the closest known key. */
+export function checkKnownKeys(options: object, known: readonly string[], argument = 'options'): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    let best = known[0];
+    for (const k of known)
+      if (editDistance(key.toLowerCase(), k.toLowerCase()) < editDistance(key.toLowerCase(), best.toLowerCase())) best = k;
+    const hint =
+      editDistance(key.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(best.length / 3)) ? `; did you mean ${best}?` : '';
+    throw new ConfigError(`unknown option ${key}${hint}`, {
+      argument: `${argument}.${key}`,
+      expected: `one of ${known.join(', ')}`,
+      actual: key,
+    });
+  }
+}

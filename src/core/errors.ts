@@ -25,6 +25,8 @@ function show(v: unknown): string {
 
 /** Base class of every error lstm-vae throws on purpose. */
 export class LstmVaeError extends Error {
+  // spelled out (not new.target.name) so that the names survive a consumer's minifier
+  override name = 'LstmVaeError';
   readonly argument?: string;
   readonly expected?: unknown;
   readonly actual?: unknown;
@@ -38,7 +40,6 @@ export class LstmVaeError extends Error {
       full = `${message} (${parts.join('; ')})`;
     }
     super(full);
-    this.name = new.target.name;
     this.argument = details.argument;
     this.expected = details.expected;
     this.actual = details.actual;
@@ -46,16 +47,30 @@ export class LstmVaeError extends Error {
 }
 
 /** A tensor or array has the wrong shape, length or element type. */
-export class ShapeError extends LstmVaeError {}
+export class ShapeError extends LstmVaeError {
+  override readonly name = 'ShapeError';
+}
 /** A model or training option is missing, of the wrong type or out of range. */
-export class ConfigError extends LstmVaeError {}
+export class ConfigError extends LstmVaeError {
+  override readonly name = 'ConfigError';
+}
 /** Data is empty, malformed or holds values the model cannot take (NaN, Inf, unknown tokens). */
-export class DataError extends LstmVaeError {}
+export class DataError extends LstmVaeError {
+  override readonly name = 'DataError';
+}
 /** A computation produced a non-finite value (e.g. the loss diverged during training). */
-export class NumericError extends LstmVaeError {}
+export class NumericError extends LstmVaeError {
+  override readonly name = 'NumericError';
+}
 /** A saved file is not a valid lstm-vae / safetensors file. */
-export class FormatError extends LstmVaeError {}
+export class FormatError extends LstmVaeError {
+  override readonly name = 'FormatError';
+}
 /** The WebAssembly backend could not be loaded or used (not initialised, unsupported runtime). */
-export class BackendError extends LstmVaeError {}
+export class BackendError extends LstmVaeError {
+  override readonly name = 'BackendError';
+}
 /** Reading or writing a file failed (the previous file, if any, is left intact). */
-export class IOError extends LstmVaeError {}
+export class IOError extends LstmVaeError {
+  override readonly name = 'IOError';
+}

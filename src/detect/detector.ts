@@ -11,7 +11,7 @@
  * realKnownCause and artificialNoAnomaly, the npm sensor-network set, seeded synthetic series) and then frozen.
  */
 
-import { checkInt } from '../core/checks.js';
+import { checkInt, checkKnownKeys } from '../core/checks.js';
 import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { LstmVae } from '../model/index.js';
@@ -150,7 +150,7 @@ function prepare(series: SeriesInput, features: number | undefined, columns?: re
 function checkOptions(o: DetectorOptions): void {
   if (o === null || typeof o !== 'object')
     throw new ConfigError('options must be an object', { argument: 'options', expected: 'object', actual: o });
-  const known = new Set([
+  checkKnownKeys(o, [
     'window',
     'aggregate',
     'hidden',
@@ -167,10 +167,6 @@ function checkOptions(o: DetectorOptions): void {
     'onEpochEnd',
     'signal',
   ]);
-  for (const key of Object.keys(o)) {
-    if (!known.has(key))
-      throw new ConfigError(`unknown option ${key}`, { argument: `options.${key}`, expected: [...known].join(', '), actual: key });
-  }
   for (const key of ['window', 'aggregate', 'hidden', 'latent', 'batchSize', 'maxSteps', 'maxTrainWindows'] as const) {
     if (o[key] !== undefined) checkInt(o[key], `options.${key}`, key === 'window' ? 2 : 1);
   }

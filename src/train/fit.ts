@@ -3,7 +3,7 @@
  */
 
 import { wasm } from '../backend/index.js';
-import { checkInt } from '../core/checks.js';
+import { checkInt, checkKnownKeys } from '../core/checks.js';
 import { ConfigError, DataError, FormatError, NumericError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { makeOptimizer, type Optimizer } from './optim/index.js';
@@ -16,11 +16,41 @@ import { lrAt } from './schedules.js';
 import { type Source, source } from './sources.js';
 import type { EpochStats, FitOptions, History, TrainerState } from './types.js';
 
+/** Every key `fit` reads (an unknown key is a ConfigError naming the closest, e.g. `epoch` → `epochs`). */
+const FIT_OPTIONS = [
+  'epochs',
+  'maxSteps',
+  'maxSeconds',
+  'patience',
+  'batchSize',
+  'shuffle',
+  'validationSplit',
+  'validationData',
+  'optimizer',
+  'learningRate',
+  'optimizerOptions',
+  'schedule',
+  'warmupSteps',
+  'clipNorm',
+  'beta',
+  'klAnnealing',
+  'freeBits',
+  'earlyStopping',
+  'onBatchEnd',
+  'onEpochEnd',
+  'signal',
+  'resumeFrom',
+  'checkpointEvery',
+  'checkpointPath',
+  'onCheckpoint',
+] as const satisfies readonly (keyof FitOptions)[];
+
 const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export async function fit(model: Trainable, data: ModelInput | AsyncIterable<ModelInput>, options: FitOptions = {}): Promise<History> {
   if (options === null || typeof options !== 'object')
     throw new ConfigError('fit options must be an object', { argument: 'options', expected: 'object', actual: options });
+  checkKnownKeys(options, FIT_OPTIONS);
   const convergent = options.epochs === undefined;
   const batchSize = checkInt(options.batchSize ?? 32, 'options.batchSize', 1);
   const maxSteps = checkInt(options.maxSteps ?? 2000, 'options.maxSteps', 1);
