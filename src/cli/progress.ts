@@ -4,29 +4,7 @@
  */
 
 import cliProgress, { type SingleBar } from 'cli-progress';
-
-export interface BatchStats {
-  epoch: number;
-  batch: number;
-  batches: number;
-  step: number;
-  loss: number;
-  recon: number;
-  kl: number;
-  beta?: number;
-  learningRate?: number;
-  gradNorm?: number;
-  seqPerSec?: number;
-}
-
-export interface EpochStats {
-  epoch: number;
-  loss: number;
-  recon: number;
-  kl: number;
-  valLoss?: number;
-  seqPerSec?: number;
-}
+import type { BatchStats, EpochStats } from '../train/index.js';
 
 export function fmt(v: number | undefined, digits = 4): string {
   if (v === undefined || v === null || Number.isNaN(v)) return '-';

@@ -13,7 +13,8 @@ import { CharTokenizer } from '../data/tokenizer.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from '../io/safetensors.js';
 import { fit, type FitOptions, type History, makeCheckpoint, type Optimizer, type TrainerState } from '../train/index.js';
 import { Graph } from './graph.js';
-import { FORMAT_VERSION, inferConfig, type LstmVaeConfig, resolveConfig, type Resolved } from './config.js';
+import { FORMAT_VERSION, type LstmVaeConfig, resolveConfig, type Resolved } from './config.js';
+import { configOfFile, metadataOfFile, tokenizerOfFile } from './file.js';
 import { type Batch, toBatch } from './input.js';
 import { type LossOptions, lossOptions, type LossResult } from './loss.js';
 import { orthogonal, parameterShapes, type ParamSpec } from './params.js';
@@ -482,42 +483,7 @@ export class LstmVae {
 
   /** @internal */
   static fromTensors(metadata: Record<string, string>, tensors: Record<string, { shape: number[]; data: Float32Array }>): LstmVae {
-    // 'pt' / 'np': the framework tag Hugging Face tools put in files saved from PyTorch / NumPy state dicts
-    if (metadata.format !== undefined && metadata.format !== 'lstm-vae' && metadata.format !== 'pt' && metadata.format !== 'np')
-      throw new FormatError('not an lstm-vae file', {
-        argument: '__metadata__.format',
-        expected: "'lstm-vae' (or 'pt' / 'np' for a state dict with the SPEC's keys)",
-        actual: metadata.format,
-      });
-    if (metadata.format_version !== undefined) {
-      const v = Number(metadata.format_version);
-      if (!Number.isInteger(v) || v < 1)
-        throw new FormatError('bad format_version', {
-          argument: '__metadata__.format_version',
-          expected: '1',
-          actual: metadata.format_version,
-        });
-      if (v > FORMAT_VERSION)
-        throw new FormatError(`the file has format_version ${v}, newer than this package reads (${FORMAT_VERSION}): update lstm-vae`, {
-          argument: '__metadata__.format_version',
-          expected: `<= ${FORMAT_VERSION}`,
-          actual: v,
-        });
-    }
-    let config: LstmVaeConfig;
-    if (metadata.config !== undefined) {
-      try {
-        config = JSON.parse(metadata.config);
-      } catch {
-        throw new FormatError('the config in the file is not valid JSON', {
-          argument: '__metadata__.config',
-          expected: 'JSON object',
-          actual: metadata.config.slice(0, 80),
-        });
-      }
-    } else {
-      config = inferConfig(tensors);
-    }
+    const config = configOfFile(metadata, tensors);
     const own: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const [k, v] of Object.entries(tensors)) if (!k.startsWith('optimizer.') && !k.startsWith('trainer.')) own[k] = v;
     let model: LstmVae;
@@ -536,33 +502,12 @@ export class LstmVae {
       model.dispose();
       throw e;
     }
-    if (metadata.metadata) {
-      let meta: unknown;
-      try {
-        meta = JSON.parse(metadata.metadata);
-      } catch {
-        model.dispose();
-        throw new FormatError('the metadata in the file is not valid JSON', { argument: '__metadata__.metadata' });
-      }
-      if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
-        model.dispose();
-        throw new FormatError('the metadata in the file must be a JSON object', {
-          argument: '__metadata__.metadata',
-          expected: '{ ... }',
-          actual: metadata.metadata.slice(0, 80),
-        });
-      }
-      model.metadata = meta as Record<string, unknown>;
-    }
-    if (metadata.tokenizer) {
-      try {
-        model.tokenizer = CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
-      } catch (e) {
-        model.dispose();
-        throw e instanceof FormatError
-          ? e
-          : new FormatError('the tokenizer in the file is not valid JSON', { argument: '__metadata__.tokenizer' });
-      }
+    try {
+      if (metadata.metadata) model.metadata = metadataOfFile(metadata.metadata);
+      if (metadata.tokenizer) model.tokenizer = tokenizerOfFile(metadata.tokenizer);
+    } catch (e) {
+      model.dispose();
+      throw e;
     }
     return model;
   }
