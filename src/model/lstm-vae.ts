@@ -10,6 +10,7 @@ import { BackendError, ConfigError, DataError, FormatError, ShapeError } from '.
 import { Rng } from '../core/rng.js';
 import { type ModelInput, product } from '../core/tensor.js';
 import { CharTokenizer } from '../data/tokenizer.js';
+import { modelToOnnx } from '../io/onnx.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from '../io/safetensors.js';
 import { fit, type FitOptions, type History, makeCheckpoint, type Optimizer, type TrainerState } from '../train/index.js';
 import { Graph } from './graph.js';
@@ -463,6 +464,11 @@ export class LstmVae {
     if (Object.keys(this.metadata).length) meta.metadata = JSON.stringify(this.metadata);
     if (this.tokenizer) meta.tokenizer = JSON.stringify(this.tokenizer.toJSON());
     return encodeSafetensors({ ...this.stateDict(), ...extraTensors }, meta);
+  }
+
+  /** The inference graph (reconstruction through `mu`) as ONNX ModelProto bytes, opset 17 (docs/onnx.md). */
+  toOnnx(): Uint8Array {
+    return modelToOnnx(this);
   }
 
   /**
