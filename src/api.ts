@@ -59,6 +59,9 @@ export {
   type DetectorScores,
   type SeriesInput,
   type StreamPoint,
+  type StreamEvent,
+  type IntervalExplanation,
 } from './detect/detector.js';
+export { explainRows } from './detect/explain.js';
 export { findAnomalies, findAnomaliesDetailed, type FindAnomaliesOptions, type AnomalyDetails } from './detect/find-anomalies.js';
 export { diagnose } from './detect/diagnostics.js';

@@ -1,8 +1,23 @@
 // det.stream(): rows pushed one at a time give, after the stated delay, the batch scores to the last bit, and a
 // stream saved half-way and restored continues identically.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyDetector, init } from '../dist/index.node.js';
+import { AnomalyDetector, type IntervalExplanation, init, type StreamPoint } from '../dist/index.node.js';
 import { synthetic } from '../src/data/synthetic.js';
+
+/** Seeded sines with a phase and an amplitude per feature and a little noise; each anomaly flips one feature's sign for a while. */
+function wavy(seed: number, n: number, d: number, period: number, anomalies: Array<{ feature: number; start: number; length: number }>) {
+  let st = seed * 2654435761;
+  const rand = () => {
+    st = (st * 1664525 + 1013904223) >>> 0;
+    return st / 2 ** 32 - 0.5;
+  };
+  const data = new Float32Array(n * d);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < d; j++) data[i * d + j] = (1 + 0.5 * j) * Math.sin((2 * Math.PI * i) / period + j) + 0.1 * rand() + j;
+  for (const a of anomalies)
+    for (let i = a.start; i < a.start + a.length; i++) data[i * d + a.feature] = 2 * a.feature - data[i * d + a.feature];
+  return { data, shape: [n, d] as [number, number] };
+}
 
 describe('AnomalyDetector.stream', () => {
   beforeAll(async () => {
@@ -50,6 +65,107 @@ describe('AnomalyDetector.stream', () => {
       det.dispose();
     }
   });
+
+  // A series with a known anomaly in one feature: a clean series of the same shape trains the detector.
+  it.each([
+    {
+      name: 'univariate',
+      n: 2000,
+      period: 40,
+      features: 1,
+      anomalies: [
+        { feature: 0, start: 600, length: 12 },
+        { feature: 0, start: 1500, length: 40 },
+      ],
+    },
+    {
+      name: 'three features',
+      n: 3000,
+      period: 50,
+      features: 3,
+      anomalies: [
+        { feature: 1, start: 1000, length: 30 },
+        { feature: 2, start: 2200, length: 30 },
+      ],
+    },
+    {
+      name: 'two features, aggregated rows',
+      n: 4200,
+      period: 300,
+      features: 2,
+      anomalies: [
+        { feature: 1, start: 1500, length: 90 },
+        { feature: 0, start: 3000, length: 90 },
+      ],
+    },
+  ])(
+    '$name: alarms opened and closed by the stream are the batch intervals, explained alike, across save/restore',
+    async ({ n, period, features, anomalies }) => {
+      const det = await AnomalyDetector.fit(wavy(1, n, features, period, []), { maxSteps: 300 });
+      try {
+        const series = wavy(2, n, features, period, anomalies);
+        const batch = det.score(series);
+        const live = det.stream();
+        let resumed: ReturnType<typeof det.stream> | undefined;
+        const events: Array<NonNullable<StreamPoint['event']> & { at: number }> = [];
+        const resumedEvents: typeof events = [];
+        for (let i = 0; i < n; i++) {
+          const row = series.data.subarray(i * features, (i + 1) * features);
+          const p = live.push(row);
+          if (p.event) events.push({ ...p.event, at: p.index });
+          if (resumed) {
+            const q = resumed.push(row);
+            if (q.event) resumedEvents.push({ ...q.event, at: q.index });
+          }
+          if (i === Math.floor(n / 2)) resumed = det.stream(live.save());
+          if (!p.warmingUp) expect(p.score).toBe(batch.scores[p.index]);
+        }
+        // Alarms: every batch interval the stream could close (its closing score emitted) is reported, with the same rows.
+        const { padding, gap, aggregate: f } = det.plan;
+        const join = Math.max(gap, 2 * padding);
+        const lastEmitted = n - 1 - live.delay;
+        const closable = batch.intervals.filter(([, b]) => b < n - 1 && ((b + 1) / f - 1 - padding + join + 1) * f <= lastEmitted);
+        const closed = events.filter((e) => e.type === 'close');
+        const opened = events.filter((e) => e.type === 'open');
+        expect(closable.length).toBeGreaterThan(0);
+        expect(closed.map((e) => e.interval)).toEqual(closable);
+        expect(opened.map((e) => e.interval[0])).toEqual(batch.intervals.slice(0, opened.length).map(([a]) => a));
+        expect(opened.length - closed.length).toBeLessThanOrEqual(1);
+        for (const e of events) {
+          // an interval opens at its first score above the threshold, and closes after its end
+          if (e.type === 'open') expect(batch.scores[e.at]).toBeGreaterThan(det.plan.threshold);
+          else expect(e.at).toBeGreaterThan(e.interval[1]);
+        }
+        // … with the batch's explanation of the same rows (sums merged in another order: equal to rounding)
+        const sameExplanation = (a: IntervalExplanation, b: IntervalExplanation) => {
+          expect(a.interval).toEqual(b.interval);
+          expect(a.features.map((x) => x.feature)).toEqual(b.features.map((x) => x.feature));
+          a.features.forEach((x, k) => expect(x.share).toBeCloseTo(b.features[k].share, 9));
+          expect(a.steps.map((x) => x.index)).toEqual(b.steps.map((x) => x.index));
+          a.steps.forEach((x, k) => expect(x.share).toBeCloseTo(b.steps[k].share, 9));
+        };
+        closed.forEach((e, k) => {
+          if (e.type === 'close') sameExplanation(e.explanation, batch.explanations[k]);
+        });
+        // a stream restored half-way reports the same alarms from then on
+        const after = events.filter((e) => e.at > Math.floor(n / 2) - live.delay);
+        expect(after.length).toBeGreaterThan(0);
+        expect(resumedEvents.map((e) => [e.type, e.interval])).toEqual(after.map((e) => [e.type, e.interval]));
+        // the injected anomalies: the feature that carries each one's error and the rows it was injected into
+        for (const a of anomalies) {
+          const k = batch.intervals.findIndex(([lo, hi]) => lo <= a.start && a.start <= hi);
+          expect(k, `an interval holds the anomaly at ${a.start}`).toBeGreaterThanOrEqual(0);
+          const x = batch.explanations[k];
+          expect(x.features[0].feature).toBe(a.feature);
+          expect(x.steps[0].index).toBeGreaterThanOrEqual(a.start - 2 * det.plan.aggregate);
+          expect(x.steps[0].index).toBeLessThan(a.start + a.length + 2 * det.plan.aggregate);
+          if (features > 1) expect(x.steps[0].features.indexOf(Math.max(...x.steps[0].features))).toBe(a.feature);
+        }
+      } finally {
+        det.dispose();
+      }
+    },
+  );
 
   it('rejects a row of the wrong width, a non-number and a state of another detector', async () => {
     const s = synthetic(12, { n: 600, period: 30, anomalies: 1 });

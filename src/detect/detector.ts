@@ -18,13 +18,15 @@ import { LstmVae } from '../model/index.js';
 import type { BatchStats, Diagnostics, EpochStats, History } from '../train/index.js';
 import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
+import { explainRows, type IntervalExplanation } from './explain.js';
 import { intervalsAbove, medianReconstruction, pointErrors, reconstructWindows } from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
 
 export type { DetectorPlan } from './plan.js';
-export type { StreamPoint } from './stream.js';
+export type { StreamEvent, StreamPoint } from './stream.js';
+export type { IntervalExplanation } from './explain.js';
 export { DetectorStream } from './stream.js';
 
 /** A series: `{ data, shape: [N, D] }` row-major, or a plain array / typed array of N values (univariate). NaN marks a missing value. */
@@ -67,6 +69,10 @@ export interface DetectorScores {
   contributions: Float32Array;
   /** The detector's reconstruction of each row, in the input's units `[N, D]`. */
   reconstruction: Float32Array;
+  /** Each feature's squared reconstruction error per row, in the detector's scaled units `[N, D]` (`contributions` are its shares per row). */
+  errors: Float32Array;
+  /** One per interval: which features and rows carry its error (`explainRows(r.errors, D, rows)` explains any other rows). */
+  explanations: IntervalExplanation[];
 }
 
 const DEFAULTS = {
@@ -334,10 +340,12 @@ export class AnomalyDetector {
     const scores = new Float32Array(n0);
     const contributions = new Float32Array(n0 * d);
     const reconstruction = new Float32Array(n0 * d);
+    const sq = new Float64Array(n0 * d);
     for (let i = 0; i < n0; i++) {
       const b = Math.min(n - 1, Math.floor(i / f));
       scores[i] = smoothed[b];
       for (let j = 0; j < d; j++) {
+        sq[i * d + j] = (xs[b * d + j] - rec[b * d + j]) ** 2;
         contributions[i * d + j] = share[b * d + j];
         reconstruction[i * d + j] = rec[b * d + j] * p.scale[j] + p.center[j];
       }
@@ -345,7 +353,17 @@ export class AnomalyDetector {
     const intervals = binIntervals.map(([a, b]) => [a * f, b === n - 1 ? n0 - 1 : (b + 1) * f - 1] as [number, number]);
     const anomalies = new Uint8Array(n0);
     for (const [a, b] of intervals) anomalies.fill(1, a, b + 1);
-    return { scores, anomalies, threshold: p.threshold, intervals, contributions, reconstruction };
+    const explanations = intervals.map((iv) => explainRows(sq, d, iv, p.columns));
+    return {
+      scores,
+      anomalies,
+      threshold: p.threshold,
+      intervals,
+      contributions,
+      reconstruction,
+      errors: Float32Array.from(sq),
+      explanations,
+    };
   }
 
   /** The detector as one safetensors file: the model's weights, with the plan in `__metadata__.metadata`. */

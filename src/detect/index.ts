@@ -16,5 +16,8 @@ export {
   type DetectorScores,
   type SeriesInput,
   type StreamPoint,
+  type StreamEvent,
+  type IntervalExplanation,
 } from './detector.js';
+export { explainRows } from './explain.js';
 export * from './diagnostics.js';

@@ -4,9 +4,17 @@
  * row's score once every window and smoothing term that the batch score of that row uses has arrived: a fixed delay
  * of `delay` rows. From then on the score of row `index` equals `det.score(series).scores[index]` of the same rows
  * (without missing values: a live stream fills a missing value with the last one, the batch interpolates).
+ *
+ * Alarms: the stream applies the batch's interval rule (runs above the threshold merged across `gap` points,
+ * widened by `padding` points on both sides) as the scores become final. An interval opens on its first score above
+ * the threshold; its start (`padding` points earlier) is known then, its end is not. It closes once
+ * `max(gap, 2·padding) + 1` scores in a row have stayed below the threshold (no later run can join it any more):
+ * its end is then known, `padding` points after its last score above the threshold, and equals the batch
+ * interval's. (Only at the end of a batch series is an interval cut short by the series' last row.)
  */
 
 import { DataError, FormatError, ShapeError } from '../core/errors.js';
+import { emptyTally, explanationOf, type IntervalExplanation, mergeTally, type Tally, tallyRow } from './explain.js';
 import type { DetectorPlan } from './plan.js';
 import { reconstructWindows } from './postprocess.js';
 
@@ -21,6 +29,25 @@ export interface StreamPoint {
   warmingUp: boolean;
   /** Each feature's share of the row's squared error `[D]` (empty while warming up). */
   contributions: Float32Array;
+  /** An alarm that opened or closed with this point (its first row after the padding, or the point after its end). */
+  event?: StreamEvent;
+}
+
+/**
+ * An alarm interval (inclusive rows, as in `det.score(series).intervals`). On `open` only its start is known; on
+ * `close` its end too, with the explanation of its rows (which features and rows carry its error).
+ */
+export type StreamEvent =
+  | { type: 'open'; interval: [start: number, end: null] }
+  | { type: 'close'; interval: [start: number, end: number]; explanation: IntervalExplanation };
+
+interface Alarm {
+  /** First bin (padding included) and last bin above the threshold. */
+  start: number;
+  last: number;
+  /** Tally of the bins surely inside (up to `last + padding`), and of the bins after them (inside only if another run joins). */
+  done: Tally;
+  pend: Tally;
 }
 
 interface State {
@@ -42,6 +69,10 @@ interface State {
   ready: number[];
   readyShares: number[];
   readyFrom: number;
+  /** Squared error of each feature of the last `after + 1 + padding` bins (absent in states saved before alarms). */
+  sq?: number[];
+  /** The open alarm. */
+  alarm?: Alarm | null;
 }
 
 const ENCODER = new TextEncoder();
@@ -56,6 +87,9 @@ export class DetectorStream {
   private readonly before: number;
   private readonly after: number;
   private s: State;
+  /** Scores apart at most this many points join one interval (the batch's gap, or two paddings that touch). */
+  private readonly join: number;
+  private event: StreamEvent | undefined;
   /** Reconstructions (centred) and means of the last W windows, by window start modulo W. */
   private readonly rec: Float32Array;
   private readonly means: Float64Array;
@@ -71,6 +105,7 @@ export class DetectorStream {
     this.before = Math.floor((plan.smoothing - 1) / 2);
     this.after = plan.smoothing - 1 - this.before;
     this.delay = (this.after + this.w) * this.f - 1;
+    this.join = Math.max(plan.gap, 2 * plan.padding);
     this.rec = new Float32Array(this.w * this.w * this.d);
     this.means = new Float64Array(this.w * this.d);
     this.s = state
@@ -87,6 +122,8 @@ export class DetectorStream {
           ready: [],
           readyShares: [],
           readyFrom: 0,
+          sq: [],
+          alarm: null,
         };
   }
 
@@ -127,13 +164,18 @@ export class DetectorStream {
     if (index < 0) return { index: s.rows - 1, score: NaN, anomaly: false, warmingUp: true, contributions: new Float32Array(0) };
     const b = Math.floor(index / f) - s.readyFrom;
     const score = s.ready[b];
-    return {
+    const p: StreamPoint = {
       index,
       score,
       anomaly: score > this.plan.threshold,
       warmingUp: false,
       contributions: Float32Array.from(s.readyShares.slice(b * d, b * d + d)),
     };
+    if (this.event) {
+      p.event = this.event;
+      this.event = undefined;
+    }
+    return p;
   }
 
   /** Pushes several rows. */
@@ -189,6 +231,7 @@ export class DetectorStream {
     const buf = new Float64Array(w);
     let sum = 0;
     const share = new Array<number>(d);
+    const sq = (s.sq ??= []);
     for (let j = 0; j < d; j++) {
       let c = 0;
       for (let k = lo; k <= b; k++) buf[c++] = this.rec[((k % w) * w + (b - k)) * d + j] + this.means[(k % w) * d + j];
@@ -196,8 +239,11 @@ export class DetectorStream {
       const r = c % 2 ? q[(c - 1) >> 1] : 0.5 * (q[c / 2 - 1] + q[c / 2]);
       const e = (this.bin(b, j) - r) ** 2;
       share[j] = e;
+      sq.push(e);
       sum += e;
     }
+    const keepSq = (after + 1 + this.plan.padding) * d;
+    if (sq.length > keepSq) sq.splice(0, sq.length - keepSq);
     for (let j = 0; j < d; j++) share[j] = Math.fround(sum > 0 ? Math.fround(share[j]) / sum : 1 / d);
     const error = Math.sqrt(sum);
     s.prefix.push(s.prefix[s.prefix.length - 1] + error);
@@ -213,12 +259,52 @@ export class DetectorStream {
     const loE = Math.max(0, c - before);
     const smoothed = (s.prefix[lastPrefix - firstKept] - s.prefix[loE - firstKept]) / (b - loE + 1);
     s.ready.push(Math.fround(smoothed));
+    this.alarmStep(c, b, smoothed);
     s.readyShares.push(...s.shares.slice(0, d));
     if (s.ready.length > 4) {
       s.ready.splice(0, s.ready.length - 4);
       s.readyShares.splice(0, s.readyShares.length - 4 * d);
     }
     s.readyFrom = c - s.ready.length + 1;
+  }
+
+  /** The interval rule at bin `c`, whose smoothed score (before rounding to float32, as the batch compares) is `score`; `b` is the newest bin with an error. */
+  private alarmStep(c: number, b: number, score: number): void {
+    const { d, f, plan } = this;
+    const s = this.s;
+    const sq = s.sq ?? [];
+    const addBin = (t: Tally, k: number) => {
+      const pos = sq.length / d - 1 - (b - k);
+      if (pos < 0) return; // a state saved before alarms: the bins before it are not known
+      for (let r = k * f; r < (k + 1) * f; r++) tallyRow(t, r, sq, pos * d, d);
+    };
+    const above = score > plan.threshold;
+    const a = s.alarm;
+    if (a) {
+      if (above) {
+        mergeTally(a.done, a.pend);
+        a.pend = emptyTally(d);
+        addBin(a.done, c);
+        a.last = c;
+      } else {
+        addBin(c <= a.last + plan.padding ? a.done : a.pend, c);
+        if (c - a.last > this.join) {
+          const interval: [number, number] = [a.start * f, (a.last + plan.padding + 1) * f - 1];
+          this.event = { type: 'close', interval, explanation: explanationOf(a.done, interval, this.names()) };
+          s.alarm = null;
+        }
+      }
+    } else if (above) {
+      const start = Math.max(0, c - plan.padding);
+      const done = emptyTally(d);
+      for (let k = start; k <= c; k++) addBin(done, k);
+      s.alarm = { start, last: c, done, pend: emptyTally(d) };
+      this.event = { type: 'open', interval: [start * f, null] };
+    }
+  }
+
+  private names(): string[] {
+    return this.plan.columns ?? Array.from({ length: this.d }, (_, j) => `column ${j}`);
   }
 
   private restore(bytes: Uint8Array): State {
@@ -246,7 +332,12 @@ export class DetectorStream {
       Array.isArray(st.prefix) &&
       st.prefix.length >= 1 &&
       Number.isInteger(st.nBins) &&
-      Array.isArray(st.ready);
+      Array.isArray(st.ready) &&
+      (st.sq === undefined || (Array.isArray(st.sq) && st.sq.length % d === 0)) &&
+      (st.alarm == null ||
+        (Number.isInteger(st.alarm.start) &&
+          Number.isInteger(st.alarm.last) &&
+          [st.alarm.done, st.alarm.pend].every((t) => t && Array.isArray(t.sum) && t.sum.length === d && Array.isArray(t.top))));
     if (!ok)
       throw new FormatError('the stream state does not belong to this detector', {
         argument: 'state',
