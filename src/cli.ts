@@ -11,6 +11,7 @@ import { nodePlatform } from './backend/node.js';
 import {
   bench,
   evaluate,
+  exportModel,
   generate,
   info,
   Interrupted,
@@ -245,7 +246,7 @@ export function buildProgram(): Command {
   dataOptions(evalCmd, false)
     .addOption(new Option('--reduce <how>', 'point score from the covering windows (default: as trained)').choices(REDUCE_CHOICES))
     .option('--threshold <t>', 'threshold for the "F1 at threshold" line (default: the saved one)', anyNumber)
-    .option('--k <k>', 'findAnomalies threshold: mean + k·std of the smoothed scores, or "auto"', kValue, 4)
+    .option('--k <k>', 'window models: findAnomalies threshold, mean + k·std of the smoothed scores, or "auto" (default 4)', kValue)
     .option('--json', 'print the metrics as JSON')
     .addHelpText(
       'after',
@@ -347,6 +348,17 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['lstm-vae info model.safetensors', 'lstm-vae info model.safetensors --json']))
     .action(async (model: string, opts) => {
       await info(model, opts);
+    });
+
+  // export -------------------------------------------------------------------------------------
+  program
+    .command('export')
+    .description('write the inference graph as an ONNX model (opset 17; reconstruction through the posterior mean)')
+    .argument('<model>', 'a model file')
+    .option('--onnx <file>', 'the ONNX file to write')
+    .addHelpText('after', examples(['lstm-vae export model.safetensors --onnx model.onnx']))
+    .action(async (model: string, opts) => {
+      await exportModel(model, opts);
     });
 
   // bench --------------------------------------------------------------------------------------

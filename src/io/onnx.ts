@@ -12,7 +12,7 @@
  */
 
 import { version } from '../../package.json';
-import type { LstmVae } from '../model/lstm-vae.js';
+import type { Resolved } from '../model/config.js';
 import { DataType, encodeModel, type Node, type Tensor, type ValueInfo } from './onnx-proto.js';
 
 /** The ONNX operator set the exported graph is written against. */
@@ -21,6 +21,15 @@ export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
 
 type Weights = Record<string, { shape: number[]; data: Float32Array }>;
+
+/** What the export reads from a model (an LstmVae; an interface so that this module does not import the model's). */
+export interface OnnxSource {
+  readonly config: Resolved;
+  metadata: Record<string, unknown>;
+  tokenizer?: { toJSON(): unknown };
+  stateDict(): Weights;
+  toConfigJSON(): object;
+}
 
 /** PyTorch gate blocks i, f, g, o → ONNX's i, o, f, c (g = c): rows of `[4H, n]` (or entries of `[4H]` with n = 1). */
 function reorderGates(src: Float32Array, H: number, n: number, out: Float32Array, at: number): void {
@@ -121,7 +130,7 @@ class Builder {
 }
 
 /** The ONNX ModelProto bytes of `model`'s inference graph (see the module comment). */
-export function modelToOnnx(model: LstmVae): Uint8Array {
+export function modelToOnnx(model: OnnxSource): Uint8Array {
   const w = model.stateDict();
   const c = model.config;
   const { hidden: H, latent: Z, layers: L } = c;
@@ -164,7 +173,7 @@ export function modelToOnnx(model: LstmVae): Uint8Array {
       name,
     );
   const mu = head('mu', 'encoder.fc_mu');
-  const logvar = head('logvar', 'encoder.fc_logvar');
+  head('logvar', 'encoder.fc_logvar'); // the graph output 'logvar'
 
   // z = mu repeated over time: [T, B, Z]
   const T = g.one('Shape', [timeSource], { start: 1, end: 2 }, 'time');

@@ -2,6 +2,7 @@
 
 export { bench } from './bench.js';
 export { evaluate, type EvalOptions, type EvalResult } from './eval.js';
+export { exportModel, type ExportOptions } from './export.js';
 export { generate, type GenerateOptions } from './generate.js';
 export { info } from './info.js';
 export { reconstruct, type ReconstructOptions } from './reconstruct.js';
