@@ -47,6 +47,13 @@ function fails(args: string[], code: number, pattern?: RegExp): Run {
   return r;
 }
 
+function csv(text: string): string[][] {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
+}
+
 function csvRows(file: string): string[][] {
   return readFileSync(join(dir, file), 'utf8')
     .trim()
@@ -240,6 +247,57 @@ describe('lstm-vae CLI: continuous data', () => {
     expect(rows[0]).toEqual(['sequence', 'step', 'score', 'anomaly']);
     expect(rows).toHaveLength(1 + 40 * 12);
   });
+});
+
+describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct with no flags)', () => {
+  // A seasonal series (period 40) with a trend and three labelled spikes.
+  const spikes = [500, 800, 1100];
+  beforeAll(() => {
+    let csv = 'timestamp,value,label\n';
+    for (let i = 0; i < 1400; i++) {
+      const t = new Date(Date.UTC(2024, 0, 1) + i * 3_600_000).toISOString();
+      const a = spikes.includes(i) ? 1 : 0;
+      const v = Math.sin((2 * Math.PI * i) / 40) + i / 700 + 0.05 * Math.sin(i * 2.3) + (a ? 3 : 0);
+      csv += `${t},${v.toFixed(4)},${a}\n`;
+    }
+    writeFileSync(join(dir, 'seasonal.csv'), csv);
+    ok(['train', 'seasonal.csv', '--columns', 'value', '-o', 'det.safetensors', '--quiet']);
+  }, 200_000);
+
+  it('eval scores a detector with its own scores and intervals (its saved rule); --k is refused', () => {
+    const r = ok(['eval', 'det.safetensors', 'seasonal.csv', '--labels', 'label', '--json']);
+    const m = JSON.parse(r.stdout);
+    expect(m.count).toBe(1400);
+    expect(m.anomalies).toBe(3);
+    expect(m.rocAuc).toBeGreaterThan(0.95);
+    expect(m.segments.labelled).toBe(3);
+    expect(m.segments.tp).toBe(3);
+    const text = ok(['eval', 'det.safetensors', 'seasonal.csv', '--labels', 'label']).stdout;
+    expect(text).toMatch(/segment F1 .*mean \+ 3·std of the training series' scores/);
+    fails(
+      ['eval', 'det.safetensors', 'seasonal.csv', '--labels', 'label', '--k', '3'],
+      2,
+      /anomaly detector.*--k applies to window models/,
+    );
+  }, 120_000);
+
+  it('reconstruct writes every row with its reconstruction and score, and the reconstruction follows the series', () => {
+    ok(['reconstruct', 'det.safetensors', 'seasonal.csv', '-o', 'det-rec.csv']);
+    const rows = csvRows('det-rec.csv');
+    expect(rows[0]).toEqual(['timestamp', 'value', 'value_reconstructed', 'score']);
+    expect(rows.length).toBe(1401);
+    const score = csv(ok(['score', 'det.safetensors', 'seasonal.csv', '-o', '-', '--quiet']).stdout);
+    let se = 0;
+    let sv = 0;
+    const mean = rows.slice(1).reduce((a, r) => a + Number(r[1]), 0) / 1400;
+    for (let i = 1; i <= 1400; i++) {
+      expect(Number(rows[i][3])).toBeCloseTo(Number(score[i][1]), 5); // the same scores as score
+      if (spikes.includes(i - 1)) continue;
+      se += (Number(rows[i][1]) - Number(rows[i][2])) ** 2;
+      sv += (Number(rows[i][1]) - mean) ** 2;
+    }
+    expect(se / sv).toBeLessThan(0.05);
+  }, 120_000);
 });
 
 describe('lstm-vae CLI: text (token) models', () => {

@@ -8,7 +8,10 @@ import type { ContinuousInput } from '../data/series.js';
 import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
 import { labelRuns } from '../detect/intervals.js';
 import { regularize } from '../detect/preprocess.js';
+import type { LstmVae } from '../model/lstm-vae.js';
 import type { ReportInput } from '../report/index.js';
+import { UsageError } from './errors.js';
+import { readInput } from './input.js';
 import { readLabelsFor, timeOf } from './labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
 import { duration, fmt, note } from './progress.js';
@@ -230,6 +233,39 @@ export interface DetectorScoreOptions {
   quiet?: boolean;
 }
 
+/**
+ * The one series a detector file scores, read as `lstm-vae train` read its training file: the saved columns and
+ * timestamp column unless given, missing cells as NaN; text or several sequences are a UsageError.
+ */
+export function readDetectorInput(
+  model: LstmVae,
+  modelFile: string,
+  dataFile: string,
+  o: { columns?: string[]; timestamp?: string | false; labels?: string },
+  exclude: { exclude?: string[] },
+): ContinuousInput {
+  const saved = model.metadata.cliInput as { columns?: string[]; timestamp?: string | null } | undefined;
+  const input = readInput(dataFile, {
+    columns: o.columns ?? saved?.columns,
+    timestamp: o.timestamp ?? (saved?.timestamp === null ? false : saved?.timestamp),
+    missing: 'nan',
+    ...exclude,
+  });
+  if (input.kind === 'text') throw new UsageError(`${modelFile} is an anomaly detector for continuous data; ${dataFile} is text`);
+  if (input.segments.length !== 1)
+    throw new UsageError(
+      `${modelFile} is an anomaly detector: it takes one series (a CSV file, or one JSON sequence); ${dataFile} has ${input.segments.length}`,
+    );
+  return input;
+}
+
+/** The detector's scores of every row of the input (through the saved time grid when the rows' times are irregular). */
+export function scoreRows(det: AnomalyDetector, input: ContinuousInput): DetectorScores {
+  const interval = (det.model.metadata.cliInput as { interval?: number } | undefined)?.interval;
+  const grid = gridOf(input, typeof interval === 'number' && interval > 0 ? interval : undefined);
+  return toRows(det.score(grid.series), grid, input.segments[0].n, input.features);
+}
+
 export async function scoreDetector(
   det: AnomalyDetector,
   modelFile: string,
@@ -237,9 +273,7 @@ export async function scoreDetector(
   dataFile: string,
   o: DetectorScoreOptions,
 ): Promise<void> {
-  const interval = (det.model.metadata.cliInput as { interval?: number } | undefined)?.interval;
-  const grid = gridOf(input, typeof interval === 'number' && interval > 0 ? interval : undefined);
-  let r = toRows(det.score(grid.series), grid, input.segments[0].n, input.features);
+  let r = scoreRows(det, input);
   let rule = `${det.plan.thresholdRule}; saved with the model`;
   if (o.threshold !== undefined) {
     const flagged = new Uint8Array(r.scores.length);

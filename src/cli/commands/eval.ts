@@ -3,10 +3,12 @@
  */
 
 import { DataError } from '../../core/errors.js';
+import { AnomalyDetector } from '../../detect/detector.js';
 import { detectIntervals, labelRuns } from '../../detect/intervals.js';
 import { concat, thresholdScores } from '../../detect/thresholds.js';
 import { averagePrecision, bestF1, overlappingSegmentF1, rocAuc, type SegmentScores, sumSegmentCounts } from '../../eval/metrics.js';
 import { type DataOptions, scoreContinuous } from '../continuous.js';
+import { readDetectorInput, scoreRows } from '../detector.js';
 import { UsageError } from '../errors.js';
 import { readInput } from '../input.js';
 import { labelsExclusion, readLabels } from '../labels.js';
@@ -40,8 +42,30 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
   let labels: Uint8Array;
   let level: 'point' | 'sequence' = 'point';
   let segments: EvalResult['segments'];
-  const threshold = o.threshold ?? lm.meta?.scoring.threshold;
-  if (modelMode(lm.model) === 'tokens') {
+  let threshold = o.threshold ?? lm.meta?.scoring.threshold;
+  let segmentRule = `findAnomalies k=${o.k ?? 4}`;
+  if (lm.model.metadata.detector !== undefined) {
+    // A detector: its own scores and intervals (its saved rule, or --threshold), as `score` gives them.
+    if (o.k !== undefined)
+      throw new UsageError(
+        `${modelFile} is an anomaly detector: its intervals come from its saved threshold rule; --k applies to window models`,
+      );
+    const det = AnomalyDetector.fromModel(lm.model);
+    try {
+      const input = readDetectorInput(lm.model, modelFile, dataFile, o, labelsExclusion(o.labels, lm));
+      const r = scoreRows(det, input);
+      scores = r.scores;
+      labels = readLabels(o.labels, input, [input.segments[0].n]);
+      threshold = o.threshold ?? r.threshold;
+      const intervals = o.threshold === undefined ? r.intervals : labelRuns(Uint8Array.from(r.scores, (v) => (v > threshold! ? 1 : 0)));
+      const labelled = labelRuns(labels);
+      segments = { ...overlappingSegmentF1(intervals, labelled), detected: intervals.length, labelled: labelled.length };
+      segmentRule = o.threshold === undefined ? det.plan.thresholdRule : 'runs above --threshold';
+    } catch (e) {
+      det.dispose();
+      throw e;
+    }
+  } else if (modelMode(lm.model) === 'tokens') {
     const input = readInput(dataFile);
     if (input.kind !== 'text') throw new UsageError(`${modelFile} is a token model; evaluate it on a .txt file`);
     scores = scoreTokens(lm.model, input.lines);
@@ -114,7 +138,7 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
   }
   if (segments) {
     lines.push(
-      `segment F1           ${f(segments.f1)}  (overlapping segments: ${segments.tp} of ${segments.labelled} labelled found, ${segments.fp} false of ${segments.detected} detected; findAnomalies k=${o.k ?? 4})`,
+      `segment F1           ${f(segments.f1)}  (overlapping segments: ${segments.tp} of ${segments.labelled} labelled found, ${segments.fp} false of ${segments.detected} detected; ${segmentRule})`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');

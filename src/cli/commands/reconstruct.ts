@@ -2,8 +2,10 @@
  * `lstm-vae reconstruct`: the model's reconstruction of each point (or text line).
  */
 
+import { AnomalyDetector } from '../../detect/detector.js';
 import { pointReconstructions, scoreWindows } from '../../detect/scores.js';
 import { type DataOptions, prepareContinuous } from '../continuous.js';
+import { readDetectorInput, scoreRows } from '../detector.js';
 import { UsageError } from '../errors.js';
 import { readInput } from '../input.js';
 import { csvLine, writeOutput } from '../output.js';
@@ -32,6 +34,30 @@ export async function reconstruct(modelFile: string, dataFile: string, o: Recons
     input.lines.forEach((l, i) => (csv += csvLine([i + 1, l, out[i]])));
     await writeOutput(o.out, csv);
     lm.model.dispose();
+    return;
+  }
+  if (lm.model.metadata.detector !== undefined) {
+    // A detector: each row's reconstruction is the median over the saved windows that hold it, in the input's units.
+    const det = AnomalyDetector.fromModel(lm.model);
+    try {
+      const input = readDetectorInput(lm.model, modelFile, dataFile, o, {});
+      const r = scoreRows(det, input);
+      const s = input.segments[0];
+      const D = input.features;
+      let csv = csvLine([input.timestampColumn ?? 'index', ...input.columns, ...input.columns.map((c) => `${c}_reconstructed`), 'score']);
+      for (let t = 0; t < s.n; t++) {
+        csv += csvLine([
+          s.timestamps ? s.timestamps[t] : t,
+          ...Array.from(s.data.subarray(t * D, (t + 1) * D)),
+          ...Array.from(r.reconstruction.subarray(t * D, (t + 1) * D)),
+          r.scores[t],
+        ]);
+      }
+      await writeOutput(o.out, csv);
+      if (o.out && o.out !== '-') process.stdout.write(`reconstructed ${s.n} rows → ${o.out}\n`);
+    } finally {
+      det.dispose();
+    }
     return;
   }
   const { input, segments, ws } = prepareContinuous(lm, dataFile, o);

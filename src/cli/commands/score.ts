@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { detectIntervals } from '../../detect/intervals.js';
 import { AnomalyDetector } from '../../detect/detector.js';
 import { type DataOptions, scoreContinuous } from '../continuous.js';
-import { scoreDetector } from '../detector.js';
+import { readDetectorInput, scoreDetector } from '../detector.js';
 import { UsageError } from '../errors.js';
 import { readInput } from '../input.js';
 import { labelsExclusion, readLabelsFor } from '../labels.js';
@@ -35,19 +35,7 @@ export async function score(modelFile: string, dataFile: string, o: ScoreOptions
           `${modelFile} is an anomaly detector: it scores every row with its saved windows; --windows, --reduce, --window and --stride apply to window models`,
         );
       }
-      const saved = lm.model.metadata.cliInput as { columns?: string[]; timestamp?: string | null } | undefined;
-      const columns = o.columns ?? saved?.columns;
-      const input = readInput(dataFile, {
-        columns,
-        timestamp: o.timestamp ?? (saved?.timestamp === null ? false : saved?.timestamp),
-        missing: 'nan',
-        ...labelsExclusion(o.labels, lm),
-      });
-      if (input.kind === 'text') throw new UsageError(`${modelFile} is an anomaly detector for continuous data; ${dataFile} is text`);
-      if (input.segments.length !== 1)
-        throw new UsageError(
-          `${modelFile} is an anomaly detector: score one series (a CSV file, or one JSON sequence); ${dataFile} has ${input.segments.length}`,
-        );
+      const input = readDetectorInput(lm.model, modelFile, dataFile, o, labelsExclusion(o.labels, lm));
       await scoreDetector(det, modelFile, input, dataFile, o);
     } finally {
       det.dispose();
