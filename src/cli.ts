@@ -286,7 +286,7 @@ export function buildProgram(): Command {
     .description('live scoring: rows (CSV or NDJSON) from stdin or a file, one NDJSON line per row or per alarm')
     .argument('<model>', 'an anomaly detector saved by `lstm-vae train`')
     .option('--input <file>', 'read rows from this file instead of stdin')
-    .option('--alarms', 'print only the rows above the threshold')
+    .option('--alarms', 'print only alarms: a line when an interval opens (its start) and when it closes (its end, top features)')
     .option('--state <file>', 'resume from this state file if it exists, and save the state there on exit')
     .addHelpText(
       'after',

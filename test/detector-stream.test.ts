@@ -224,3 +224,67 @@ describe('lstm-vae watch', () => {
     }
   });
 });
+
+describe('lstm-vae watch --alarms', () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  it('prints one line per alarm opened and closed: the batch intervals, with the feature that carries each', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
+    try {
+      const n = 2000;
+      const columns = ['cpu', 'mem'];
+      const det = await AnomalyDetector.fit(wavy(1, n, 2, 40, []), { maxSteps: 300, columns });
+      const series = wavy(2, n, 2, 40, [
+        { feature: 1, start: 700, length: 20 },
+        { feature: 0, start: 1400, length: 20 },
+      ]);
+      const model = join(dir, 'd.safetensors');
+      det.model.metadata = { ...det.model.metadata, cliInput: { columns, timestamp: 'time' } };
+      writeFileSync(model, det.toSafetensors());
+      const batch = det.score(series);
+      const delay = det.stream().delay;
+      const join2 = Math.max(det.plan.gap, 2 * det.plan.padding);
+      det.dispose();
+      const stamp = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+      const lines = ['time,cpu,mem', ...Array.from({ length: n }, (_, i) => `${stamp(i)},${series.data[2 * i]},${series.data[2 * i + 1]}`)];
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const r = spawnSync(process.execPath, [...flags, cli, 'watch', model, '--alarms'], {
+        input: `${lines.join('\n')}\n`,
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const out = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const closable = batch.intervals.filter(([, b]) => b < n - 1 && b - det.plan.padding + join2 + 1 <= n - 1 - delay);
+      const closed = out.filter((p) => p.alarm === 'close');
+      expect(closable.length).toBeGreaterThanOrEqual(2);
+      expect(closed.map((p) => p.interval)).toEqual(closable);
+      expect(out.filter((p) => p.alarm === 'open').map((p) => p.start)).toEqual(batch.intervals.map(([a]) => a));
+      closed.forEach((p, k) => {
+        expect(p.from).toBe(stamp(closable[k][0]));
+        expect(p.to).toBe(stamp(closable[k][1]));
+        expect(Object.keys(p.features)[0]).toBe(batch.explanations[k].features[0].name);
+      });
+      // the injected anomalies: the feature named first is the one that was changed
+      for (const [start, name] of [
+        [700, 'mem'],
+        [1400, 'cpu'],
+      ] as const) {
+        const p = closed.find((q) => q.interval[0] <= start && start <= q.interval[1]);
+        expect(p, `an alarm holds row ${start}`).toBeDefined();
+        expect(Object.keys(p.features)[0]).toBe(name);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

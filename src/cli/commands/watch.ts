@@ -1,12 +1,15 @@
 /**
  * `lstm-vae watch`: live scoring of rows read from stdin (or a file) with a detector's `stream()`: one NDJSON
- * line per row (or per alarm), flushed as it is written; malformed lines are skipped with one warning each.
+ * line per row (or, with `--alarms`, one per alarm opened or closed), flushed as it is written; malformed lines are
+ * skipped with one warning each. An alarm opens on the first score above the threshold (its start, `padding` points
+ * earlier, is known then) and closes once no later score can join it (its end known, with the features and the row that
+ * carry its error): the batch score's intervals.
  */
 
 import { existsSync, readFileSync, createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { AnomalyDetector } from '../../detect/detector.js';
-import type { DetectorStream } from '../../detect/stream.js';
+import type { DetectorStream, StreamEvent } from '../../detect/stream.js';
 import { writeFileAtomicSync } from '../../io/atomic-write.js';
 import { UsageError } from '../errors.js';
 import { loadModel } from '../shared.js';
@@ -36,7 +39,32 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
   let live: DetectorStream;
   if (o.state && existsSync(o.state)) live = det.stream(new Uint8Array(readFileSync(o.state)));
   else live = det.stream();
+  // timestamps of the last rows: enough to name the rows of a closing interval's end and of an opening one's start
+  const keepTimes = live.delay + 1 + (Math.max(det.plan.gap, 2 * det.plan.padding) + 1) * det.plan.aggregate;
   const times: string[] = [];
+  let lastRow = -1;
+  const timeAt = (row: number) => times[times.length - 1 - (lastRow - row)];
+  let openedAt: string | undefined;
+  const alarm = (e: StreamEvent) => {
+    const a = e.interval[0];
+    const from = timeAt(a) ?? (e.type === 'close' ? openedAt : undefined);
+    if (e.type === 'open') {
+      openedAt = from;
+      return { alarm: 'open', start: a, ...(from !== undefined ? { from } : {}) };
+    }
+    const b = e.interval[1];
+    const to = timeAt(b);
+    const top = e.explanation.features.slice(0, 3).filter((f, k) => k === 0 || f.share >= 0.05);
+    const peak = e.explanation.steps[0];
+    return {
+      alarm: 'close',
+      interval: [a, b],
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+      features: Object.fromEntries(top.map((f) => [f.name, Number(f.share.toFixed(3))])),
+      ...(peak ? { peak: peak.index, ...(timeAt(peak.index) !== undefined ? { peakTime: timeAt(peak.index) } : {}) } : {}),
+    };
+  };
   let layout: Layout | undefined;
   let lineNo = 0;
   let stopped = false;
@@ -116,25 +144,36 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
         warn((e as Error).message);
         continue;
       }
+      lastRow = p.warmingUp ? p.index : p.index + live.delay;
       if (time !== undefined) {
         times.push(time);
-        if (times.length > live.delay + 1) times.shift();
+        if (times.length > keepTimes) times.shift();
       }
       if (p.warmingUp) {
         if (!o.alarms) out({ index: p.index, warmingUp: true });
         continue;
       }
-      if (o.alarms && !p.anomaly) continue;
+      if (o.alarms) {
+        if (p.event)
+          out({
+            index: p.index,
+            ...(timeAt(p.index) !== undefined ? { timestamp: timeAt(p.index) } : {}),
+            score: p.score,
+            ...alarm(p.event),
+          });
+        continue;
+      }
       const contributions: Record<string, number> = {};
       names.forEach((c, j) => {
         contributions[c] = Number(p.contributions[j].toFixed(4));
       });
       out({
         index: p.index,
-        ...(times.length ? { timestamp: times[0] } : {}),
+        ...(timeAt(p.index) !== undefined ? { timestamp: timeAt(p.index) } : {}),
         score: p.score,
         anomaly: p.anomaly,
         ...(d > 1 ? { contributions } : {}),
+        ...(p.event ? { event: alarm(p.event) } : {}),
       });
     }
   } finally {
