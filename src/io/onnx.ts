@@ -12,6 +12,7 @@
  */
 
 import { version } from '../../package.json';
+import { FormatError } from '../core/errors.js';
 import type { Resolved } from '../model/config.js';
 import { DataType, encodeModel, type Node, type Tensor, type ValueInfo } from './onnx-proto.js';
 
@@ -132,6 +133,13 @@ class Builder {
 /** The ONNX ModelProto bytes of `model`'s inference graph (see the module comment). */
 export function modelToOnnx(model: OnnxSource): Uint8Array {
   const w = model.stateDict();
+  const floats = Object.values(w).reduce((n, t) => n + t.data.length, 0);
+  if (4 * floats + (1 << 20) > 2 ** 31 - 1)
+    throw new FormatError('the model is too large for one ONNX file (protobuf messages are limited to 2 GiB)', {
+      argument: 'model',
+      expected: '< 2 GiB of weights',
+      actual: `${((4 * floats) / 2 ** 30).toFixed(2)} GiB`,
+    });
   const c = model.config;
   const { hidden: H, latent: Z, layers: L } = c;
   const g = new Builder(w);
