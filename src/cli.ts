@@ -13,6 +13,7 @@ import {
   evaluate,
   exportModel,
   generate,
+  importModel,
   info,
   Interrupted,
   reconstruct,
@@ -359,6 +360,17 @@ export function buildProgram(): Command {
     .addHelpText('after', examples(['lstm-vae export model.safetensors --onnx model.onnx']))
     .action(async (model: string, opts) => {
       await exportModel(model, opts);
+    });
+
+  // import -------------------------------------------------------------------------------------
+  program
+    .command('import')
+    .description('read a Keras LSTM-VAE (.keras or legacy .h5, layers found from its graph) and save it as a model file')
+    .argument('<keras-file>', 'a .keras or .h5 file written by Keras model.save()')
+    .requiredOption('-o, --out <file>', 'where to save the model (.safetensors)')
+    .addHelpText('after', examples(['lstm-vae import vae.keras -o vae.safetensors', 'lstm-vae import vae.h5 -o vae.safetensors']))
+    .action(async (file: string, opts) => {
+      await importModel(file, opts);
     });
 
   // bench --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { BackendError, ConfigError, DataError, FormatError, ShapeError } from '.
 import { Rng } from '../core/rng.js';
 import { type ModelInput, product } from '../core/tensor.js';
 import { CharTokenizer } from '../data/tokenizer.js';
+import { readKerasFile } from '../io/keras-file.js';
 import { modelToOnnx } from '../io/onnx.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from '../io/safetensors.js';
 import { fit, type FitOptions, type History, makeCheckpoint, type Optimizer, type TrainerState } from '../train/index.js';
@@ -469,6 +470,22 @@ export class LstmVae {
   /** The inference graph (reconstruction through `mu`) as ONNX ModelProto bytes, opset 17 (docs/onnx.md). */
   toOnnx(): Uint8Array {
     return modelToOnnx(this);
+  }
+
+  /**
+   * Loads an LSTM-VAE from a Keras file: a `.keras` zip or a legacy `.h5`, its layers found from the
+   * graph in the file (docs/keras.md). Throws FormatError, or ConfigError naming a layer that cannot be mapped.
+   */
+  static fromKeras(bytes: Uint8Array): LstmVae {
+    const { config, tensors } = readKerasFile(bytes);
+    const model = new LstmVae(config);
+    try {
+      model.loadStateDict(tensors);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return model;
   }
 
   /**

@@ -4,6 +4,7 @@ export { bench } from './bench.js';
 export { evaluate, type EvalOptions, type EvalResult } from './eval.js';
 export { exportModel, type ExportOptions } from './export.js';
 export { generate, type GenerateOptions } from './generate.js';
+export { importModel, type ImportOptions } from './import.js';
 export { info } from './info.js';
 export { reconstruct, type ReconstructOptions } from './reconstruct.js';
 export { sample, type SampleOptions } from './sample.js';
