@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import type { ContinuousInput } from '../data/series.js';
 import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
+import { explainRows } from '../detect/explain.js';
 import { labelRuns } from '../detect/intervals.js';
 import { regularize } from '../detect/preprocess.js';
 import type { LstmVae } from '../model/lstm-vae.js';
@@ -64,11 +65,17 @@ function toRows(r: DetectorScores, g: Grid, rows: number, d: number): DetectorSc
   const anomalies = Uint8Array.from({ length: rows }, (_, i) => r.anomalies[slot[i]]);
   const contributions = new Float32Array(rows * d);
   const reconstruction = new Float32Array(rows * d);
+  const errors = new Float32Array(rows * d);
   for (let i = 0; i < rows; i++) {
     contributions.set(r.contributions.subarray(slot[i] * d, slot[i] * d + d), i * d);
     reconstruction.set(r.reconstruction.subarray(slot[i] * d, slot[i] * d + d), i * d);
+    errors.set(r.errors.subarray(slot[i] * d, slot[i] * d + d), i * d);
   }
-  return { ...r, scores, anomalies, contributions, reconstruction, intervals: labelRuns(anomalies) };
+  const intervals = labelRuns(anomalies);
+  const names: string[] = [];
+  for (const f of r.explanations[0]?.features ?? []) names[f.feature] = f.name;
+  const explanations = intervals.map((iv) => explainRows(errors, d, iv, names));
+  return { ...r, scores, anomalies, contributions, reconstruction, errors, intervals, explanations };
 }
 
 function describeIntervals(r: DetectorScores, times?: string[]): string {
@@ -118,6 +125,7 @@ function report(
         labels: labels ? labelRuns(labels) : undefined,
         detected: r.intervals,
         values: { columns: input.columns, data: values },
+        errors: { columns: input.columns, data: r.errors, label: 'squared error (scaled)' },
       },
     ],
     history: det.history?.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss })),

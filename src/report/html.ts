@@ -2,7 +2,7 @@
  * Self-contained HTML reports (inline CSS and SVG, no scripts, no network) for training and scoring runs.
  */
 
-import { escapeXml, lineChart, PALETTE, scatterChart, type ScatterPoint } from './svg.js';
+import { escapeXml, heatmapChart, lineChart, PALETTE, scatterChart, type ScatterPoint } from './svg.js';
 
 export interface HistoryRecord {
   epoch: number;
@@ -24,6 +24,8 @@ export interface ScoreSeries {
   detected?: ReadonlyArray<readonly [number, number]>;
   /** Optional raw values to draw above the scores: one array per feature. */
   values?: { columns: string[]; data: ArrayLike<number>[] };
+  /** Optional per-point, per-feature errors `[N, D]` row-major, drawn as a features × time heatmap under the scores. */
+  errors?: { columns: string[]; data: ArrayLike<number>; label?: string };
 }
 
 export interface ReconstructionPanel {
@@ -146,6 +148,18 @@ function scoreCharts(series: ScoreSeries[]): string[] {
         hLines: s.threshold !== undefined && Number.isFinite(s.threshold) ? [{ y: s.threshold, label: 'threshold', color: '#d62728' }] : [],
       }),
     );
+    if (s.errors && s.errors.data.length > 0) {
+      out.push(
+        heatmapChart(s.errors.data, {
+          rows: s.errors.columns,
+          title: `${s.name}: where the error is (features × time)`,
+          valueLabel: s.errors.label ?? 'error',
+          xLabel: 'time step',
+          marks: s.detected,
+          markLabel: 'detected',
+        }),
+      );
+    }
   }
   return out;
 }

@@ -449,3 +449,92 @@ export function scatterChart(points: ScatterPoint[], o: ScatterOptions = {}): st
   s += legend(f, rows, !!o.title);
   return s + '</svg>';
 }
+
+export interface HeatmapOptions {
+  /** One name per row of the map (the features). */
+  rows: string[];
+  title?: string;
+  width?: number;
+  xLabel?: string;
+  /** What the colour shows, under the map. */
+  valueLabel?: string;
+  /** Intervals (inclusive x) marked under the map, e.g. detected anomalies. */
+  marks?: ReadonlyArray<readonly [number, number]>;
+  markLabel?: string;
+  /** Largest number of columns drawn (longer series: each column shows the largest value of its points). */
+  maxColumns?: number;
+}
+
+/**
+ * A features × time heatmap of `values` `[N, D]` row-major (x = 0 … N − 1, the frame of `lineChart` at the same width, so
+ * it lines up under a chart of the same series). Colour: the square root of each value over the largest, so that
+ * small errors stay visible beside large ones.
+ */
+export function heatmapChart(values: ArrayLike<number>, o: HeatmapOptions): string {
+  const d = Math.max(1, o.rows.length);
+  const n = Math.floor(values.length / d);
+  const width = o.width ?? 760;
+  const cell = Math.max(10, Math.min(22, Math.floor(160 / d)));
+  const hasMarks = (o.marks ?? []).length > 0;
+  const f = frameOf(width, 0, !!o.title, !!o.xLabel, 0);
+  f.top = o.title ? 30 : 10;
+  f.h = f.top + cell * d + (hasMarks ? 10 : 0) + f.bottom + 18;
+  const x0 = f.left;
+  const x1 = f.w - f.right;
+  const cols = Math.max(1, Math.min(n, o.maxColumns ?? Math.floor(x1 - x0)));
+  const per = n / cols;
+  const grid = new Float64Array(cols * d);
+  let top = 0;
+  for (let c = 0; c < cols; c++) {
+    const a = Math.floor(c * per);
+    const b = Math.max(a + 1, Math.floor((c + 1) * per));
+    for (let j = 0; j < d; j++) {
+      let m = 0;
+      for (let i = a; i < b && i < n; i++) {
+        const v = values[i * d + j];
+        if (Number.isFinite(v) && v > m) m = v;
+      }
+      grid[c * d + j] = m;
+      if (m > top) top = m;
+    }
+  }
+  const xMax = Math.max(1, n - 1);
+  const sx = (v: number) => x0 + (v / xMax) * (x1 - x0);
+  let s = svgOpen(f, o.title);
+  const cw = (x1 - x0) / cols;
+  for (let j = 0; j < d; j++) {
+    const y = f.top + j * cell;
+    for (let c = 0; c < cols; c++) {
+      const t = top > 0 ? Math.sqrt(grid[c * d + j] / top) : 0;
+      s += `<rect x="${r(x0 + c * cw)}" y="${y}" width="${r(cw + 0.4)}" height="${cell}" fill="${viridisLike(t)}"/>`;
+    }
+    const name = o.rows[j] ?? `x${j}`;
+    s += `<text x="${x0 - 5}" y="${r(y + cell / 2 + 3.5)}" text-anchor="end" fill="#555">${escapeXml(name.length > 9 ? `${name.slice(0, 8)}…` : name)}</text>`;
+  }
+  const y0 = f.top + cell * d;
+  s += `<rect x="${x0}" y="${f.top}" width="${r(x1 - x0)}" height="${cell * d}" fill="none" stroke="#999"/>`;
+  if (hasMarks) {
+    for (const [a, b] of o.marks ?? []) {
+      const xa = Math.max(x0, sx(a - 0.5));
+      const xb = Math.min(x1, sx(b + 0.5));
+      s += `<rect x="${r(xa)}" y="${y0 + 3}" width="${r(Math.max(1.5, xb - xa))}" height="5" fill="#d62728"/>`;
+    }
+  }
+  const ya = y0 + (hasMarks ? 10 : 0);
+  for (const t of niceTicks(0, xMax, 8)) {
+    const x = sx(t);
+    if (x < x0 - 0.5 || x > x1 + 0.5) continue;
+    s += `<line x1="${r(x)}" x2="${r(x)}" y1="${ya}" y2="${ya + 4}" stroke="#888"/>`;
+    s += `<text x="${r(x)}" y="${ya + 15}" text-anchor="middle" fill="#555">${escapeXml(formatNumber(t))}</text>`;
+  }
+  if (o.xLabel) s += `<text x="${(x0 + x1) / 2}" y="${ya + 30}" text-anchor="middle" fill="#333">${escapeXml(o.xLabel)}</text>`;
+  // colour key: low → high, with the largest value
+  const ky = f.h - 12;
+  const kx = x1 - 180;
+  for (let k = 0; k < 20; k++) s += `<rect x="${kx + k * 6}" y="${ky - 8}" width="6.4" height="8" fill="${viridisLike(k / 19)}"/>`;
+  s += `<text x="${kx - 5}" y="${ky}" text-anchor="end" fill="#555">${escapeXml(o.valueLabel ?? 'value')} 0</text>`;
+  s += `<text x="${kx + 125}" y="${ky}" fill="#555">${escapeXml(formatNumber(top))}</text>`;
+  if (hasMarks)
+    s += `<rect x="${x0}" y="${ky - 7}" width="16" height="6" fill="#d62728"/><text x="${x0 + 21}" y="${ky}" fill="#333">${escapeXml(o.markLabel ?? 'detected')}</text>`;
+  return `${s}</svg>`;
+}
