@@ -1,5 +1,6 @@
-import { cpSync, mkdirSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineConfig, type Options } from 'tsup';
 
 const builds = ['simd', 'simd-mt', 'relaxed-mt'];
 
@@ -9,6 +10,18 @@ function copyWasm() {
     cpSync(`build/wasm/${b}/lstm_vae_kernels_bg.wasm`, `dist/wasm/${b}/lstm_vae_kernels_bg.wasm`);
   }
 }
+
+// jsfive (the HDF5 reader of src/io/keras-file.ts) from its ES sources, with its import of pako served
+// by fflate (src/io/keras-inflate.ts): ~110 kB less in each bundle than its prebuilt file, pako included
+const jsfiveSources = resolve('node_modules/jsfive/esm/high-level.js');
+const jsfive: NonNullable<Options['esbuildPlugins']>[number] = {
+  name: 'jsfive-sources',
+  setup(build) {
+    if (!existsSync(jsfiveSources)) return; // another jsfive layout: its prebuilt file, as is
+    build.onResolve({ filter: /^jsfive$/ }, () => ({ path: jsfiveSources }));
+    build.onResolve({ filter: /\/pako\.esm\.mjs$/ }, () => ({ path: resolve('src/io/keras-inflate.ts') }));
+  },
+};
 
 export default defineConfig([
   {
@@ -21,6 +34,7 @@ export default defineConfig([
     platform: 'neutral',
     external: [/^node:/],
     noExternal: ['wasm-feature-detect', 'idb-keyval'],
+    esbuildPlugins: [jsfive],
     sourcemap: false,
     splitting: false,
   },
@@ -41,6 +55,7 @@ export default defineConfig([
     target: 'es2022',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    esbuildPlugins: [jsfive],
     splitting: false,
     clean: false,
     dts: false,

@@ -50,6 +50,7 @@ describe('Keras files give the same numbers as Keras', () => {
   const cases: [file: string, reference: string, layers: number][] = [
     ['tutorial.keras', 'tutorial', 1],
     ['tutorial.h5', 'tutorial', 1],
+    ['tutorial-gzip.h5', 'tutorial', 1],
     ['stacked.keras', 'stacked', 2],
     ['sequential.keras', 'sequential', 1],
     ['sequential.h5', 'sequential', 1],
