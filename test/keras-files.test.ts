@@ -141,6 +141,41 @@ describe('graphs edited from the fixtures', () => {
     m.dispose();
   });
 
+  it('the Keras 2 (tf.keras) config format: inbound nodes as [layer, node, tensor, kwargs], nested models numbered from 1', () => {
+    const toKeras2 = (m: Json) => {
+      const cfg = m.config;
+      const nested = new Set((cfg.layers as Json[]).filter((l) => Array.isArray(l.config?.layers)).map((l) => l.config.name));
+      for (const l of cfg.layers as Json[]) {
+        delete l.module;
+        delete l.registered_name;
+        l.inbound_nodes = (l.inbound_nodes ?? []).map((node: Json) => {
+          const refs: unknown[][] = [];
+          const walk = (v: unknown) => {
+            if (Array.isArray(v)) v.forEach(walk);
+            else if (v && typeof v === 'object') {
+              const o = v as Json;
+              if (o.class_name === '__keras_tensor__') {
+                const [n, i, t] = o.config.keras_history;
+                refs.push([n, nested.has(n) ? i + 1 : i, t, {}]);
+              } else Object.values(o).forEach(walk);
+            }
+          };
+          walk(node.args);
+          return refs;
+        });
+        if (Array.isArray(l.config?.layers)) toKeras2(l);
+      }
+      for (const k of ['input_layers', 'output_layers']) if (typeof cfg[k][0] === 'string') cfg[k] = [cfg[k]];
+    };
+    const b = edited('tutorial.keras', toKeras2);
+    expect(strFromU8(unzipSync(b)['config.json'])).toContain('"inbound_nodes":[[["encoder",1,2,{}]]]');
+    const m = LstmVae.fromKeras(b);
+    const r = referenceOf('tutorial');
+    const x = { data: Float32Array.from(r.x.data), shape: r.x.shape as [number, number, number] };
+    allclose('reconstruction', m.reconstruct(x), r.reconstruction.data, TOL);
+    m.dispose();
+  });
+
   it('the output Dense with a relu activation', () => {
     const b = edited('tutorial.keras', (c) => {
       layer(sub(c, 'decoder'), 'TimeDistributed').config.layer.config.activation = 'relu';
@@ -242,6 +277,8 @@ describe('files that are not Keras model files give a FormatError', () => {
       expect(e, String(e)).toBeInstanceOf(FormatError);
     }
     expect(errorOf(() => LstmVae.fromKeras([1, 2, 3] as never))).toBeInstanceOf(FormatError);
+    // a weights-only file (model.save_weights): no graph
+    expect(() => LstmVae.fromKeras(unzipSync(bytesOf('tutorial.keras'))['model.weights.h5'])).toThrowError(/holds weights only/);
     expect(() =>
       LstmVae.fromKeras(
         edited(
