@@ -24,9 +24,12 @@ export function after(dir: string, log?: (s: string) => void): Promise<CheckResu
 export function report(results: CheckResult[], log?: (s: string) => void): boolean;
 export function torchProblem(): string | undefined;
 export const STEP_CHECK: number;
-export function stepArgs(dir: string, steps?: number): string[];
 export function stepCheck(dir: string, steps?: number): Promise<CheckResult[]>;
 export function torchrun(
   args: string[],
   options?: { inherit?: boolean; timeoutMs?: number },
 ): { status: number | null; stdout: string; stderr: string; error?: Error };
+export function detectorArgs(dir: string, epochs?: number): string[];
+export function trainDetector(dir: string, log?: (s: string) => void): Promise<void>;
+export function afterDetector(dir: string, log?: (s: string) => void): Promise<CheckResult[]>;
+export function lightDetector(dir: string): Promise<CheckResult[]>;

@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  AnomalyDetector,
   decodeSafetensors,
   encodeSafetensors,
   init,
@@ -62,7 +63,13 @@ const lossArgs = () => [
   String(RUN.clipNorm),
 ];
 
-/** The arguments of train_ddp.py that continue RUN's training (same loss, same annealing, same batch). */
+/** Steps of the step check (see stepCheck). */
+export const STEP_CHECK = 3;
+
+/**
+ * The arguments of train_ddp.py that continue RUN's training (same loss, same annealing, same batch), after
+ * the step check's few deterministic steps (DIR/steps-ddp.safetensors).
+ */
 export function torchArgs(dir, epochs = 5) {
   const f = (name) => join(dir, name);
   return [
@@ -76,31 +83,12 @@ export function torchArgs(dir, epochs = 5) {
     f('probe.json'),
     '--history',
     f('ddp.json'),
+    '--step-check',
+    f('steps-ddp.safetensors'),
+    '--step-check-steps',
+    String(STEP_CHECK),
     '--epochs',
     String(epochs),
-    ...lossArgs(),
-  ];
-}
-
-/** Steps of the step check. */
-export const STEP_CHECK = 3;
-
-/** The arguments of the step check: STEPS steps on the first batches in file order with z = mu. */
-export function stepArgs(dir, steps = STEP_CHECK) {
-  const f = (name) => join(dir, name);
-  return [
-    '--model',
-    f('checkpoint.safetensors'),
-    '--data',
-    f('windows.safetensors'),
-    '--out',
-    f('steps-ddp.safetensors'),
-    '--epochs',
-    '1',
-    '--max-steps',
-    String(steps),
-    '--no-shuffle',
-    '--zero-eps',
     ...lossArgs(),
   ];
 }
@@ -378,7 +366,7 @@ const betaAt = (step) => RUN.beta * Math.min(1, step / RUN.klAnnealing.steps);
 /**
  * The step check: the checkpoint's model and Adam state, STEPS steps here on the first batches in file order
  * with eps = 0 (the same loss, annealing, free bits and clipping as fit), against the same steps taken by
- * train_ddp.py on 2 processes (DIR/steps-ddp.safetensors). Equal weights mean the Adam state, the step count,
+ * train_ddp.py --step-check on 2 processes (DIR/steps-ddp.safetensors). Equal weights mean the Adam state, the step count,
  * the loss and the DDP gradient average all map exactly.
  */
 export async function stepCheck(dir, steps = STEP_CHECK) {
@@ -423,6 +411,91 @@ export async function stepCheck(dir, steps = STEP_CHECK) {
       detail: `largest weight difference ${abs.toExponential(1)} (${ratio.toFixed(2)} of the tolerance; the steps moved weights by up to ${moved.toExponential(1)}), optimizer step ${opt.step_}`,
     },
   ];
+}
+
+/** The arguments of train_ddp.py for the detector: its series as a CSV, the detector's defaults. */
+export function detectorArgs(dir, epochs = 2) {
+  const f = (name) => join(dir, name);
+  return [
+    '--model',
+    f('detector.safetensors'),
+    '--series',
+    f('series.csv'),
+    '--out',
+    f('detector-ddp.safetensors'),
+    '--history',
+    f('detector-ddp.json'),
+    '--epochs',
+    String(epochs),
+  ];
+}
+
+/** An anomaly detector (AnomalyDetector.fit, as `lstm-vae train series.csv`) on the same series: DIR/detector.safetensors, DIR/series.csv. */
+export async function trainDetector(dir, log = console.log) {
+  await init();
+  const s = series();
+  const [n, d] = s.shape;
+  let csv = 'a,b,c\n';
+  for (let i = 0; i < n; i++) csv += Array.from(s.data.subarray(i * d, (i + 1) * d), (v) => v.toFixed(6)).join(',') + '\n';
+  writeFileSync(join(dir, 'series.csv'), csv);
+  const rows = csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .flatMap((l) => l.split(',').map(Number));
+  const det = await AnomalyDetector.fit({ data: rows, shape: [n, d] }, { seed: 1, maxSteps: 300, columns: ['a', 'b', 'c'] });
+  writeFileSync(join(dir, 'detector.safetensors'), det.toSafetensors());
+  log(
+    `detector: window ${det.plan.window}, ${det.plan.training.steps} steps (${det.plan.training.stopped}), threshold ${det.plan.threshold.toFixed(5)}`,
+  );
+  det.dispose();
+}
+
+/** The detector's file as train_ddp.py --plan sees it (no torch): its plan carried, Adam restarting. */
+export async function lightDetector(dir) {
+  const p = torchPlan(join(dir, 'detector.safetensors'));
+  if (p.skipped) return [{ name: 'a detector: train_ddp.py --plan', ok: true, detail: `skipped: ${p.skipped}` }];
+  if (p.error) return [{ name: 'a detector: train_ddp.py --plan', ok: false, detail: p.error }];
+  const det = p.plan.metadata?.detector;
+  return [
+    {
+      name: 'a detector: train_ddp.py --plan carries its plan; Adam restarts (a model file has no optimizer state)',
+      ok: !p.plan.adam_state && p.plan.step === 0 && det?.version === 1 && Array.isArray(det.center) && typeof det.threshold === 'number',
+      detail: `window ${det?.window}, threshold ${det?.threshold}; ${p.plan.restart_reason}`,
+    },
+  ];
+}
+
+/** After train_ddp.py continued the detector: it loads as a detector with the same plan, and its scores fell. */
+export async function afterDetector(dir, log = console.log) {
+  await init();
+  const results = [];
+  const log2 = readJson(dir, 'detector-ddp.json');
+  const a = AnomalyDetector.fromSafetensors(read(dir, 'detector.safetensors'));
+  const b = AnomalyDetector.fromSafetensors(read(dir, 'detector-ddp.safetensors'));
+  const text = readFileSync(join(dir, 'series.csv'), 'utf8').trim().split('\n').slice(1);
+  const x = { data: text.flatMap((l) => l.split(',').map(Number)), shape: [text.length, 3] };
+  const ra = a.score(x);
+  const rb = b.score(x);
+  const mean = (v) => v.reduce((s, e) => s + e, 0) / v.length;
+  log(
+    `detector scores (mean smoothed reconstruction error): ${mean(ra.scores).toFixed(5)} here -> ${mean(rb.scores).toFixed(5)} after PyTorch`,
+  );
+  check(
+    results,
+    'a detector: the PyTorch file is a detector with the same plan (window, scaling, threshold)',
+    JSON.stringify(b.plan) === JSON.stringify(a.plan) && rb.threshold === ra.threshold,
+    `window ${b.plan.window}, threshold ${rb.threshold.toFixed(5)}; Adam ${log2.optimizer} (${log2.restart_reason})`,
+  );
+  check(
+    results,
+    'a detector: its scores fell with the extra training',
+    mean(rb.scores) < mean(ra.scores) && log2.optimizer === 'restarted' && log2.world_size === 2,
+    `mean score ${mean(ra.scores).toFixed(5)} -> ${mean(rb.scores).toFixed(5)}; points flagged ${ra.anomalies.reduce((s, v) => s + v, 0)} -> ${rb.anomalies.reduce((s, v) => s + v, 0)} of ${x.shape[0]}`,
+  );
+  a.dispose();
+  b.dispose();
+  return results;
 }
 
 export function report(results, log = console.log) {

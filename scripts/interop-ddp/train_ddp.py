@@ -4,7 +4,7 @@
     torchrun --nproc_per_node 2 scripts/interop-ddp/train_ddp.py \\
         --model checkpoint.safetensors --data windows.safetensors --out model-ddp.safetensors \\
         [--epochs 5] [--batch-size 32] [--lr LR] [--beta 1] [--kl-annealing '{"type":"linear","steps":400}'] \\
-        [--free-bits 0] [--clip-norm 5] [--seed 0] [--probe probe.json] [--history ddp.json]
+        [--free-bits 0] [--clip-norm 5] [--seed 0] [--probe probe.json] [--history ddp.json] [--step-check steps.safetensors]
 
     python3 scripts/interop-ddp/train_ddp.py --model checkpoint.safetensors --plan
         what would carry over and how the optimizer state maps (needs only numpy and safetensors)
@@ -13,6 +13,12 @@
           `model.checkpoint(optimizer, history.trainerState)` / `checkpointEvery`).
 --data    the training windows, already scaled as the model was trained: a safetensors file with a
           tensor `x` [N, T, D] (float32), or a .npy file of that shape.
+--series  instead of --data, for an anomaly detector (AnomalyDetector.fit, `lstm-vae train`): the series
+          (a CSV file with a header, or a .npy file [N, D]); the windows are made as the detector makes
+          them (missing values interpolated, rows aggregated, scaled with the plan's centre and scale,
+          every window of the plan's length centred on its own mean). Irregular timestamps are not put on
+          a grid here: the rows are used as they are. Without --beta / --clip-norm / --lr the detector's
+          defaults apply (0.1, 5, 3e-3).
 
 The loss is the package's (SPEC; src/model/loss.ts, src/train/fit.ts):
     recon = (1/B) sum_b sum_t sum_d (x - y)^2
@@ -59,6 +65,8 @@ def fail(msg, code=2):
 
 def read_header(path):
     """(metadata dict, {key: (dtype, shape)}) of a safetensors file, read with the standard library."""
+    if not os.path.isfile(path):
+        fail(f'{path}: no such file')
     with open(path, 'rb') as f:
         raw = f.read(8)
         if len(raw) != 8:
@@ -151,23 +159,78 @@ def load_windows(path, torch):
     return x.contiguous()
 
 
+def detector_windows(path, det, cli_input, np):
+    """The windows an AnomalyDetector makes of a series (src/detect/detector.ts, preprocess.ts), all of them (stride 1)."""
+    d = det['features']
+    if path.endswith('.npy'):
+        x = np.asarray(np.load(path), dtype=np.float64)
+        x = x[:, None] if x.ndim == 1 else x
+    else:
+        import csv
+        with open(path, newline='') as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            fail(f'{path} is empty')
+        header, body = rows[0], [r for r in rows[1:] if any(c.strip() for c in r)]
+        want = det.get('columns') or (cli_input or {}).get('columns')
+        if want and all(c in header for c in want):
+            cols = [header.index(c) for c in want]
+        else:
+            skip = {(cli_input or {}).get('timestamp')}
+            cols = [i for i, h in enumerate(header) if h not in skip]
+            if len(cols) != d:  # drop columns that are not numbers (e.g. a timestamp)
+                def numeric(i):
+                    try:
+                        float(body[0][i])
+                        return True
+                    except (ValueError, IndexError):
+                        return False
+                cols = [i for i in cols if numeric(i)]
+        if len(cols) != d:
+            fail(f'{path}: found {len(cols)} value columns ({[header[i] for i in cols]}); the detector takes {d}')
+
+        def num(v):
+            v = v.strip()
+            return float(v) if v not in ('', 'NaN', 'nan', 'NA', 'null') else float('nan')
+        x = np.array([[num(r[i]) for i in cols] for r in body], dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != d:
+        fail(f'{path}: a series of shape {list(x.shape)}; the detector takes [N, {d}]')
+    if (cli_input or {}).get('interval'):
+        print('note: the detector put irregular timestamps on a grid; here the rows are used as they are')
+    n = x.shape[0]
+    for j in range(d):  # fillMissing: linear between values, the nearest value at the ends
+        ok = ~np.isnan(x[:, j])
+        if not ok.any():
+            fail(f'{path}: column {j} has no values')
+        x[:, j] = np.interp(np.arange(n), np.flatnonzero(ok), x[ok, j])
+    f, w = det['aggregate'], det['window']
+    m = n // f
+    x = x[:m * f].reshape(m, f, d).mean(axis=1)
+    xs = (x - np.asarray(det['center'])) / np.asarray(det['scale'])
+    if m < w:
+        fail(f'{path}: {n} rows, fewer than one window of {w * f} rows')
+    win = np.lib.stride_tricks.sliding_window_view(xs, w, axis=0).transpose(0, 2, 1)  # [m - w + 1, w, d]
+    return (win - win.mean(axis=1, keepdims=True)).astype(np.float32)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--model', required=True)
     ap.add_argument('--plan', action='store_true', help='print what carries over and how the optimizer maps, as JSON; no torch needed')
     ap.add_argument('--data')
+    ap.add_argument('--series', help='an anomaly detector\'s series (CSV or .npy [N, D]) instead of --data')
     ap.add_argument('--out')
     ap.add_argument('--epochs', type=int, default=5)
     ap.add_argument('--batch-size', type=int, help="global batch (all ranks); default: the checkpoint's, else 32")
     ap.add_argument('--lr', type=float, help="default: the checkpoint's, else 1e-3")
-    ap.add_argument('--beta', type=float, default=1.0)
+    ap.add_argument('--beta', type=float, help='default 1 (a detector: 0.1)')
     ap.add_argument('--kl-annealing', type=json.loads, help='as FitOptions.klAnnealing, JSON')
     ap.add_argument('--free-bits', type=float, default=0.0)
     ap.add_argument('--clip-norm', type=float)
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--no-shuffle', action='store_true', help='batches in file order')
-    ap.add_argument('--max-steps', type=int, help='stop after this many steps')
-    ap.add_argument('--zero-eps', action='store_true', help='z = mu (for checks: any number of processes then takes the same steps)')
+    ap.add_argument('--step-check', help='first save to this file the model after a few steps on the first batches with eps = 0 '
+                    '(deterministic: for comparing with the same steps elsewhere), then train from the file\'s state as usual')
+    ap.add_argument('--step-check-steps', type=int, default=3)
     ap.add_argument('--probe', help='write the probe input and this model\'s outputs (float64) to this JSON file')
     ap.add_argument('--history', help='write the training history (JSON) here')
     args = ap.parse_args()
@@ -177,8 +240,17 @@ def main():
         out = {k: v for k, v in plan.items() if k != 'raw_meta'}
         print(json.dumps(out))
         return 0
-    if not args.data or not args.out:
-        fail('--data and --out are needed to train (or --plan)')
+    if not (args.data or args.series) or not args.out:
+        fail('--data (or --series for a detector) and --out are needed to train (or --plan)')
+    det = (plan['metadata'] or {}).get('detector')
+    if args.series and not det:
+        fail(f'--series goes with an anomaly detector file; {args.model} has no detector plan: give the windows with --data')
+    if det:  # AnomalyDetector's training defaults
+        args.beta = 0.1 if args.beta is None else args.beta
+        args.clip_norm = 5.0 if args.clip_norm is None else args.clip_norm
+        if args.lr is None and not plan['adam_state']:
+            args.lr = 3e-3
+    args.beta = 1.0 if args.beta is None else args.beta
 
     try:
         import torch
@@ -205,7 +277,12 @@ def main():
     model.load_state_dict({k: tensors[k] for k in plan['model_keys']}, strict=True)
     names = [k for k, _ in model.named_parameters()]
 
-    x_all = load_windows(args.data, torch)
+    if args.series:
+        import numpy as np
+        x_all = torch.from_numpy(detector_windows(args.series, det, (plan['metadata'] or {}).get('cliInput'), np))
+        say(f'the detector\'s windows of {args.series}: {x_all.shape[0]} of {det["window"]} points (aggregate {det["aggregate"]})')
+    else:
+        x_all = load_windows(args.data, torch)
     N, T, D2 = x_all.shape
     if D2 != D:
         fail(f'{args.data}: windows have {D2} features, the model takes {D}')
@@ -247,54 +324,36 @@ def main():
         f'{f", free bits {lam:g}" if lam > 0 else ""}{f", clip norm {args.clip_norm:g}" if args.clip_norm else ""}')
     log = {'world_size': world, 'start_step': step, 'optimizer': 'mapped' if plan['adam_state'] else 'restarted',
            'restart_reason': plan['restart_reason'], 'torch': torch.__version__.split('+')[0], 'epochs': []}
-    for epoch in range(args.epochs):
-        t0 = time.time()
-        order = torch.arange(N) if args.no_shuffle else torch.randperm(N, generator=g)
-        sums = [0.0, 0.0, 0.0, 0]
-        for s in range(0, N, batch):
-            if args.max_steps is not None and step - plan['step'] >= args.max_steps:
-                break
-            idx = order[s:s + batch]
-            Bg = len(idx)
-            if Bg < world:
-                continue  # a last batch smaller than the world: every rank needs data
-            x = x_all[idx[rank::world]]
-            beta_now = beta_at(args.beta, step, args.kl_annealing)
-            e = torch.zeros(x.shape[0], Z) if args.zero_eps else torch.randn(x.shape[0], Z, generator=noise)
-            _, _, _, mu, logvar, y = ddp(x, e, beta_now)
-            recon_sum = (x - y).pow(2).sum()
-            kl_sum = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(0)  # [Z], summed over this rank's sequences
-            stats = torch.cat([recon_sum.detach().view(1), kl_sum.detach()]).double()
-            if distributed:
-                dist.all_reduce(stats)
-            recon_g, kl_j = stats[0].item() / Bg, stats[1:] / Bg
-            active = (kl_j >= lam) if lam > 0 else torch.ones(Z, dtype=torch.bool)
-            kl_g = float(torch.where(active, kl_j, torch.full_like(kl_j, lam)).sum())
-            loss_g = recon_g + beta_now * kl_g
-            if not math.isfinite(loss_g):
-                fail(f'training diverged: the loss is {loss_g} at step {step}; lower --lr or set --clip-norm', 1)
-            local = (recon_sum + beta_now * (kl_sum * active.to(kl_sum.dtype)).sum()) * (world / Bg)
-            opt.zero_grad(set_to_none=False)
-            local.backward()  # DDP averages the gradients over the ranks: the global batch's gradient
-            if args.clip_norm:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_norm)
-            opt.step()
-            step += 1
-            sums[0] += loss_g * Bg
-            sums[1] += recon_g * Bg
-            sums[2] += kl_g * Bg
-            sums[3] += Bg
-        if sums[3] == 0:
-            break
-        row = {'epoch': epoch, 'step': step, 'loss': sums[0] / sums[3], 'recon': sums[1] / sums[3], 'kl': sums[2] / sums[3],
-               'beta': beta_at(args.beta, step - 1, args.kl_annealing), 'seconds': time.time() - t0}
-        log['epochs'].append(row)
-        say(f'  epoch {epoch + 1}/{args.epochs}  step {step:5d}  loss {row["loss"]:.5f}  recon {row["recon"]:.5f}  kl {row["kl"]:.5f}  '
-            f'beta {row["beta"]:.4f}  {row["seconds"]:.1f} s')
-    log['end_step'] = step
 
-    if rank == 0:
-        out = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    def train_step(idx, step, zero_eps=False):
+        """One optimizer step on the global batch idx (this rank takes every world-th); (loss, recon, kl) of the batch."""
+        Bg = len(idx)
+        x = x_all[idx[rank::world]]
+        beta_now = beta_at(args.beta, step, args.kl_annealing)
+        e = torch.zeros(x.shape[0], Z) if zero_eps else torch.randn(x.shape[0], Z, generator=noise)
+        _, _, _, mu, logvar, y = ddp(x, e, beta_now)
+        recon_sum = (x - y).pow(2).sum()
+        kl_sum = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(0)  # [Z], summed over this rank's sequences
+        stats = torch.cat([recon_sum.detach().view(1), kl_sum.detach()]).double()
+        if distributed:
+            dist.all_reduce(stats)
+        recon_g, kl_j = stats[0].item() / Bg, stats[1:] / Bg
+        active = (kl_j >= lam) if lam > 0 else torch.ones(Z, dtype=torch.bool)
+        kl_g = float(torch.where(active, kl_j, torch.full_like(kl_j, lam)).sum())
+        loss_g = recon_g + beta_now * kl_g
+        if not math.isfinite(loss_g):
+            fail(f'training diverged: the loss is {loss_g} at step {step}; lower --lr or set --clip-norm', 1)
+        local = (recon_sum + beta_now * (kl_sum * active.to(kl_sum.dtype)).sum()) * (world / Bg)
+        opt.zero_grad(set_to_none=False)
+        local.backward()  # DDP averages the gradients over the ranks: the global batch's gradient
+        if args.clip_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip_norm)
+        opt.step()
+        return loss_g, recon_g, kl_g
+
+    def save(path, step):
+        """Our format: the weights, the file's config and metadata, Adam's state as a checkpoint's (no trainer state)."""
+        out = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
         meta = {k: v for k, v in plan['raw_meta'].items() if k in ('format', 'format_version', 'config', 'metadata', 'tokenizer')}
         meta['format'], meta['format_version'] = 'lstm-vae', meta.get('format_version', '1')
         st = opt.state_dict()['state']
@@ -304,9 +363,46 @@ def main():
         options = dict(opt_meta.get('options', {})) if plan['adam_state'] else {}
         options.update({'lr': lr, 'betas': list(betas), 'eps': eps, 'weightDecay': wd})
         meta['optimizer'] = json.dumps({'name': name, 'options': options, 'step': step})
-        tmp = args.out + f'.{os.getpid()}.tmp'
+        tmp = path + f'.{os.getpid()}.tmp'
         save_file(out, tmp, metadata=meta)
-        os.replace(tmp, args.out)
+        os.replace(tmp, path)
+
+    if args.step_check:
+        # a few steps on the first batches in file order with eps = 0 (deterministic), saved, then undone
+        import copy
+        before = copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())
+        k = args.step_check_steps
+        for j in range(k):
+            train_step(torch.arange(j * batch, min(N, (j + 1) * batch)), step + j, zero_eps=True)
+        if rank == 0:
+            save(args.step_check, step + k)
+            say(f'wrote {args.step_check}: {k} steps from the file\'s state on the first batches with eps = 0 (for checks)')
+        model.load_state_dict(before[0])
+        opt.load_state_dict(before[1])
+
+    for epoch in range(args.epochs):
+        t0 = time.time()
+        order = torch.randperm(N, generator=g)
+        sums = [0.0, 0.0, 0.0, 0]
+        for s in range(0, N, batch):
+            idx = order[s:s + batch]
+            if len(idx) < world:
+                continue  # a last batch smaller than the world: every rank needs data
+            loss_g, recon_g, kl_g = train_step(idx, step)
+            step += 1
+            sums[0] += loss_g * len(idx)
+            sums[1] += recon_g * len(idx)
+            sums[2] += kl_g * len(idx)
+            sums[3] += len(idx)
+        row = {'epoch': epoch, 'step': step, 'loss': sums[0] / sums[3], 'recon': sums[1] / sums[3], 'kl': sums[2] / sums[3],
+               'beta': beta_at(args.beta, step - 1, args.kl_annealing), 'seconds': time.time() - t0}
+        log['epochs'].append(row)
+        say(f'  epoch {epoch + 1}/{args.epochs}  step {step:5d}  loss {row["loss"]:.5f}  recon {row["recon"]:.5f}  kl {row["kl"]:.5f}  '
+            f'beta {row["beta"]:.4f}  {row["seconds"]:.1f} s')
+    log['end_step'] = step
+
+    if rank == 0:
+        save(args.out, step)
         say(f'wrote {args.out}: {len(names)} weight tensors, config and metadata carried over, Adam state at step {step}')
         if args.probe:
             write_probe(args.probe, model, x_all, args.beta, torch)
