@@ -3,7 +3,7 @@
 // files in Python's onnx checker and onnxruntime when those are installed (skipped with the reason when
 // not); and `lstm-vae export MODEL --onnx OUT`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
@@ -311,5 +311,41 @@ describe('lstm-vae export --onnx', () => {
 
   it('--help shows an example', () => {
     expect(run(['export', '--help']).stdout).toMatch(/Examples:\n\s+\$ lstm-vae export model\.safetensors --onnx model\.onnx/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// docs/onnx.md: its JavaScript example runs as written (and then its Python example, when Python has onnxruntime)
+
+describe('docs/onnx.md examples', () => {
+  const doc = readFileSync(join(root, 'docs', 'onnx.md'), 'utf8');
+  const block = (lang: string) => {
+    const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(doc);
+    if (!m) throw new Error(`docs/onnx.md has no ${lang} block`);
+    return m[1];
+  };
+
+  it('the onnxruntime-web example prints the shapes and a difference below 1e-5; the Python one runs on its file', () => {
+    const work = tmpDir('lstm-vae-onnx-doc-');
+    // inside the package folder, so that `import 'lstm-vae'` resolves to this package (self-reference)
+    const scripts = join(root, '.cache', 'onnx-docs');
+    mkdirSync(scripts, { recursive: true });
+    const js = join(scripts, 'example.mjs');
+    writeFileSync(js, block('js'));
+    const r = spawnSync(process.execPath, [js], { cwd: work, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0].replace(/\s+/g, '')).toBe('[3,10,2][3,4]');
+    expect(Number(lines[1])).toBeLessThan(1e-5);
+    expect(existsSync(join(work, 'model.onnx'))).toBe(true);
+    const problem = pythonProblem(['numpy', 'onnxruntime']);
+    if (problem) {
+      console.warn(`onnx.test.ts: the docs' Python example is not run: ${problem}`);
+      return;
+    }
+    const p = spawnSync(PYTHON, ['-c', block('python')], { cwd: work, encoding: 'utf8' });
+    expect(p.status, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/^\(3, 10, 2\) \(3, 4\) \[/);
+    expect(p.stdout).toContain('"mode":"continuous"');
   });
 });
