@@ -323,11 +323,23 @@ describe('lstm-vae CLI: errors', () => {
     fails(['train', 'ragged.csv', '--window', '2', '--out', 'x.safetensors'], 1, /malformed CSV/);
     fails(['train', 'text-in-numbers.csv', '--window', '2', '--out', 'x.safetensors'], 1, /non-numeric value.*"x"/);
     fails(['train', 'series.csv', '--columns', 'temp,nope', '--out', 'x.safetensors'], 1, /unknown column "nope"/);
-    fails(['info', 'garbage.safetensors'], 1, /garbage\.safetensors is not a valid lstm-vae model/);
+    fails(['info', 'garbage.safetensors'], 1, /garbage\.safetensors is not a safetensors model file \(header length \d+ is absurdly large/);
     fails(['score', 'nothere.safetensors', 'series.csv'], 1, /nothere\.safetensors.*does not exist/);
     const bytes = readFileSync(join(dir, 'model.safetensors'));
     writeFileSync(join(dir, 'truncated.safetensors'), bytes.subarray(0, bytes.length - 100));
-    fails(['score', 'truncated.safetensors', 'series.csv'], 1, /truncated\.safetensors is not a valid lstm-vae model/);
+    fails(['score', 'truncated.safetensors', 'series.csv'], 1, /truncated\.safetensors is truncated: it ends before its data does \(/);
+    // a time column under another name: the hint says how to name it
+    writeFileSync(join(dir, 'dated.csv'), 'date,value\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n');
+    fails(
+      ['train', 'dated.csv', '--out', 'x.safetensors'],
+      1,
+      /non-numeric value.*column "date".*If "date" holds the times, pass --timestamp date/,
+    );
+    fails(
+      ['train', 'text-in-numbers.csv', '--out', 'x.safetensors'],
+      1,
+      /"x" \(argument: row 2, column b; expected: a finite number; got: x\)$/,
+    );
     fails(['score', 'model.safetensors', 'seqs.json'], 1, /value column/);
     fails(['eval', 'model.safetensors', 'series.csv', '--labels', 'nolabels'], 2, /no such column/);
     expect(existsSync(join(dir, 'x.safetensors'))).toBe(false);

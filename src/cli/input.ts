@@ -71,10 +71,18 @@ function prefixed<T>(file: string, f: () => T): T {
   } catch (e) {
     if (e instanceof DataError) {
       const m = e.message;
-      throw new DataError(m.startsWith(file) ? m : `${file}: ${m}`);
+      throw new DataError((m.startsWith(file) ? m : `${file}: ${m}`) + timeHint(e));
     }
     throw e;
   }
+}
+
+/** A non-numeric cell that reads as a date or time is most likely the time column under another name. */
+function timeHint(e: DataError): string {
+  const column = /, column (.+)$/.exec(e.argument ?? '')?.[1];
+  const raw = typeof e.actual === 'string' ? e.actual : '';
+  if (!column || !/\d[-/:.]\d/.test(raw) || !Number.isFinite(Date.parse(raw))) return '';
+  return `. If "${column}" holds the times, pass --timestamp ${/^[\w.-]+$/.test(column) ? column : JSON.stringify(column)} (only a column named "timestamp" is found by itself)`;
 }
 
 function readCsvInput(file: string, text: string, o: ReadOptions): ContinuousInput {

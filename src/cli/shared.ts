@@ -7,6 +7,7 @@ import type { Normalizer } from '../data/normalize.js';
 import type { Reduce } from '../detect/scores.js';
 import { decodeSafetensors, init, LstmVae } from '../index.node.js';
 import { readFileBytes } from '../io/atomic-write.js';
+import { NOT_SAFETENSORS, TRUNCATED } from '../io/safetensors.js';
 import type { History } from '../train/index.js';
 import { type CliMetadata, normalizerOf, readCliMetadata } from './metadata.js';
 import { TrainingProgress } from './progress.js';
@@ -52,6 +53,11 @@ export async function loadModel(file: string): Promise<LoadedModel> {
     model = LstmVae.fromSafetensors(bytes);
   } catch (e) {
     if (e instanceof Error && /Error$/.test(e.name) && e.name !== 'Error' && e.name !== 'TypeError' && e.name !== 'RangeError') {
+      // The kind of problem first, the technical detail after.
+      if (e.message.startsWith(NOT_SAFETENSORS))
+        throw new FormatError(`${file} is not a safetensors model file (${e.message.slice(NOT_SAFETENSORS.length)})`);
+      if (e.message.startsWith(TRUNCATED))
+        throw new FormatError(`${file} is truncated: it ends before its data does (${e.message.slice(TRUNCATED.length)})`);
       throw new FormatError(`${file} is not a valid lstm-vae model: ${e.message}`);
     }
     throw e;

@@ -63,7 +63,7 @@ export class HeaderParser {
   constructor(private readonly src: string) {}
 
   private fail(what: string): never {
-    throw new FormatError(`header is not valid JSON: ${what} at character ${this.pos}`);
+    throw new FormatError(`not a safetensors file: header is not valid JSON: ${what} at character ${this.pos}`);
   }
 
   private unexpected(): never {

@@ -24,6 +24,11 @@ import {
 } from './safetensors-common.js';
 import { HeaderParser, type RawEntry } from './safetensors-header.js';
 
+/** Lead of the errors that mean "these bytes are not a safetensors file at all" (random bytes, another format). */
+export const NOT_SAFETENSORS = 'not a safetensors file: ';
+/** Lead of the errors that mean "the file ends before its data does" (an interrupted copy or download). */
+export const TRUNCATED = 'truncated file: ';
+
 /** A tensor to write: a row-major shape and its `product(shape)` values. */
 export interface TensorInput {
   shape: readonly number[];
@@ -222,7 +227,7 @@ function checkEntry(raw: RawEntry, dataLen: number): Entry {
   const [begin, end] = off.values as [number, number];
   if (end < begin) throw new FormatError(`${where}: data_offsets [${begin},${end}] end before they begin`);
   if (end > dataLen) {
-    throw new FormatError(`${where}: data_offsets [${begin},${end}] end beyond the data buffer, which has ${dataLen} bytes`);
+    throw new FormatError(`${TRUNCATED}${where}: data_offsets [${begin},${end}] end beyond the data buffer, which has ${dataLen} bytes`);
   }
 
   // Element count, multiplied left to right; like the official reader's checked multiplication, an
@@ -283,18 +288,20 @@ export function decodeSafetensors(bytes: Uint8Array, options: DecodeOptions = {}
   }
   const size = bytes.length;
   if (size < 8) {
-    throw new FormatError(`file is too short: ${size} bytes, but a safetensors file starts with an 8-byte header length`);
+    throw new FormatError(`${NOT_SAFETENSORS}file is too short: ${size} bytes, but a safetensors file starts with an 8-byte header length`);
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lo = dv.getUint32(0, true);
   const hi = dv.getUint32(4, true);
   const n = hi * 2 ** 32 + lo; // exact below 2^53; anything larger fails the checks below anyway
   if (n > maxHeaderBytes) {
-    throw new FormatError(`header length ${dv.getBigUint64(0, true)} is absurdly large (limit: maxHeaderBytes = ${maxHeaderBytes})`);
+    throw new FormatError(
+      `${NOT_SAFETENSORS}header length ${dv.getBigUint64(0, true)} is absurdly large (limit: maxHeaderBytes = ${maxHeaderBytes})`,
+    );
   }
   if (n > size - 8) {
     throw new FormatError(
-      `header length ${n} is larger than the file allows: the file has ${size} bytes, so at most ${size - 8} are left after the 8-byte length (truncated file?)`,
+      `${TRUNCATED}header length ${n} is larger than the file allows: the file has ${size} bytes, so at most ${size - 8} are left after the 8-byte length (truncated file?)`,
     );
   }
 
@@ -302,9 +309,9 @@ export function decodeSafetensors(bytes: Uint8Array, options: DecodeOptions = {}
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
   } catch {
-    throw new FormatError('header is not valid UTF-8');
+    throw new FormatError(`${NOT_SAFETENSORS}header is not valid UTF-8`);
   }
-  if (text.length === 0) throw new FormatError('header is not valid JSON: the header is empty');
+  if (text.length === 0) throw new FormatError(`${NOT_SAFETENSORS}header is not valid JSON: the header is empty`);
   const header = new HeaderParser(text).parseHeader();
   if (header.notObject !== undefined) throw new FormatError(`header must be a JSON object, got ${header.notObject}`);
 
