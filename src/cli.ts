@@ -1,5 +1,5 @@
 /**
- * The `lstm-vae` command line: train, score, eval, generate, sample, reconstruct, info, bench.
+ * The `lstm-vae` command line: train, score, eval, generate, sample, reconstruct, info, export, bench.
  *
  * Errors print one line `lstm-vae: <message>` on stderr and exit with code 1 (2 for a wrong command
  * line, 130 when interrupted); LSTM_VAE_DEBUG=1 also prints the stack trace.
@@ -393,7 +393,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
   if (argv.length <= 2) {
     process.stderr.write(
-      'lstm-vae: no command given (train, score, eval, generate, sample, reconstruct, info, bench); see lstm-vae --help\n',
+      'lstm-vae: no command given (train, score, eval, generate, sample, reconstruct, info, export, bench); see lstm-vae --help\n',
     );
     return 2;
   }
