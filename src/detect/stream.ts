@@ -16,7 +16,6 @@
 import { DataError, FormatError, ShapeError } from '../core/errors.js';
 import { emptyTally, explanationOf, type IntervalExplanation, mergeTally, type Tally, tallyRow } from './explain.js';
 import type { DetectorPlan } from './plan.js';
-import { reconstructWindows } from './postprocess.js';
 
 export interface StreamPoint {
   /** The row this score belongs to (`delay` rows before the row just pushed); while warming up, the row pushed. */
@@ -93,6 +92,9 @@ export class DetectorStream {
   /** Reconstructions (centred) and means of the last W windows, by window start modulo W. */
   private readonly rec: Float32Array;
   private readonly means: Float64Array;
+  /** Buffers kept between rows (no allocation per row but the model's output and the point returned). */
+  private readonly pair: Float32Array;
+  private readonly medianBuf: Float64Array;
 
   constructor(
     private readonly model: { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array },
@@ -108,6 +110,8 @@ export class DetectorStream {
     this.join = Math.max(plan.gap, 2 * plan.padding);
     this.rec = new Float32Array(this.w * this.w * this.d);
     this.means = new Float64Array(this.w * this.d);
+    this.pair = new Float32Array(2 * this.w * this.d);
+    this.medianBuf = new Float64Array(this.w);
     this.s = state
       ? this.restore(state)
       : {
@@ -211,7 +215,7 @@ export class DetectorStream {
   /** Reconstructs the window starting at bin `k` into the ring. */
   private reconstructWindow(k: number): void {
     const { w, d } = this;
-    const x = new Float32Array(w * d);
+    const x = this.pair; // the window, then its copy: the batch of two of `reconstructWindows`, in a buffer kept between rows
     const slot = k % w;
     for (let j = 0; j < d; j++) {
       let m = 0;
@@ -220,7 +224,8 @@ export class DetectorStream {
       this.means[slot * d + j] = m;
       for (let t = 0; t < w; t++) x[t * d + j] = this.bin(k + t, j) - m;
     }
-    this.rec.set(reconstructWindows(this.model, x, 1, w, d), slot * w * d);
+    x.copyWithin(w * d, 0, w * d);
+    this.rec.set(this.model.reconstruct({ data: x, shape: [2, w, d] }).subarray(0, w * d), slot * w * d);
   }
 
   /** The error of bin `b` (all its windows are in), its running prefix sum, and the smoothed score it completes. */
@@ -228,7 +233,7 @@ export class DetectorStream {
     const { w, d, before, after } = this;
     const s = this.s;
     const lo = Math.max(0, b - w + 1);
-    const buf = new Float64Array(w);
+    const buf = this.medianBuf;
     let sum = 0;
     const share = new Array<number>(d);
     const sq = (s.sq ??= []);
