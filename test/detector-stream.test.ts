@@ -272,6 +272,7 @@ describe('lstm-vae watch --alarms', () => {
       closed.forEach((p, k) => {
         expect(p.from).toBe(stamp(closable[k][0]));
         expect(p.to).toBe(stamp(closable[k][1]));
+        expect(p.peakTime).toBe(stamp(p.peak));
         expect(Object.keys(p.features)[0]).toBe(batch.explanations[k].features[0].name);
       });
       // the injected anomalies: the feature named first is the one that was changed

@@ -40,19 +40,24 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
   if (o.state && existsSync(o.state)) live = det.stream(new Uint8Array(readFileSync(o.state)));
   else live = det.stream();
   // timestamps of the last rows: enough to name the rows of a closing interval's end and of an opening one's start
+  // (and, while an alarm is open, every row since its start)
   const keepTimes = live.delay + 1 + (Math.max(det.plan.gap, 2 * det.plan.padding) + 1) * det.plan.aggregate;
   const times: string[] = [];
   let lastRow = -1;
   const timeAt = (row: number) => times[times.length - 1 - (lastRow - row)];
   let openedAt: string | undefined;
+  /** The first row of the open alarm: its rows' timestamps are kept until it closes (to name its peak). */
+  let openRow: number | undefined;
   const alarm = (e: StreamEvent) => {
     const a = e.interval[0];
     const from = timeAt(a) ?? (e.type === 'close' ? openedAt : undefined);
     if (e.type === 'open') {
       openedAt = from;
+      openRow = a;
       return { alarm: 'open', start: a, ...(from !== undefined ? { from } : {}) };
     }
     const b = e.interval[1];
+    openRow = undefined;
     const to = timeAt(b);
     const top = e.explanation.features.slice(0, 3).filter((f, k) => k === 0 || f.share >= 0.05);
     const peak = e.explanation.steps[0];
@@ -147,7 +152,7 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
       lastRow = p.warmingUp ? p.index : p.index + live.delay;
       if (time !== undefined) {
         times.push(time);
-        if (times.length > keepTimes) times.shift();
+        while (times.length > keepTimes && (openRow === undefined || lastRow - times.length + 1 < openRow)) times.shift();
       }
       if (p.warmingUp) {
         if (!o.alarms) out({ index: p.index, warmingUp: true });
