@@ -10,6 +10,8 @@ import {
   detectorArgs,
   light,
   lightDetector,
+  readSeriesCsv,
+  torchDetectorWindows,
   stepCheck,
   torchArgs,
   torchProblem,
@@ -17,7 +19,11 @@ import {
   train,
   trainDetector,
 } from '../scripts/interop-ddp/node.mjs';
-import { removeTmpDirs, tmpDir } from './shared/node.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { aggregate, centredWindows, fillMissing, strideStarts } from '../src/detect/preprocess.js';
+import { decodeSafetensors } from '../dist/index.node.js';
+import { pythonProblem, removeTmpDirs, tmpDir } from './shared/node.js';
 
 let dir: string;
 let steps: number;
@@ -37,6 +43,30 @@ describe('PyTorch DDP round trip', () => {
     for (const r of rs) if (r.detail.startsWith('skipped')) console.log(`interop-ddp: ${r.name} ${r.detail}`);
     expect(failed(rs)).toEqual([]);
     expect(rs.length).toBe(4);
+  });
+
+  it("light half: train_ddp.py --series makes the detector's windows exactly as the package does (numpy, no torch)", async (ctx) => {
+    const problem = pythonProblem(['numpy']);
+    if (problem) {
+      console.log(`interop-ddp: the windows check is skipped: ${problem}`);
+      ctx.skip();
+      return;
+    }
+    const py = torchDetectorWindows(dir);
+    expect(py.error).toBeUndefined();
+    const { metadata } = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'detector.safetensors'))));
+    const p = JSON.parse(metadata.metadata).detector;
+    const s = readSeriesCsv(dir);
+    const [n, d] = s.shape;
+    const x = Float64Array.from(s.data);
+    expect(x.some(Number.isNaN)).toBe(true); // the CSV has missing values
+    fillMissing(x, n, d);
+    const m = Math.floor(n / p.aggregate);
+    const a = aggregate(x, n, d, p.aggregate);
+    for (let i = 0; i < m; i++) for (let j = 0; j < d; j++) a[i * d + j] = (a[i * d + j] - p.center[j]) / p.scale[j];
+    const ours = centredWindows(a, d, p.window, strideStarts(m, p.window, 1)).data;
+    expect(py.shape).toEqual([m - p.window + 1, p.window, d]);
+    expect(py.data).toEqual(ours);
   });
 
   it('torchrun --nproc_per_node 2 continues training; the file loads here, the loss fell, forwards and steps agree', async (ctx) => {

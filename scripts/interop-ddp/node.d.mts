@@ -33,3 +33,5 @@ export function detectorArgs(dir: string, epochs?: number): string[];
 export function trainDetector(dir: string, log?: (s: string) => void): Promise<void>;
 export function afterDetector(dir: string, log?: (s: string) => void): Promise<CheckResult[]>;
 export function lightDetector(dir: string): Promise<CheckResult[]>;
+export function readSeriesCsv(dir: string): { data: number[]; shape: [number, number] };
+export function torchDetectorWindows(dir: string): { error?: string; shape?: number[]; data?: Float32Array };

@@ -14,7 +14,7 @@
 //                                                 the loss kept falling, our forward equals PyTorch's (rtol 1e-5),
 //                                                 fit({ resumeFrom }) continues from it, and it scores
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -430,6 +430,33 @@ export function detectorArgs(dir, epochs = 2) {
   ];
 }
 
+const MISSING = [
+  [100, 0],
+  [500, 2],
+  [501, 2],
+];
+
+/** DIR/series.csv as { data, shape } (an empty cell is NaN, a missing value). */
+export function readSeriesCsv(dir) {
+  const lines = readFileSync(join(dir, 'series.csv'), 'utf8').trim().split('\n').slice(1);
+  const data = lines.flatMap((l) => l.split(',').map((v) => (v === '' ? NaN : Number(v))));
+  return { data, shape: [lines.length, data.length / lines.length] };
+}
+
+/** The windows train_ddp.py makes of the detector's series (--dump-windows; numpy, no torch). */
+export function torchDetectorWindows(dir) {
+  const out = join(dir, 'windows-py.f32');
+  const r = spawnSync(
+    PYTHON,
+    [TRAIN_DDP, '--model', join(dir, 'detector.safetensors'), '--series', join(dir, 'series.csv'), '--dump-windows', out],
+    { encoding: 'utf8' },
+  );
+  if (r.error || r.status !== 0) return { error: r.error ? r.error.message : r.stderr.trim().split('\n').pop() };
+  const { shape } = JSON.parse(r.stdout.trim().split('\n').pop());
+  const b = readFileSync(out);
+  return { shape, data: new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) };
+}
+
 /** An anomaly detector (AnomalyDetector.fit, as `lstm-vae train series.csv`) on the same series: DIR/detector.safetensors, DIR/series.csv. */
 export async function trainDetector(dir, log = console.log) {
   await init();
@@ -437,12 +464,16 @@ export async function trainDetector(dir, log = console.log) {
   const [n, d] = s.shape;
   let csv = 'a,b,c\n';
   for (let i = 0; i < n; i++) csv += Array.from(s.data.subarray(i * d, (i + 1) * d), (v) => v.toFixed(6)).join(',') + '\n';
+  // a few missing values (empty cells), interpolated by the detector and by train_ddp.py alike
+  const lines = csv.split('\n');
+  for (const [row, col] of MISSING) {
+    const cells = lines[row + 1].split(',');
+    cells[col] = '';
+    lines[row + 1] = cells.join(',');
+  }
+  csv = lines.join('\n');
   writeFileSync(join(dir, 'series.csv'), csv);
-  const rows = csv
-    .trim()
-    .split('\n')
-    .slice(1)
-    .flatMap((l) => l.split(',').map(Number));
+  const rows = readSeriesCsv(dir).data;
   const det = await AnomalyDetector.fit({ data: rows, shape: [n, d] }, { seed: 1, maxSteps: 300, columns: ['a', 'b', 'c'] });
   writeFileSync(join(dir, 'detector.safetensors'), det.toSafetensors());
   log(
@@ -473,8 +504,7 @@ export async function afterDetector(dir, log = console.log) {
   const log2 = readJson(dir, 'detector-ddp.json');
   const a = AnomalyDetector.fromSafetensors(read(dir, 'detector.safetensors'));
   const b = AnomalyDetector.fromSafetensors(read(dir, 'detector-ddp.safetensors'));
-  const text = readFileSync(join(dir, 'series.csv'), 'utf8').trim().split('\n').slice(1);
-  const x = { data: text.flatMap((l) => l.split(',').map(Number)), shape: [text.length, 3] };
+  const x = readSeriesCsv(dir);
   const ra = a.score(x);
   const rb = b.score(x);
   const mean = (v) => v.reduce((s, e) => s + e, 0) / v.length;
@@ -503,7 +533,7 @@ export function report(results, log = console.log) {
   return results.every((r) => r.ok);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [cmd, dir] = process.argv.slice(2);
   if (!dir || !['train', 'light', 'check'].includes(cmd)) {
     console.error('usage: node scripts/interop-ddp/node.mjs train|light|check DIR');

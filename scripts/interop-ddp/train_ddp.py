@@ -228,6 +228,7 @@ def main():
     ap.add_argument('--free-bits', type=float, default=0.0)
     ap.add_argument('--clip-norm', type=float)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--dump-windows', help='with --series: write the windows as raw float32 to this file, print their shape, exit (numpy only)')
     ap.add_argument('--step-check', help='first save to this file the model after a few steps on the first batches with eps = 0 '
                     '(deterministic: for comparing with the same steps elsewhere), then train from the file\'s state as usual')
     ap.add_argument('--step-check-steps', type=int, default=3)
@@ -239,6 +240,14 @@ def main():
     if args.plan:
         out = {k: v for k, v in plan.items() if k != 'raw_meta'}
         print(json.dumps(out))
+        return 0
+    if args.dump_windows:
+        if not args.series or not (plan['metadata'] or {}).get('detector'):
+            fail('--dump-windows goes with --series and a detector file')
+        import numpy as np
+        w = detector_windows(args.series, plan['metadata']['detector'], plan['metadata'].get('cliInput'), np)
+        w.astype('<f4').tofile(args.dump_windows)
+        print(json.dumps({'shape': list(w.shape)}))
         return 0
     if not (args.data or args.series) or not args.out:
         fail('--data (or --series for a detector) and --out are needed to train (or --plan)')
