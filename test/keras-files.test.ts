@@ -9,9 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, FormatError, init, LstmVae } from '../dist/index.node.js';
+import { ConfigError, FormatError, init, LstmVae, LstmVaeError } from '../dist/index.node.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
-import { allclose, sameBits } from './shared/numeric.js';
+import { allclose, mulberry32, sameBits } from './shared/numeric.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = join(root, 'test', 'fixtures', 'keras');
@@ -288,6 +288,36 @@ describe('files that are not Keras model files give a FormatError', () => {
         ),
       ),
     ).toThrowError(/no model\.weights\.h5/);
+  });
+});
+
+describe('damaged files', () => {
+  it('bytes changed at random give a model or a typed error, never another exception', () => {
+    const rnd = mulberry32(14);
+    const seen: Record<string, number> = {};
+    for (const file of ['tutorial.h5', 'tutorial-gzip.h5', 'tutorial.keras', 'sequential.keras'])
+      for (let i = 0; i < 40; i++) {
+        const damage = (b: Uint8Array) => {
+          const c = b.slice();
+          for (let k = 0; k < 1 + rnd() * 8; k++) c[Math.floor(rnd() * c.length)] = Math.floor(rnd() * 256);
+          return c;
+        };
+        let b = bytesOf(file);
+        if (file.endsWith('.keras')) {
+          const z = unzipSync(b);
+          const member = rnd() < 0.5 ? 'config.json' : 'model.weights.h5';
+          z[member] = damage(z[member]);
+          b = zipSync(z);
+        } else b = damage(b);
+        try {
+          LstmVae.fromKeras(b).dispose();
+          seen.model = (seen.model ?? 0) + 1;
+        } catch (e) {
+          expect(e, `${file} #${i}: ${String(e)}`).toBeInstanceOf(LstmVaeError);
+          seen[(e as Error).name] = (seen[(e as Error).name] ?? 0) + 1;
+        }
+      }
+    expect(seen.FormatError).toBeGreaterThan(0);
   });
 });
 

@@ -677,6 +677,23 @@ const sameValue = (a: Value, b: Value) => a.op === b.op && a.index === b.index;
  * naming the Keras layer for one that cannot be mapped exactly.
  */
 export function readKerasFile(bytes: Uint8Array): KerasModel {
+  // jsfive warns on the console about attributes of types it does not read (damaged files): quiet
+  // while reading (synchronous, so nothing else logs meanwhile)
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    return read(bytes);
+  } catch (e) {
+    if (e instanceof LstmVaeError) throw e;
+    // a malformed config or HDF5 structure that the checks above did not foresee (jsfive throws strings
+    // and TypeErrors on damaged files): still a typed error
+    throw new FormatError(`the Keras file cannot be read: ${reason(e)}`, { argument: 'bytes' });
+  } finally {
+    console.warn = warn;
+  }
+}
+
+function read(bytes: Uint8Array): KerasModel {
   if (!(bytes instanceof Uint8Array))
     throw new FormatError('fromKeras takes the file bytes as a Uint8Array', {
       argument: 'bytes',
