@@ -237,6 +237,20 @@ describe('graphs edited from the fixtures', () => {
     );
   });
 
+  it("an LSTM autoencoder (RepeatVector of the encoder's last step, no z_mean / z_log_var)", () => {
+    const b = edited('stacked.keras', (c) => {
+      const ls = c.config.layers as Json[];
+      ls.find((l) => l.config.name === 'rep')!.inbound_nodes[0].args[0].config.keras_history = ['enc_b', 0, 0];
+      c.config.layers = ls.filter((l) => !l.config.name.startsWith('head_'));
+      c.config.output_layers = [['out', 0, 0]];
+    });
+    const e = errorOf(() => LstmVae.fromKeras(b));
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toMatch(
+      /^the Keras layer 'rep' \(RepeatVector\) repeats the last step of the LSTM 'enc_b' itself: an LSTM autoencoder/,
+    );
+  });
+
   it('a subclassed model (no graph in the file)', () => {
     const b = edited('tutorial.keras', (c) => {
       c.class_name = 'VAE';

@@ -597,7 +597,14 @@ function matchDecoder(y: Value, ops: Op[]): Match {
     logvar = b;
   } else {
     const zo = z.op;
-    if (isSampling(zo) && !MERGE.has(zo.cls))
+    if (zo.cls === 'LSTM')
+      throw layerError(
+        repeat,
+        `repeats the last step of the LSTM '${zo.path}' itself: an LSTM autoencoder without the Dense z_mean and z_log_var heads of a VAE, which this package's model has`,
+        'Dense z_mean or a sampling layer',
+        zo.cls,
+      );
+    if (isSampling(zo))
       throw layerError(
         zo,
         'feeds the decoder but does not take two Dense outputs (z_mean, z_log_var), so it is not a sampling layer',
@@ -664,8 +671,35 @@ function matchDecoder(y: Value, ops: Op[]): Match {
 
 /** Keras' own layers that take two tensors and are not a sampling layer. */
 const MERGE = new Set(['Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Concatenate', 'Dot']);
-/** A Lambda or a custom layer (its class not from keras) can be the sampling layer; Keras' merge layers cannot. */
-const isSampling = (op: Op) => op.cls === 'Lambda' || (!MERGE.has(op.cls) && !(op.module ?? '').startsWith('keras'));
+/** Keras' own layers that are not a sampling layer (Keras 2 files do not say which module a class is from). */
+const BUILT_IN = new Set([
+  ...MERGE,
+  ...IDENTITY,
+  'LSTM',
+  'GRU',
+  'SimpleRNN',
+  'RNN',
+  'Bidirectional',
+  'ConvLSTM1D',
+  'ConvLSTM2D',
+  'Dense',
+  'EinsumDense',
+  'RepeatVector',
+  'TimeDistributed',
+  'Masking',
+  'Embedding',
+  'Flatten',
+  'Reshape',
+  'Permute',
+  'Activation',
+  'BatchNormalization',
+  'LayerNormalization',
+  'Conv1D',
+  'InputLayer',
+]);
+/** A Lambda or a custom layer (its class not from keras) can be the sampling layer; Keras' own layers cannot. */
+const isSampling = (op: Op) =>
+  op.cls === 'Lambda' || (op.module === undefined ? !BUILT_IN.has(op.cls) : !op.module.startsWith('keras') && !MERGE.has(op.cls));
 
 const sameValue = (a: Value, b: Value) => a.op === b.op && a.index === b.index;
 
