@@ -44,6 +44,19 @@ describe('convergent fit (no epochs)', () => {
     m.dispose();
   });
 
+  it('the default patience is a tenth of the step budget (at least 150 steps), in epochs', async () => {
+    // 45 training sequences in batches of 9: 5 steps per epoch; maxSteps 2000 → 200 steps → 40 epochs
+    const m = small(6);
+    const h = await m.fit(sines(50, 8, 6), { maxSteps: 2000, batchSize: 9, learningRate: 3e-2, beta: 0.5 });
+    expect(h.stopped).toBe('converged');
+    expect(h.epochs.length - 1 - h.bestEpoch!).toBe(40);
+    // maxSteps 1000 → a tenth is 100 steps, below the floor of 150 steps → 30 epochs
+    const m2 = small(6);
+    const h2 = await m2.fit(sines(50, 8, 6), { maxSteps: 1000, batchSize: 9, learningRate: 3e-2, beta: 0.5 });
+    expect(h2.stopped).toBe('converged');
+    expect(h2.epochs.length - 1 - h2.bestEpoch!).toBe(30);
+  }, 120_000);
+
   it('early stopping restores the best weights: the validation loss after fit is the best one in history', async () => {
     const m = small(4);
     const x = sines(50, 8, 5);

@@ -112,11 +112,11 @@ export interface FitOptions {
    * and never runs past `maxSteps` optimizer steps or `maxSeconds`.
    */
   epochs?: number;
-  /** Without `epochs`: the most optimizer steps (default 2000). The budget is in steps, not epochs. */
+  /** Without `epochs`: the most optimizer steps (default 10,000). The budget is in steps, not epochs. */
   maxSteps?: number;
-  /** Without `epochs`: the most seconds of training (default 300). */
+  /** Without `epochs`: the most seconds of training (default 600). */
   maxSeconds?: number;
-  /** Without `epochs`: evaluations (epochs, at least 150 steps' worth) without improvement before stopping. */
+  /** Without `epochs`: evaluations (epochs) without improvement before stopping; default: a tenth of `maxSteps` (at least 150 steps, 3 epochs) in epochs. */
   patience?: number;
   batchSize?: number;
   shuffle?: boolean;
