@@ -60,6 +60,7 @@ export {
   type SeriesInput,
   type StreamPoint,
   type StreamEvent,
+  type StreamOptions,
   type IntervalExplanation,
 } from './detect/detector.js';
 export { explainRows } from './detect/explain.js';

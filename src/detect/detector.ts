@@ -21,11 +21,11 @@ import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
 import { intervalsAbove, medianReconstruction, pointErrors, reconstructWindows } from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
-import { DetectorStream } from './stream.js';
+import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
 
 export type { DetectorPlan } from './plan.js';
-export type { StreamEvent, StreamPoint } from './stream.js';
+export type { StreamEvent, StreamOptions, StreamPoint } from './stream.js';
 export type { IntervalExplanation } from './explain.js';
 export { DetectorStream } from './stream.js';
 
@@ -397,10 +397,11 @@ export class AnomalyDetector {
 
   /**
    * Live scoring, one row at a time (see `DetectorStream`); `state` (from `stream.save()`) continues a stream
-   * where it stopped, with identical scores.
+   * where it stopped, with identical scores. `options.threshold: 'spot'`: an online threshold that follows the scores
+   * (see `StreamOptions`).
    */
-  stream(state?: Uint8Array): DetectorStream {
-    return new DetectorStream(this.model, this.plan, state);
+  stream(state?: Uint8Array, options?: StreamOptions): DetectorStream {
+    return new DetectorStream(this.model, this.plan, state, options);
   }
 
   /** Frees the model's WebAssembly memory. */

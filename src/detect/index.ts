@@ -17,6 +17,7 @@ export {
   type SeriesInput,
   type StreamPoint,
   type StreamEvent,
+  type StreamOptions,
   type IntervalExplanation,
 } from './detector.js';
 export { explainRows } from './explain.js';

@@ -13,17 +13,29 @@
  * interval's. (Only at the end of a batch series is an interval cut short by the series' last row.)
  */
 
-import { DataError, FormatError, ShapeError } from '../core/errors.js';
+import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 import { emptyTally, explanationOf, type IntervalExplanation, mergeTally, type Tally, tallyRow } from './explain.js';
 import type { DetectorPlan } from './plan.js';
+import { isSpotState, newSpot, type SpotOptions, type SpotState, spotOptions, spotStep } from './spot.js';
+
+/**
+ * Options of `det.stream(state, options)`. `threshold: 'spot'`: an online threshold that follows the scores (SPOT with
+ * drift correction, see detect/spot.ts) instead of the saved one; its parameters and state go into `save()`. Alarms then
+ * use it too (and no longer equal the batch intervals, which use the saved threshold).
+ */
+export interface StreamOptions extends SpotOptions {
+  threshold?: 'saved' | 'spot';
+}
 
 export interface StreamPoint {
   /** The row this score belongs to (`delay` rows before the row just pushed); while warming up, the row pushed. */
   index: number;
   /** Its smoothed score (NaN while warming up). */
   score: number;
-  /** Score above the saved threshold. */
+  /** Score above the threshold (the saved one, or the online one with `threshold: 'spot'`). */
   anomaly: boolean;
+  /** With `threshold: 'spot'`: the threshold this score was compared with (the saved one while calibrating). */
+  threshold?: number;
   /** True until `delay` rows have arrived. */
   warmingUp: boolean;
   /** Each feature's share of the row's squared error `[D]` (empty while warming up). */
@@ -72,6 +84,9 @@ interface State {
   sq?: number[];
   /** The open alarm. */
   alarm?: Alarm | null;
+  /** The online threshold (`threshold: 'spot'`), and the threshold of each of the `ready` scores. */
+  spot?: SpotState;
+  readyThreshold?: number[];
 }
 
 const ENCODER = new TextEncoder();
@@ -100,6 +115,7 @@ export class DetectorStream {
     private readonly model: { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array },
     private readonly plan: DetectorPlan,
     state?: Uint8Array,
+    options?: StreamOptions,
   ) {
     this.w = plan.window;
     this.d = plan.features;
@@ -129,6 +145,23 @@ export class DetectorStream {
           sq: [],
           alarm: null,
         };
+    if (options !== undefined) {
+      const o = spotOptions(options);
+      const want = (options as StreamOptions).threshold ?? 'saved';
+      if (want !== 'saved' && want !== 'spot')
+        throw new ConfigError('threshold must be saved or spot', {
+          argument: 'options.threshold',
+          expected: ['saved', 'spot'],
+          actual: want,
+        });
+      if (state && (want === 'spot') !== !!this.s.spot)
+        throw new ConfigError(`the state was saved by a stream with the ${this.s.spot ? 'spot' : 'saved'} threshold`, {
+          argument: 'options.threshold',
+          expected: this.s.spot ? 'spot' : 'saved',
+          actual: want,
+        });
+      if (!state && want === 'spot') this.s.spot = newSpot(o);
+    }
   }
 
   /** Pushes one row of D values (NaN = missing) and returns the score that became final. */
@@ -168,13 +201,15 @@ export class DetectorStream {
     if (index < 0) return { index: s.rows - 1, score: NaN, anomaly: false, warmingUp: true, contributions: new Float32Array(0) };
     const b = Math.floor(index / f) - s.readyFrom;
     const score = s.ready[b];
+    const threshold = s.spot ? (s.readyThreshold?.[b] ?? this.plan.threshold) : this.plan.threshold;
     const p: StreamPoint = {
       index,
       score,
-      anomaly: score > this.plan.threshold,
+      anomaly: score > threshold,
       warmingUp: false,
       contributions: Float32Array.from(s.readyShares.slice(b * d, b * d + d)),
     };
+    if (s.spot) p.threshold = threshold;
     if (this.event) {
       p.event = this.event;
       this.event = undefined;
@@ -264,7 +299,15 @@ export class DetectorStream {
     const loE = Math.max(0, c - before);
     const smoothed = (s.prefix[lastPrefix - firstKept] - s.prefix[loE - firstKept]) / (b - loE + 1);
     s.ready.push(Math.fround(smoothed));
-    this.alarmStep(c, b, smoothed);
+    let above = smoothed > this.plan.threshold;
+    if (s.spot) {
+      const r = spotStep(s.spot, smoothed);
+      const thr = Number.isNaN(r.threshold) ? this.plan.threshold : r.threshold;
+      if (!Number.isNaN(r.threshold)) above = r.above;
+      (s.readyThreshold ??= []).push(thr);
+      if (s.readyThreshold.length > 4) s.readyThreshold.splice(0, s.readyThreshold.length - 4);
+    }
+    this.alarmStep(c, b, above);
     s.readyShares.push(...s.shares.slice(0, d));
     if (s.ready.length > 4) {
       s.ready.splice(0, s.ready.length - 4);
@@ -273,8 +316,8 @@ export class DetectorStream {
     s.readyFrom = c - s.ready.length + 1;
   }
 
-  /** The interval rule at bin `c`, whose smoothed score (before rounding to float32, as the batch compares) is `score`; `b` is the newest bin with an error. */
-  private alarmStep(c: number, b: number, score: number): void {
+  /** The interval rule at bin `c`, whose smoothed score (before rounding to float32, as the batch compares) is `above` the threshold or not; `b` is the newest bin with an error. */
+  private alarmStep(c: number, b: number, above: boolean): void {
     const { d, f, plan } = this;
     const s = this.s;
     const sq = s.sq ?? [];
@@ -283,7 +326,6 @@ export class DetectorStream {
       if (pos < 0) return; // a state saved before alarms: the bins before it are not known
       for (let r = k * f; r < (k + 1) * f; r++) tallyRow(t, r, sq, pos * d, d);
     };
-    const above = score > plan.threshold;
     const a = s.alarm;
     if (a) {
       if (above) {
@@ -339,6 +381,7 @@ export class DetectorStream {
       Number.isInteger(st.nBins) &&
       Array.isArray(st.ready) &&
       (st.sq === undefined || (Array.isArray(st.sq) && st.sq.length % d === 0)) &&
+      (st.spot === undefined || isSpotState(st.spot)) &&
       (st.alarm == null ||
         (Number.isInteger(st.alarm.start) &&
           Number.isInteger(st.alarm.last) &&
