@@ -12,11 +12,17 @@
 //    node:http, opened in headless Chromium;
 // 5. the same app on the Vite dev server, which needs `optimizeDeps: { exclude: ['lstm-vae'] }` and
 //    the COOP/COEP headers in `server.headers`.
-// 6. publint (--strict: warnings fail too) and `attw --pack .` (types for every resolution mode).
+// 6. examples/browser copied out of the repository, as users take it: its `lstm-vae` dependency (the
+//    published version range, which must accept this version) pointed at the tarball, `npm install`,
+//    `tsc` (its typecheck script) and `vite build` with its own config; the build served with COOP/COEP
+//    in Chromium: the Worker inits a threaded build, the built-in data set loads, and a bad model file
+//    and an empty CSV show their errors next to the controls that failed.
+// 7. publint (--strict: warnings fail too) and `attw --pack .` (types for every resolution mode).
 //
-// Environment: KEEP=1 keeps the temp folder; CHROMIUM=<path>; PACKAGE_TEST_LINT=0 skips step 6.
+// Environment: KEEP=1 keeps the temp folder; CHROMIUM=<path>; PACKAGE_TEST_EXAMPLE=0 skips step 6;
+// PACKAGE_TEST_LINT=0 skips step 7.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,6 +192,106 @@ async function checkPage(browser, pageUrl) {
   }
 }
 
+/** Whether a dependency range written as `^x.y.z` (what the example uses) accepts `version` (x.y.z). */
+function caretAccepts(range, version) {
+  const m = /^\^(\d+)\.(\d+)\.(\d+)$/.exec(range);
+  const v = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  if (!m || !v) return false;
+  const [a, b] = [m.slice(1).map(Number), v.slice(1).map(Number)];
+  // ^0.y.z: the same 0.y; ^x.y.z (x > 0): the same x; and not below x.y.z
+  if (a[0] !== b[0] || (a[0] === 0 && a[1] !== b[1])) return false;
+  return b[1] > a[1] || (b[1] === a[1] && b[2] >= a[2]);
+}
+
+/**
+ * Step 6: examples/browser copied to `dir` (without its dist/ and node_modules/), its lstm-vae
+ * dependency pointed at the tarball, installed, typechecked, built, and opened in Chromium.
+ */
+async function checkExample(browser, tarball, dir, servers) {
+  const source = join(root, 'examples/browser');
+  const installed = await check('examples/browser copied out: lstm-vae → the tarball, npm install', async () => {
+    const pkg = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8'));
+    const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+    const range = pkg.dependencies?.['lstm-vae'];
+    assert(caretAccepts(range, version), `its package.json asks for lstm-vae "${range}", which does not accept this version, ${version}`);
+    cpSync(source, dir, { recursive: true, filter: (p) => !/[\\/](dist|node_modules)$/.test(p) });
+    pkg.dependencies['lstm-vae'] = `file:${tarball}`;
+    writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: dir, timeout: 240_000 });
+    assert(existsSync(join(dir, 'node_modules/lstm-vae/dist/index.js')), 'node_modules/lstm-vae is not there');
+  });
+  if (!installed) return;
+  await check('examples/browser copied out: npm run typecheck (tsc)', () =>
+    run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: dir, timeout: 120_000 }),
+  );
+  const built = await check('examples/browser copied out: vite build (its own vite and config)', async () => {
+    const { stdout, stderr } = await run(process.execPath, [join(dir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+      cwd: dir,
+      timeout: 120_000,
+    });
+    const warnings = (stdout + stderr).trim();
+    if (warnings) console.log(`  vite says: ${warnings.split('\n').join('\n  ')}`);
+    assert(existsSync(join(dir, 'dist/index.html')), 'no dist/index.html');
+    const assets = readdirSync(join(dir, 'dist/assets'));
+    const wasm = assets.filter((f) => f.endsWith('.wasm'));
+    assert(wasm.length === 3, `expected the 3 .wasm builds in dist/assets, got ${wasm.join(', ')}`);
+    assert(
+      assets.some((f) => f.startsWith('worker.browser')),
+      `no kernel-thread worker chunk in dist/assets: ${assets.join(', ')}`,
+    );
+  });
+  if (!built) return;
+  const server = await serve(join(dir, 'dist'), { isolated: true });
+  servers.push(server);
+  await check(
+    'examples/browser copied out, built and served with COOP/COEP: threads, data, errors shown next to their controls',
+    async () => {
+      const page = await browser.newPage();
+      const pageErrors = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      const tid = (id) => `[data-testid="${id}"]`;
+      /** The text of an element once it is visible. */
+      const shown = async (sel) => {
+        await page.locator(sel).waitFor({ state: 'visible', timeout: 15_000 });
+        return page.locator(sel).textContent();
+      };
+      try {
+        await page.goto(`${url(server)}/`, { timeout: 30_000 });
+        await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+        const build = await page.locator(tid('backend-build')).textContent();
+        const threads = Number(await page.locator(tid('backend-threads')).textContent());
+        assert(
+          build.endsWith('-mt') && threads >= 2,
+          `backend ${build}, ${threads} thread(s): ${await page.locator(tid('backend-reasons')).textContent()}`,
+        );
+        await page.click(tid('builtin-sine'));
+        await page.waitForFunction((sel) => document.querySelector(sel)?.textContent === '2000', tid('dataset-points'), {
+          timeout: 15_000,
+        });
+        // a file that is not a model: the error is shown under the model controls
+        await page.setInputFiles(tid('model-file'), {
+          name: 'not-a-model.safetensors',
+          mimeType: 'application/octet-stream',
+          buffer: Buffer.from('hello'),
+        });
+        const modelError = await shown(tid('model-error'));
+        assert(/opening the model: .*safetensors/.test(modelError), `model error shown: "${modelError}"`);
+        // a CSV with a header and no rows: the error is shown under the data controls
+        await page.setInputFiles(tid('csv-file'), { name: 'empty.csv', mimeType: 'text/csv', buffer: Buffer.from('time,value\n') });
+        const dataError = await shown(tid('data-error'));
+        assert(/reading the CSV file: .*no rows/.test(dataError), `data error shown: "${dataError}"`);
+        const logged = await page.locator('#log .error').allInnerTexts();
+        assert(logged.length === 2, `the log has ${logged.length} error line(s): ${logged.join(' | ')}`);
+        assert(await page.locator(tid('train-error')).isHidden(), 'an error is shown under the training controls');
+        assert(pageErrors.length === 0, `page errors: ${pageErrors.join('; ')}`);
+        console.log(`  backend ${build}, ${threads} threads; shown: "${modelError}"; "${dataError}"`);
+      } finally {
+        await page.close().catch(() => undefined);
+      }
+    },
+  );
+}
+
 async function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'lstm-vae-package-'));
   let browser, devServer;
@@ -332,6 +438,8 @@ async function main() {
       await devServer.listen();
       await checkPage(browser, devServer.resolvedUrls.local[0]);
     });
+
+    if (process.env.PACKAGE_TEST_EXAMPLE !== '0') await checkExample(browser, tarball, join(tmp, 'example'), servers);
   } catch (e) {
     record('package test run', false, e.stack || e.message);
   } finally {

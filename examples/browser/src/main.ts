@@ -47,7 +47,7 @@ worker.onmessage = (e: MessageEvent<Reply | Event>) => {
   else if (m.event === 'batch') onBatch(m.data);
   else if (m.event === 'progress') $('score-status').textContent = `${m.data.what} ${m.data.done}/${m.data.total} windows`;
 };
-worker.onerror = (e) => log(`worker error: ${e.message}`, true);
+worker.onerror = (e) => fail('backend', 'the Worker', new Error(e.message || 'it failed to load'));
 
 // ------------------------------------------------------------------------------------------
 // Helpers
@@ -59,6 +59,24 @@ function log(msg: string, error = false): void {
   if (error) line.className = 'error';
   el.append(line);
   el.scrollTop = el.scrollHeight;
+}
+
+/** Where a failure is shown: the `<slot>-error` element next to the controls of that part of the page. */
+type Slot = 'backend' | 'data' | 'train' | 'score' | 'model' | 'storage';
+
+/** Shows an error next to the control that failed (and in the log); cleared when that part of the page is used again. */
+function fail(slot: Slot, what: string, e: unknown): void {
+  const message = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+  const el = $(`${slot}-error`);
+  el.textContent = message;
+  el.hidden = false;
+  log(message, true);
+}
+
+function clearError(slot: Slot): void {
+  const el = $(`${slot}-error`);
+  el.textContent = '';
+  el.hidden = true;
 }
 
 /** Shows a number: short text, and the exact value in data-value (for tests and copying). */
@@ -114,14 +132,15 @@ function refresh(): void {
   for (const b of buttons) $<HTMLButtonElement>(b).disabled = !can[b];
 }
 
-/** Runs an action with the controls locked; errors go to the log. */
-async function action(what: string, fn: () => Promise<void>): Promise<void> {
+/** Runs an action with the controls locked; an error is shown next to its controls (`slot`) and in the log. */
+async function action(what: string, slot: Slot, fn: () => Promise<void>): Promise<void> {
   state.busy = true;
+  clearError(slot);
   refresh();
   try {
     await fn();
   } catch (e) {
-    log(`${what}: ${(e as Error).message}`, true);
+    fail(slot, what, e);
   } finally {
     state.busy = false;
     refresh();
@@ -259,9 +278,9 @@ function showDataset(d: DatasetSummary): void {
 }
 
 $('builtin-sine').onclick = () =>
-  action('loading the data set', async () => showDataset(await call<DatasetSummary>({ type: 'loadBuiltin', dataset: 'sine' })));
+  action('loading the data set', 'data', async () => showDataset(await call<DatasetSummary>({ type: 'loadBuiltin', dataset: 'sine' })));
 $('builtin-sensor').onclick = () =>
-  action('loading the data set', async () =>
+  action('loading the data set', 'data', async () =>
     showDataset(await call<DatasetSummary>({ type: 'loadBuiltin', dataset: 'sensor', mote: Number($<HTMLSelectElement>('mote').value) })),
   );
 
@@ -269,7 +288,7 @@ $<HTMLInputElement>('csv-file').onchange = (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (!file) return;
   // The File goes to the Worker as is (a reference); the Worker reads and parses it.
-  void action('reading the CSV file', async () => {
+  void action('reading the CSV file', 'data', async () => {
     const s = await call<CsvSummary>({ type: 'loadCsv', file });
     const box = $('csv-columns');
     box.replaceChildren();
@@ -294,7 +313,7 @@ $<HTMLInputElement>('csv-file').onchange = (e) => {
 };
 
 $('csv-use').onclick = () =>
-  action('choosing columns', async () => {
+  action('choosing columns', 'data', async () => {
     const columns = [...$('csv-columns').querySelectorAll<HTMLInputElement>('input:checked')].map((c) => c.value);
     const label = $<HTMLSelectElement>('csv-label').value || undefined;
     showDataset(await call<DatasetSummary>({ type: 'selectColumns', columns, label }));
@@ -371,10 +390,11 @@ function clearDetector(): void {
 
 $('train').onclick = async () => {
   let opts: TrainOptions;
+  clearError('train');
   try {
     opts = trainOptions();
   } catch (e) {
-    log((e as Error).message, true);
+    fail('train', 'training options', e);
     return;
   }
   batchLoss = [];
@@ -409,7 +429,7 @@ $('train').onclick = async () => {
     log(`diagnostics: ${r.detector.diagnostics}`, r.detector.notLearnt);
   } catch (e) {
     $('train-status').textContent = 'error';
-    log(`training: ${(e as Error).message}`, true);
+    fail('train', 'training', e);
   } finally {
     state.training = false;
     setNum('main-max-gap', Math.round(maxGap));
@@ -434,7 +454,7 @@ function describeIntervals(iv: [number, number][], max = 12): string {
 }
 
 $('score').onclick = () =>
-  action('scoring', async () => {
+  action('scoring', 'score', async () => {
     $('score-status').textContent = 'scoring';
     try {
       const r = await call<ScoreResult>({ type: 'score' });
@@ -465,7 +485,7 @@ $('score').onclick = () =>
 // Files and IndexedDB
 
 $('download').onclick = () =>
-  action('download', async () => {
+  action('download', 'model', async () => {
     const { blob, fileName } = await call<{ blob: Blob; fileName: string }>({ type: 'exportModel' });
     const url = URL.createObjectURL(blob);
     const a = document.createElement('a');
@@ -481,7 +501,7 @@ $('download').onclick = () =>
 $<HTMLInputElement>('model-file').onchange = (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];
   if (!file) return;
-  void action('opening the model', async () => {
+  void action('opening the model', 'model', async () => {
     clearScores();
     drawAll();
     showDetector(await call<DetectorSummary>({ type: 'importModel', file }));
@@ -504,7 +524,7 @@ function showStored(list: StoredEntry[], select?: string): void {
 }
 
 $('save-idb').onclick = () =>
-  action('saving', async () => {
+  action('saving', 'storage', async () => {
     const name = $<HTMLInputElement>('model-name').value.trim();
     showStored(await call<StoredEntry[]>({ type: 'save', name }), name);
     $('storage-status').textContent = `saved "${name}"`;
@@ -512,7 +532,7 @@ $('save-idb').onclick = () =>
   });
 
 $('load-idb').onclick = () =>
-  action('loading', async () => {
+  action('loading', 'storage', async () => {
     const name = $<HTMLSelectElement>('saved-models').value;
     if (!name) throw new Error('no saved model chosen');
     clearScores();
@@ -523,7 +543,7 @@ $('load-idb').onclick = () =>
   });
 
 $('delete-idb').onclick = () =>
-  action('deleting', async () => {
+  action('deleting', 'storage', async () => {
     const name = $<HTMLSelectElement>('saved-models').value;
     showStored(await call<StoredEntry[]>({ type: 'delete', name }));
     $('storage-status').textContent = `deleted "${name}"`;
@@ -545,12 +565,12 @@ void (async () => {
     log(`backend: ${b.build}, ${b.threads} thread(s) (Worker isolated: ${b.isolated})`);
   } catch (e) {
     $('backend-build').textContent = 'failed';
-    log(`init: ${(e as Error).message}`, true);
+    fail('backend', 'init', e);
   }
   try {
     showStored(await call<StoredEntry[]>({ type: 'list' }));
   } catch (e) {
-    log(`IndexedDB: ${(e as Error).message}`, true);
+    fail('storage', 'IndexedDB', e);
   }
   document.body.dataset.ready = 'true';
 })();
