@@ -72,13 +72,13 @@ describe('PyTorch DDP round trip', () => {
   it('torchrun --nproc_per_node 2 continues training; the file loads here, the loss fell, forwards and steps agree', async (ctx) => {
     const problem = torchProblem();
     if (problem) {
-      console.log(`interop-ddp: the PyTorch half is skipped: ${problem} (pip install torch safetensors)`);
+      console.log(`interop-ddp: the PyTorch half is skipped: ${problem} (pip install torch safetensors numpy)`);
       ctx.skip();
       return;
     }
     const r = torchrun(torchArgs(dir, 3), { timeoutMs: 240_000 });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    const d = torchrun(detectorArgs(dir, 1), { timeoutMs: 240_000 });
+    const d = torchrun(detectorArgs(dir), { timeoutMs: 240_000 });
     expect(d.status, `${d.stdout}\n${d.stderr}`).toBe(0);
     const rs = [...(await after(dir, () => {})), ...(await stepCheck(dir)), ...(await afterDetector(dir, () => {}))];
     expect(failed(rs)).toEqual([]);

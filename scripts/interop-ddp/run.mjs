@@ -39,7 +39,7 @@ const why = (x) => `${x.status}${x.error ? ` (${x.error.message})` : ''}`;
 if (problem) {
   console.log(
     `\n2-3. not run: ${problem}.\n     The light half ran (training here and the file checks that need no torch); ` +
-      'pip install torch safetensors to run the 2-process round trip.',
+      'pip install torch safetensors numpy to run the 2-process round trip.',
   );
 } else {
   console.log('\n2. torchrun --standalone --nproc_per_node 2 scripts/interop-ddp/train_ddp.py (gloo, CPU): the checkpoint');
