@@ -164,16 +164,21 @@ describe('graphs edited from the fixtures', () => {
           return refs;
         });
         if (Array.isArray(l.config?.layers)) toKeras2(l);
+        // Keras 2.0-2.2: a Sequential's config is the bare list of its layers
+        if (l.class_name === 'Sequential') l.config = l.config.layers;
       }
-      for (const k of ['input_layers', 'output_layers']) if (typeof cfg[k][0] === 'string') cfg[k] = [cfg[k]];
+      for (const k of ['input_layers', 'output_layers']) if (typeof cfg[k]?.[0] === 'string') cfg[k] = [cfg[k]];
     };
-    const b = edited('tutorial.keras', toKeras2);
-    expect(strFromU8(unzipSync(b)['config.json'])).toContain('"inbound_nodes":[[["encoder",1,2,{}]]]');
-    const m = LstmVae.fromKeras(b);
-    const r = referenceOf('tutorial');
-    const x = { data: Float32Array.from(r.x.data), shape: r.x.shape as [number, number, number] };
-    allclose('reconstruction', m.reconstruct(x), r.reconstruction.data, TOL);
-    m.dispose();
+    for (const name of ['tutorial', 'sequential']) {
+      const b = edited(`${name}.keras`, toKeras2);
+      const text = strFromU8(unzipSync(b)['config.json']);
+      expect(text).toContain(name === 'tutorial' ? '"inbound_nodes":[[["encoder",1,2,{}]]]' : '"inbound_nodes":[[["sample",0,0,{}]]]');
+      const m = LstmVae.fromKeras(b);
+      const r = referenceOf(name);
+      const x = { data: Float32Array.from(r.x.data), shape: r.x.shape as [number, number, number] };
+      allclose(`${name} reconstruction`, m.reconstruct(x), r.reconstruction.data, TOL);
+      m.dispose();
+    }
   });
 
   it('the output Dense with a relu activation', () => {

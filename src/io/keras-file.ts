@@ -268,7 +268,8 @@ class Tracer {
   /** Runs the model `model` (a layer config) on `inputs`; its weights are under `group`. */
   model(model: Json, inputs: Value[], group: hdf5.Group | undefined, prefix: string): Value[] {
     const cls = String(model.class_name);
-    const cfg = (model.config ?? {}) as Json;
+    // (Keras 2.0-2.2 wrote a Sequential config as the bare list of its layers)
+    const cfg = (Array.isArray(model.config) ? { layers: model.config } : (model.config ?? {})) as Json;
     const name = layerName(model);
     const layers = cfg.layers;
     if (!Array.isArray(layers))
