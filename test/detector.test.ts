@@ -78,6 +78,20 @@ describe('AnomalyDetector with default options on a seasonal series with trend a
     expect(correlation(r.reconstruction, spiky.data)).toBeGreaterThan(0.9);
   });
 
+  it('the first half window cannot open an alarm: the first score above the threshold of every interval is past the warm-up', () => {
+    expect(det.plan.warmup).toBe(Math.floor(det.plan.window / 2));
+    // a spike in the first rows: its scores rise above the threshold, yet no interval opens there
+    const x = Float32Array.from(spiky.data);
+    x[3] += 20;
+    const r = det.score(x);
+    expect(Math.max(...r.scores.subarray(0, 10))).toBeGreaterThan(r.threshold);
+    for (const [a, b] of r.intervals) {
+      let first = a;
+      while (first <= b && !(r.scores[first] > r.threshold)) first++;
+      expect(first).toBeGreaterThanOrEqual(det.plan.warmup! * det.plan.aggregate);
+    }
+  });
+
   it('scores the spikes: point ROC-AUC >= 0.95 and every spike inside a detected interval', () => {
     expect(spiky.windows).toHaveLength(4);
     const labels = new Uint8Array(spiky.n);
@@ -345,6 +359,20 @@ describe('pure pieces', () => {
     expect(intervalsAbove(s, 1, 2, 2)).toEqual([[0, 12]]); // [0, 7] and [8, 12] touch
     expect(intervalsAbove(s, 0.5, 0, 3)).toEqual([[0, 13]]);
     expect(intervalsAbove(s, 10, 2, 2)).toEqual([]);
+  });
+
+  it('intervalsAbove: points before `from` cannot open an interval (the warm-up), padding still reaches them', () => {
+    const s = [5, 5, 0, 0, 0, 5, 0, 0];
+    expect(intervalsAbove(s, 1, 0, 0)).toEqual([
+      [0, 1],
+      [5, 5],
+    ]);
+    expect(intervalsAbove(s, 1, 0, 0, 2)).toEqual([[5, 5]]);
+    expect(intervalsAbove(s, 1, 0, 0, 1)).toEqual([
+      [1, 1],
+      [5, 5],
+    ]);
+    expect(intervalsAbove(s, 1, 0, 5, 2)).toEqual([[0, 7]]);
   });
 
   it('medianReconstruction takes the median over the windows holding each point, their means added back', () => {

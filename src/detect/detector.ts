@@ -302,6 +302,7 @@ export class AnomalyDetector {
         k: auto.k,
         gap,
         padding,
+        warmup: Math.floor(w / 2),
         training: {
           rows: n0,
           windows: count,
@@ -336,7 +337,7 @@ export class AnomalyDetector {
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
     const { error, share, rec } = reconstructionErrors(this.model, xs, n, d, p.window);
     const smoothed = smoothScores(error, 'moving-average', p.smoothing);
-    const binIntervals = intervalsAbove(smoothed, p.threshold, p.gap, p.padding);
+    const binIntervals = intervalsAbove(smoothed, p.threshold, p.gap, p.padding, p.warmup ?? 0);
     const scores = new Float32Array(n0);
     const contributions = new Float32Array(n0 * d);
     const reconstruction = new Float32Array(n0 * d);

@@ -30,6 +30,12 @@ export interface DetectorPlan {
   k: number;
   gap: number;
   padding: number;
+  /**
+   * The first `warmup` points cannot open an alarm (their scores are still reported): every window that holds them
+   * holds them in its first half, where the decoder, starting from its zero state, reconstructs worst. Files
+   * without it: 0.
+   */
+  warmup?: number;
   training: { rows: number; windows: number; filled: number; steps: number; stopped: History['stopped']; seconds: number };
   diagnostics: Diagnostics;
 }
@@ -53,5 +59,6 @@ export function readPlan(v: unknown): DetectorPlan {
     throw bad('center / scale are not finite positive numbers');
   if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1)
     throw bad('window / aggregate are not whole numbers');
+  if (p.warmup !== undefined && !(Number.isInteger(p.warmup) && p.warmup >= 0)) throw bad('warmup is not a whole number >= 0');
   return p as DetectorPlan;
 }

@@ -48,13 +48,20 @@ export function pointErrors(x: Float64Array, rec: Float64Array, n: number, d: nu
 /**
  * Intervals where `smoothed` is above `threshold`: runs of points above it, runs at most `gap` points apart
  * merged, then each widened by `pad` points on both sides (clipped to the series) and overlapping ones merged.
+ * Points before `from` are never above (they cannot open an interval; padding may still reach them).
  */
-export function intervalsAbove(smoothed: ArrayLike<number>, threshold: number, gap: number, pad: number): Array<[number, number]> {
+export function intervalsAbove(
+  smoothed: ArrayLike<number>,
+  threshold: number,
+  gap: number,
+  pad: number,
+  from = 0,
+): Array<[number, number]> {
   const n = smoothed.length;
   const runs: Array<[number, number]> = [];
   let s = -1;
   for (let i = 0; i <= n; i++) {
-    const above = i < n && smoothed[i] > threshold;
+    const above = i < n && i >= from && smoothed[i] > threshold;
     if (above && s < 0) s = i;
     else if (!above && s >= 0) {
       const last = runs[runs.length - 1];

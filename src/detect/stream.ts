@@ -299,11 +299,12 @@ export class DetectorStream {
     const loE = Math.max(0, c - before);
     const smoothed = (s.prefix[lastPrefix - firstKept] - s.prefix[loE - firstKept]) / (b - loE + 1);
     s.ready.push(Math.fround(smoothed));
-    let above = smoothed > this.plan.threshold;
+    const warm = c >= (this.plan.warmup ?? 0); // the batch's rule: the first points cannot open an alarm
+    let above = warm && smoothed > this.plan.threshold;
     if (s.spot) {
       const r = spotStep(s.spot, smoothed);
       const thr = Number.isNaN(r.threshold) ? this.plan.threshold : r.threshold;
-      if (!Number.isNaN(r.threshold)) above = r.above;
+      if (!Number.isNaN(r.threshold)) above = warm && r.above;
       (s.readyThreshold ??= []).push(thr);
       if (s.readyThreshold.length > 4) s.readyThreshold.splice(0, s.readyThreshold.length - 4);
     }
