@@ -286,7 +286,9 @@ export async function scoreDetector(
   if (o.threshold !== undefined) {
     const flagged = new Uint8Array(r.scores.length);
     for (let i = 0; i < flagged.length; i++) flagged[i] = r.scores[i] > o.threshold ? 1 : 0;
-    r = { ...r, anomalies: flagged, threshold: o.threshold, intervals: labelRuns(flagged) };
+    const intervals = labelRuns(flagged);
+    const explanations = intervals.map((iv) => explainRows(r.errors, input.features, iv, input.columns));
+    r = { ...r, anomalies: flagged, threshold: o.threshold, intervals, explanations };
     rule = 'given with --threshold';
   }
   const s = input.segments[0];
