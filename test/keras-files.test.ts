@@ -256,6 +256,16 @@ describe('graphs edited from the fixtures', () => {
     );
   });
 
+  it('an encoder alone (no RepeatVector), outputs as a dict', () => {
+    const b = edited('stacked.keras', (c) => {
+      c.config.layers = (c.config.layers as Json[]).filter((l) => !['rep', 'dec_a', 'dec_b', 'out'].includes(l.config.name));
+      c.config.output_layers = { mean: ['head_2', 0, 0], log_var: ['head_1', 0, 0] };
+    });
+    const e = errorOf(() => LstmVae.fromKeras(b));
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toMatch(/^the Keras model 'stacked' has no RepeatVector.*save the whole VAE/);
+  });
+
   it('a subclassed model (no graph in the file)', () => {
     const b = edited('tutorial.keras', (c) => {
       c.class_name = 'VAE';

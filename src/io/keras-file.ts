@@ -282,7 +282,7 @@ class Tracer {
       path: prefix ? `${prefix}/${layerName(l)}` : layerName(l),
       group: this.store.child(group, layerName(l), i, classes),
     });
-    if (cls === 'Sequential' || !Array.isArray(cfg.input_layers) || !Array.isArray(cfg.output_layers)) {
+    if (cls === 'Sequential' || !isObject(cfg.input_layers) || !isObject(cfg.output_layers)) {
       // Sequential: each layer (InputLayer aside) takes the previous one's output
       if (inputs.length !== 1)
         throw new FormatError(`the Sequential model '${prefix || name}' is given ${inputs.length} inputs`, { argument: prefix || name });
@@ -383,10 +383,13 @@ class Tracer {
 
 type Ref = [string, number, number];
 
+const isObject = (v: unknown): v is object => v !== null && typeof v === 'object';
+
 /** input_layers / output_layers: one [name, node, tensor] or a list of them. */
 function refList(v: unknown): Ref[] {
-  const a = v as unknown[];
-  if (a.length === 3 && typeof a[0] === 'string') return [a as Ref];
+  // Keras 3 writes a model of dict inputs / outputs as { key: [layer, node, tensor] }
+  const a = (Array.isArray(v) ? v : Object.values(v as Json)) as unknown[];
+  if (a.length === 3 && typeof a[0] === 'string') return [a as unknown as Ref];
   return a.map((r) => {
     if (!Array.isArray(r) || typeof r[0] !== 'string')
       throw new FormatError('a model input or output is not [layer, node, tensor]', { argument: 'config', actual: r });
@@ -796,7 +799,7 @@ function read(bytes: Uint8Array): KerasModel {
   const top = modelConfig;
   if (typeof top.class_name !== 'string')
     throw new FormatError('the model config has no class_name', { argument: 'config', actual: Object.keys(top) });
-  const topInputs = Array.isArray((top.config as Json | undefined)?.input_layers) ? refList((top.config as Json).input_layers).length : 1;
+  const topInputs = isObject((top.config as Json | undefined)?.input_layers) ? refList((top.config as Json).input_layers).length : 1;
   const outputs = tracer.model(
     top,
     Array.from({ length: topInputs }, (_, index) => ({ index })),
@@ -811,6 +814,12 @@ function read(bytes: Uint8Array): KerasModel {
     return inner?.cls === 'LSTM' && inner.config.return_sequences === true ? 2 : 1;
   };
   const candidates = outputs.filter((v) => score(v) > 0).sort((a, b) => score(b) - score(a));
+  if (!tracer.ops.some((o) => o.cls === 'RepeatVector')) {
+    // an encoder alone, an LSTM-to-Dense regressor...: nothing to call a decoder
+    const o = skip(outputs[0]).op;
+    const what = `the Keras model '${layerName(top)}' has no RepeatVector, so no decoder of this package's kind (its LSTM reads z repeated at every step): an encoder or a decoder alone cannot be read, save the whole VAE`;
+    throw new ConfigError(what, { argument: o?.path ?? 'outputs', expected: SHAPE, actual: o ? `${o.path} (${o.cls})` : 'input' });
+  }
   if (!candidates.length) {
     const o = skip(outputs[0]).op;
     if (o) throw unsupported(o, "where the decoder's output Dense should be (the model's output)");
