@@ -297,6 +297,11 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
       sv += (Number(rows[i][1]) - mean) ** 2;
     }
     expect(se / sv).toBeLessThan(0.05);
+    // the report shows the series beside the reconstruction around the detected intervals and a typical row
+    const html = readFileSync(join(dir, 'det.html'), 'utf8');
+    expect(html).toContain('Reconstructions (solid: input, dashed: reconstruction)');
+    expect((html.match(/detected 2024-/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect(html).toContain('typical: around 2024-');
   }, 120_000);
 });
 

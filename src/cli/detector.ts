@@ -128,10 +128,44 @@ function report(
         errors: { columns: input.columns, data: r.errors, label: 'squared error (scaled)' },
       },
     ],
+    reconstructions: reconstructionPanels(input, r, p.window * p.aggregate),
     history: det.history?.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss })),
     notes: p.diagnostics.notLearnt ? [`Warning: ${p.diagnostics.message}`] : [],
     main: 'scores',
   };
+}
+
+/**
+ * The series beside the detector's reconstruction (the median over the windows holding each row): around the three
+ * detected intervals with the highest scores (a window of rows on each side) and around a typical row (the median
+ * score), so the report shows whether the model follows the shape where it is normal and where it is not.
+ */
+function reconstructionPanels(input: ContinuousInput, r: DetectorScores, w: number): ReportInput['reconstructions'] {
+  const s = input.segments[0];
+  const d = input.features;
+  const panel = (title: string, a: number, b: number) => {
+    const lo = Math.max(0, a);
+    const hi = Math.min(s.n - 1, b);
+    return {
+      title,
+      columns: input.columns,
+      input: s.data.slice(lo * d, (hi + 1) * d),
+      output: r.reconstruction.slice(lo * d, (hi + 1) * d),
+      steps: hi - lo + 1,
+    };
+  };
+  const where = (i: number) => (s.timestamps ? s.timestamps[i] : `row ${i}`);
+  const peak = (a: number, b: number) => Math.max(...Array.from(r.scores.subarray(a, b + 1)));
+  const top = [...r.intervals].sort((x, y) => peak(y[0], y[1]) - peak(x[0], x[1])).slice(0, 3);
+  const panels = top.map(([a, b]) => {
+    const span = Math.min(b - a + 1, 4 * w);
+    const mid = Math.floor((a + b) / 2);
+    return panel(`detected ${where(a)} – ${where(b)}`, mid - Math.ceil(span / 2) - w, mid + Math.ceil(span / 2) + w);
+  });
+  const order = Array.from(r.scores.keys()).sort((i, j) => r.scores[i] - r.scores[j]);
+  const typical = order[Math.floor(order.length / 2)];
+  panels.push(panel(`typical: around ${where(typical)} (median score)`, typical - w, typical + w));
+  return panels;
 }
 
 export async function trainDetector(input: ContinuousInput, dataFile: string, o: DetectorTrainOptions): Promise<void> {
