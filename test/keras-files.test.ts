@@ -181,6 +181,17 @@ describe('graphs edited from the fixtures', () => {
     }
   });
 
+  it('layers listed out of order in the config', () => {
+    const b = edited('stacked.keras', (c) => {
+      c.config.layers.reverse();
+    });
+    const m = LstmVae.fromKeras(b);
+    const r = referenceOf('stacked');
+    const x = { data: Float32Array.from(r.x.data), shape: r.x.shape as [number, number, number] };
+    allclose('reconstruction', m.reconstruct(x), r.reconstruction.data, TOL);
+    m.dispose();
+  });
+
   it('the output Dense with a relu activation', () => {
     const b = edited('tutorial.keras', (c) => {
       layer(sub(c, 'decoder'), 'TimeDistributed').config.layer.config.activation = 'relu';

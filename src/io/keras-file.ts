@@ -25,6 +25,8 @@ import { type KerasLayers, kerasStateDict } from './keras-weights.js';
 type Json = Record<string, unknown>;
 type StateDict = Record<string, { shape: number[]; data: Float32Array }>;
 
+/** The most layer calls a traced graph may have (an LSTM-VAE has a dozen). */
+const MAX_OPS = 100_000;
 /** The largest member of a `.keras` zip that is unpacked (a guard against zip bombs). */
 const MAX_MEMBER_BYTES = 1 << 30;
 
@@ -319,7 +321,8 @@ class Tracer {
     };
     // layers in the order of the config (topological in files Keras writes); a pass that makes no
     // progress means a reference to nothing
-    const pending: { l: Json; i: number; node: number; nodes: unknown[] }[] = [];
+    // (each call after the first of a layer waits for the call before it: `after`)
+    const pending: { l: Json; i: number; node: number; nodes: unknown[]; after: number }[] = [];
     layers.forEach((l, i) => {
       const lj = l as Json;
       if (lj.class_name === 'InputLayer') return;
@@ -327,16 +330,13 @@ class Tracer {
       if (nodes.length && !Array.isArray(nodes[0])) this.keras3 = true;
       else if (nodes.length) this.keras3 = false;
       calls.set(layerName(lj), []);
-      nodes.forEach((_, node) => pending.push({ l: lj, i, node, nodes }));
+      nodes.forEach((_, node) => pending.push({ l: lj, i, node, nodes, after: node === 0 ? -1 : pending.length - 1 }));
     });
     const done = new Set<number>();
     for (let progress = true; progress && done.size < pending.length; ) {
       progress = false;
       pending.forEach((p, j) => {
-        if (done.has(j)) return;
-        // calls of one layer in order
-        const earlier = pending.findIndex((q, jj) => q.l === p.l && q.node < p.node && !done.has(jj));
-        if (earlier >= 0) return;
+        if (done.has(j) || (p.after >= 0 && !done.has(p.after))) return;
         const { refs, tensorKwargs } = nodeRefs(p.nodes[p.node]);
         const vals = refs.map((r) => resolve(r, false));
         if (vals.some((v) => v === undefined)) return;
@@ -363,6 +363,9 @@ class Tracer {
   }
 
   apply(l: Json, inputs: Value[], tensorKwargs: string[], group: hdf5.Group | undefined, path: string): Value[] {
+    // a config whose sub-models call sub-models many times over could make the traced graph explode
+    if (this.ops.length > MAX_OPS)
+      throw new FormatError(`the model's graph has more than ${MAX_OPS} layer calls`, { argument: path, expected: `at most ${MAX_OPS}` });
     if (isModel(l)) return this.model(l, inputs, group, path);
     const op: Op = {
       path,
