@@ -393,7 +393,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const program = buildProgram();
   if (argv.length <= 2) {
     process.stderr.write(
-      'lstm-vae: no command given (train, score, eval, generate, sample, reconstruct, info, export, bench); see lstm-vae --help\n',
+      'lstm-vae: no command given (train, score, watch, eval, generate, sample, reconstruct, info, import, export, bench); see lstm-vae --help\n',
     );
     return 2;
   }

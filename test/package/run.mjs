@@ -309,10 +309,11 @@ async function main() {
       const { stdout } = await run('npm', ['pack', '--pack-destination', tmp, '--json', '--loglevel=error'], { cwd: root });
       const info = JSON.parse(stdout)[0];
       const files = info.files.map((f) => f.path);
-      const need = ['package.json', ...DIST_FILES];
+      // the licence, and the notices of the third-party code that dist/ bundles (fflate, jsfive, idb-keyval, wasm-feature-detect)
+      const need = ['package.json', 'LICENSE', 'THIRD_PARTY_NOTICES.md', ...DIST_FILES];
       const missing = need.filter((f) => !files.includes(f));
       assert(missing.length === 0, `missing: ${missing.join(', ')}`);
-      const stray = files.filter((f) => !(f.startsWith('dist/') || f === 'package.json' || /^(README|LICENSE|CHANGELOG)/i.test(f)));
+      const stray = files.filter((f) => !(f.startsWith('dist/') || f === 'package.json' || /^(README|LICENSE|CHANGELOG|THIRD_PARTY_NOTICES)/i.test(f)));
       assert(stray.length === 0, `unexpected files: ${stray.join(', ')}`);
       assert(
         files.some((f) => /^README/i.test(f)),
