@@ -13,13 +13,5 @@ export type { KerasLayer, KerasLayerConfig, KerasLayers, KerasTensor } from './k
  * (hard sigmoid gates, other activations, backwards LSTMs) and ShapeError for weights of the wrong shape.
  */
 export function fromKerasWeights(config: LstmVaeConfig, layers: KerasLayers): LstmVae {
-  const tensors = kerasStateDict(config, layers);
-  const model = new LstmVae(config);
-  try {
-    model.loadStateDict(tensors);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model;
+  return LstmVae.fromStateDict(config, kerasStateDict(config, layers));
 }

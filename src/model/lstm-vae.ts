@@ -478,6 +478,11 @@ export class LstmVae {
    */
   static fromKeras(bytes: Uint8Array): LstmVae {
     const { config, tensors } = readKerasFile(bytes);
+    return LstmVae.fromStateDict(config, tensors);
+  }
+
+  /** A model of `config` holding the weights of a state dict (checked as `loadStateDict` checks them). @internal */
+  static fromStateDict(config: LstmVaeConfig, tensors: Parameters<LstmVae['loadStateDict']>[0]): LstmVae {
     const model = new LstmVae(config);
     try {
       model.loadStateDict(tensors);

@@ -29,6 +29,16 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve, url, close, CHROMIUM, CHROMIUM_ARGS } from '../browser/serve.mjs';
 
+/** A Vite build of an app using lstm-vae holds the three .wasm builds and the kernel-thread worker chunk. */
+function checkViteAssets(dir) {
+  const assets = readdirSync(join(dir, 'dist/assets'));
+  const wasm = assets.filter((f) => f.endsWith('.wasm'));
+  assert(wasm.length === 3, `expected the 3 .wasm builds in dist/assets, got ${wasm.join(', ')}`);
+  assert(
+    assets.some((f) => f.startsWith('worker.browser')),
+    `no kernel-thread worker chunk in dist/assets: ${assets.join(', ')}`,
+  );
+}
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const viteBin = join(root, 'node_modules/vite/bin/vite.js');
 // What the package needs in dist/ (package.json exports, the kernel-thread workers, the builds).
@@ -232,13 +242,7 @@ async function checkExample(browser, tarball, dir, servers) {
     const warnings = (stdout + stderr).trim();
     if (warnings) console.log(`  vite says: ${warnings.split('\n').join('\n  ')}`);
     assert(existsSync(join(dir, 'dist/index.html')), 'no dist/index.html');
-    const assets = readdirSync(join(dir, 'dist/assets'));
-    const wasm = assets.filter((f) => f.endsWith('.wasm'));
-    assert(wasm.length === 3, `expected the 3 .wasm builds in dist/assets, got ${wasm.join(', ')}`);
-    assert(
-      assets.some((f) => f.startsWith('worker.browser')),
-      `no kernel-thread worker chunk in dist/assets: ${assets.join(', ')}`,
-    );
+    checkViteAssets(dir);
   });
   if (!built) return;
   const server = await serve(join(dir, 'dist'), { isolated: true });
@@ -313,7 +317,9 @@ async function main() {
       const need = ['package.json', 'LICENSE', 'THIRD_PARTY_NOTICES.md', ...DIST_FILES];
       const missing = need.filter((f) => !files.includes(f));
       assert(missing.length === 0, `missing: ${missing.join(', ')}`);
-      const stray = files.filter((f) => !(f.startsWith('dist/') || f === 'package.json' || /^(README|LICENSE|CHANGELOG|THIRD_PARTY_NOTICES)/i.test(f)));
+      const stray = files.filter(
+        (f) => !(f.startsWith('dist/') || f === 'package.json' || /^(README|LICENSE|CHANGELOG|THIRD_PARTY_NOTICES)/i.test(f)),
+      );
       assert(stray.length === 0, `unexpected files: ${stray.join(', ')}`);
       assert(
         files.some((f) => /^README/i.test(f)),
@@ -406,13 +412,7 @@ async function main() {
         const { stdout, stderr } = await run(process.execPath, [viteBin, 'build', '--logLevel', 'warn'], { cwd: dir, timeout: 60_000 });
         const warnings = (stdout + stderr).trim();
         if (warnings) console.log(`  vite says: ${warnings.split('\n').join('\n  ')}`);
-        const assets = readdirSync(join(dir, 'dist/assets'));
-        const wasm = assets.filter((f) => f.endsWith('.wasm'));
-        assert(wasm.length === 3, `expected the 3 .wasm builds in dist/assets, got ${wasm.join(', ')}`);
-        assert(
-          assets.some((f) => f.startsWith('worker.browser')),
-          `no kernel-thread worker chunk in dist/assets: ${assets.join(', ')}`,
-        );
+        checkViteAssets(dir);
       });
       if (!built) continue;
       const server = await serve(join(dir, 'dist'), { isolated: true });
