@@ -380,6 +380,11 @@ async function main() {
         checkNodeOutput(stdout, { relaxed: true });
       });
     }
+    await check('npx lstm-vae --help in the fresh consumer: the CLI is installed and lists its commands', async () => {
+      const { stdout } = await run('npx', ['--no-install', 'lstm-vae', '--help'], { cwd: app, timeout: 60_000 });
+      for (const c of ['train', 'score', 'watch', 'import', 'export'])
+        assert(new RegExp(`^\\s+${c}\\b`, 'm').test(stdout), `--help does not list ${c}:\n${stdout}`);
+    });
     await check(`node: require('lstm-vae') (CommonJS)`, async () => {
       writeFileSync(join(app, 'check.cjs'), userCode(`const { init, backendInfo, matmul } = require('lstm-vae');`));
       const { stdout } = await run(process.execPath, ['check.cjs'], { cwd: app, timeout: 30_000 });
