@@ -6,13 +6,15 @@
 // isolated, so the Worker gets threads), and clicks through it: the built-in synthetic data set,
 // training `AnomalyDetector.fit(series, { seed: 1 })` with the package's defaults in the Worker (window,
 // threshold and diagnostics shown), scoring with `det.score` (detected intervals on the planted
-// anomalies), a .safetensors download of the detector, saving to IndexedDB, a page reload, loading the
+// anomalies), the live replay of the series through `det.stream()` in the Worker (the live scores equal
+// `det.score`'s of the same rows, alarms open on the planted anomalies; then a paced replay, its speed
+// changed, stopped part way), a .safetensors download of the detector, saving to IndexedDB, a page reload, loading the
 // detector back by name and scoring again (same top score, window and threshold). Numbers are read from
 // elements with data-testid attributes (exact values in data-value).
 //
 // Environment: CHROMIUM=<path> (default /usr/bin/chromium), DEMO_E2E_TIMEOUT=<ms for the whole
 // run> (default 240000), DEMO_E2E_DEBUG=1 prints the page's console, DEMO_E2E_SCREENSHOT=<file.png>
-// saves a screenshot of the page after scoring.
+// saves a screenshot of the page after scoring and the live replay.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -201,7 +203,97 @@ async function run() {
         assert(near(topIndex), `the highest score is at ${topIndex}, outside the planted regions`);
         assert(inRegions >= 16, `only ${inRegions} of the 20 highest scores are in planted regions`);
       }));
+
+    const replayed =
+      scored &&
+      (await check(
+        'live replay through det.stream() in the Worker: every live score equals det.score of the same rows; alarms open on the planted anomalies',
+        async () => {
+          await page.selectOption(tid('replay-speed'), '0');
+          await page.waitForSelector(`${tid('replay')}:not([disabled])`);
+          const t0 = Date.now();
+          await page.click(tid('replay'));
+          const status = await waitText(page, 'live-status', ['done', 'stopped', 'error'], STEP);
+          assert(status === 'done', `replay ended with "${status}": ${(await pageErrors(page)).join(' | ')}`);
+          const rows = await number(page, 'live-rows');
+          const batches = Number(await page.locator(tid('live-rows')).getAttribute('data-batches'));
+          const delay = await number(page, 'live-delay');
+          const rate = await number(page, 'live-rate');
+          const pushMs = await number(page, 'live-push-ms');
+          const compared = await number(page, 'live-compared');
+          const maxDiff = await number(page, 'live-max-diff');
+          const opened = await number(page, 'live-opened');
+          const closed = await number(page, 'live-closed');
+          const matching = await number(page, 'live-matching');
+          const alarms = JSON.parse(await value(page, 'live-alarms'));
+          const gap = await number(page, 'live-max-gap');
+          console.log(
+            `  ${rows} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${batches} batches: ${rate} rows/s, ${pushMs} ms per push; delay ${delay} rows; longest main-thread gap ${gap} ms`,
+          );
+          console.log(`  ${compared} live scores against det.score of the same rows: largest difference ${maxDiff}`);
+          console.log(`  alarms: ${opened} opened, ${closed} closed (${matching} equal to det.score intervals): ${JSON.stringify(alarms)}`);
+          assert(rows === 2000, `${rows} rows replayed`);
+          assert(batches >= 2, `the points came in ${batches} batch(es)`);
+          assert(Number.isInteger(delay) && delay >= window - 1, `delay ${delay} (window ${window})`);
+          assert(rate > 0 && pushMs > 0, `rows/s ${rate}, ms per push ${pushMs}`);
+          assert(compared === rows - delay, `${compared} scores compared, expected ${rows - delay}`);
+          assert(maxDiff === 0, `live scores differ from det.score by up to ${maxDiff}`);
+          assert(opened >= 1 && alarms.length === opened, `${opened} alarm(s) opened, ${alarms.length} listed`);
+          const overlaps = ([a, b], [c, d]) => a <= d && c <= b;
+          assert(
+            alarms.some((a) => regions.some((r) => overlaps([a.start, a.end ?? rows - 1], r))),
+            `no alarm on a planted anomaly ${JSON.stringify(regions)}`,
+          );
+          assert(closed >= 1 && matching === closed, `${matching} of ${closed} closed alarms are det.score intervals`);
+          for (const a of alarms.filter((x) => x.end !== null))
+            assert(
+              ['sine', 'mixed'].includes(a.features?.[0]?.name) && a.features[0].share > 0 && a.features[0].share <= 1,
+              `alarm ${a.start}–${a.end}: top feature ${JSON.stringify(a.features)}`,
+            );
+          assert(/top feature (sine|mixed)/.test(await text(page, 'live-last')), `last point: ${await text(page, 'live-last')}`);
+          assert(gap < 2000, `the main thread was blocked for ${gap} ms`);
+          assert((await text(page, 'live-error')) === '', `error shown: ${await text(page, 'live-error')}`);
+        },
+      ));
     if (scored && process.env.DEMO_E2E_SCREENSHOT) await page.screenshot({ path: process.env.DEMO_E2E_SCREENSHOT, fullPage: true });
+    if (replayed) {
+      await check(
+        'a paced replay (100 rows/s, then 1000) stops part way; the scores so far equal det.score of the rows pushed',
+        async () => {
+          await page.selectOption(tid('replay-speed'), '100');
+          await page.click(tid('replay'));
+          await waitText(page, 'live-status', ['replaying'], 5_000);
+          const rowsAtLeast = (k) =>
+            page.waitForFunction(
+              ([sel, k]) => Number(document.querySelector(sel)?.getAttribute('data-value')) >= k,
+              [tid('live-rows'), k],
+              {
+                timeout: 30_000,
+                polling: 50,
+              },
+            );
+          await rowsAtLeast(100);
+          const t0 = Date.now();
+          await page.selectOption(tid('replay-speed'), '1000');
+          await rowsAtLeast(500);
+          const seconds = (Date.now() - t0) / 1000;
+          await page.click(tid('replay-stop'));
+          const status = await waitText(page, 'live-status', ['done', 'stopped', 'error'], STEP);
+          const rows = await number(page, 'live-rows');
+          const delay = await number(page, 'live-delay');
+          const compared = await number(page, 'live-compared');
+          const maxDiff = await number(page, 'live-max-diff');
+          console.log(
+            `  stopped at ${rows} rows (400 rows after the speed change in ${seconds.toFixed(1)} s); ${compared} scores compared, largest difference ${maxDiff}`,
+          );
+          assert(status === 'stopped', `replay ended with "${status}": ${(await pageErrors(page)).join(' | ')}`);
+          assert(rows >= 500 && rows < 2000, `${rows} rows`);
+          assert(compared === rows - delay, `${compared} scores compared, expected ${rows - delay}`);
+          assert(maxDiff === 0, `live scores differ from det.score by up to ${maxDiff}`);
+          assert(await page.locator(`${tid('train')}:not([disabled])`).count(), 'Train is still disabled after the replay');
+        },
+      );
+    }
 
     if (trained) {
       await check(

@@ -23,6 +23,12 @@ export interface ChartSpec {
   hlines?: { y: number; color: string; label?: string }[];
   /** x positions to mark with a small triangle on the x-axis (e.g. flagged points). */
   marks?: { xs: ArrayLike<number>; color: string };
+  /** More shaded x-intervals, each set in its own colour (drawn over `regions`). */
+  bands?: { intervals: [number, number][]; color: string }[];
+  /** A colour per x position (index into `colors`; negative or NaN: none), drawn as a strip along the bottom of the plot. */
+  strip?: { values: ArrayLike<number>; colors: string[] };
+  /** A fixed x range (e.g. the whole series while it is still arriving); otherwise the lines' extent. */
+  xRange?: [number, number];
   xLabel?: string;
   yLabel?: string;
   /** Use a log scale for y (losses). */
@@ -111,6 +117,7 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
       yMax = Math.max(yMax, v);
     }
   }
+  if (spec.xRange && Number.isFinite(yMin)) [xMin, xMax] = spec.xRange;
   if (!Number.isFinite(xMin) || !Number.isFinite(yMin)) {
     g.fillStyle = '#888';
     g.fillText(spec.empty ?? 'no data yet', PAD.l + 8, PAD.t + H / 2);
@@ -134,6 +141,14 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
     const x1 = X(a - 0.5),
       x2 = X(b + 0.5);
     g.fillRect(Math.max(PAD.l, x1), PAD.t, Math.max(1, Math.min(PAD.l + W, x2) - Math.max(PAD.l, x1)), H);
+  }
+  for (const band of spec.bands ?? []) {
+    g.fillStyle = band.color;
+    for (const [a, b] of band.intervals) {
+      const x1 = Math.max(PAD.l, X(a - 0.5)),
+        x2 = Math.min(PAD.l + W, X(b + 0.5));
+      if (x2 > x1) g.fillRect(x1, PAD.t, Math.max(1, x2 - x1), H);
+    }
   }
 
   // axes and grid
@@ -256,6 +271,18 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
     }
   }
   g.restore();
+  if (spec.strip) {
+    const { values, colors } = spec.strip;
+    for (let i = 0; i < values.length; i++) {
+      const c = colors[values[i]];
+      if (c === undefined) continue;
+      const x1 = Math.max(PAD.l, X(i - 0.5)),
+        x2 = Math.min(PAD.l + W, X(i + 0.5));
+      if (x2 <= PAD.l || x1 >= PAD.l + W) continue;
+      g.fillStyle = c;
+      g.fillRect(x1, PAD.t + H - 6, Math.max(1, x2 - x1), 6);
+    }
+  }
   if (spec.marks && spec.marks.xs.length) {
     g.fillStyle = spec.marks.color;
     let lastPx = -10;

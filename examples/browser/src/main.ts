@@ -1,6 +1,7 @@
-// The page: controls and charts. Everything heavy (parsing, training, scoring, storage) runs in
-// the Worker (worker.ts), which trains `AnomalyDetector.fit(series, { seed })` with the package's
-// defaults and scores with `det.score(series)`, so this thread stays free to draw and respond.
+// The page: controls and charts. Everything heavy (parsing, training, scoring, live replay, storage)
+// runs in the Worker (worker.ts), which trains `AnomalyDetector.fit(series, { seed })` with the
+// package's defaults, scores with `det.score(series)` and replays the series through `det.stream()`,
+// so this thread stays free to draw and respond.
 import { drawChart, PALETTE, type Line } from './charts.js';
 import type {
   BackendSummary,
@@ -10,6 +11,9 @@ import type {
   DetectorSummary,
   EpochEvent,
   Event,
+  LiveBatch,
+  LiveStart,
+  ReplayResult,
   Reply,
   Request,
   ScoreResult,
@@ -46,6 +50,8 @@ worker.onmessage = (e: MessageEvent<Reply | Event>) => {
   } else if (m.event === 'epoch') onEpoch(m.data);
   else if (m.event === 'batch') onBatch(m.data);
   else if (m.event === 'progress') $('score-status').textContent = `${m.data.what} ${m.data.done}/${m.data.total} windows`;
+  else if (m.event === 'liveStart') onLiveStart(m.data);
+  else if (m.event === 'live') onLive(m.data);
 };
 worker.onerror = (e) => fail('backend', 'the Worker', new Error(e.message || 'it failed to load'));
 
@@ -62,7 +68,7 @@ function log(msg: string, error = false): void {
 }
 
 /** Where a failure is shown: the `<slot>-error` element next to the controls of that part of the page. */
-type Slot = 'backend' | 'data' | 'train' | 'score' | 'model' | 'storage';
+type Slot = 'backend' | 'data' | 'train' | 'score' | 'live' | 'model' | 'storage';
 
 /** Shows an error next to the control that failed (and in the log); cleared when that part of the page is used again. */
 function fail(slot: Slot, what: string, e: unknown): void {
@@ -109,27 +115,33 @@ const buttons = [
   'train',
   'stop',
   'score',
+  'replay',
+  'replay-stop',
   'download',
   'save-idb',
   'load-idb',
   'delete-idb',
 ] as const;
-const state = { data: false, model: false, training: false, busy: false };
+const state = { data: false, model: false, training: false, busy: false, replaying: false };
 
 function refresh(): void {
   const can: Record<(typeof buttons)[number], boolean> = {
-    'builtin-sine': !state.training && !state.busy,
-    'builtin-sensor': !state.training && !state.busy,
-    'csv-use': !state.training && !state.busy,
-    train: state.data && !state.training && !state.busy,
+    'builtin-sine': !state.training && !state.busy && !state.replaying,
+    'builtin-sensor': !state.training && !state.busy && !state.replaying,
+    'csv-use': !state.training && !state.busy && !state.replaying,
+    train: state.data && !state.training && !state.busy && !state.replaying,
     stop: state.training,
     score: state.data && state.model && !state.training && !state.busy,
+    replay: state.data && state.model && !state.training && !state.busy && !state.replaying,
+    'replay-stop': state.replaying,
     download: state.model && !state.training,
     'save-idb': state.model && !state.training && !state.busy,
-    'load-idb': !state.training && !state.busy && $<HTMLSelectElement>('saved-models').options.length > 0,
+    'load-idb': !state.training && !state.busy && !state.replaying && $<HTMLSelectElement>('saved-models').options.length > 0,
     'delete-idb': !state.training && !state.busy && $<HTMLSelectElement>('saved-models').options.length > 0,
   };
   for (const b of buttons) $<HTMLButtonElement>(b).disabled = !can[b];
+  // a replay uses the data set and the detector: neither changes until it ends
+  for (const f of ['csv-file', 'model-file']) $<HTMLInputElement>(f).disabled = state.replaying;
 }
 
 /** Runs an action with the controls locked; an error is shown next to its controls (`slot`) and in the log. */
@@ -221,11 +233,53 @@ function drawScore(): void {
   });
 }
 
+/** The series as it arrives in the replay, with the alarms so far. */
+function drawLiveData(): void {
+  const lines: Line[] = [];
+  if (live && dataset) {
+    const D = dataset.columns.length;
+    const shown = dataset.display.subarray(0, live.rows * D);
+    dataset.columns.forEach((c, f) =>
+      lines.push({ y: shown, stride: D, offset: f, color: PALETTE[f % PALETTE.length], label: c, width: 1 }),
+    );
+  }
+  drawChart($<HTMLCanvasElement>('chart-live-data'), {
+    lines,
+    bands: live ? alarmBands(live) : [],
+    xRange: live ? [0, live.n - 1] : undefined,
+    xLabel: 'row',
+    yLabel: 'z-score',
+    empty: 'replay to see the series arrive',
+  });
+}
+
+/** The live scores with the threshold, the alarms and each point's top feature. */
+function drawLiveScore(): void {
+  const lines: Line[] = [];
+  if (live && live.scored > 0) lines.push({ y: live.scores.subarray(0, live.scored), color: '#444', width: 1, label: 'live score' });
+  drawChart($<HTMLCanvasElement>('chart-live-score'), {
+    lines,
+    regions: live ? dataset?.regions : undefined,
+    bands: live ? alarmBands(live) : [],
+    strip: live ? { values: live.top.subarray(0, live.scored), colors: PALETTE.slice(0, live.columns.length) } : undefined,
+    hlines: live ? [{ y: live.threshold, color: '#d62728', label: 'threshold' }] : [],
+    xRange: live ? [0, live.n - 1] : undefined,
+    xLabel: 'row',
+    empty: 'replay to see the live score',
+  });
+}
+
+function drawLive(): void {
+  drawLiveData();
+  drawLiveScore();
+}
+
 function drawAll(): void {
   drawData();
   drawLoss();
   drawRecon();
   drawScore();
+  drawLive();
 }
 let resizeTimer = 0;
 addEventListener('resize', () => {
@@ -244,13 +298,13 @@ function redrawSoon(): void {
 }
 
 // ------------------------------------------------------------------------------------------
-// Main-thread responsiveness meter: the longest gap between 50 ms timer ticks while training.
+// Main-thread responsiveness meter: the longest gap between 50 ms timer ticks while training or replaying.
 
 let lastTick = performance.now();
 let maxGap = 0;
 setInterval(() => {
   const now = performance.now();
-  if (state.training) maxGap = Math.max(maxGap, now - lastTick);
+  if (state.training || state.replaying) maxGap = Math.max(maxGap, now - lastTick);
   lastTick = now;
 }, 50);
 
@@ -356,6 +410,7 @@ function trainOptions(): TrainOptions {
 
 function clearScores(): void {
   scored = undefined;
+  clearLive();
   for (const id of ['flagged-count', 'top-score', 'top-index']) setNum(id, undefined);
   const iv = $('intervals');
   iv.textContent = '–';
@@ -480,6 +535,205 @@ $('score').onclick = () =>
       throw e;
     }
   });
+
+// ------------------------------------------------------------------------------------------
+// Live: the Worker replays the series through det.stream() and posts the points in batches
+
+interface LiveAlarm {
+  start: number;
+  /** null while open. */
+  end: number | null;
+  /** The point whose score opened it, then the one that closed it. */
+  at: number;
+  features?: { name: string; share: number }[];
+  peak?: number;
+}
+
+/** What the page has of the running (or last) replay. */
+interface LiveView {
+  n: number;
+  delay: number;
+  threshold: number;
+  columns: string[];
+  /** Rows pushed; scores received (of rows 0 .. scored − 1). */
+  rows: number;
+  scored: number;
+  scores: Float32Array;
+  /** Each point's top feature (index into columns; NaN: not yet scored). */
+  top: Float32Array;
+  alarms: LiveAlarm[];
+  batches: number;
+}
+
+let live: LiveView | undefined;
+
+const CLOSED_ALARM = 'rgba(214, 39, 40, 0.16)';
+const OPEN_ALARM = 'rgba(214, 39, 40, 0.34)';
+
+function alarmBands(v: LiveView): { intervals: [number, number][]; color: string }[] {
+  const closed: [number, number][] = [];
+  const open: [number, number][] = [];
+  for (const a of v.alarms) {
+    if (a.end !== null) closed.push([a.start, a.end]);
+    else open.push([a.start, Math.max(a.start, v.scored - 1)]);
+  }
+  return [
+    { intervals: closed, color: CLOSED_ALARM },
+    { intervals: open, color: OPEN_ALARM },
+  ];
+}
+
+function percent(share: number): string {
+  return `${(100 * share).toFixed(0)} %`;
+}
+
+function clearLive(): void {
+  live = undefined;
+  $('live-status').textContent = 'idle';
+  for (const id of ['live-rows', 'live-delay', 'live-rate', 'live-push-ms', 'live-max-diff', 'live-compared', 'live-matching'])
+    setNum(id, undefined);
+  setNum('live-opened', 0);
+  setNum('live-closed', 0);
+  for (const id of ['live-last', 'live-check']) $(id).textContent = '–';
+  showAlarms();
+}
+
+function showAlarms(): void {
+  const list = $('live-alarms');
+  const alarms = live?.alarms ?? [];
+  list.replaceChildren(
+    ...alarms.map((a) => {
+      const li = document.createElement('li');
+      if (a.end === null) {
+        li.className = 'open';
+        li.textContent = `${a.start}– open (since the score of row ${a.at})`;
+      } else {
+        const top = (a.features ?? []).map((f) => `${f.name} ${percent(f.share)}`).join(', ');
+        li.textContent = `${a.start}–${a.end}: top feature ${top || '–'}; most error at row ${a.peak}`;
+      }
+      return li;
+    }),
+  );
+  list.dataset.value = JSON.stringify(alarms);
+}
+
+let liveFrame = 0;
+function redrawLiveSoon(): void {
+  if (liveFrame) return;
+  liveFrame = requestAnimationFrame(() => {
+    liveFrame = 0;
+    drawLive();
+  });
+}
+
+function onLiveStart(s: LiveStart): void {
+  live = {
+    n: s.n,
+    delay: s.delay,
+    threshold: s.threshold,
+    columns: s.columns,
+    rows: 0,
+    scored: 0,
+    scores: new Float32Array(s.n).fill(NaN),
+    top: new Float32Array(s.n).fill(NaN),
+    alarms: [],
+    batches: 0,
+  };
+  setNum('live-delay', s.delay);
+  showAlarms();
+  log(
+    `live: replaying ${s.n} rows through det.stream() ${s.speed > 0 ? `at ${s.speed} rows/s` : 'as fast as it goes'}; each score comes ${s.delay} rows after its row`,
+  );
+  drawLive();
+}
+
+function onLive(b: LiveBatch): void {
+  const v = live;
+  if (!v) return;
+  v.batches++;
+  v.rows = b.rows;
+  v.scores.set(b.scores, b.from);
+  v.top.set(b.top, b.from);
+  for (let k = 0; k < b.top.length; k++) if (b.top[k] < 0) v.top[b.from + k] = NaN;
+  if (b.scores.length) v.scored = b.from + b.scores.length;
+  for (const e of b.events) {
+    if (e.type === 'open') {
+      v.alarms.push({ start: e.start, end: null, at: e.at });
+      log(`live: alarm opened at row ${e.start} (score of row ${e.at} above the threshold)`);
+    } else {
+      const a = v.alarms.find((x) => x.end === null && x.start === e.start);
+      const closed = { start: e.start, end: e.end, at: e.at, features: e.features, peak: e.peak };
+      if (a) Object.assign(a, closed);
+      else v.alarms.push(closed);
+      log(`live: alarm ${e.start}–${e.end} closed; top feature ${e.features.map((f) => `${f.name} ${percent(f.share)}`).join(', ')}`);
+    }
+  }
+  if (b.events.length) {
+    showAlarms();
+    setNum('live-opened', v.alarms.length);
+    setNum('live-closed', v.alarms.filter((a) => a.end !== null).length);
+  }
+  setNum('live-rows', b.rows);
+  $('live-rows').dataset.batches = String(v.batches);
+  setNum('live-rate', Math.round(b.rowsPerSec));
+  setNum('live-push-ms', b.pushMs, 3);
+  const k = b.scores.length - 1;
+  if (k >= 0) {
+    const i = b.from + k;
+    const t = b.top[k];
+    $('live-last').textContent =
+      `row ${i}: score ${b.scores[k].toPrecision(4)} (${b.anomaly[k] ? 'above' : 'below'} the threshold)` +
+      (t >= 0 ? `, top feature ${v.columns[t] ?? `column ${t}`} (${percent(b.topShare[k])})` : '');
+  } else $('live-last').textContent = `warming up: the first score comes after ${v.delay + 1} rows`;
+  redrawLiveSoon();
+}
+
+$('replay').onclick = async () => {
+  clearError('live');
+  clearLive();
+  const speed = Number($<HTMLSelectElement>('replay-speed').value);
+  state.replaying = true;
+  maxGap = 0;
+  lastTick = performance.now();
+  $('live-status').textContent = 'replaying';
+  refresh();
+  try {
+    const r = await call<ReplayResult>({ type: 'replay', speed });
+    $('live-status').textContent = r.stopped ? 'stopped' : 'done';
+    setNum('live-rows', r.rows);
+    setNum('live-rate', Math.round(r.rowsPerSec));
+    setNum('live-push-ms', r.pushMs, 3);
+    setNum('live-opened', r.opened);
+    setNum('live-closed', r.closed);
+    setNum('live-compared', r.compared);
+    setNum('live-max-diff', r.maxDiff);
+    if (r.compared > 0) setNum('live-matching', r.closedMatching);
+    $('live-check').textContent = r.compared === 0 ? (r.note ?? 'not compared') : r.maxDiff === 0 ? 'the same scores' : 'the scores differ';
+    log(
+      `live: ${r.stopped ? 'stopped' : 'replayed'} ${r.rows} of ${r.n} rows in ${r.seconds.toFixed(1)} s (${Math.round(r.rowsPerSec)} rows/s, ${r.pushMs.toFixed(3)} ms per push); ${r.opened} alarm(s) opened, ${r.closed} closed; ` +
+        (r.compared > 0
+          ? `${r.compared} live scores against det.score of the same rows: largest difference ${r.maxDiff}; ${r.closedMatching} of ${r.closed} closed alarms are its intervals`
+          : (r.note ?? 'not compared')),
+      r.compared > 0 && r.maxDiff !== 0,
+    );
+  } catch (e) {
+    $('live-status').textContent = 'error';
+    fail('live', 'replay', e);
+  } finally {
+    state.replaying = false;
+    setNum('live-max-gap', Math.round(maxGap));
+    refresh();
+    drawLive();
+  }
+};
+
+$('replay-stop').onclick = () => void call({ type: 'stopReplay' });
+
+$<HTMLSelectElement>('replay-speed').onchange = () => {
+  if (!state.replaying) return;
+  const speed = Number($<HTMLSelectElement>('replay-speed').value);
+  call({ type: 'replaySpeed', speed }).catch((e) => fail('live', 'replay speed', e));
+};
 
 // ------------------------------------------------------------------------------------------
 // Files and IndexedDB

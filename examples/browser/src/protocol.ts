@@ -112,6 +112,74 @@ export interface ScoreResult {
   seconds: number;
 }
 
+/** The start of a live replay (`det.stream()` fed the chosen series row by row in the Worker). */
+export interface LiveStart {
+  /** Rows of the series. */
+  n: number;
+  /** `live.delay`: rows between a pushed row and the row whose score it reports. */
+  delay: number;
+  threshold: number;
+  /** Feature names (of the detector, else of the data set), for the top feature of each point. */
+  columns: string[];
+  /** Rows per second asked for (0: as fast as it goes). */
+  speed: number;
+}
+
+/** An alarm that opened or closed during the replay (`event` of a pushed point). */
+export type LiveAlarmEvent =
+  | { type: 'open'; start: number; at: number }
+  | {
+      type: 'close';
+      start: number;
+      end: number;
+      /** The point whose score closed it. */
+      at: number;
+      /** The features with the largest shares of the interval's squared error (at most 3), largest first. */
+      features: { name: string; share: number }[];
+      /** The row with the most error. */
+      peak: number;
+    };
+
+/** Points of a live replay, posted in batches at a steady pace. */
+export interface LiveBatch {
+  /** Rows pushed so far. */
+  rows: number;
+  /** Index of the first score in this batch; the scores are of consecutive rows (none while warming up). */
+  from: number;
+  scores: Float32Array;
+  /** Each point above the threshold (1) or not (0). */
+  anomaly: Uint8Array;
+  /** Each point's top feature (largest share of its squared error, from `contributions`) and that share. */
+  top: Int16Array;
+  topShare: Float32Array;
+  events: LiveAlarmEvent[];
+  /** Since the replay started; rows pushed per second of wall-clock time; mean milliseconds per push. */
+  seconds: number;
+  rowsPerSec: number;
+  pushMs: number;
+}
+
+export interface ReplayResult {
+  /** Rows pushed, of n; whether Stop ended the replay. */
+  rows: number;
+  n: number;
+  stopped: boolean;
+  delay: number;
+  seconds: number;
+  rowsPerSec: number;
+  pushMs: number;
+  /** Alarms opened and closed. */
+  opened: number;
+  closed: number;
+  /** Live scores compared with `det.score` of the same rows, and the largest absolute difference (NaN: not compared). */
+  compared: number;
+  maxDiff: number;
+  /** Closed alarms equal to an interval of `det.score` of the same rows. */
+  closedMatching: number;
+  /** Why the comparison was not made, if it was not. */
+  note?: string;
+}
+
 export interface StoredEntry {
   name: string;
   savedAt: number;
@@ -127,6 +195,9 @@ export type Request =
   | { type: 'train'; options: TrainOptions }
   | { type: 'stop' }
   | { type: 'score' }
+  | { type: 'replay'; speed: number }
+  | { type: 'replaySpeed'; speed: number }
+  | { type: 'stopReplay' }
   | { type: 'exportModel' }
   | { type: 'importModel'; file: File }
   | { type: 'save'; name: string }
@@ -137,6 +208,8 @@ export type Request =
 export type Event =
   | { type: 'event'; event: 'epoch'; data: EpochEvent }
   | { type: 'event'; event: 'batch'; data: BatchEvent }
-  | { type: 'event'; event: 'progress'; data: { what: string; done: number; total: number } };
+  | { type: 'event'; event: 'progress'; data: { what: string; done: number; total: number } }
+  | { type: 'event'; event: 'liveStart'; data: LiveStart }
+  | { type: 'event'; event: 'live'; data: LiveBatch };
 
 export type Reply = { type: 'reply'; id: number; ok: true; result: unknown } | { type: 'reply'; id: number; ok: false; error: string };

@@ -11,7 +11,10 @@ import type {
   DatasetSummary,
   DetectorSummary,
   Event,
+  LiveAlarmEvent,
+  LiveBatch,
   Reply,
+  ReplayResult,
   Request,
   ScoreResult,
   StoredEntry,
@@ -33,6 +36,16 @@ let table: { fileName: string; table: Table } | undefined;
 let series: Series | undefined;
 let detector: AnomalyDetector | undefined;
 let training: AbortController | undefined;
+let replaying: Replay | undefined;
+
+/** A running replay: Stop sets `stop`; a new speed restarts the pacing from the rows pushed so far. */
+interface Replay {
+  stop: boolean;
+  speed: number;
+  baseTime: number;
+  baseRows: number;
+  rows: number;
+}
 
 /** What the demo keeps in the model's metadata besides the detector's plan (saved with it). */
 interface DemoMeta {
@@ -116,6 +129,10 @@ function notTraining(): void {
   if (training) throw new Error('training is in progress (stop it first)');
 }
 
+function notReplaying(): void {
+  if (replaying) throw new Error('a live replay is running (stop it first)');
+}
+
 function replaceDetector(det: AnomalyDetector | undefined): void {
   if (detector && detector !== det) detector.dispose();
   detector = det;
@@ -124,6 +141,7 @@ function replaceDetector(det: AnomalyDetector | undefined): void {
 /** `AnomalyDetector.fit` with its defaults on the chosen series; only the seed and (advanced) the budget are passed. */
 async function train(o: TrainOptions): Promise<TrainResult> {
   notTraining();
+  notReplaying();
   const s = needData();
   await backend();
   replaceDetector(undefined);
@@ -205,6 +223,156 @@ function score(): ScoreResult {
   };
 }
 
+/** Rows per second as asked for: a positive number, or 0 for as fast as it goes. */
+function checkSpeed(speed: number): number {
+  if (!Number.isFinite(speed) || speed < 0)
+    throw new Error(`speed must be 0 (as fast as it goes) or a positive number of rows per second, not ${speed}`);
+  return speed;
+}
+
+/** Longest stretch of pushes between two posts (the page gets a batch at least this often while the Worker keeps up). */
+const BATCH_MS = 60;
+/** Pause between batches when paced (at full speed the Worker only yields, so Stop and speed changes get through). */
+const PACE_MS = 30;
+
+const pause = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
+
+/**
+ * Replays the chosen series row by row through `det.stream()`, posting the points in batches at the pace asked
+ * for; at the end (or on Stop) compares the live scores and closed alarms with `det.score` of the rows pushed.
+ */
+async function replay(speed: number): Promise<ReplayResult> {
+  notTraining();
+  notReplaying();
+  const det = needDetector();
+  const s = needData();
+  const d = s.columns.length;
+  if (d !== det.plan.features)
+    throw new Error(`the detector takes ${det.plan.features} columns but the data set has ${d} (${s.columns.join(', ')})`);
+  // (no await from the checks to `replaying = r`: a second replay request is refused)
+  const live = det.stream();
+  const { n } = s;
+  const columns = det.plan.columns?.length === d ? det.plan.columns : s.columns;
+  const threshold = det.plan.threshold;
+  const r: Replay = { stop: false, speed: checkSpeed(speed), baseTime: performance.now(), baseRows: 0, rows: 0 };
+  replaying = r;
+  emit({ type: 'event', event: 'liveStart', data: { n, delay: live.delay, threshold, columns, speed: r.speed } });
+  const scores = new Float32Array(n).fill(NaN);
+  const closed: [number, number][] = [];
+  let opened = 0;
+  let pushTime = 0;
+  const t0 = performance.now();
+  const stats = () => {
+    const seconds = (performance.now() - t0) / 1000;
+    return { seconds, rowsPerSec: seconds > 0 ? r.rows / seconds : 0, pushMs: r.rows ? pushTime / r.rows : 0 };
+  };
+  try {
+    while (r.rows < n && !r.stop) {
+      const now = performance.now();
+      const due = r.speed > 0 ? Math.min(n, r.baseRows + Math.floor(((now - r.baseTime) / 1000) * r.speed)) : n;
+      const until = now + BATCH_MS;
+      const first = r.rows;
+      let from = -1;
+      const sc: number[] = [];
+      const an: number[] = [];
+      const top: number[] = [];
+      const share: number[] = [];
+      const events: LiveAlarmEvent[] = [];
+      while (r.rows < due && performance.now() < until) {
+        const i = r.rows;
+        const a = performance.now();
+        const p = live.push(s.values.subarray(i * d, i * d + d));
+        pushTime += performance.now() - a;
+        r.rows++;
+        if (p.warmingUp) continue;
+        if (from < 0) from = p.index;
+        scores[p.index] = p.score;
+        sc.push(p.score);
+        an.push(p.anomaly ? 1 : 0);
+        let best = 0;
+        for (let j = 1; j < p.contributions.length; j++) if (p.contributions[j] > p.contributions[best]) best = j;
+        top.push(p.contributions.length ? best : -1);
+        share.push(p.contributions.length ? p.contributions[best] : NaN);
+        const e = p.event;
+        if (e?.type === 'open') {
+          opened++;
+          events.push({ type: 'open', start: e.interval[0], at: p.index });
+        } else if (e?.type === 'close') {
+          closed.push([e.interval[0], e.interval[1]]);
+          events.push({
+            type: 'close',
+            start: e.interval[0],
+            end: e.interval[1],
+            at: p.index,
+            features: e.explanation.features.slice(0, 3).map((f) => ({ name: f.name, share: f.share })),
+            peak: e.explanation.steps[0]?.index ?? e.interval[0],
+          });
+        }
+      }
+      if (r.rows > first) {
+        const batch: LiveBatch = {
+          rows: r.rows,
+          from: from < 0 ? r.rows : from,
+          scores: Float32Array.from(sc),
+          anomaly: Uint8Array.from(an),
+          top: Int16Array.from(top),
+          topShare: Float32Array.from(share),
+          events,
+          ...stats(),
+        };
+        emit({ type: 'event', event: 'live', data: batch }, [
+          batch.scores.buffer as ArrayBuffer,
+          batch.anomaly.buffer as ArrayBuffer,
+          batch.top.buffer as ArrayBuffer,
+          batch.topShare.buffer as ArrayBuffer,
+        ]);
+      }
+      // yield, so that Stop and speed changes are handled between batches
+      if (r.rows < n && !r.stop) await pause(r.speed > 0 && r.rows >= due ? PACE_MS : 0);
+    }
+  } finally {
+    replaying = undefined;
+  }
+  const done = stats();
+  const out: ReplayResult = {
+    rows: r.rows,
+    n,
+    stopped: r.rows < n,
+    delay: live.delay,
+    ...done,
+    opened,
+    closed: closed.length,
+    compared: 0,
+    maxDiff: NaN,
+    closedMatching: 0,
+  };
+  // det.score of the same rows: every live score must equal its batch score, every closed alarm a batch interval
+  const m = r.rows - live.delay;
+  if (m <= 0) {
+    out.note = `no score yet: the first comes after ${live.delay + 1} rows`;
+    return out;
+  }
+  let batch: ReturnType<AnomalyDetector['score']>;
+  try {
+    batch = det.score({ data: s.values.subarray(0, r.rows * d), shape: [r.rows, d] });
+  } catch (e) {
+    out.note = `det.score of the ${r.rows} rows pushed: ${(e as Error).message}`;
+    return out;
+  }
+  let maxDiff = 0;
+  for (let i = 0; i < m; i++) {
+    const a = scores[i];
+    const b = batch.scores[i];
+    // a score missing on one side only counts as an infinite difference
+    const diff = a === b || (Number.isNaN(a) && Number.isNaN(b)) ? 0 : Math.abs(a - b);
+    maxDiff = Math.max(maxDiff, Number.isNaN(diff) ? Infinity : diff);
+  }
+  out.compared = m;
+  out.maxDiff = maxDiff;
+  out.closedMatching = closed.filter(([a, b]) => batch.intervals.some(([c, e]) => a === c && b === e)).length;
+  return out;
+}
+
 /** The models saved in IndexedDB (lstm-vae's own store: database `lstm-vae`, object store `models`). */
 async function list(): Promise<StoredEntry[]> {
   return (await listModels()).map((m) => ({
@@ -221,12 +389,14 @@ async function handle(req: Request): Promise<[unknown, Transferable[]?]> {
       return [await backend()];
     case 'loadBuiltin': {
       notTraining();
+      notReplaying();
       series = req.dataset === 'sine' ? syntheticSines() : await sensorNetwork(req.mote ?? 1);
       const out = summary(series);
       return [out, [out.display.buffer as ArrayBuffer]];
     }
     case 'loadCsv': {
       notTraining();
+      notReplaying();
       const text = await req.file.text();
       const t = parseCsv(text);
       if (t.rows.length === 0) throw new Error('the file has a header but no rows');
@@ -239,6 +409,7 @@ async function handle(req: Request): Promise<[unknown, Transferable[]?]> {
     }
     case 'selectColumns': {
       notTraining();
+      notReplaying();
       if (!table) throw new Error('open a CSV file first');
       const { columns, rows } = table.table;
       if (req.columns.length === 0) throw new Error('choose at least one column');
@@ -268,6 +439,22 @@ async function handle(req: Request): Promise<[unknown, Transferable[]?]> {
       const r = score();
       return [r, [r.scores.buffer as ArrayBuffer, r.reconstruction.buffer as ArrayBuffer]];
     }
+    case 'replay':
+      return [await replay(req.speed)];
+    case 'replaySpeed': {
+      const r = replaying;
+      if (r) {
+        r.speed = checkSpeed(req.speed);
+        r.baseTime = performance.now();
+        r.baseRows = r.rows;
+      }
+      return [!!r];
+    }
+    case 'stopReplay': {
+      const r = replaying;
+      if (r) r.stop = true;
+      return [!!r];
+    }
     case 'exportModel': {
       // det.toSafetensors(): the model's weights with the detector's plan; a Blob is passed by reference
       const det = needDetector();
@@ -276,6 +463,7 @@ async function handle(req: Request): Promise<[unknown, Transferable[]?]> {
     }
     case 'importModel': {
       notTraining();
+      notReplaying();
       await backend();
       // a FormatError names what is wrong (not a safetensors file, or a model without a detector plan)
       const det = AnomalyDetector.fromSafetensors(new Uint8Array(await req.file.arrayBuffer()));
@@ -291,6 +479,7 @@ async function handle(req: Request): Promise<[unknown, Transferable[]?]> {
     }
     case 'load': {
       notTraining();
+      notReplaying();
       await backend();
       const m = await loadFromIndexedDB(req.name);
       let det: AnomalyDetector;
