@@ -54,6 +54,9 @@ export default defineConfig([
     format: ['esm'],
     target: 'es2022',
     platform: 'node',
+    // the demo's data sets (devDependencies, CommonJS that requires 'path') stay imports: bundled into this ESM file
+    // they fail at load with "Dynamic require of "path" is not supported"; tools.js is not in the npm package
+    external: [/^@stdlib\//],
     banner: { js: '#!/usr/bin/env node' },
     esbuildPlugins: [jsfive],
     splitting: false,
