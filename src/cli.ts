@@ -289,6 +289,11 @@ export function buildProgram(): Command {
     .option('--input <file>', 'read rows from this file instead of stdin')
     .option('--alarms', 'print only alarms: a line when an interval opens (its start) and when it closes (its end, top features)')
     .option('--state <file>', 'resume from this state file if it exists, and save the state there on exit')
+    .addOption(
+      new Option('--threshold <rule>', "saved: the detector's threshold; spot: an online threshold that follows the scores (SPOT)")
+        .choices(['saved', 'spot'])
+        .default('saved'),
+    )
     .addHelpText(
       'after',
       '\nEach row is reported `delay` rows late (the windows that follow it are needed); rows before that print {"warmingUp": true}.\n' +

@@ -223,6 +223,47 @@ describe('lstm-vae watch', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('--threshold spot: each line carries the online threshold, as det.stream(undefined, { threshold: "spot" }) gives it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
+    try {
+      await init();
+      const s = synthetic(14, { n: 1500, period: 25, anomalies: 2 });
+      const det = await AnomalyDetector.fit(Array.from(s.data), { maxSteps: 20, columns: ['value'] });
+      const model = join(dir, 'd.safetensors');
+      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
+      writeFileSync(model, det.toSafetensors());
+      const live = det.stream(undefined, { threshold: 'spot' });
+      const want = Array.from(s.data, (v) => live.push([v])).filter((p) => !p.warmingUp);
+      det.dispose();
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const r = spawnSync(process.execPath, [...flags, cli, 'watch', model, '--threshold', 'spot'], {
+        input: `value\n${Array.from(s.data, (v) => String(v)).join('\n')}\n`,
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const got = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((p) => !p.warmingUp);
+      expect(got.map((p) => [p.index, p.score, p.threshold, p.anomaly])).toEqual(
+        want.map((p) => [p.index, p.score, p.threshold, p.anomaly]),
+      );
+      // the online threshold moves once calibrated
+      expect(new Set(got.map((p) => p.threshold)).size).toBeGreaterThan(1);
+      const bad = spawnSync(process.execPath, [...flags, cli, 'watch', model, '--threshold', 'pot'], { input: '', encoding: 'utf8' });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/--threshold.*pot.*(saved|spot)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('lstm-vae watch --alarms', () => {

@@ -17,6 +17,8 @@ import { loadModel } from '../shared.js';
 export interface WatchOptions {
   alarms?: boolean;
   state?: string;
+  /** 'saved' (the detector's threshold, default) or 'spot' (an online threshold that follows the scores). */
+  threshold?: 'saved' | 'spot';
   input?: string;
 }
 
@@ -37,8 +39,9 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
   const names = saved?.columns ?? det.plan.columns ?? Array.from({ length: det.plan.features }, (_, j) => `column ${j}`);
   const d = det.plan.features;
   let live: DetectorStream;
-  if (o.state && existsSync(o.state)) live = det.stream(new Uint8Array(readFileSync(o.state)));
-  else live = det.stream();
+  const options = { threshold: o.threshold ?? 'saved' } as const;
+  if (o.state && existsSync(o.state)) live = det.stream(new Uint8Array(readFileSync(o.state)), options);
+  else live = det.stream(undefined, options);
   // timestamps of the last rows: enough to name the rows of a closing interval's end and of an opening one's start
   // (and, while an alarm is open, every row since its start)
   const keepTimes = live.delay + 1 + (Math.max(det.plan.gap, 2 * det.plan.padding) + 1) * det.plan.aggregate;
@@ -177,6 +180,7 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
         ...(timeAt(p.index) !== undefined ? { timestamp: timeAt(p.index) } : {}),
         score: p.score,
         anomaly: p.anomaly,
+        ...(p.threshold !== undefined ? { threshold: p.threshold } : {}),
         ...(d > 1 ? { contributions } : {}),
         ...(p.event ? { event: alarm(p.event) } : {}),
       });
