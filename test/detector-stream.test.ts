@@ -224,6 +224,73 @@ describe('lstm-vae watch', () => {
     }
   });
 
+  it('end to end: rows written slowly by another process with malformed lines, SIGINT half-way, then resumed from its state: no line lost, no stack trace, the batch scores', async () => {
+    const { spawn, spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
+    try {
+      await init();
+      const n = 600;
+      const half = 330;
+      const s = synthetic(15, { n, period: 25, anomalies: 1 });
+      const det = await AnomalyDetector.fit(Array.from(s.data), { maxSteps: 20, columns: ['value'] });
+      const model = join(dir, 'd.safetensors');
+      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
+      writeFileSync(model, det.toSafetensors());
+      const batch = det.score(Array.from(s.data));
+      const delay = det.stream().delay;
+      det.dispose();
+      const state = join(dir, 'w.state');
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const child = spawn(process.execPath, [...flags, cli, 'watch', model, '--state', state], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b) => (out += b));
+      child.stderr.on('data', (b) => (err += b));
+      const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+      const lines = () => out.split('\n').filter((l) => l.length > 0).length;
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      child.stdin.write('value\n');
+      for (let i = 0; i < half; i++) {
+        if (i === 40) child.stdin.write('oops\n');
+        if (i === 200) child.stdin.write('1,2,3,4\n');
+        child.stdin.write(`${s.data[i]}\n`);
+        if (i % 15 === 14) await sleep(5); // a slow writer
+      }
+      const t0 = Date.now();
+      while (lines() < half && Date.now() - t0 < 60_000) await sleep(20);
+      expect(lines()).toBe(half); // every row written so far has its line
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(err).not.toMatch(/^\s+at /m);
+      expect(err.match(/skipped/g)).toHaveLength(2);
+      const first = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      // resumed from the state file with the rest of the rows
+      const rest = Array.from(s.data.subarray(half), (v) => String(v));
+      const r = spawnSync(process.execPath, [...flags, cli, 'watch', model, '--state', state], {
+        input: `value\n${rest.join('\n')}\n`,
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const second = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(second).toHaveLength(n - half);
+      const scored = [...first, ...second].filter((p) => !p.warmingUp);
+      expect(scored.map((p) => p.index)).toEqual(Array.from({ length: n - delay }, (_, i) => i));
+      for (const p of scored) expect(p.score).toBe(batch.scores[p.index]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('--threshold spot: each line carries the online threshold, as det.stream(undefined, { threshold: "spot" }) gives it', async () => {
     const { spawnSync } = await import('node:child_process');
     const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');

@@ -26,6 +26,8 @@ interface Layout {
   /** Index in a CSV row (or key of an NDJSON object) of each feature, and of the timestamp. */
   columns: Array<number | string>;
   timestamp?: number | string;
+  /** CSV: the number of fields of every row (the header's, or the first row's). */
+  width?: number;
 }
 
 export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
@@ -121,15 +123,18 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
             if (idx.some((i) => i < 0))
               throw new UsageError(`the header has no column ${names[idx.findIndex((i) => i < 0)]} (columns: ${cells.join(', ')})`);
             const ts = saved?.timestamp ? cells.indexOf(saved.timestamp) : -1;
-            layout = { columns: idx, ...(ts >= 0 ? { timestamp: ts } : {}) };
+            layout = { columns: idx, ...(ts >= 0 ? { timestamp: ts } : {}), width: cells.length };
             continue;
           }
           // no header: the D values, after a timestamp when there is one more cell
-          layout = cells.length === d + 1 ? { columns: names.map((_, j) => j + 1), timestamp: 0 } : { columns: names.map((_, j) => j) };
+          layout =
+            cells.length === d + 1
+              ? { columns: names.map((_, j) => j + 1), timestamp: 0, width: d + 1 }
+              : { columns: names.map((_, j) => j), width: cells.length };
         }
         const need = Math.max(...(layout.columns as number[]), typeof layout.timestamp === 'number' ? layout.timestamp : 0) + 1;
-        if (cells.length < need) {
-          warn(`expected ${need} fields, got ${cells.length}`);
+        if (cells.length < need || (layout.width !== undefined && cells.length !== layout.width)) {
+          warn(`expected ${layout.width ?? need} fields, got ${cells.length}`);
           continue;
         }
         values = (layout.columns as number[]).map((i) => (cells[i] === '' || /^(nan|na|null)$/i.test(cells[i]) ? NaN : Number(cells[i])));
