@@ -284,7 +284,7 @@ async function run() {
           const compared = await number(page, 'live-compared');
           const maxDiff = await number(page, 'live-max-diff');
           console.log(
-            `  stopped at ${rows} rows (400 rows after the speed change in ${seconds.toFixed(1)} s); ${compared} scores compared, largest difference ${maxDiff}`,
+            `  stopped at ${rows} rows (500 reached ${seconds.toFixed(1)} s after the speed change); ${compared} scores compared, largest difference ${maxDiff}`,
           );
           assert(status === 'stopped', `replay ended with "${status}": ${(await pageErrors(page)).join(' | ')}`);
           assert(rows >= 500 && rows < 2000, `${rows} rows`);

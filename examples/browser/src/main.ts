@@ -567,8 +567,9 @@ interface LiveView {
 
 let live: LiveView | undefined;
 
-const CLOSED_ALARM = 'rgba(214, 39, 40, 0.16)';
-const OPEN_ALARM = 'rgba(214, 39, 40, 0.34)';
+// grey, apart from the features' colours (the strip, the series) and the orange of the planted anomalies
+const CLOSED_ALARM = 'rgba(70, 70, 90, 0.16)';
+const OPEN_ALARM = 'rgba(70, 70, 90, 0.34)';
 
 function alarmBands(v: LiveView): { intervals: [number, number][]; color: string }[] {
   const closed: [number, number][] = [];
