@@ -17,13 +17,11 @@
 // series; ROC-AUC is the mean over the series that hold both classes; both given as mean (min–max) over the seeds.
 import { writeFileSync } from 'node:fs';
 import { AnomalyDetector, backendInfo, DataError, init, overlappingSegmentF1, rocAuc } from 'lstm-vae';
-import { listNab, loadNabFile, loadSensorNetwork } from '../src/data/datasets.js';
-import { type AnomalyKind, synthetic } from '../src/data/synthetic.js';
 import { smoothScores } from '../src/detect/find-anomalies.js';
-import { labelRuns } from '../src/detect/intervals.js';
 import { intervalsAbove } from '../src/detect/postprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
 import { type SegmentCounts, sumSegmentCounts } from '../src/eval/metrics.js';
+import { FAMILIES, familySeries, type Series } from './lib/dev-set.js';
 
 // Orion's published overlapping-segment F1 (benchmark/results/0.7.1.csv of sintel-dev/Orion, counts summed over the files).
 const ORION: Record<string, string> = {
@@ -32,17 +30,8 @@ const ORION: Record<string, string> = {
     'Orion: not in its benchmark (its NAB sets are artificialWithAnomaly, realAdExchange, realAWSCloudwatch, realTraffic, realTweets)',
 };
 const ORION_F1: Record<string, string> = { artificialWithAnomaly: '0.615 (LSTM-VAE)' };
-const FAMILIES = ['artificialWithAnomaly', 'realKnownCause', 'artificialNoAnomaly', 'sensor', 'synthetic'];
-const KINDS: AnomalyKind[] = ['spike', 'level', 'shape', 'frequency', 'amplitude'];
 const BASELINE_WINDOW = 100;
 
-interface Series {
-  name: string;
-  input: { data: ArrayLike<number>; shape: [number, number] };
-  /** Labelled intervals (inclusive rows) and point labels. */
-  windows: Array<[number, number]>;
-  labels: Uint8Array;
-}
 interface Counts extends SegmentCounts {
   auc: number | null;
   intervals: Array<[number, number]>;
@@ -102,46 +91,6 @@ function args(argv: string[]) {
   if (o.quick) o.seeds = [1];
   if (o.families.length === 0) o.families = FAMILIES;
   return o;
-}
-
-function labelsFromWindows(n: number, windows: Array<[number, number]>): Uint8Array {
-  const labels = new Uint8Array(n);
-  for (const [a, b] of windows) labels.fill(1, a, b + 1);
-  return labels;
-}
-
-/** The series of a family (loaded lazily, one family at a time). */
-function familySeries(family: string, data: string | undefined, quick: boolean): Series[] {
-  if (family === 'sensor') {
-    return loadSensorNetwork().motes.map((m) => ({
-      name: `mote ${m.moteId}`,
-      input: { data: m.data, shape: m.shape },
-      windows: labelRuns(m.labels),
-      labels: m.labels,
-    }));
-  }
-  if (family === 'synthetic') {
-    return KINDS.flatMap((kind, k) =>
-      Array.from({ length: quick ? 2 : 3 }, (_, i) => {
-        const s = synthetic(1000 + 100 * k + i, { kinds: [kind] });
-        return {
-          name: `${kind} ${s.name}`,
-          input: { data: s.data, shape: [s.n, s.d] as [number, number] },
-          windows: s.windows,
-          labels: s.labels,
-        };
-      }),
-    );
-  }
-  return listNab(data, family).map((rel) => {
-    const f = loadNabFile(data, rel);
-    return {
-      name: rel,
-      input: { data: f.values, shape: [f.values.length, 1] as [number, number] },
-      windows: f.windows,
-      labels: labelsFromWindows(f.values.length, f.windows),
-    };
-  });
 }
 
 const bothClasses = (labels: Uint8Array) => labels.includes(1) && labels.includes(0);
