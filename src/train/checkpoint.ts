@@ -144,7 +144,9 @@ export function readCheckpoint(bytes: Uint8Array): CheckpointInfo {
           (es.best === null || isNum(es.best)) &&
           typeof es.bestEpoch === 'number' &&
           Number.isInteger(es.bestEpoch) &&
-          isNat(es.bad)));
+          isNat(es.bad))) &&
+      (t.plateau === undefined ||
+        (isObj(t.plateau) && isNum(t.plateau.scale) && t.plateau.scale > 0 && t.plateau.scale <= 1 && isNat(t.plateau.wait)));
     if (!ok) throw bad('__metadata__.trainer', t);
     const state = t as unknown as TrainerState;
     const best = Object.keys(tensors).filter((k) => k.startsWith('trainer.best.'));

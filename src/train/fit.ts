@@ -11,6 +11,7 @@ import type { Trainable } from './trainable.js';
 import type { ModelInput } from '../core/tensor.js';
 import { betaAt } from './annealing.js';
 import { EarlyStopping } from './early-stopping.js';
+import { Plateau, plateauSettings } from './plateau.js';
 import { type CheckpointInfo, checkpointWriter, makeCheckpoint, readCheckpoint, resume } from './checkpoint.js';
 import { lrAt } from './schedules.js';
 import { type Source, source } from './sources.js';
@@ -22,6 +23,7 @@ const FIT_OPTIONS = [
   'maxSteps',
   'maxSeconds',
   'patience',
+  'reduceLrOnPlateau',
   'batchSize',
   'shuffle',
   'validationSplit',
@@ -45,6 +47,9 @@ const FIT_OPTIONS = [
   'onCheckpoint',
 ] as const satisfies readonly (keyof FitOptions)[];
 
+/** Without `epochs`: the default time budget, a safety net (the step budget and convergence are what stop a run). */
+const DEFAULT_MAX_SECONDS = 600;
+
 const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 
 export async function fit(model: Trainable, data: ModelInput | AsyncIterable<ModelInput>, options: FitOptions = {}): Promise<History> {
@@ -54,13 +59,13 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
   const convergent = options.epochs === undefined;
   const batchSize = checkInt(options.batchSize ?? 32, 'options.batchSize', 1);
   const maxSteps = checkInt(options.maxSteps ?? 10_000, 'options.maxSteps', 1);
-  const maxSeconds = options.maxSeconds ?? 600;
+  const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
   if (!(typeof maxSeconds === 'number' && maxSeconds > 0))
     throw new ConfigError('maxSeconds must be > 0', { argument: 'options.maxSeconds', expected: '> 0', actual: maxSeconds });
   if (options.patience !== undefined) checkInt(options.patience, 'options.patience', 1);
   if (!convergent) {
-    for (const key of ['maxSteps', 'maxSeconds', 'patience'] as const) {
-      if (options[key] !== undefined)
+    for (const key of ['maxSteps', 'maxSeconds', 'patience', 'reduceLrOnPlateau'] as const) {
+      if (options[key] !== undefined && !(key === 'reduceLrOnPlateau' && options[key] === false))
         throw new ConfigError(`${key} goes with convergent training (no epochs); with epochs, training runs exactly that many epochs`, {
           argument: `options.${key}`,
           expected: 'undefined when epochs is given',
@@ -210,6 +215,9 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
   }
   const baseLr = opt.options.lr;
   const stopper = new EarlyStopping(es, es?.monitor ?? (val ? 'valLoss' : 'loss'));
+  // convergent training lowers the learning rate when the monitored loss stalls (off with reduceLrOnPlateau: false)
+  const plateauSet = convergent && es ? plateauSettings(options.reduceLrOnPlateau, es.patience, baseLr) : undefined;
+  const plateau = plateauSet ? new Plateau(plateauSet) : undefined;
   const history: History = { epochs: [], stopped: 'epochs' };
   const totalSteps = convergent ? maxSteps : batchesPerEpoch * epochs;
   let capped: 'max-steps' | 'max-seconds' | undefined;
@@ -220,6 +228,7 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     startEpoch = restored.epoch;
     history.epochs = restored.history.map((e) => ({ ...e }));
     stopper.restore(restored.earlyStopping, restored.bestWeights);
+    plateau?.restore(restored.plateau);
   }
 
   // The state of the run at a batch boundary (see TrainerState).
@@ -250,6 +259,7 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     beta: cur.beta,
     history: history.epochs.map((e) => ({ ...e })),
     ...(es ? { earlyStopping: stopper.state() } : {}),
+    ...(plateau ? { plateau: plateau.state() } : {}),
     ...(stopper.bestWeights ? { bestWeights: stopper.bestWeights.slice() } : {}),
   });
   let lastCheckpoint = -1;
@@ -324,7 +334,7 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
         if (r.done) break;
         x = r.value;
       }
-      const lrNow = lrAt(baseLr, step, totalSteps, options.schedule, options.warmupSteps ?? 0);
+      const lrNow = lrAt(baseLr, step, totalSteps, options.schedule, options.warmupSteps ?? 0) * (plateau?.scale ?? 1);
       const betaNow = betaAt(beta, step, options.klAnnealing);
       const tb = performance.now();
       const r = model.lossAndGradientsInPlace(x, { beta: betaNow, freeBits: options.freeBits, train: true });
@@ -405,7 +415,9 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     // the next epoch's start (also the position reported if training ends here)
     epochRng = model.rng.getState();
     cur = { epoch: epoch + 1, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: cur.lr, beta: cur.beta, pending: true };
-    if (stopper.update(stats, epoch, model)) {
+    const stop = stopper.update(stats, epoch, model);
+    plateau?.update(stopper.bestEpoch === epoch);
+    if (stop) {
       history.stopped = convergent ? 'converged' : 'early-stopping';
       break;
     }

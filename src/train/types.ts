@@ -84,6 +84,8 @@ export interface TrainerState {
   /** Statistics of the finished epochs. */
   history: EpochStats[];
   earlyStopping?: { best: number | null; bestEpoch: number; bad: number };
+  /** Reduce-on-plateau (convergent training): the multiplier of the learning rate and evaluations since the last improvement or reduction. */
+  plateau?: { scale: number; wait: number };
   /** Best weights so far (early stopping with restoreBest), in the model's parameter order; saved as `trainer.best.<key>` tensors. */
   bestWeights?: Float32Array;
 }
@@ -118,6 +120,13 @@ export interface FitOptions {
   maxSeconds?: number;
   /** Without `epochs`: evaluations (epochs) without improvement before stopping; default: a tenth of `maxSteps` (at least 150 steps, 3 epochs) in epochs. */
   patience?: number;
+  /**
+   * Without `epochs` (on by default): multiply the learning rate by `factor` (default 0.5) whenever the validation
+   * loss has not improved for `patience` evaluations (default: a quarter of early stopping's patience), down to
+   * `minLr` (default: the initial rate / 64). Early stopping still counts from the best evaluation, so training
+   * stops `patience` evaluations after it, with the best weights restored. `false` turns it off.
+   */
+  reduceLrOnPlateau?: boolean | { factor?: number; patience?: number; minLr?: number };
   batchSize?: number;
   shuffle?: boolean;
   /** Fraction of the data held out for validation (taken from the end, before shuffling). */
