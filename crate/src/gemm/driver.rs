@@ -6,13 +6,13 @@
 //!
 //! `op(A)` is `A` (`a[i*lda + p]`) or, with `ta`, `Aᵀ` (`a[p*lda + i]`); likewise `op(B)`.
 //! Blocked and packed (KC × NC panels of B, MC × KC blocks of A) around an MR×NR register
-//! micro-kernel (simd128, or relaxed fused multiply-add, in wasm). Threads split the larger of
+//! micro-kernel (simd128, or relaxed fused multiply-add, in wasm; AVX2+FMA or AVX-512F on x86-64). Threads split the larger of
 //! the M and N dimensions into disjoint strips; every element's sum over k runs in the same order
 //! for any thread count, so results do not depend on the number of threads.
 
 use super::args::Gemm;
 use super::blocked::blocked;
-use super::kernel::{GemmFloat, MR, NR};
+use super::kernel::{isa, GemmFloat, Isa, Kernel, KernelUser};
 use super::pack::pack_b;
 use crate::par::{for_each_task, threads, SendPtr};
 use crate::reduce::dot8;
@@ -48,6 +48,19 @@ fn beta_pass<T: GemmFloat>(g: Gemm, beta: T, c: &mut [T]) {
 }
 
 fn gemm_impl<T: GemmFloat>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T], allow_par: bool) {
+    gemm_impl_isa(isa(), g, alpha, a, b, beta, c, allow_par)
+}
+
+/// `gemm` with the kernel of `isa` (tests and benchmarks compare kernels with it).
+/// Panics if this CPU cannot run it.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_with_isa<T: GemmFloat>(isa: Isa, g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T], allow_par: bool) {
+    assert!(isa.available(), "gemm: the {} kernel is not supported by this CPU or build", isa.name());
+    gemm_impl_isa(isa, g, alpha, a, b, beta, c, allow_par)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_impl_isa<T: GemmFloat>(isa: Isa, g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut [T], allow_par: bool) {
     assert!(a.len() >= g.a_len(), "gemm: a has {} elements, needs {}", a.len(), g.a_len());
     assert!(b.len() >= g.b_len(), "gemm: b has {} elements, needs {}", b.len(), g.b_len());
     assert!(c.len() >= g.c_len(), "gemm: c has {} elements, needs {}", c.len(), g.c_len());
@@ -67,37 +80,55 @@ fn gemm_impl<T: GemmFloat>(g: Gemm, alpha: T, a: &[T], b: &[T], beta: T, c: &mut
     // in u64: on wasm32 the product of three dimensions can exceed usize
     let macs = work(&[g.m, g.n, g.k]);
     let nthreads = if allow_par && macs >= PAR_MIN_MACS { threads() } else { 1 };
-    let cp = SendPtr(c.as_mut_ptr());
-    if nthreads <= 1 {
-        unsafe { gemm_serial(g, alpha, a.as_ptr(), b.as_ptr(), cp.0) };
-        return;
-    }
-    // Split the dimension with more micro-tiles into `tasks` strips of whole tiles.
-    let split_n = g.n.div_ceil(NR) >= g.m.div_ceil(MR);
-    let (dim, unit) = if split_n { (g.n, NR) } else { (g.m, MR) };
-    let tiles = dim.div_ceil(unit);
-    let tasks = nthreads.min(tiles);
-    let ap = SendPtr(a.as_ptr() as *mut T);
-    let bp = SendPtr(b.as_ptr() as *mut T);
-    for_each_task(tasks, move |t| {
-        let lo = (tiles * t / tasks) * unit;
-        let hi = ((tiles * (t + 1) / tasks) * unit).min(dim);
-        if lo >= hi {
+    T::with_kernel(
+        isa,
+        Split { g, alpha, a: SendPtr(a.as_ptr() as *mut T), b: SendPtr(b.as_ptr() as *mut T), c: SendPtr(c.as_mut_ptr()), nthreads },
+    )
+}
+
+/// The blocked GEMM on `nthreads` tasks with the kernel `K` (beta already applied).
+struct Split<T> {
+    g: Gemm,
+    alpha: T,
+    a: SendPtr<T>,
+    b: SendPtr<T>,
+    c: SendPtr<T>,
+    nthreads: usize,
+}
+
+impl<T: GemmFloat> KernelUser<T> for Split<T> {
+    type Out = ();
+    fn run<K: Kernel<T>>(self) {
+        let Split { g, alpha, a: ap, b: bp, c: cp, nthreads } = self;
+        if nthreads <= 1 {
+            unsafe { gemm_serial::<T, K>(g, alpha, ap.0, bp.0, cp.0) };
             return;
         }
-        let (ap, bp, cp) = (ap, bp, cp);
-        unsafe {
-            if split_n {
-                let sub = Gemm { n: hi - lo, ..g };
-                let boff = if g.tb { lo * g.ldb } else { lo };
-                gemm_serial(sub, alpha, ap.0, bp.0.add(boff), cp.0.add(lo));
-            } else {
-                let sub = Gemm { m: hi - lo, ..g };
-                let aoff = if g.ta { lo } else { lo * g.lda };
-                gemm_serial(sub, alpha, ap.0.add(aoff), bp.0, cp.0.add(lo * g.ldc));
+        // Split the dimension with more micro-tiles into `tasks` strips of whole tiles.
+        let split_n = g.n.div_ceil(K::NR) >= g.m.div_ceil(K::MR);
+        let (dim, unit) = if split_n { (g.n, K::NR) } else { (g.m, K::MR) };
+        let tiles = dim.div_ceil(unit);
+        let tasks = nthreads.min(tiles);
+        for_each_task(tasks, move |t| {
+            let lo = (tiles * t / tasks) * unit;
+            let hi = ((tiles * (t + 1) / tasks) * unit).min(dim);
+            if lo >= hi {
+                return;
             }
-        }
-    });
+            let (ap, bp, cp) = (ap, bp, cp);
+            unsafe {
+                if split_n {
+                    let sub = Gemm { n: hi - lo, ..g };
+                    let boff = if g.tb { lo * g.ldb } else { lo };
+                    gemm_serial::<T, K>(sub, alpha, ap.0, bp.0.add(boff), cp.0.add(lo));
+                } else {
+                    let sub = Gemm { m: hi - lo, ..g };
+                    let aoff = if g.ta { lo } else { lo * g.lda };
+                    gemm_serial::<T, K>(sub, alpha, ap.0.add(aoff), bp.0, cp.0.add(lo * g.ldc));
+                }
+            }
+        });
+    }
 }
 
 /// `c[0, :] += alpha · op(A)[0, :] · op(B)` for one row (beta already applied): rows of B scaled and
@@ -130,12 +161,12 @@ fn gemv<T: GemmFloat>(g: Gemm, alpha: T, a: &[T], b: &[T], c: &mut [T]) {
 }
 
 /// One thread's blocked GEMM: `C += alpha · op(A) · op(B)` (beta already applied).
-unsafe fn gemm_serial<T: GemmFloat>(g: Gemm, alpha: T, a: *const T, b: *const T, c: *mut T) {
+unsafe fn gemm_serial<T: GemmFloat, K: Kernel<T>>(g: Gemm, alpha: T, a: *const T, b: *const T, c: *mut T) {
     // B is read in place when its rows are short (e.g. `[k, 8]` weights): the strips then lie in
     // few cache lines and packing would cost as much as the product. Otherwise it is packed.
-    let direct_b = !g.tb && g.ldb <= 4 * NR;
-    blocked(g, alpha, a, c, direct_b.then_some(b), |jc, pc, kc, nc, buf: &mut Vec<T>| -> *const T {
-        pack_b(g, b, pc, kc, jc, nc, buf);
+    let direct_b = !g.tb && g.ldb <= 4 * K::NR;
+    blocked::<T, K>(g, alpha, a, c, direct_b.then_some(b), |jc, pc, kc, nc, buf: &mut Vec<T>| -> *const T {
+        pack_b(g, b, pc, kc, jc, nc, K::NR, buf);
         buf.as_ptr()
     })
 }

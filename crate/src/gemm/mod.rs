@@ -6,7 +6,8 @@
 //!
 //! `op(A)` is `A` (`a[i*lda + p]`) or, with `ta`, `Aᵀ` (`a[p*lda + i]`); likewise `op(B)`.
 //! Blocked and packed (KC × NC panels of B, MC × KC blocks of A) around an MR×NR register
-//! micro-kernel (simd128, or relaxed fused multiply-add, in wasm). Threads split the larger of
+//! micro-kernel (simd128, or relaxed fused multiply-add, in wasm; AVX2+FMA or AVX-512F on x86-64,
+//! chosen at run time: `kernel::isa`). Threads split the larger of
 //! the M and N dimensions into disjoint strips; every element's sum over k runs in the same order
 //! for any thread count, so results do not depend on the number of threads.
 //!
@@ -25,6 +26,6 @@ mod packed_b;
 mod tests;
 
 pub use args::Gemm;
-pub use driver::{gemm, gemm_reference, gemm_st, matmul};
-pub use kernel::{GemmFloat, MR, NR};
+pub use driver::{gemm, gemm_reference, gemm_st, gemm_with_isa, matmul};
+pub use kernel::{isa, isa_reason, set_isa, GemmFloat, Isa};
 pub use packed_b::{gemm_packed_st, PackedB};

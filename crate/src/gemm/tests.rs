@@ -87,6 +87,8 @@ fn gemm_is_bit_identical_for_any_thread_count() {
 
 #[test]
 fn prepacked_b_equals_plain_gemm_bitwise() {
+    // a concurrent `set_isa` (in `set_isa_forces_the_kernel`) would change the kernel between the two
+    let _g = crate::testutil::THREADS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     for &(m, n, k, tb) in &[(5, 600, 300, true), (33, 130, 17, false), (2, 9, 513, true)] {
         let ldb = if tb { k } else { n };
@@ -110,4 +112,184 @@ fn matmul_on_views() {
     let mut c = ndarray::Array2::<f64>::zeros((3, 3));
     matmul(a.view(), b.view(), c.view_mut());
     assert_eq!(c, a.dot(&b));
+}
+
+/// The kernels this CPU runs (the others are skipped, and said so).
+fn isas() -> Vec<Isa> {
+    Isa::ALL
+        .into_iter()
+        .filter(|i| {
+            let ok = i.available();
+            if !ok {
+                eprintln!("gemm tests: the {} kernel is not supported by this CPU: skipped", i.name());
+            }
+            ok
+        })
+        .collect()
+}
+
+fn rand_f32(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+}
+
+/// Every kernel against the f64 reference and against the portable kernel: odd shapes (partial
+/// tiles in M and N for 4×8, 6×16 and 8×32), K over the KC block, M over MC, N over NC, B read
+/// in place (short rows) or packed, every transpose, leading dimensions, alpha and beta; 1 and 2 threads.
+#[test]
+fn every_kernel_matches_the_reference_and_the_portable_kernel() {
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let shapes = [
+        (2, 1, 1),
+        (2, 7, 3),
+        (6, 16, 8),
+        (7, 17, 9),
+        (8, 32, 16),
+        (9, 33, 257),
+        (5, 15, 300),
+        (13, 29, 7),
+        (73, 65, 513),
+        (130, 40, 12),
+        (3, 600, 40),
+        (65, 1030, 20),
+        (128, 16, 64),
+        (20, 48, 700),
+    ];
+    for isa in isas() {
+        for &(m, n, k) in &shapes {
+            for &(ta, tb) in &[(false, false), (false, true), (true, false), (true, true)] {
+                for &(alpha, beta, pad) in &[(1.0f64, 0.0f64, 0usize), (0.5, 1.0, 3), (-1.5, 0.25, 1)] {
+                    let lda = if ta { m } else { k } + pad;
+                    let ldb = if tb { k } else { n } + pad;
+                    let g = Gemm { ta, tb, m, n, k, lda, ldb, ldc: n + pad };
+                    let a = rand_vec(&mut rng, g.a_len());
+                    let b = rand_vec(&mut rng, g.b_len());
+                    let c0 = rand_vec(&mut rng, g.c_len());
+                    let mut want = c0.clone();
+                    gemm_reference(g, alpha, &a, &b, beta, &mut want);
+                    let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+                    let (af, bf) = (f(&a), f(&b));
+                    let mut portable = f(&c0);
+                    gemm_with_isa(Isa::Portable, g, alpha as f32, &af, &bf, beta as f32, &mut portable, false);
+                    for par in [false, true] {
+                        let mut got = f(&c0);
+                        gemm_with_isa(isa, g, alpha as f32, &af, &bf, beta as f32, &mut got, par);
+                        let tol = 1e-5 * (k as f64 + 2.0);
+                        for i in 0..got.len() {
+                            let (x, y, p) = (got[i] as f64, want[i], portable[i] as f64);
+                            let what = format!("{} {m}x{n}x{k} ta={ta} tb={tb} alpha={alpha} beta={beta} pad={pad} [{i}]", isa.name());
+                            assert!((x - y).abs() <= tol, "{what}: {x} vs reference {y}");
+                            assert!((x - p).abs() <= tol, "{what}: {x} vs portable {p}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Within one kernel the bits do not depend on the thread count, for a split along N and along M.
+#[test]
+fn every_kernel_is_bit_identical_for_any_thread_count() {
+    let _g = crate::testutil::THREADS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    for isa in isas() {
+        for &(m, n, k, ta) in &[(67, 515, 300, false), (1000, 40, 70, false), (333, 100, 90, true)] {
+            let g = if ta { Gemm::tn(m, n, k) } else { Gemm::nn(m, n, k) };
+            let a = rand_f32(&mut rng, m * k);
+            let b = rand_f32(&mut rng, k * n);
+            let mut outs = vec![];
+            for t in [1, 2, 3] {
+                crate::par::set_threads(t);
+                let mut c = vec![0.0f32; m * n];
+                gemm_with_isa(isa, g, 1.0, &a, &b, 0.0, &mut c, true);
+                outs.push(c);
+            }
+            crate::par::set_threads(0);
+            for t in 1..3 {
+                let same = outs[0].iter().zip(&outs[t]).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "{}: {m}x{n}x{k} differs between 1 and {} threads", isa.name(), t + 1);
+            }
+        }
+    }
+}
+
+/// A B packed for a kernel gives that kernel's bits (the panels follow its strip width).
+#[test]
+fn every_kernel_prepacked_b_equals_plain_gemm_bitwise() {
+    let mut rng = ChaCha8Rng::seed_from_u64(25);
+    for isa in isas() {
+        for &(m, n, k, tb) in &[(5, 600, 300, true), (33, 130, 17, false), (2, 9, 513, true), (128, 1024, 256, true), (7, 40, 3, false)] {
+            let ldb = if tb { k } else { n };
+            let a = rand_f32(&mut rng, m * k);
+            let b = rand_f32(&mut rng, k * n);
+            let c0 = rand_f32(&mut rng, m * n);
+            let mut want = c0.clone();
+            gemm_with_isa(isa, Gemm { ta: false, tb, m, n, k, lda: k, ldb, ldc: n }, 1.0, &a, &b, 1.0, &mut want, false);
+            let mut pb = PackedB::new();
+            pb.pack_for(isa, tb, k, n, &b, ldb);
+            let mut got = c0.clone();
+            gemm_packed_st(false, m, &a, k, &pb, 1.0, &mut got, n);
+            assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{} {m}x{n}x{k}", isa.name());
+        }
+    }
+}
+
+/// `set_isa` switches the kernel of `gemm` (and of `PackedB::pack`); a B packed before keeps its
+/// kernel; an ISA the CPU lacks is refused without a change.
+#[test]
+fn set_isa_forces_the_kernel() {
+    let _g = crate::testutil::THREADS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let before = isa();
+    assert!(before.available());
+    assert!(!isa_reason().is_empty());
+    let mut rng = ChaCha8Rng::seed_from_u64(27);
+    let (m, n, k) = (37, 70, 300);
+    let a = rand_f32(&mut rng, m * k);
+    let b = rand_f32(&mut rng, k * n);
+    let mut results = vec![];
+    for i in isas() {
+        set_isa(i).unwrap();
+        assert_eq!(isa(), i);
+        assert!(isa_reason().contains(i.name()));
+        let mut got = vec![0.0f32; m * n];
+        gemm(Gemm::nn(m, n, k), 1.0, &a, &b, 0.0, &mut got);
+        let mut want = vec![0.0f32; m * n];
+        gemm_with_isa(i, Gemm::nn(m, n, k), 1.0, &a, &b, 0.0, &mut want, true);
+        assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "gemm after set_isa({})", i.name());
+        let mut pb = PackedB::new();
+        pb.pack(false, k, n, &b, n);
+        results.push((i, pb, want));
+    }
+    // switched to the last kernel: each B still multiplies with the kernel it was packed for
+    for (i, pb, want) in &results {
+        let mut got = vec![0.0f32; m * n];
+        gemm_packed_st(false, m, &a, k, pb, 1.0, &mut got, n);
+        assert!(got.iter().zip(want).all(|(x, y)| x.to_bits() == y.to_bits()), "B packed for {}", i.name());
+    }
+    for i in Isa::ALL.into_iter().filter(|i| !i.available()) {
+        let now = isa();
+        assert!(set_isa(i).is_err(), "set_isa({}) on a CPU without it", i.name());
+        assert_eq!(isa(), now);
+    }
+    set_isa(before).unwrap();
+    // the fused kernels round differently from the portable one (else the test above proves little)
+    if results.len() > 1 {
+        let (p, f) = (&results[0].2, &results[1].2);
+        assert!(
+            p.iter().zip(f).any(|(x, y)| x.to_bits() != y.to_bits()),
+            "{} and {} gave the same bits",
+            results[0].0.name(),
+            results[1].0.name()
+        );
+    }
+}
+
+#[test]
+fn isa_names_parse() {
+    for i in Isa::ALL {
+        assert_eq!(Isa::parse(i.name()), Some(i));
+    }
+    assert_eq!(Isa::parse(" AVX512F "), Some(Isa::Avx512));
+    assert_eq!(Isa::parse("neon"), None);
+    assert!(Isa::Portable.available());
 }

@@ -1,16 +1,26 @@
-//! The MR×NR register micro-kernel, one module per instruction set, and the element types GEMM
-//! runs on (`f32`, what ships, and `f64`, what the finite-difference tests on the host use).
+//! The register micro-kernels, one module per instruction set, the element types GEMM runs on
+//! (`f32`, what ships, and `f64`, what the finite-difference tests on the host use), and the choice
+//! of kernel (`isa`).
 //!
-//! - `scalar`: portable loops (f64 always; f32 when simd128 is off: the host, the scalar bench build);
-//! - `simd128`: f32 with simd128 multiply then add;
-//! - `relaxed`: f32 with relaxed-SIMD fused multiply-add (the same loop as `simd128`).
+//! - `scalar`: portable loops, 4×8 (f64 always; f32 on the host with `Isa::Portable`);
+//! - `simd128`: f32 with simd128 multiply then add, 4×8 (wasm);
+//! - `relaxed`: f32 with relaxed-SIMD fused multiply-add (the same loop as `simd128`);
+//! - `avx2`: f32 with AVX2 + FMA, 6×16 (x86-64, chosen at run time);
+//! - `avx512`: f32 with AVX-512F, 8×32 (x86-64, chosen at run time).
 //!
-//! Which one f32 uses is fixed at compile time by the target features.
+//! In wasm the f32 kernel is fixed at compile time by the target features (`Isa::Portable`); on
+//! x86-64 `isa::isa()` picks one once (the best the CPU has, or `LSTM_VAE_ISA`).
 
-pub use element::{GemmFloat, MR, NR};
+pub use element::{GemmFloat, Kernel, KernelUser};
+pub use isa::{isa, isa_reason, set_isa, Isa};
 use std::cell::RefCell;
 
-mod element;
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
+pub(crate) mod element;
+mod isa;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
 mod relaxed;
 mod scalar;
@@ -29,10 +39,51 @@ thread_local! {
     static PACK_F64: RefCell<(Vec<f64>, Vec<f64>)> = const { RefCell::new((Vec::new(), Vec::new())) };
 }
 
+/// The build's own kernel (`Isa::Portable`): 4×8 tiles, simd128 or relaxed-SIMD in wasm, plain
+/// loops elsewhere (and for f64 everywhere).
+pub struct Portable;
+
+impl Kernel<f64> for Portable {
+    const MR: usize = scalar::MR;
+    const NR: usize = scalar::NR;
+    const MC: usize = 64;
+    #[inline(always)]
+    unsafe fn tile(
+        kc: usize, a: *const f64, a_rs: usize, a_cs: usize, b: *const f64, b_cs: usize, c: *mut f64, ldc: usize, alpha: f64, mr: usize,
+        nr: usize,
+    ) {
+        scalar::tile(kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr)
+    }
+}
+
+impl Kernel<f32> for Portable {
+    const MR: usize = scalar::MR;
+    const NR: usize = scalar::NR;
+    const MC: usize = 64;
+    #[inline(always)]
+    unsafe fn tile(
+        kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, c: *mut f32, ldc: usize, alpha: f32, mr: usize,
+        nr: usize,
+    ) {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
+        {
+            relaxed::tile_f32(kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr)
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
+        {
+            simd128::tile_f32(kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr)
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        {
+            scalar::tile(kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr)
+        }
+    }
+}
+
 impl GemmFloat for f64 {
     #[inline(always)]
-    unsafe fn micro_kernel(kc: usize, a: *const f64, a_rs: usize, a_cs: usize, b: *const f64, b_cs: usize, tile: &mut [f64; MR * NR]) {
-        scalar::micro_kernel(kc, a, a_rs, a_cs, b, b_cs, tile)
+    fn with_kernel<U: KernelUser<f64>>(_isa: Isa, u: U) -> U::Out {
+        u.run::<Portable>()
     }
     fn with_pack_buffers<R>(f: impl FnOnce(&mut Vec<f64>, &mut Vec<f64>) -> R) -> R {
         PACK_F64.with(|c| {
@@ -45,18 +96,13 @@ impl GemmFloat for f64 {
 
 impl GemmFloat for f32 {
     #[inline(always)]
-    unsafe fn micro_kernel(kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, tile: &mut [f32; MR * NR]) {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-        {
-            relaxed::micro_kernel_f32(kc, a, a_rs, a_cs, b, b_cs, tile)
-        }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
-        {
-            simd128::micro_kernel_f32(kc, a, a_rs, a_cs, b, b_cs, tile)
-        }
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        {
-            scalar::micro_kernel(kc, a, a_rs, a_cs, b, b_cs, tile)
+    fn with_kernel<U: KernelUser<f32>>(isa: Isa, u: U) -> U::Out {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => u.run::<avx512::Avx512>(),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => u.run::<avx2::Avx2>(),
+            _ => u.run::<Portable>(),
         }
     }
     fn with_pack_buffers<R>(f: impl FnOnce(&mut Vec<f32>, &mut Vec<f32>) -> R) -> R {

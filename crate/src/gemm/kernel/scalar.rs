@@ -1,12 +1,16 @@
-//! Portable micro-kernel (f64 always; f32 when simd128 is off, e.g. on the host or in the
-//! scalar comparison build).
+//! Portable micro-kernel (f64 always; f32 when neither simd128 nor an x86 kernel is used, e.g. on
+//! the host with `Isa::Portable` or in the scalar comparison build): plain loops over a 4×8 tile.
 
-use super::element::{GemmFloat, MR, NR};
+use super::element::{add_tile, GemmFloat};
 
-/// See `GemmFloat::micro_kernel`.
+pub(super) const MR: usize = 4;
+pub(super) const NR: usize = 8;
+
+/// See `Kernel::tile` (the 4×8 tile).
 #[inline(always)]
-pub(super) unsafe fn micro_kernel<T: GemmFloat>(
-    kc: usize, a: *const T, a_rs: usize, a_cs: usize, b: *const T, b_cs: usize, tile: &mut [T; MR * NR],
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn tile<T: GemmFloat>(
+    kc: usize, a: *const T, a_rs: usize, a_cs: usize, b: *const T, b_cs: usize, c: *mut T, ldc: usize, alpha: T, mr: usize, nr: usize,
 ) {
     let mut acc = [[T::zero(); NR]; MR];
     for p in 0..kc {
@@ -18,7 +22,6 @@ pub(super) unsafe fn micro_kernel<T: GemmFloat>(
             }
         }
     }
-    for r in 0..MR {
-        tile[r * NR..(r + 1) * NR].copy_from_slice(&acc[r]);
-    }
+    let flat: &[T] = std::slice::from_raw_parts(acc.as_ptr() as *const T, MR * NR);
+    add_tile(flat, NR, c, ldc, alpha, mr, nr);
 }

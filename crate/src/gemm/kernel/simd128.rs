@@ -1,7 +1,9 @@
 //! simd128 micro-kernel for f32 (multiply, then add). The loop itself (`tile_loop`) is shared with
 //! the relaxed-SIMD build, which passes its fused multiply-add.
 
-use super::element::{MR, NR};
+#[cfg(not(target_feature = "relaxed-simd"))]
+use super::element::add_tile;
+use super::scalar::{MR, NR};
 use core::arch::wasm32::*;
 
 /// `a·b + c` on f32x4: a multiply then an add (two roundings).
@@ -11,13 +13,17 @@ pub fn madd(a: v128, b: v128, c: v128) -> v128 {
     f32x4_add(f32x4_mul(a, b), c)
 }
 
-/// See `GemmFloat::micro_kernel`.
+/// See `Kernel::tile` (the 4×8 tile; the sums in a buffer, then added to C).
 #[cfg(not(target_feature = "relaxed-simd"))]
 #[inline(always)]
-pub(super) unsafe fn micro_kernel_f32(
-    kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, tile: &mut [f32; MR * NR],
+#[allow(clippy::too_many_arguments)]
+pub(super) unsafe fn tile_f32(
+    kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, c: *mut f32, ldc: usize, alpha: f32, mr: usize,
+    nr: usize,
 ) {
-    tile_loop(madd, kc, a, a_rs, a_cs, b, b_cs, tile)
+    let mut tile = [0.0f32; MR * NR];
+    tile_loop(madd, kc, a, a_rs, a_cs, b, b_cs, &mut tile);
+    add_tile(&tile, NR, c, ldc, alpha, mr, nr)
 }
 
 /// The MR×8 tile with the multiply-add `madd`: 2·MR accumulators (MR rows × 2 vectors of 4
