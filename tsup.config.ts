@@ -9,6 +9,8 @@ function copyWasm() {
     mkdirSync(`dist/wasm/${b}`, { recursive: true });
     cpSync(`build/wasm/${b}/lstm_vae_kernels_bg.wasm`, `dist/wasm/${b}/lstm_vae_kernels_bg.wasm`);
   }
+  // the native Node backend's binaries (build/native/<platform>-<arch>/, by scripts/build-native), when built
+  if (existsSync('build/native')) cpSync('build/native', 'dist/native', { recursive: true });
 }
 
 // jsfive (the HDF5 reader of src/io/keras-file.ts) from its ES sources, with its import of pako served

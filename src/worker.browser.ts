@@ -1,10 +1,10 @@
 // A kernel thread in a browser: a module Worker that instantiates the build over the shared memory,
 // then runs one rayon pool thread.
-import { GLUES, type BuildName } from './backend/glue.js';
+import { GLUES, type WasmBuildName } from './backend/glue.js';
 
 self.onmessage = (e: MessageEvent) => {
   const { build, module, memory, stackSize } = e.data as {
-    build: BuildName;
+    build: WasmBuildName;
     module: WebAssembly.Module;
     memory: WebAssembly.Memory;
     stackSize: number;

@@ -1,9 +1,9 @@
 // A kernel thread in Node: instantiates the build over the shared memory, then runs one rayon pool thread.
 import { parentPort, workerData } from 'node:worker_threads';
-import { GLUES, type BuildName } from './backend/glue.js';
+import { GLUES, type WasmBuildName } from './backend/glue.js';
 
 const { build, module, memory, stackSize } = workerData as {
-  build: BuildName;
+  build: WasmBuildName;
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   stackSize: number;

@@ -3,11 +3,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { init, dispose, lstm, lstmGradients, ShapeError } from '../dist/index.node.js';
 import { allclose, f32, type FixtureTensor } from './shared/numeric.js';
+import { NATIVE_BUILDS } from './shared/native.js';
 
 type T = FixtureTensor;
 const fx = JSON.parse(readFileSync(new URL('./fixtures/lstm.json', import.meta.url), 'utf8'));
 
-describe.each(['simd', 'simd-mt', 'relaxed-mt'] as const)('nn.LSTM fixtures on %s', (build) => {
+describe.each(['simd', 'simd-mt', 'relaxed-mt', ...NATIVE_BUILDS] as const)('nn.LSTM fixtures on %s', (build) => {
   afterAll(() => dispose());
   it(`matches outputs, final states and every gradient (${fx.cases.length} cases)`, async () => {
     await dispose();

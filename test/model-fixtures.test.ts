@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { init, dispose, LstmVae, Optimizer } from '../dist/index.node.js';
 import { allclose, f32, modelFromFixture, type FixtureTensor } from './shared/numeric.js';
+import { NATIVE_BUILDS } from './shared/native.js';
 
 type T = FixtureTensor;
 const load = (f: string) => JSON.parse(readFileSync(new URL(`./fixtures/${f}`, import.meta.url), 'utf8'));
@@ -26,7 +27,7 @@ function checkLossAndGradients(
   for (const [k, [, flat]] of Object.entries(c.grads)) allclose(`${c.name} grad ${k}`, r.gradients[k], flat);
 }
 
-describe.each(['simd', 'simd-mt', 'relaxed-mt'] as const)('model vs PyTorch on %s', (build) => {
+describe.each(['simd', 'simd-mt', 'relaxed-mt', ...NATIVE_BUILDS] as const)('model vs PyTorch on %s', (build) => {
   afterAll(() => dispose());
   it('continuous VAE: loss, recon, kl, mu, logvar, decoder output and every gradient', async () => {
     await dispose();

@@ -4,12 +4,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnomalyDetector, backendInfo, dispose, init } from '../dist/index.node.js';
 import { loadSensorNetwork } from '../src/data/datasets.js';
+import { NATIVE_BUILDS } from './shared/native.js';
 
 const mote = loadSensorNetwork().motes[0]; // mote 1: humidity and temperature, 4,417 rows, one labelled event
 const n = mote.data.length / 2;
 const series = { data: mote.data, shape: [n, 2] };
 
-describe.each(['simd', 'simd-mt', 'relaxed-mt'] as const)('stream = batch on the sensor-network set, %s', (build) => {
+describe.each(['simd', 'simd-mt', 'relaxed-mt', ...NATIVE_BUILDS] as const)('stream = batch on the sensor-network set, %s', (build) => {
   afterAll(() => dispose());
   it('every row scored live equals its batch score; save at half-way and restore continues identically', async () => {
     await dispose();

@@ -1,7 +1,9 @@
-//! The one file that exposes the kernels to JavaScript (wasm32 only).
+//! The one file that exposes the kernels to JavaScript: the wasm32 builds export it with
+//! wasm-bindgen; the native Node backend (`native/`, feature `native-abi`) calls these same
+//! functions from its Node-API wrappers.
 //!
-//! Buffers live in WebAssembly memory: JavaScript allocates them with `alloc_f32`, fills them
-//! through a `Float32Array` view, and passes their addresses here. The TypeScript wrapper checks
+//! Buffers live in WebAssembly memory (natively: in one arena): JavaScript allocates them with
+//! `alloc_f32`, fills them through a `Float32Array` view, and passes their addresses here. The TypeScript wrapper checks
 //! every shape and length before it calls in, so the checks below (asserts) only guard against
 //! bugs in that wrapper; a failed assert aborts this call with a trap and never writes out of bounds.
 
@@ -49,11 +51,35 @@ pub fn free_i32(ptr: usize, n: usize) {
     free_f32(ptr, n)
 }
 
+// Addresses: in wasm32, byte addresses in the module's memory; natively, byte offsets into the
+// arena of native/ (its start set once with `set_address_base`). 0 means "none" in both.
+
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn at(p: usize) -> usize {
+    p
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+static ADDRESS_BASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Native only: where offset 0 of the addresses passed to this module lies in the process.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn set_address_base(base: usize) {
+    ADDRESS_BASE.store(base, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[inline(always)]
+fn at(p: usize) -> usize {
+    ADDRESS_BASE.load(std::sync::atomic::Ordering::Relaxed) + p
+}
+
 unsafe fn sl<'a>(ptr: usize, n: usize) -> &'a [f32] {
     if n == 0 {
         &[]
     } else {
-        std::slice::from_raw_parts(ptr as *const f32, n)
+        std::slice::from_raw_parts(at(ptr) as *const f32, n)
     }
 }
 
@@ -61,7 +87,7 @@ unsafe fn sl_mut<'a>(ptr: usize, n: usize) -> &'a mut [f32] {
     if n == 0 {
         &mut []
     } else {
-        std::slice::from_raw_parts_mut(ptr as *mut f32, n)
+        std::slice::from_raw_parts_mut(at(ptr) as *mut f32, n)
     }
 }
 
@@ -208,7 +234,7 @@ fn pp<T>(p: usize) -> *mut T {
     if p == 0 {
         std::ptr::NonNull::<T>::dangling().as_ptr()
     } else {
-        p as *mut T
+        at(p) as *mut T
     }
 }
 unsafe fn v1<'a>(p: usize, n: usize) -> ArrayView1<'a, f32> {
@@ -242,13 +268,13 @@ unsafe fn om3<'a>(p: usize, a: usize, b: usize, c: usize) -> Option<ArrayViewMut
     (p != 0).then(|| m3(p, a, b, c))
 }
 unsafe fn lens<'a>(p: usize, b: usize) -> Option<&'a [u32]> {
-    (p != 0).then(|| std::slice::from_raw_parts(p as *const u32, b))
+    (p != 0).then(|| std::slice::from_raw_parts(at(p) as *const u32, b))
 }
 unsafe fn ids<'a>(p: usize, n: usize) -> &'a [i32] {
     if n == 0 {
         &[]
     } else {
-        std::slice::from_raw_parts(p as *const i32, n)
+        std::slice::from_raw_parts(at(p) as *const i32, n)
     }
 }
 

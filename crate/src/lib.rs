@@ -1,7 +1,8 @@
 //! Kernels of lstm-vae: plain Rust functions over slices (and ndarray views at the boundary).
 //!
 //! Everything here is ordinary Rust that builds and tests on the host (`cargo test`). The only
-//! file that knows about JavaScript is `bindings.rs`, compiled for `wasm32` only.
+//! file that knows about JavaScript is `bindings.rs`, compiled for `wasm32` (and on the host with
+//! the `native-abi` feature, for the Node-API backend in `native/`).
 //!
 //! Build variants are chosen with target features in this one source:
 //! - `simd128`: explicit simd128 micro-kernels (`gemm::kernel`), auto-vectorised elementwise loops;
@@ -36,5 +37,5 @@ mod util;
 
 pub use real::Real;
 
-#[cfg(target_arch = "wasm32")]
-mod bindings;
+#[cfg(any(target_arch = "wasm32", feature = "native-abi"))]
+pub mod bindings;

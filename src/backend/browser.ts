@@ -1,10 +1,10 @@
 import { relaxedSimd } from 'wasm-feature-detect';
-import type { BuildName } from './glue.js';
+import type { WasmBuildName } from './glue.js';
 import type { Platform, PoolWorker } from './platform.js';
 
-const modules = new Map<BuildName, Promise<WebAssembly.Module>>();
+const modules = new Map<WasmBuildName, Promise<WebAssembly.Module>>();
 
-function wasmUrl(build: BuildName): URL {
+function wasmUrl(build: WasmBuildName): URL {
   // Literal URLs so that bundlers (Vite, webpack) see and copy every build.
   switch (build) {
     case 'simd':

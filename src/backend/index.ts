@@ -1,7 +1,8 @@
 import { checkInt } from '../core/checks.js';
 import { BackendError, ConfigError } from '../core/errors.js';
-import { BUILDS, GLUES, isThreaded, THREAD_STACK_SIZE, type BuildName, type Glue } from './glue.js';
-import { platform, type PoolWorker } from './platform.js';
+import { BUILDS, GLUES, isThreaded, type KernelGlue, THREAD_STACK_SIZE, type BuildName, type WasmBuildName } from './glue.js';
+import type { NativeGlue, NativeLoad } from './native.js';
+import { type Platform, platform, type PoolWorker } from './platform.js';
 
 export type { BuildName } from './glue.js';
 
@@ -17,7 +18,8 @@ export interface BackendInfo {
   build: BuildName;
   /** Threads the kernels use. */
   threads: number;
-  /** Target features the module was compiled with (e.g. "simd128,atomics"). */
+  /** Target features the module was compiled with (e.g. "simd128,atomics"); for `native`, the
+   *  architecture and the instruction sets the kernels may use on this CPU (e.g. "native,x86_64,avx2,fma"). */
   features: string;
   /** 'node' or 'browser'. */
   runtime: 'node' | 'browser';
@@ -26,8 +28,9 @@ export interface BackendInfo {
 }
 
 interface State {
-  glue: Glue;
-  exports: { memory: WebAssembly.Memory };
+  glue: KernelGlue;
+  /** The native module when the build is `native` (its memory is an arena, not a WebAssembly.Memory). */
+  native?: NativeGlue;
   memory: WebAssembly.Memory;
   workers: PoolWorker[];
   info: BackendInfo;
@@ -37,7 +40,9 @@ interface State {
 let state: State | undefined;
 let pending: Promise<BackendInfo> | undefined;
 /** Builds instantiated before in this realm: the glue keeps its instance, so a new load resets it first. */
-const used = new Set<BuildName>();
+const used = new Set<WasmBuildName>();
+/** Whether the notice "native backend not used" was given (once per realm). */
+let nativeNoticed = false;
 
 function checkOptions(options: InitOptions): void {
   if (options === null || typeof options !== 'object') {
@@ -50,8 +55,10 @@ function checkOptions(options: InitOptions): void {
 }
 
 /**
- * Loads the best WebAssembly build for this runtime (or the one `options.build` names) and starts
- * its thread pool. Idempotent: later calls return the same backend; concurrent calls share one
+ * Loads the best build for this runtime (or the one `options.build` names) and starts its thread
+ * pool. In Node, the native build (the kernels compiled for this CPU, shipped for linux-x64) comes
+ * first when its binary loads, the WebAssembly builds otherwise; the environment variable
+ * `LSTM_VAE_BUILD` names a build when `options.build` does not, `LSTM_VAE_NATIVE=off` skips native. Idempotent: later calls return the same backend; concurrent calls share one
  * load. Calling it with different options after a load throws a ConfigError: call `dispose()` first.
  */
 export function init(options: InitOptions = {}): Promise<BackendInfo> {
@@ -86,11 +93,67 @@ export function init(options: InitOptions = {}): Promise<BackendInfo> {
 async function load(options: InitOptions): Promise<BackendInfo> {
   const p = platform();
   const reasons: string[] = [];
+  let chosen = options.build;
+  if (chosen) reasons.push(`build ${chosen}: chosen by options.build`);
+  else {
+    const env = p.envBuild?.();
+    if (env !== undefined) {
+      if (!BUILDS.includes(env as BuildName)) {
+        throw new ConfigError('unknown build in LSTM_VAE_BUILD', { argument: 'LSTM_VAE_BUILD', expected: BUILDS.join(' | '), actual: env });
+      }
+      chosen = env as BuildName;
+      reasons.push(`build ${chosen}: chosen by LSTM_VAE_BUILD`);
+    }
+  }
+  if (chosen === 'native') {
+    const n: NativeLoad = p.native?.() ?? { ok: false, reason: 'this runtime has no native backend (it is for Node)' };
+    if (!n.ok)
+      throw new BackendError(`the native build is not available here: ${n.reason}`, {
+        argument: 'build',
+        expected: 'simd | simd-mt | relaxed-mt',
+        actual: 'native',
+      });
+    return startNative(p, n, options, reasons);
+  }
+  if (!chosen && p.native) {
+    const n = p.native();
+    if (n.ok) {
+      reasons.push(`native: ${n.file} loaded (set LSTM_VAE_NATIVE=off or options.build to use WebAssembly)`);
+      return startNative(p, n, options, reasons);
+    }
+    reasons.push(`native not used: ${n.reason}`);
+    if (!nativeNoticed) {
+      nativeNoticed = true;
+      p.notice(`lstm-vae: native backend not used: ${n.reason}; using WebAssembly`);
+    }
+  }
+  return loadWasm(p, options, chosen, reasons);
+}
+
+function startNative(p: Platform, n: Extract<NativeLoad, { ok: true }>, options: InitOptions, reasons: string[]): BackendInfo {
+  const glue = n.glue;
+  const threads = options.threads ?? Math.min(Math.max(1, p.cores()), 8);
+  reasons.push(options.threads ? `threads: ${threads} (options.threads)` : `threads: ${threads} (cores available)`);
+  let pool: number;
+  try {
+    pool = glue.pool_prepare(threads);
+    glue.arena_acquire();
+  } catch (e) {
+    throw new BackendError(`could not start the native backend: ${(e as Error).message}`);
+  }
+  if (pool < threads) reasons.push(`threads: ${threads} tasks share the process's pool of ${pool} threads (made by the first init)`);
+  const info: BackendInfo = { build: 'native', threads, features: glue.build_features(), runtime: p.name, reasons };
+  // the arena stands where the WebAssembly memory does: views are made over memory().buffer alike
+  const memory = { buffer: n.buffer } as unknown as WebAssembly.Memory;
+  state = { glue, native: glue, memory, workers: [], info, options };
+  return info;
+}
+
+async function loadWasm(p: Platform, options: InitOptions, chosen: WasmBuildName | undefined, reasons: string[]): Promise<BackendInfo> {
   const threadSupport = p.threadSupport();
-  let build: BuildName;
-  if (options.build) {
-    build = options.build;
-    reasons.push(`build ${build}: chosen by options.build`);
+  let build: WasmBuildName;
+  if (chosen) {
+    build = chosen;
     if (isThreaded(build) && !threadSupport.ok) {
       throw new BackendError(`build ${build} needs threads, which are not available here: ${threadSupport.reason}`, {
         argument: 'options.build',
@@ -149,7 +212,7 @@ async function load(options: InitOptions): Promise<BackendInfo> {
     glue.pool_prepare(threads);
   }
   const info: BackendInfo = { build, threads, features: glue.build_features(), runtime: p.name, reasons };
-  state = { glue, exports, memory, workers, info, options };
+  state = { glue, memory, workers, info, options };
   return info;
 }
 
@@ -164,16 +227,18 @@ export async function dispose(): Promise<void> {
   if (pending) await pending.catch(() => undefined);
   if (!state) return;
   for (const w of state.workers) w.terminate();
+  state.native?.arena_release();
   state = undefined;
 }
 
-/** The loaded build's bindings (internal). */
-export function wasm(): Glue {
+/** The loaded build's bindings (internal): the WebAssembly glue or the native module. */
+export function wasm(): KernelGlue {
   if (!state) throw new BackendError('lstm-vae is not initialised: call `await init()` first');
   return state.glue;
 }
 
-/** The WebAssembly memory (internal). Views must be made afresh after any allocation (it may grow). */
+/** The WebAssembly memory (internal; for `native`, an object whose `buffer` is the arena). Views must be
+ *  made afresh after any allocation (it may grow). */
 export function memory(): WebAssembly.Memory {
   if (!state) throw new BackendError('lstm-vae is not initialised: call `await init()` first');
   return state.memory;
@@ -195,7 +260,9 @@ export function setThreads(n: number): void {
   s.glue.set_threads(n);
 }
 
-/** Current size of the WebAssembly memory in bytes (it grows, never shrinks). */
+/** Current size of the WebAssembly memory in bytes (it grows, never shrinks); for the native build,
+ *  the part of its arena in use so far. */
 export function memoryBytes(): number {
-  return memory().buffer.byteLength;
+  const n = state?.native;
+  return n ? n.arena_used() : memory().buffer.byteLength;
 }

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { relaxedSimd } from 'wasm-feature-detect';
-import type { BuildName } from './glue.js';
+import type { WasmBuildName } from './glue.js';
+import { loadNative } from './native.js';
 import type { Platform, PoolWorker } from './platform.js';
 
-const modules = new Map<BuildName, WebAssembly.Module>();
+const modules = new Map<WasmBuildName, WebAssembly.Module>();
 
 export const nodePlatform: Platform = {
   name: 'node',
@@ -44,6 +45,8 @@ export const nodePlatform: Platform = {
       });
     });
   },
+  native: loadNative,
+  envBuild: () => process.env.LSTM_VAE_BUILD || undefined,
   notice(message) {
     if (process.env.LSTM_VAE_DEBUG) console.error(message);
   },

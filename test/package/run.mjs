@@ -5,7 +5,9 @@
 // 1. `npm pack` into a temp folder (`npx tsup` first if a dist/ file is missing) and check the file list;
 // 2. `npm install <tarball>` in a scratch app under the temp folder;
 // 3. Node: `import` (a .mjs file and node --input-type=module -e) and `require` (a .cjs file): init(), a matmul
-//    against a float64 reference, backendInfo() (threaded build, threads = cores up to 8);
+//    against a float64 reference, backendInfo() (threads = cores up to 8; build 'native' on linux-x64, whose
+//    binary ships in the tarball, run with no cargo on the PATH; a threaded WebAssembly build elsewhere and
+//    with LSTM_VAE_NATIVE=off);
 // 4. Vite: a scratch app whose main.js starts a module Worker that imports 'lstm-vae', inits, runs
 //    a matmul and posts backendInfo() back; `vite build` (no lstm-vae-specific config needed; a Worker
 //    with top-level await needs `worker: { format: 'es' }`), dist/ served with COOP/COEP over
@@ -55,6 +57,12 @@ const DIST_FILES = [
   'dist/worker.node.js',
   ...['simd', 'simd-mt', 'relaxed-mt'].map((b) => `dist/wasm/${b}/lstm_vae_kernels_bg.wasm`),
 ];
+// The native backend's binary ships for linux-x64 (scripts/build-native builds it here); other platforms use WebAssembly.
+const NATIVE = `${process.platform}-${process.arch}` === 'linux-x64';
+if (NATIVE) DIST_FILES.push('dist/native/linux-x64/lstm_vae_native.node');
+// The consumer's Node runs with a PATH that has no cargo (nor anything else): the binary is used as shipped.
+const NO_TOOLS = { ...process.env, PATH: '/nonexistent' };
+const WASM_ONLY = { ...NO_TOOLS, LSTM_VAE_NATIVE: 'off' };
 const results = [];
 const t0 = Date.now();
 
@@ -127,13 +135,17 @@ async function main() {
 main().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-function checkNodeOutput(stdout, { relaxed }) {
+function checkNodeOutput(stdout, { relaxed, native = NATIVE }) {
   const out = JSON.parse(stdout.trim().split('\n').pop());
   const want = Math.min(availableParallelism(), 8);
   assert(out.info.runtime === 'node', `runtime ${out.info.runtime}`);
   assert(out.shape.join('x') === '37x29', `shape ${out.shape}`);
   assert(out.err < 1e-5, `relative error ${out.err}`);
-  if (want >= 2) {
+  if (native) {
+    assert(out.info.build === 'native', `build ${out.info.build}, expected native: ${out.info.reasons.join('; ')}`);
+    assert(out.info.features.startsWith('native,'), `features ${out.info.features}`);
+    assert(out.info.threads === want, `threads ${out.info.threads}, expected ${want}`);
+  } else if (want >= 2) {
     assert(
       out.info.build === (relaxed ? 'relaxed-mt' : 'simd-mt') || (!relaxed && out.info.build === 'relaxed-mt'),
       `build ${out.info.build}`,
@@ -309,7 +321,8 @@ async function main() {
       if (!ok) return;
     }
 
-    const tarball = await check('npm pack: the tarball holds the entries, types, workers and the three .wasm builds', async () => {
+    const packed = `the entries, types, workers, the three .wasm builds${NATIVE ? ' and the linux-x64 native binary' : ''}`;
+    const tarball = await check(`npm pack: the tarball holds ${packed}`, async () => {
       const { stdout } = await run('npm', ['pack', '--pack-destination', tmp, '--json', '--loglevel=error'], { cwd: root });
       const info = JSON.parse(stdout)[0];
       const files = info.files.map((f) => f.path);
@@ -358,26 +371,32 @@ async function main() {
     const relaxedFlag = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
     await check(`node: import { init, backendInfo, matmul } from 'lstm-vae' (ESM, a .mjs file)`, async () => {
       writeFileSync(join(app, 'check.mjs'), userCode(`import { init, backendInfo, matmul } from 'lstm-vae';`));
-      const { stdout } = await run(process.execPath, ['check.mjs'], { cwd: app, timeout: 30_000 });
+      const { stdout } = await run(process.execPath, ['check.mjs'], { cwd: app, timeout: 30_000, env: NO_TOOLS });
       checkNodeOutput(stdout, { relaxed: !relaxedFlag.length });
     });
+    if (NATIVE) {
+      await check('node, LSTM_VAE_NATIVE=off: import from lstm-vae picks a threaded WebAssembly build', async () => {
+        const { stdout } = await run(process.execPath, ['check.mjs'], { cwd: app, timeout: 30_000, env: WASM_ONLY });
+        checkNodeOutput(stdout, { relaxed: !relaxedFlag.length, native: false });
+      });
+    }
     await check(`node --input-type=module -e "import { init, backendInfo, matmul } from 'lstm-vae' ..." (ESM)`, async () => {
       const { stdout } = await run(
         process.execPath,
         ['--input-type=module', '-e', userCode(`import { init, backendInfo, matmul } from 'lstm-vae';`)],
-        { cwd: app, timeout: 30_000 },
+        { cwd: app, timeout: 30_000, env: NO_TOOLS },
       );
       const info = checkNodeOutput(stdout, { relaxed: !relaxedFlag.length });
       console.log(`  backendInfo: ${JSON.stringify(info)}`);
     });
     if (relaxedFlag.length) {
-      await check(`node ${relaxedFlag[0]}: import from 'lstm-vae' picks relaxed-mt`, async () => {
+      await check(`node ${relaxedFlag[0]}, LSTM_VAE_NATIVE=off: import from 'lstm-vae' picks relaxed-mt`, async () => {
         const { stdout } = await run(
           process.execPath,
           [...relaxedFlag, '--input-type=module', '-e', userCode(`import { init, backendInfo, matmul } from 'lstm-vae';`)],
-          { cwd: app, timeout: 30_000 },
+          { cwd: app, timeout: 30_000, env: WASM_ONLY },
         );
-        checkNodeOutput(stdout, { relaxed: true });
+        checkNodeOutput(stdout, { relaxed: true, native: false });
       });
     }
     await check('npx lstm-vae --help in the fresh consumer: the CLI is installed and lists its commands', async () => {
@@ -387,7 +406,7 @@ async function main() {
     });
     await check(`node: require('lstm-vae') (CommonJS)`, async () => {
       writeFileSync(join(app, 'check.cjs'), userCode(`const { init, backendInfo, matmul } = require('lstm-vae');`));
-      const { stdout } = await run(process.execPath, ['check.cjs'], { cwd: app, timeout: 30_000 });
+      const { stdout } = await run(process.execPath, ['check.cjs'], { cwd: app, timeout: 30_000, env: NO_TOOLS });
       const info = checkNodeOutput(stdout, { relaxed: !relaxedFlag.length });
       console.log(`  backendInfo: ${JSON.stringify(info)}`);
     });

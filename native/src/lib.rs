@@ -1,0 +1,425 @@
+//! Node-API bindings of the kernels (the native backend): the functions of
+//! `crate/src/bindings.rs` under the same names, so the TypeScript `Glue` type fits this module
+//! as it fits the WebAssembly builds. Each wrapper converts JavaScript numbers and calls the
+//! binding, which reads its addresses as offsets into the arena (`arena.rs`).
+//!
+//! Numbers: sizes and addresses arrive as integers (i64, never negative: the TypeScript wrapper
+//! checks every shape before it calls), f32 arguments as doubles rounded to f32 as wasm-bindgen does.
+
+mod arena;
+
+use lstm_vae_kernels::bindings as abi;
+use napi::bindgen_prelude::{Error, Result, Status, ToNapiValue};
+use napi::sys;
+use napi_derive::napi;
+use std::sync::OnceLock;
+
+/// Must equal `NATIVE_ABI` in src/backend/native.ts: bump it whenever a signature changes.
+const ABI_VERSION: u32 = 1;
+
+#[napi(js_name = "abi_version")]
+pub fn abi_version() -> u32 {
+    ABI_VERSION
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+static ARENA: OnceLock<std::result::Result<arena::Arena, String>> = OnceLock::new();
+
+fn arena() -> Result<&'static arena::Arena> {
+    let a = ARENA.get_or_init(|| {
+        let a = arena::Arena::reserve()?;
+        abi::set_address_base(a.base() as usize);
+        Ok(a)
+    });
+    a.as_ref().map_err(|e| Error::new(Status::GenericFailure, e.clone()))
+}
+
+/// The whole arena as one ArrayBuffer (no copy: an external buffer over the reserved range).
+pub struct ArenaBuffer(&'static arena::Arena);
+
+impl ToNapiValue for ArenaBuffer {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let mut out = std::ptr::null_mut();
+        let status = sys::napi_create_external_arraybuffer(env, val.0.base().cast(), val.0.size(), None, std::ptr::null_mut(), &mut out);
+        if status != sys::Status::napi_ok {
+            // e.g. runtimes that refuse external buffers (a copy would defeat the design)
+            return Err(Error::new(Status::GenericFailure, format!("this runtime refused an external ArrayBuffer (napi status {status})")));
+        }
+        Ok(out)
+    }
+}
+
+/// The arena as an ArrayBuffer: call once per JavaScript realm and keep it (V8 refuses two
+/// buffers over the same memory in one isolate).
+#[napi(js_name = "arena_buffer")]
+pub fn arena_buffer() -> Result<ArenaBuffer> {
+    Ok(ArenaBuffer(arena()?))
+}
+
+/// Bytes of the arena in use by the allocator so far (grows, never shrinks).
+#[napi(js_name = "arena_used")]
+pub fn arena_used() -> Result<f64> {
+    Ok(arena()?.used() as f64)
+}
+
+static USERS: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
+/// A backend (one per JavaScript realm that loads this module) starts using the arena.
+#[napi(js_name = "arena_acquire")]
+pub fn arena_acquire() -> Result<()> {
+    arena()?;
+    *USERS.lock().unwrap() += 1;
+    Ok(())
+}
+
+/// A backend is disposed: when none is left, every buffer is forgotten and the pages are given
+/// back (as dropping a WebAssembly instance does), so a later backend starts with empty memory.
+#[napi(js_name = "arena_release")]
+pub fn arena_release() -> Result<()> {
+    let a = arena()?;
+    let mut users = USERS.lock().unwrap();
+    *users = users.saturating_sub(1);
+    if *users == 0 {
+        a.reset();
+    }
+    Ok(())
+}
+
+/// Allocates `n` zeroed f32 (16-byte aligned); returns the offset (0 for n = 0 or when out of memory).
+#[napi(js_name = "alloc_f32")]
+pub fn alloc_f32(n: i64) -> Result<f64> {
+    let Some(bytes) = (n as usize).checked_mul(4) else { return Ok(0.0) };
+    Ok(arena()?.alloc(bytes) as f64)
+}
+
+/// Frees a buffer from `alloc_f32(n)` (same n).
+#[napi(js_name = "free_f32")]
+pub fn free_f32(ptr: i64, n: i64) -> Result<()> {
+    arena()?.free(ptr as usize, n as usize * 4);
+    Ok(())
+}
+
+#[napi(js_name = "alloc_i32")]
+pub fn alloc_i32(n: i64) -> Result<f64> {
+    alloc_f32(n)
+}
+
+#[napi(js_name = "free_i32")]
+pub fn free_i32(ptr: i64, n: i64) -> Result<()> {
+    free_f32(ptr, n)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build and threads
+
+/// "native", the architecture, and the instruction-set extensions this CPU offers that the
+/// kernels may choose at run time (e.g. "native,x86_64,avx2,fma,avx512f").
+#[napi(js_name = "build_features")]
+pub fn build_features() -> String {
+    let mut f = vec!["native", std::env::consts::ARCH];
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            f.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            f.push("fma");
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            f.push("avx512f");
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("neon") {
+            f.push("neon");
+        }
+    }
+    f.join(",")
+}
+
+static POOL: OnceLock<std::result::Result<usize, String>> = OnceLock::new();
+
+/// Starts rayon's global pool (once per process: the calling thread is thread 0, as in the wasm
+/// builds, so small kernels run without a hand-off) and lets the kernels use `n` threads.
+/// Returns the pool's size; asking for more threads later splits the work into `n` tasks all
+/// the same (results do not depend on the count), run by the pool's threads.
+#[napi(js_name = "pool_prepare")]
+pub fn pool_prepare(n: i64) -> Result<f64> {
+    let n = (n as usize).max(1);
+    let pool = POOL.get_or_init(|| {
+        // at least 2: a pool made only of the calling thread would never run work sent to it by
+        // another thread (a Node worker_thread calling the kernels)
+        let size = n.max(2);
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(size)
+            .use_current_thread()
+            .thread_name(|i| format!("lstm-vae-{i}"))
+            .build_global()
+            .map(|_| size)
+            .map_err(|e| format!("thread pool: {e}"))
+    });
+    let size = pool.as_ref().map_err(|e| Error::new(Status::GenericFailure, e.clone()))?;
+    lstm_vae_kernels::par::set_threads(n);
+    Ok(*size as f64)
+}
+
+/// Threads the kernels may use (1 to the pool size).
+#[napi(js_name = "set_threads")]
+pub fn set_threads(n: i64) {
+    lstm_vae_kernels::par::set_threads((n as usize).max(1));
+}
+
+#[napi(js_name = "threads")]
+pub fn threads() -> f64 {
+    lstm_vae_kernels::par::threads() as f64
+}
+
+/// Parallel regions the kernels entered since the last call (and resets the count).
+#[napi(js_name = "take_parallel_regions")]
+pub fn take_parallel_regions() -> f64 {
+    lstm_vae_kernels::par::take_parallel_regions() as f64
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels (see crate/src/bindings.rs for what each computes)
+
+#[napi(js_name = "sgemm")]
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(ta: bool, tb: bool, m: i64, n: i64, k: i64, alpha: f64, a: i64, lda: i64, b: i64, ldb: i64, beta: f64, c: i64, ldc: i64) {
+    abi::sgemm(
+        ta,
+        tb,
+        m as usize,
+        n as usize,
+        k as usize,
+        alpha as f32,
+        a as usize,
+        lda as usize,
+        b as usize,
+        ldb as usize,
+        beta as f32,
+        c as usize,
+        ldc as usize,
+    )
+}
+
+#[napi(js_name = "lstm_forward")]
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_forward(
+    b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, b_ih: i64, b_hh: i64, h0: i64, c0: i64, h_seq: i64,
+    c_seq: i64, gates: i64, h_last: i64, c_last: i64,
+) {
+    abi::lstm_forward(
+        b as usize,
+        t as usize,
+        i as usize,
+        h as usize,
+        x as usize,
+        lengths as usize,
+        w_ih as usize,
+        w_hh as usize,
+        b_ih as usize,
+        b_hh as usize,
+        h0 as usize,
+        c0 as usize,
+        h_seq as usize,
+        c_seq as usize,
+        gates as usize,
+        h_last as usize,
+        c_last as usize,
+    )
+}
+
+#[napi(js_name = "lstm_backward")]
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_backward(
+    b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, h0: i64, c0: i64, h_seq: i64, c_seq: i64, gates: i64,
+    dh_seq: i64, dh_last: i64, dc_last: i64, dx: i64, dh0: i64, dc0: i64, dw_ih: i64, dw_hh: i64, db_ih: i64, db_hh: i64,
+) {
+    abi::lstm_backward(
+        b as usize,
+        t as usize,
+        i as usize,
+        h as usize,
+        x as usize,
+        lengths as usize,
+        w_ih as usize,
+        w_hh as usize,
+        h0 as usize,
+        c0 as usize,
+        h_seq as usize,
+        c_seq as usize,
+        gates as usize,
+        dh_seq as usize,
+        dh_last as usize,
+        dc_last as usize,
+        dx as usize,
+        dh0 as usize,
+        dc0 as usize,
+        dw_ih as usize,
+        dw_hh as usize,
+        db_ih as usize,
+        db_hh as usize,
+    )
+}
+
+#[napi(js_name = "linear_forward")]
+pub fn linear_forward(n: i64, i: i64, o: i64, x: i64, w: i64, bias: i64, y: i64) {
+    abi::linear_forward(n as usize, i as usize, o as usize, x as usize, w as usize, bias as usize, y as usize)
+}
+
+#[napi(js_name = "linear_backward")]
+#[allow(clippy::too_many_arguments)]
+pub fn linear_backward(n: i64, i: i64, o: i64, x: i64, w: i64, dy: i64, dx: i64, dw: i64, db: i64) {
+    abi::linear_backward(n as usize, i as usize, o as usize, x as usize, w as usize, dy as usize, dx as usize, dw as usize, db as usize)
+}
+
+#[napi(js_name = "tanh_forward")]
+pub fn tanh_forward(n: i64, x: i64, y: i64) {
+    abi::tanh_forward(n as usize, x as usize, y as usize)
+}
+
+#[napi(js_name = "tanh_backward")]
+pub fn tanh_backward(n: i64, y: i64, dy: i64, dx: i64) {
+    abi::tanh_backward(n as usize, y as usize, dy as usize, dx as usize)
+}
+
+#[napi(js_name = "embedding_forward")]
+pub fn embedding_forward(n: i64, v: i64, e: i64, idp: i64, w: i64, out: i64) {
+    abi::embedding_forward(n as usize, v as usize, e as usize, idp as usize, w as usize, out as usize)
+}
+
+#[napi(js_name = "embedding_backward")]
+pub fn embedding_backward(n: i64, v: i64, e: i64, idp: i64, dout: i64, dw: i64) {
+    abi::embedding_backward(n as usize, v as usize, e as usize, idp as usize, dout as usize, dw as usize)
+}
+
+#[napi(js_name = "reparameterize")]
+pub fn reparameterize(b: i64, z: i64, mu: i64, logvar: i64, eps: i64, out: i64) {
+    abi::reparameterize(b as usize, z as usize, mu as usize, logvar as usize, eps as usize, out as usize)
+}
+
+#[napi(js_name = "reparameterize_backward")]
+pub fn reparameterize_backward(b: i64, z: i64, logvar: i64, eps: i64, dz: i64, dmu: i64, dlogvar: i64) {
+    abi::reparameterize_backward(b as usize, z as usize, logvar as usize, eps as usize, dz as usize, dmu as usize, dlogvar as usize)
+}
+
+#[napi(js_name = "repeat_time")]
+pub fn repeat_time(b: i64, t: i64, z: i64, zp: i64, out: i64) {
+    abi::repeat_time(b as usize, t as usize, z as usize, zp as usize, out as usize)
+}
+
+#[napi(js_name = "repeat_time_backward")]
+pub fn repeat_time_backward(b: i64, t: i64, z: i64, dout: i64, dz: i64) {
+    abi::repeat_time_backward(b as usize, t as usize, z as usize, dout as usize, dz as usize)
+}
+
+#[napi(js_name = "concat_time_latent")]
+pub fn concat_time_latent(b: i64, t: i64, e: i64, z: i64, ep: i64, zp: i64, out: i64) {
+    abi::concat_time_latent(b as usize, t as usize, e as usize, z as usize, ep as usize, zp as usize, out as usize)
+}
+
+#[napi(js_name = "concat_time_latent_backward")]
+pub fn concat_time_latent_backward(b: i64, t: i64, e: i64, z: i64, dout: i64, de: i64, dz: i64) {
+    abi::concat_time_latent_backward(b as usize, t as usize, e as usize, z as usize, dout as usize, de as usize, dz as usize)
+}
+
+#[napi(js_name = "gaussian_kl")]
+#[allow(clippy::too_many_arguments)]
+pub fn gaussian_kl(b: i64, z: i64, mu: i64, logvar: i64, free_bits: f64, scale: f64, dmu: i64, dlogvar: i64) -> f64 {
+    abi::gaussian_kl(b as usize, z as usize, mu as usize, logvar as usize, free_bits as f32, scale as f32, dmu as usize, dlogvar as usize)
+}
+
+#[napi(js_name = "gaussian_kl_per_sequence")]
+pub fn gaussian_kl_per_sequence(b: i64, z: i64, mu: i64, logvar: i64, out: i64) {
+    abi::gaussian_kl_per_sequence(b as usize, z as usize, mu as usize, logvar as usize, out as usize)
+}
+
+#[napi(js_name = "mse_recon")]
+#[allow(clippy::too_many_arguments)]
+pub fn mse_recon(b: i64, t: i64, d: i64, x: i64, y: i64, lengths: i64, scale: f64, dy: i64) -> f64 {
+    abi::mse_recon(b as usize, t as usize, d as usize, x as usize, y as usize, lengths as usize, scale as f32, dy as usize)
+}
+
+#[napi(js_name = "mse_per_sequence")]
+pub fn mse_per_sequence(b: i64, t: i64, d: i64, x: i64, y: i64, lengths: i64, out: i64) {
+    abi::mse_per_sequence(b as usize, t as usize, d as usize, x as usize, y as usize, lengths as usize, out as usize)
+}
+
+#[napi(js_name = "softmax_xent")]
+#[allow(clippy::too_many_arguments)]
+pub fn softmax_xent(b: i64, t: i64, v: i64, logits: i64, targets: i64, lengths: i64, scale: f64, dlogits: i64) -> f64 {
+    abi::softmax_xent(
+        b as usize,
+        t as usize,
+        v as usize,
+        logits as usize,
+        targets as usize,
+        lengths as usize,
+        scale as f32,
+        dlogits as usize,
+    )
+}
+
+#[napi(js_name = "copy_strided")]
+pub fn copy_strided(rows: i64, cols: i64, src: i64, src_stride: i64, dst: i64, dst_stride: i64) {
+    abi::copy_strided(rows as usize, cols as usize, src as usize, src_stride as usize, dst as usize, dst_stride as usize)
+}
+
+#[napi(js_name = "add_inplace")]
+pub fn add_inplace(n: i64, dst: i64, src: i64) {
+    abi::add_inplace(n as usize, dst as usize, src as usize)
+}
+
+#[napi(js_name = "sgd_step")]
+#[allow(clippy::too_many_arguments)]
+pub fn sgd_step(
+    n: i64, p: i64, g: i64, buf: i64, lr: f64, momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64, first_step: bool,
+) {
+    abi::sgd_step(n as usize, p as usize, g as usize, buf as usize, lr, momentum, dampening, nesterov, weight_decay, first_step)
+}
+
+#[napi(js_name = "rmsprop_step")]
+#[allow(clippy::too_many_arguments)]
+pub fn rmsprop_step(
+    n: i64, p: i64, g: i64, square_avg: i64, lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64, momentum_buf: i64,
+) {
+    abi::rmsprop_step(
+        n as usize,
+        p as usize,
+        g as usize,
+        square_avg as usize,
+        lr,
+        alpha,
+        eps,
+        weight_decay,
+        momentum,
+        momentum_buf as usize,
+    )
+}
+
+#[napi(js_name = "adam_step")]
+#[allow(clippy::too_many_arguments)]
+pub fn adam_step(
+    n: i64, p: i64, g: i64, m: i64, v: i64, step: u32, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, decoupled: bool,
+) {
+    abi::adam_step(n as usize, p as usize, g as usize, m as usize, v as usize, step, lr, beta1, beta2, eps, weight_decay, decoupled)
+}
+
+#[napi(js_name = "global_norm")]
+pub fn global_norm(n: i64, g: i64) -> f64 {
+    abi::global_norm(n as usize, g as usize)
+}
+
+#[napi(js_name = "scale_inplace")]
+pub fn scale_inplace(n: i64, g: i64, factor: f64) {
+    abi::scale_inplace(n as usize, g as usize, factor)
+}
+
+#[napi(js_name = "all_finite")]
+pub fn all_finite(n: i64, p: i64) -> bool {
+    abi::all_finite(n as usize, p as usize)
+}
