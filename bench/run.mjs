@@ -12,10 +12,14 @@
 //   - peak memory (process RSS, WebAssembly memory), per-call cost of the package's entry points,
 //     the training GFLOP/s estimate;
 //   - kernels (in this process): matmul GFLOP/s per build at 256³/512³ with the peak multiply-add
-//     loop, and sgemm at the LSTM's gate-product shapes beside TF.js wasm's matMul.
+//     loop, and sgemm at the LSTM's gate-product shapes beside TF.js wasm's matMul;
+//   - PyTorch on the CPU (bench/torch_step.py, python3 or $LSTM_VAE_PYTHON; skipped with the reason
+//     when torch cannot be imported): the same model and step in the reference runtime's table, and
+//     'lstm-vae vs PyTorch': interleaved rounds (native when the package's native backend loads,
+//     relaxed-mt, PyTorch) at M and L, training, 1 and 2 threads, medians over the rounds.
 //
 // Usage: node bench/run.mjs [--quick] [--runtimes=node20,node22,bun,deno,chromium,firefox] [--configs=S,M,L]
-//                           [--no-kernels] [--no-tfjs] [--no-write] [--tfjs-cores-shim]
+//                           [--no-kernels] [--no-tfjs] [--no-torch] [--rounds=n] [--no-write] [--tfjs-cores-shim]
 // Needs dist/ (`npx tsup`) and build/wasm/ (`npm run build:wasm`). Writes bench/results/<date>.json,
 // bench/results/latest.json, latest.md (tables, ratios to TF.js wasm hand-tuned of the same run)
 // and latest.svg (bar chart), and prints the tables. Progress goes to stderr.
@@ -28,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { CONFIGS, flops } from './lib/configs.mjs';
 import { markdown, svgChart } from './lib/report.mjs';
 import { findRuntimes } from './lib/runtimes.mjs';
+import { PYTHON, runTorch } from './lib/torch.mjs';
 
 const relaxedFlag = '--experimental-wasm-relaxed-simd';
 if (process.versions.node.startsWith('20.') && !process.execArgv.includes(relaxedFlag)) {
@@ -42,6 +47,7 @@ const quick = argv.includes('--quick');
 const configs = (opt('configs') ?? (quick ? 'S,M' : 'S,M,L')).split(',');
 const wantRuntimes = opt('runtimes')?.split(',');
 const withTfjs = !argv.includes('--no-tfjs');
+const withTorch = !argv.includes('--no-torch');
 // Browsers: lift TF.js wasm's thread cap of hardwareConcurrency / 2 (see bench/browser/tfjs-worker.mjs).
 const coresShim = argv.includes('--tfjs-cores-shim');
 const tStart = Date.now();
@@ -55,6 +61,20 @@ for (const f of ['dist/index.node.js', 'dist/index.js', 'dist/worker.node.js']) 
 }
 
 const REFERENCE = `node${process.versions.node.split('.')[0]}`;
+
+/** The package's native backend in this Node (a fresh process: init({ build: 'native' })), or why not. */
+function probeNative() {
+  const code = `const p = await import(${JSON.stringify(`${root}/dist/index.node.js`)});
+try { await p.init({ build: 'native' }); console.log('@@native ' + JSON.stringify(p.backendInfo())); }
+catch (e) { console.log('@@native ' + JSON.stringify({ error: String(e?.message ?? e).split('\\n')[0] })); }
+await p.dispose?.(); process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('@@native '));
+  if (!line) return { available: false, reason: `probe failed: ${(r.stderr ?? '').trim().split('\n').slice(-1)[0] ?? r.status}` };
+  const info = JSON.parse(line.slice(9));
+  return info.error ? { available: false, reason: info.error } : { available: info.build === 'native', info };
+}
+const native = probeNative();
 
 // Measurement budgets: warm-up steps, then steps until budgetMs and at least minSteps (a warm-up
 // step slower than budgetMs lowers minSteps to 2).
@@ -86,6 +106,8 @@ function plan(rt) {
     ['simd-mt', [1, 2]],
     ['relaxed-mt', [1, 2]],
   ];
+  // the native backend (Node-API) in Node; browsers, Bun and Deno run the WASM builds
+  if (native.available && rt.startsWith('node')) ours.unshift(['native', [1, 2]]);
   if (quick && !ref) ours = [['relaxed-mt', browser ? [2] : [1, 2]]];
   // Firefox ESR may lack relaxed SIMD (its relaxed-mt job is then skipped): quick runs simd-mt too.
   if (quick && rt === 'firefox')
@@ -104,6 +126,8 @@ function plan(rt) {
       overhead: !quick || i === 0,
     }),
   );
+  if (ref && withTorch)
+    jobs.push({ kind: 'torch', configs: pick(['S', 'M', 'L']), modes: ['train', 'infer'], threads: [1, 2], budget: BUDGET });
   if (!withTfjs) return jobs;
   const threads = browser ? 2 : undefined;
   // In browsers each TF.js configuration gets its own Worker: its wasm heap only grows, and in
@@ -144,6 +168,7 @@ function plan(rt) {
 }
 
 function describe(j) {
+  if (j.kind === 'torch') return `PyTorch cpu threads ${j.threads.join('/')} ${j.configs.join(',')}`;
   return j.kind === 'ours'
     ? `lstm-vae ${j.build} threads ${j.threads.join('/')} ${j.configs.join(',')}`
     : `TF.js ${j.backend} ${j.variant === 'fused' ? 'hand-tuned' : 'tf.layers'} ${j.configs.join(',')}`;
@@ -165,6 +190,9 @@ const results = {
   runs: [],
   overhead: [],
   kernels: null,
+  native: native.available ? { features: native.info.features } : { skipped: native.reason },
+  torch: null,
+  versus: null,
   errors: [],
   notes: [],
 };
@@ -172,7 +200,7 @@ const results = {
 /** A result of a job (from a child process or the browser) as a row of results.runs. */
 function addRun(runtime, r) {
   const cfg = CONFIGS[r.config];
-  const impl = r.library === 'lstm-vae' ? 'lstm-vae' : `tfjs-${r.variant}`;
+  const impl = r.library === 'lstm-vae' ? 'lstm-vae' : r.library === 'pytorch' ? 'pytorch' : `tfjs-${r.variant}`;
   results.runs.push({
     runtime,
     impl,
@@ -309,8 +337,55 @@ for (const rt of runtimes) {
     continue;
   }
   for (const job of plan(rt.id)) {
+    if (job.kind === 'torch') {
+      if (results.torch?.skipped) continue;
+      log(`${describe(job)} (${PYTHON})`);
+      await torchJob(rt.id, job);
+      continue;
+    }
     log(`${rt.label} ${rt.version}: ${describe(job)}`);
     await runChild(rt, job);
+  }
+}
+
+/** Runs a PyTorch job; its results join the table of runtime `rt` (where the Python process was started). */
+async function torchJob(rt, job) {
+  const r = await runTorch(root, job, { timeoutMs: (quick ? 10 : 45) * 60_000, log });
+  if (r.skipped) {
+    results.torch = { skipped: r.skipped };
+    results.notes.push(`PyTorch not run: ${r.skipped}.`);
+    log(`PyTorch: skipped (${r.skipped})`);
+    return [];
+  }
+  if (r.info) results.torch = { python: PYTHON, ...r.info };
+  for (const e of r.errors) results.errors.push({ runtime: rt, what: `${describe(job)}: ${e.what}`, error: e.error });
+  for (const x of r.results) addRun(rt, x);
+  return r.results;
+}
+
+// 2b. lstm-vae vs PyTorch: interleaved rounds (native, relaxed-mt, PyTorch in turn, each round all three)
+const vsConfigs = configs.filter((c) => c === 'M' || c === 'L');
+if (withTorch && vsConfigs.length && !results.torch?.skipped && (!wantRuntimes || wantRuntimes.includes(REFERENCE))) {
+  const rounds = Number(opt('rounds') ?? (quick ? 2 : 3));
+  const budget = quick
+    ? { M: { warmup: 1, budgetMs: 600, minSteps: 2 }, L: { warmup: 1, budgetMs: 800, minSteps: 2 } }
+    : { M: { warmup: 1, budgetMs: 2000, minSteps: 3 }, L: { warmup: 1, budgetMs: 3000, minSteps: 2 } };
+  const rt = runtimes.find((x) => x.id === REFERENCE && !x.skipped);
+  const builds = [...(native.available ? ['native'] : []), 'relaxed-mt'];
+  results.versus = { rounds, configs: vsConfigs, threads: [1, 2], builds, runs: [] };
+  log(
+    `lstm-vae vs PyTorch: ${rounds} interleaved rounds of ${[...builds, 'PyTorch'].join(', ')} at ${vsConfigs.join(', ')}, training, 1 and 2 threads`,
+  );
+  for (let round = 0; round < rounds && rt; round++) {
+    for (const build of builds) {
+      const before = results.runs.length;
+      await runChild(rt, { kind: 'ours', build, threads: [1, 2], configs: vsConfigs, modes: ['train'], budget });
+      // these runs belong to the versus section, not to the main tables
+      for (const r of results.runs.splice(before)) results.versus.runs.push({ round, ...r });
+    }
+    const before = results.runs.length;
+    await torchJob(REFERENCE, { kind: 'torch', configs: vsConfigs, modes: ['train'], threads: [1, 2], budget });
+    for (const r of results.runs.splice(before)) results.versus.runs.push({ round, ...r });
   }
 }
 

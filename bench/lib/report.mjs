@@ -1,7 +1,7 @@
 // The benchmark's Markdown tables and SVG bar chart, from the results object of bench/run.mjs.
 
 const CFG = ['S', 'M', 'L'];
-const IMPL_LABEL = { 'lstm-vae': 'lstm-vae', 'tfjs-fused': 'TF.js hand-tuned', 'tfjs-layers': 'TF.js tf.layers' };
+const IMPL_LABEL = { 'lstm-vae': 'lstm-vae', 'tfjs-fused': 'TF.js hand-tuned', 'tfjs-layers': 'TF.js tf.layers', pytorch: 'PyTorch' };
 const MiB = (b) => (b == null ? null : b / 2 ** 20);
 
 const fmt = (v, d) => {
@@ -211,6 +211,42 @@ function kernelTables(results) {
   return out.join('\n');
 }
 
+/** Median of a list of numbers (NaN when empty). */
+function med(v) {
+  const s = [...v].sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const h = (s.length - 1) / 2;
+  return (s[Math.floor(h)] + s[Math.ceil(h)]) / 2;
+}
+
+/**
+ * lstm-vae vs PyTorch, interleaved rounds: per configuration and thread count, the median over the
+ * rounds of each round's median seq/s (min–max over the rounds), and each build's ratio to PyTorch.
+ */
+function versusTable(results) {
+  const v = results.versus;
+  if (!v?.runs?.length) return null;
+  const impls = [...v.builds.map((b) => ({ key: `lstm-vae|${b}`, label: `lstm-vae ${b}` })), { key: 'pytorch|cpu', label: 'PyTorch' }];
+  const lines = [
+    `| config | threads | ${impls.map((i) => i.label).join(' | ')} | ${v.builds.map((b) => `${b} ÷ PyTorch`).join(' | ')} |`,
+    `|---|---:|${impls.map(() => '---:').join('|')}|${v.builds.map(() => '---:').join('|')}|`,
+  ];
+  for (const c of v.configs)
+    for (const t of v.threads) {
+      const per = impls.map((i) =>
+        v.runs
+          .filter((r) => `${r.impl}|${r.backend}` === i.key && r.config === c && r.threads === t && r.mode === 'train')
+          .map((r) => r.seqPerSec),
+      );
+      const meds = per.map(med);
+      const cells = per.map((xs, k) => (xs.length ? `${fmt(meds[k])} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})` : '–'));
+      const torch = meds[meds.length - 1];
+      const ratios = v.builds.map((_, k) => (Number.isFinite(meds[k]) && Number.isFinite(torch) ? `${fmt(meds[k] / torch, 2)}×` : '–'));
+      lines.push(`| ${c} | ${t} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+    }
+  return lines.join('\n');
+}
+
 export function markdown(results) {
   const m = results.machine;
   const rts = results.runtimes.map((r) =>
@@ -271,6 +307,23 @@ export function markdown(results) {
     memoryTable(results),
     '',
   ];
+  const vs = versusTable(results);
+  if (vs) {
+    const t = results.torch ?? {};
+    lines.push(
+      '## lstm-vae vs PyTorch (training, sequences/s, interleaved rounds)',
+      '',
+      `${results.versus.rounds} rounds; in each round every build of lstm-vae, then PyTorch ${t.version ?? ''} (CPU, float32, torch.set_num_threads(n), ${t.python ?? 'python3'}${t.cpuCapability ? `, CPU capability ${t.cpuCapability}` : ''}) ran M and L on 1 and 2 threads, each in a fresh process. Cells: the median over the rounds of each round's median step (min–max over the rounds). The same model (the SPEC's continuous model, repeat decoder) and Adam.` +
+        (results.native?.features
+          ? ` Native backend: ${results.native.features}.`
+          : results.native?.skipped
+            ? ` Native backend not available: ${results.native.skipped}.`
+            : ''),
+      '',
+      vs,
+      '',
+    );
+  } else if (results.torch?.skipped) lines.push('## lstm-vae vs PyTorch', '', `Not run: ${results.torch.skipped}.`, '');
   const oh = overheadTable(results);
   if (oh) lines.push('## Per-call cost of lstm-vae entry points (µs per call at B = T = D = H = Z = 1, one thread)', '', oh, '');
   const kt = kernelTables(results);
@@ -287,18 +340,19 @@ export function markdown(results) {
 // ---------------------------------------------------------------------------------------------
 // SVG: training throughput, one panel per configuration, log-scale horizontal bars
 
-const COLORS = { 'lstm-vae': '#2b6cb0', 'tfjs-fused': '#dd6b20', 'tfjs-layers': '#ecc94b', 'tfjs-cpu': '#a0aec0' };
+const COLORS = { pytorch: '#c53030', 'lstm-vae': '#2b6cb0', 'tfjs-fused': '#dd6b20', 'tfjs-layers': '#ecc94b', 'tfjs-cpu': '#a0aec0' };
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export function svgChart(results) {
   const cfgs = CFG.filter((c) => results.runs.some((r) => r.config === c && r.mode === 'train'));
   const runtimes = results.runtimes.filter((r) => !r.skipped && results.runs.some((x) => x.runtime === r.id)).map((r) => r.id);
-  // bars per runtime: lstm-vae (best build and threads), TF.js hand-tuned wasm, TF.js tf.layers wasm, TF.js cpu hand-tuned
+  // bars per runtime: lstm-vae (best build and threads), TF.js hand-tuned wasm, TF.js tf.layers wasm, TF.js cpu hand-tuned, PyTorch
   const series = [
     { key: 'lstm-vae', label: 'lstm-vae (best build/threads)', pick: (r) => r.impl === 'lstm-vae' },
     { key: 'tfjs-fused', label: 'TF.js wasm hand-tuned', pick: (r) => r.impl === 'tfjs-fused' && r.backend === 'wasm' },
     { key: 'tfjs-layers', label: 'TF.js wasm tf.layers', pick: (r) => r.impl === 'tfjs-layers' && r.backend === 'wasm' },
     { key: 'tfjs-cpu', label: 'TF.js cpu hand-tuned', pick: (r) => r.impl === 'tfjs-fused' && r.backend === 'cpu' },
+    { key: 'pytorch', label: 'PyTorch CPU (best threads)', pick: (r) => r.impl === 'pytorch' },
   ];
   const bar = 11,
     groupGap = 10,
