@@ -140,6 +140,14 @@ pub fn build_features() -> String {
     f.join(",")
 }
 
+/// The GEMM micro-kernel the kernels use on this CPU and why (e.g. "avx2: the CPU has AVX2 and
+/// FMA, not AVX-512F"; `LSTM_VAE_ISA=avx512|avx2|portable` forces one).
+#[napi(js_name = "gemm_isa")]
+pub fn gemm_isa() -> String {
+    let isa = lstm_vae_kernels::gemm::isa();
+    format!("{}: {}", isa.name(), lstm_vae_kernels::gemm::isa_reason())
+}
+
 static POOL: OnceLock<std::result::Result<usize, String>> = OnceLock::new();
 
 /// Starts rayon's global pool (once per process: the calling thread is thread 0, as in the wasm

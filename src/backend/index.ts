@@ -141,6 +141,7 @@ function startNative(p: Platform, n: Extract<NativeLoad, { ok: true }>, options:
   } catch (e) {
     throw new BackendError(`could not start the native backend: ${(e as Error).message}`);
   }
+  reasons.push(`kernels: ${glue.gemm_isa()}`);
   if (pool < threads) reasons.push(`threads: ${threads} tasks share the process's pool of ${pool} threads (made by the first init)`);
   const info: BackendInfo = { build: 'native', threads, features: glue.build_features(), runtime: p.name, reasons };
   // the arena stands where the WebAssembly memory does: views are made over memory().buffer alike

@@ -11,6 +11,8 @@ export const NATIVE_ABI = 1;
 /** What the native module exports: the kernels under the names of the WebAssembly builds, and its arena. */
 export interface NativeGlue extends KernelGlue {
   abi_version(): number;
+  /** The GEMM micro-kernel in use on this CPU and why (e.g. "avx2: the CPU has AVX2 and FMA, not AVX-512F"). */
+  gemm_isa(): string;
   /** The arena as one external ArrayBuffer (once per realm: V8 refuses two over the same memory). */
   arena_buffer(): ArrayBuffer;
   /** Bytes of the arena in use so far (grows, never shrinks until the last backend releases it). */
