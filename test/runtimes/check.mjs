@@ -5,7 +5,7 @@
 // Plain ESM that imports the built package the way users do, through its name ('lstm-vae' resolves to
 // this repository's own package.json exports: the "node" condition, dist/index.node.js). It checks:
 // 1. `await init()` and backendInfo() (the build and threads this runtime gets, and why);
-// 2. on every build: the PyTorch fixtures (test/fixtures/vae_continuous.json: loss, recon, kl and every
+// 2. on every build (native included when built): the PyTorch fixtures (test/fixtures/vae_continuous.json: loss, recon, kl and every
 //    gradient of the continuous model; test/fixtures/lstm.json: the LSTM forward), with the tolerances
 //    of test/model-fixtures.test.ts and test/lstm-fixtures.test.ts (allclose: rtol 1e-4, atol 1e-5);
 // 3. on every build: the fixed-seed training run of test/shared/fixed-run.js (its batch losses and a hash
@@ -14,14 +14,16 @@
 // 5. AnomalyDetector.fit (maxSteps 30) and score on a short generated series: finite scores, and the
 //    detector's own file round trip scores the same.
 // The last line of stdout is `@@runtime {json}`; any failed check also makes the exit code 1.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import process from 'node:process';
 import * as lv from 'lstm-vae';
 import { fixedRun } from '../shared/fixed-run.js';
 import { allclose, f32, modelFromFixture, sameBits } from '../shared/numeric.js';
 
-const BUILDS = ['simd', 'simd-mt', 'relaxed-mt'];
+// 'native' too when its binary is built for this platform (docs/native.md): Node, Bun and Deno load it through Node-API
+const NATIVE = existsSync(new URL(`../../dist/native/${process.platform}-${process.arch}/lstm_vae_native.node`, import.meta.url));
+const BUILDS = ['simd', 'simd-mt', 'relaxed-mt', ...(NATIVE ? ['native'] : [])];
 const fixture = (name) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
 
 function runtime() {

@@ -9,9 +9,9 @@
 //
 // Each runtime runs test/runtimes/check.mjs in a fresh process (init and backendInfo, the PyTorch
 // fixtures on every build, a fixed-seed fit on every build, a safetensors round trip, a detector).
-// Here: every check must pass, the default build must be the best one (relaxed-mt: all these engines
-// have relaxed SIMD and shared memory; Node 20 only with --experimental-wasm-relaxed-simd, which is
-// what it is given) with threads = cores up to 8, and the fixed-seed fit on `simd` and `simd-mt` must
+// Here: every check must pass, the default build must be the best one (native where its binary is built,
+// else relaxed-mt: all these engines have relaxed SIMD and shared memory; Node 20 only with --experimental-wasm-relaxed-simd, which is
+// what it is given) with threads = cores up to 8, and the fixed-seed fit on `simd`, `simd-mt` (and `native`) must
 // give this Node's losses and weights bit for bit. `relaxed-mt` is only reported: relaxed SIMD lets
 // each engine choose (V8 fuses multiply-add where the CPU has FMA, JavaScriptCore does not).
 import { spawn } from 'node:child_process';
@@ -23,8 +23,11 @@ import { findRuntimes } from '../../bench/lib/runtimes.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHECK = join(root, 'test/runtimes/check.mjs');
-/** Builds whose fixed-seed fit must be bit-identical in every runtime. */
-const EXACT = ['simd', 'simd-mt'];
+/** The native binary of this platform, when built: then it is every runtime's default (and checked like a build). */
+const NATIVE = existsSync(join(root, `dist/native/${process.platform}-${process.arch}/lstm_vae_native.node`));
+/** Builds whose fixed-seed fit must be bit-identical in every runtime (native: the same binary everywhere). */
+const EXACT = ['simd', 'simd-mt', ...(NATIVE ? ['native'] : [])];
+const DEFAULT_BUILD = NATIVE ? 'native' : 'relaxed-mt';
 const TIMEOUT = 90_000;
 
 if (process.env.LSTM_VAE_NO_RUNTIMES === '1') {
@@ -96,7 +99,7 @@ for (const rt of runtimes) {
     if (code !== 0 && problems.length === 0) problems.push(`exit code ${code}`);
     const b = result.backend;
     if (b) {
-      if (b.build !== 'relaxed-mt') problems.push(`init() chose ${b.build}, expected relaxed-mt (${b.reasons.join('; ')})`);
+      if (b.build !== DEFAULT_BUILD) problems.push(`init() chose ${b.build}, expected ${DEFAULT_BUILD} (${b.reasons.join('; ')})`);
       if (b.threads !== cores) problems.push(`init() uses ${b.threads} thread(s), expected ${cores} (${b.reasons.join('; ')})`);
     }
     if (rt.self) reference = { name, runs: result.fixedRuns };
@@ -132,7 +135,7 @@ for (const rt of runtimes) {
     const same = got && want && got.weightsHash === want.weightsHash && got.losses.every((l, j) => Object.is(l, want.losses[j]));
     const asSimd = got && got.weightsHash === result.fixedRuns.simd?.weightsHash;
     console.log(
-      `    fixed-seed fit: simd and simd-mt bit-identical to ${reference.name}; relaxed-mt ${same ? 'too' : `differs (relaxed SIMD is engine-defined${asSimd ? '; here it equals simd: no fused multiply-add' : ''})`}`,
+      `    fixed-seed fit: ${EXACT.join(', ')} bit-identical to ${reference.name}; relaxed-mt ${same ? 'too' : `differs (relaxed SIMD is engine-defined${asSimd ? '; here it equals simd: no fused multiply-add' : ''})`}`,
     );
   }
 }
