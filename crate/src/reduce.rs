@@ -28,28 +28,6 @@ pub(crate) fn sum8<T: Copy + Add<Output = T> + num_traits::Zero>(v: &[T]) -> T {
     sum8_by(v, T::zero(), |x| x)
 }
 
-/// `Σ a[p] · b[p]` over `p < a.len()` (`b` at least as long) with 8 partial sums over the whole
-/// chunks of 8 (lane `l` takes `p ≡ l (mod 8)`), combined as two 4-lane halves added then
-/// reduced: `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`; then the tail `p ≥ 8q` added
-/// one by one in increasing `p`. (The batch-1 GEMM's dot products.)
-#[inline(always)]
-pub(crate) fn dot8<T: num_traits::Float>(a: &[T], b: &[T]) -> T {
-    let k = a.len();
-    let b = &b[..k];
-    let mut acc = [T::zero(); 8];
-    let chunks = k / 8;
-    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        for l in 0..8 {
-            acc[l] = acc[l] + ca[l] * cb[l];
-        }
-    }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for p in chunks * 8..k {
-        s = s + a[p] * b[p];
-    }
-    s
-}
-
 /// `max v[i]` with 8 interleaved running maxima (NaN-free inputs; `-inf` for an empty slice).
 #[inline]
 pub(crate) fn max8<T: num_traits::Float>(v: &[T]) -> T {
@@ -92,16 +70,6 @@ mod tests {
         }
         let want = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
         assert_eq!(sum8(&v).to_bits(), want.to_bits());
-        let w: Vec<f32> = v.iter().map(|x| x * 0.5 + 0.25).collect();
-        let mut l = [0.0f32; 8];
-        for p in 0..16 {
-            l[p % 8] += v[p] * w[p];
-        }
-        let mut want = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
-        for p in 16..19 {
-            want += v[p] * w[p];
-        }
-        assert_eq!(dot8(&v, &w).to_bits(), want.to_bits());
         assert_eq!(max8(&v), 0.5);
         let mut out = [0.0f32; 3];
         column_sums(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 3, &mut out);

@@ -82,9 +82,9 @@ export function intervalsAbove(
 }
 
 /**
- * Reconstructions of `count` centred windows. A single window goes through as a batch of two copies, so that every
- * window takes the same GEMM path (the kernels' batch-1 path sums in another order): the live stream, which
- * reconstructs one window at a time, then gives the batch's scores to the last bit.
+ * Reconstructions of `count` centred windows `[count, w, d]`. A window gives the same bits alone as inside a batch
+ * (the kernels compute every row of a batch as they compute a single one), so the live stream, which reconstructs
+ * one window at a time, gives the batch's scores to the last bit.
  */
 export function reconstructWindows(
   model: { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array },
@@ -93,9 +93,5 @@ export function reconstructWindows(
   w: number,
   d: number,
 ): Float32Array {
-  if (count !== 1) return model.reconstruct({ data, shape: [count, w, d] });
-  const two = new Float32Array(2 * w * d);
-  two.set(data.subarray(0, w * d));
-  two.set(data.subarray(0, w * d), w * d);
-  return model.reconstruct({ data: two, shape: [2, w, d] }).slice(0, w * d);
+  return model.reconstruct({ data, shape: [count, w, d] });
 }

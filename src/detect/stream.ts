@@ -108,7 +108,7 @@ export class DetectorStream {
   private readonly rec: Float32Array;
   private readonly means: Float64Array;
   /** Buffers kept between rows (no allocation per row but the model's output and the point returned). */
-  private readonly pair: Float32Array;
+  private readonly win: Float32Array;
   private readonly medianBuf: Float64Array;
 
   constructor(
@@ -126,7 +126,7 @@ export class DetectorStream {
     this.join = Math.max(plan.gap, 2 * plan.padding);
     this.rec = new Float32Array(this.w * this.w * this.d);
     this.means = new Float64Array(this.w * this.d);
-    this.pair = new Float32Array(2 * this.w * this.d);
+    this.win = new Float32Array(this.w * this.d);
     this.medianBuf = new Float64Array(this.w);
     this.s = state
       ? this.restore(state)
@@ -250,7 +250,7 @@ export class DetectorStream {
   /** Reconstructs the window starting at bin `k` into the ring. */
   private reconstructWindow(k: number): void {
     const { w, d } = this;
-    const x = this.pair; // the window, then its copy: the batch of two of `reconstructWindows`, in a buffer kept between rows
+    const x = this.win; // a buffer kept between rows
     const slot = k % w;
     for (let j = 0; j < d; j++) {
       let m = 0;
@@ -259,8 +259,7 @@ export class DetectorStream {
       this.means[slot * d + j] = m;
       for (let t = 0; t < w; t++) x[t * d + j] = this.bin(k + t, j) - m;
     }
-    x.copyWithin(w * d, 0, w * d);
-    this.rec.set(this.model.reconstruct({ data: x, shape: [2, w, d] }).subarray(0, w * d), slot * w * d);
+    this.rec.set(this.model.reconstruct({ data: x, shape: [1, w, d] }), slot * w * d);
   }
 
   /** The error of bin `b` (all its windows are in), its running prefix sum, and the smoothed score it completes. */

@@ -302,8 +302,9 @@ export class LstmVae {
 
   /** Reconstruction of `x` through the posterior mean (`z = mu`): `[B·T·D]`. */
   reconstruct(x: ModelInput): Float32Array {
+    this.alive();
     const bt = this.toBatch(x);
-    const { mu } = this.encode(x);
+    const mu = this.graph.encodeBatch(bt).mu.toFloat32Array();
     if (this.config.decoder === 'repeat') return this.decode({ data: mu, shape: [bt.B, this.config.latent] }, bt.T);
     // teacher-forced reconstruction for the autoregressive decoder
     const k = wasm();

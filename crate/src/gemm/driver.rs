@@ -15,7 +15,6 @@ use super::blocked::blocked;
 use super::kernel::{isa, GemmFloat, Isa, Kernel, KernelUser};
 use super::pack::pack_b;
 use crate::par::{for_each_task, threads, SendPtr};
-use crate::reduce::dot8;
 use crate::util::work;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -72,11 +71,6 @@ fn gemm_impl_isa<T: GemmFloat>(isa: Isa, g: Gemm, alpha: T, a: &[T], b: &[T], be
     if g.k == 0 || alpha == T::zero() {
         return;
     }
-    if g.m == 1 {
-        // batch 1: no packing (it would cost as much as the product itself)
-        gemv(g, alpha, a, b, c);
-        return;
-    }
     // in u64: on wasm32 the product of three dimensions can exceed usize
     let macs = work(&[g.m, g.n, g.k]);
     let nthreads = if allow_par && macs >= PAR_MIN_MACS { threads() } else { 1 };
@@ -131,40 +125,13 @@ impl<T: GemmFloat> KernelUser<T> for Split<T> {
     }
 }
 
-/// `c[0, :] += alpha · op(A)[0, :] · op(B)` for one row (beta already applied): rows of B scaled and
-/// added (B as `[k, n]`) or dot products with 8 partial sums (B as `[n, k]`), in a fixed order.
-fn gemv<T: GemmFloat>(g: Gemm, alpha: T, a: &[T], b: &[T], c: &mut [T]) {
-    let (n, k) = (g.n, g.k);
-    let av = |p: usize| if g.ta { a[p * g.lda] } else { a[p] };
-    let c = &mut c[..n];
-    if !g.tb {
-        for p in 0..k {
-            let s = alpha * av(p);
-            let row = &b[p * g.ldb..p * g.ldb + n];
-            for (cj, &bj) in c.iter_mut().zip(row) {
-                *cj = *cj + s * bj;
-            }
-        }
-    } else {
-        let arow: Vec<T>;
-        let ar: &[T] = if g.ta {
-            arow = (0..k).map(av).collect();
-            &arow
-        } else {
-            &a[..k]
-        };
-        for (j, cj) in c.iter_mut().enumerate() {
-            let s = dot8(ar, &b[j * g.ldb..j * g.ldb + k]);
-            *cj = *cj + alpha * s;
-        }
-    }
-}
-
 /// One thread's blocked GEMM: `C += alpha · op(A) · op(B)` (beta already applied).
 unsafe fn gemm_serial<T: GemmFloat, K: Kernel<T>>(g: Gemm, alpha: T, a: *const T, b: *const T, c: *mut T) {
     // B is read in place when its rows are short (e.g. `[k, 8]` weights): the strips then lie in
-    // few cache lines and packing would cost as much as the product. Otherwise it is packed.
-    let direct_b = !g.tb && g.ldb <= 4 * K::NR;
+    // few cache lines and packing would cost as much as the product; likewise for a single row of A
+    // (batch 1: no GEMV of its own, so that one row gives the bits it gives inside a batch), which
+    // reads each element of B once. Otherwise it is packed.
+    let direct_b = !g.tb && (g.ldb <= 4 * K::NR || g.m == 1);
     blocked::<T, K>(g, alpha, a, c, direct_b.then_some(b), |jc, pc, kc, nc, buf: &mut Vec<T>| -> *const T {
         pack_b(g, b, pc, kc, jc, nc, K::NR, buf);
         buf.as_ptr()

@@ -11,7 +11,7 @@
 //! the M and N dimensions into disjoint strips; every element's sum over k runs in the same order
 //! for any thread count, so results do not depend on the number of threads.
 //!
-//! Files: `args` (the call's shapes), `driver` (entry points, threads, batch-1 path), `blocked`
+//! Files: `args` (the call's shapes), `driver` (entry points, threads), `blocked`
 //! (one thread's blocked loops), `pack` (packing), `packed_b` (a B packed once for many calls),
 //! `kernel` (the element types and micro-kernels, one module per instruction set). Outside `gemm`
 //! these files use only `par`, `util` and `reduce`; the files inside use each other, never this one.

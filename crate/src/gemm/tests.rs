@@ -293,3 +293,46 @@ fn isa_names_parse() {
     assert_eq!(Isa::parse("neon"), None);
     assert!(Isa::Portable.available());
 }
+
+/// With every kernel, one row alone gives the bits it gives inside a batch (a live stream scores
+/// one window at a time; its scores must equal the batch's), in a full tile or a partial one, for
+/// every operand layout, K over the KC block, alpha and beta, and through a pre-packed B.
+#[test]
+fn one_row_equals_its_row_in_a_batch() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for isa in isas() {
+        for &(n, k) in &[(1, 1), (7, 3), (8, 32), (128, 32), (13, 300), (520, 9), (33, 517)] {
+            for &(ta, tb) in &[(false, false), (false, true), (true, false), (true, true)] {
+                for &(alpha, beta) in &[(1.0f32, 1.0f32), (0.5, 0.0), (-1.5, 0.25)] {
+                    for rows in [2usize, 9, 17] {
+                        let a = rand_f32(&mut rng, rows * k);
+                        let b = rand_f32(&mut rng, n * k);
+                        let c0 = rand_f32(&mut rng, rows * n);
+                        let (lda, ldb) = (if ta { rows } else { k }, if tb { k } else { n });
+                        let mut batch = c0.clone();
+                        gemm_with_isa(isa, Gemm { ta, tb, m: rows, n, k, lda, ldb, ldc: n }, alpha, &a, &b, beta, &mut batch, false);
+                        for r in [0, rows - 1] {
+                            let row_a: Vec<f32> = (0..k).map(|p| if ta { a[p * rows + r] } else { a[r * k + p] }).collect();
+                            let mut one = c0[r * n..(r + 1) * n].to_vec();
+                            let g1 = Gemm { ta, tb, m: 1, n, k, lda: if ta { 1 } else { k }, ldb, ldc: n };
+                            gemm_with_isa(isa, g1, alpha, &row_a, &b, beta, &mut one, false);
+                            let want = &batch[r * n..(r + 1) * n];
+                            assert!(
+                                one.iter().zip(want).all(|(x, y)| x.to_bits() == y.to_bits()),
+                                "{}: row {r} of {rows}, n={n} k={k} ta={ta} tb={tb} alpha={alpha} beta={beta}",
+                                isa.name()
+                            );
+                            if beta == 1.0 {
+                                let mut pb = PackedB::new();
+                                pb.pack_for(isa, tb, k, n, &b, ldb);
+                                let mut packed = c0[r * n..(r + 1) * n].to_vec();
+                                gemm_packed_st(false, 1, &row_a, k, &pb, alpha, &mut packed, n);
+                                assert!(packed.iter().zip(want).all(|(x, y)| x.to_bits() == y.to_bits()), "{} packed: row {r}", isa.name());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

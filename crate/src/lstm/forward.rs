@@ -2,6 +2,7 @@
 
 use super::types::{LstmOut, MIN_LEN, PAR_MIN_LOOP};
 use crate::act::{sigmoid_inplace, tanh, tanh_inplace, Act};
+use crate::real::Real;
 use crate::check::{check_lengths, dims_eq};
 use crate::gemm::{gemm, gemm_packed_st, Gemm, PackedB};
 use crate::par::SendPtr;
@@ -73,12 +74,52 @@ pub fn lstm_forward<T: Act>(
             }
         }
     }
-    gemm(Gemm::nt(bsz * steps, g4, isz), T::one(), xs, wih, T::one(), gs);
+    if steps > 1 && constant_in_time(xs, bsz, steps, isz) {
+        // every sequence's input is the same at every step (the repeat decoder's z): one row of
+        // projections per sequence, copied to its other steps (the GEMM computes each row alike,
+        // so the copies hold the bits the full product would)
+        gemm(
+            Gemm { ta: false, tb: true, m: bsz, n: g4, k: isz, lda: steps * isz, ldb: isz, ldc: steps * g4 },
+            T::one(),
+            xs,
+            wih,
+            T::one(),
+            gs,
+        );
+        for seq in gs.chunks_exact_mut(steps * g4) {
+            let (first, rest) = seq.split_at_mut(g4);
+            for row in rest.chunks_exact_mut(g4) {
+                row.copy_from_slice(first);
+            }
+        }
+    } else {
+        gemm(Gemm::nt(bsz * steps, g4, isz), T::one(), xs, wih, T::one(), gs);
+    }
 
-    // W_hhᵀ packed once for every step's recurrent GEMM.
+    // W_hhᵀ packed once for every step's recurrent GEMM; a batch of one in the wasm SIMD builds
+    // runs its recurrence without the GEMM's padding (`row`: the same arithmetic).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let row = (bsz == 1 && hsz <= super::row::MAX_H)
+        .then(|| as_f32(whh).map(|w| super::row::RowRecurrence::new(w, hsz)))
+        .flatten();
     let mut whh_packed = PackedB::new();
-    whh_packed.pack(true, hsz, g4, whh, hsz);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let pack = row.is_none();
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let pack = true;
+    if pack {
+        whh_packed.pack(true, hsz, g4, whh, hsz);
+    }
     let whh_packed = &whh_packed;
+    // h_{t-1} · W_hhᵀ added to the gates of `m` rows (strided by `lda` / `ldc`)
+    let recur = |m: usize, h: &[T], lda: usize, g: &mut [T], ldc: usize| {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if let Some(r) = &row {
+            r.apply(as_f32(h).unwrap(), as_f32_mut(g).unwrap());
+            return;
+        }
+        gemm_packed_st(false, m, h, lda, whh_packed, T::one(), g, ldc);
+    };
 
     let gp = SendPtr(gs.as_mut_ptr());
     let hp = SendPtr(hs.as_mut_ptr());
@@ -95,9 +136,9 @@ pub fn lstm_forward<T: Act>(
                 if t > 0 {
                     // h_seq rows of step t-1 are read while gates of step t are written: disjoint buffers.
                     let hprev = std::slice::from_raw_parts(ptr(hp).add((lo * steps + t - 1) * hsz), (m - 1) * steps * hsz + hsz);
-                    gemm_packed_st(false, m, hprev, steps * hsz, whh_packed, T::one(), gt, steps * g4);
+                    recur(m, hprev, steps * hsz, gt, steps * g4);
                 } else if let Some(h0s) = h0s {
-                    gemm_packed_st(false, m, &h0s[lo * hsz..hi * hsz], hsz, whh_packed, T::one(), gt, steps * g4);
+                    recur(m, &h0s[lo * hsz..hi * hsz], hsz, gt, steps * g4);
                 }
             }
             // Activations and cell update, row by row.
@@ -125,6 +166,25 @@ pub fn lstm_forward<T: Act>(
         }
     });
     copy_last([h_last, c_last], [hs, cs], [h0s, c0s], bsz, steps, hsz);
+}
+
+/// `v` as f32 when `T` is f32.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn as_f32<T: 'static>(v: &[T]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
+}
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })
+}
+
+/// Whether every sequence of `x` `[B, T, I]` has the same input (bit for bit) at every step.
+fn constant_in_time<T: Act>(x: &[T], bsz: usize, steps: usize, isz: usize) -> bool {
+    x.chunks_exact(steps * isz).take(bsz).all(|seq| {
+        let (first, rest) = seq.split_at(isz);
+        rest.chunks_exact(isz).all(|row| row.iter().zip(first).all(|(&a, &b)| Real::to_f64(a).to_bits() == Real::to_f64(b).to_bits()))
+    })
 }
 
 /// `h_last`/`c_last` = the state after the last step (the initial state when `T = 0`).

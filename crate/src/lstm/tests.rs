@@ -285,3 +285,37 @@ fn rejects_bad_weight_shape() {
         cache.out(),
     );
 }
+
+/// An input that is the same at every step (the repeat decoder's z) has its projection computed
+/// once per sequence and copied: the states equal, bit for bit, those of the full product (an
+/// input equal up to its last step, where the full product runs, gives the same steps before it),
+/// for batches of 1 and 3, with and without an initial state.
+#[test]
+fn constant_input_gives_the_bits_of_the_full_product() {
+    for (b, init) in [(1, false), (1, true), (3, true)] {
+        let s = Setup { b, t: 6, i: 5, h: 7, lengths: None, init, dh_seq: false };
+        let mut p: Vec<Vec<f32>> = params(&s, 40 + b as u64).iter().map(|v| v.iter().map(|&x| x as f32).collect()).collect();
+        for seq in 0..b {
+            for t in 1..s.t {
+                for k in 0..s.i {
+                    p[0][(seq * s.t + t) * s.i + k] = p[0][seq * s.t * s.i + k];
+                }
+            }
+        }
+        let constant = forward(&s, &p);
+        let mut q = p.clone();
+        for seq in 0..b {
+            q[0][(seq * s.t + s.t - 1) * s.i] += 0.5; // the last step differs: the full product
+        }
+        let full = forward(&s, &q);
+        for seq in 0..b {
+            for t in 0..s.t - 1 {
+                for j in 0..s.h {
+                    let k = (seq * s.t + t) * s.h + j;
+                    assert_eq!(constant.h_seq.as_slice().unwrap()[k].to_bits(), full.h_seq.as_slice().unwrap()[k].to_bits(), "b={b} seq {seq} t {t}");
+                    assert_eq!(constant.c_seq.as_slice().unwrap()[k].to_bits(), full.c_seq.as_slice().unwrap()[k].to_bits());
+                }
+            }
+        }
+    }
+}
