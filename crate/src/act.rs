@@ -27,6 +27,33 @@ pub trait Act: Real {
     fn act_tanh(x: Self) -> Self;
     /// `exp(x)` (overflows to `inf` above `ln(MAX)`, underflows gradually to 0).
     fn act_exp(x: Self) -> Self;
+
+    /// `x[i] = sigmoid(x[i])` (the slice loops below; f32 on x86-64 runs them compiled for AVX2
+    /// when the GEMM kernel is not the portable one: the same operations, so the same bits).
+    #[inline]
+    fn sigmoid_slice(x: &mut [Self]) {
+        x.iter_mut().for_each(|v| *v = Self::act_sigmoid(*v));
+    }
+    /// `x[i] = tanh(x[i])`.
+    #[inline]
+    fn tanh_slice(x: &mut [Self]) {
+        x.iter_mut().for_each(|v| *v = Self::act_tanh(*v));
+    }
+    /// `y[i] = sigmoid(x[i])` (same lengths).
+    #[inline]
+    fn sigmoid_into(x: &[Self], y: &mut [Self]) {
+        y.iter_mut().zip(x).for_each(|(o, &v)| *o = Self::act_sigmoid(v));
+    }
+    /// `y[i] = tanh(x[i])` (same lengths).
+    #[inline]
+    fn tanh_into(x: &[Self], y: &mut [Self]) {
+        y.iter_mut().zip(x).for_each(|(o, &v)| *o = Self::act_tanh(v));
+    }
+    /// `x[i] = exp(x[i])`.
+    #[inline]
+    fn exp_slice(x: &mut [Self]) {
+        x.iter_mut().for_each(|v| *v = Self::act_exp(*v));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,6 +149,56 @@ pub fn tanh_f32(x: f32) -> f32 {
     f32::from_bits(r.to_bits() | sign)
 }
 
+/// The f32 slice loops compiled for AVX2 (x86-64): 8 lanes instead of SSE2's 4. Rust does not
+/// contract `a * b + c` into a fused multiply-add, so the bits equal the baseline loops'.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{exp_f32, sigmoid_f32, tanh_f32};
+
+    /// Whether to use them: the CPU has AVX2 and the GEMM kernel is not forced to the portable one
+    /// (`LSTM_VAE_ISA=portable` keeps every loop on the baseline).
+    #[inline]
+    pub(super) fn enabled() -> bool {
+        crate::gemm::isa() != crate::gemm::Isa::Portable && std::arch::is_x86_feature_detected!("avx2")
+    }
+
+    macro_rules! inplace {
+        ($name:ident, $f:ident) => {
+            #[target_feature(enable = "avx2")]
+            pub(super) unsafe fn $name(x: &mut [f32]) {
+                x.iter_mut().for_each(|v| *v = $f(*v));
+            }
+        };
+    }
+    macro_rules! into {
+        ($name:ident, $f:ident) => {
+            #[target_feature(enable = "avx2")]
+            pub(super) unsafe fn $name(x: &[f32], y: &mut [f32]) {
+                y.iter_mut().zip(x).for_each(|(o, &v)| *o = $f(v));
+            }
+        };
+    }
+    inplace!(sigmoid_slice, sigmoid_f32);
+    inplace!(tanh_slice, tanh_f32);
+    inplace!(exp_slice, exp_f32);
+    into!(sigmoid_into, sigmoid_f32);
+    into!(tanh_into, tanh_f32);
+}
+
+/// Runs `$avx2` (an `avx2` function) when enabled, else the baseline `$body`.
+macro_rules! multiversion {
+    ($avx2:expr, $body:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if avx2::enabled() {
+                // SAFETY: the CPU has AVX2 (checked by `enabled`).
+                return unsafe { $avx2 };
+            }
+        }
+        $body
+    }};
+}
+
 impl Act for f32 {
     #[inline(always)]
     fn act_sigmoid(x: f32) -> f32 {
@@ -134,6 +211,26 @@ impl Act for f32 {
     #[inline(always)]
     fn act_exp(x: f32) -> f32 {
         exp_f32(x)
+    }
+    #[inline]
+    fn sigmoid_slice(x: &mut [f32]) {
+        multiversion!(avx2::sigmoid_slice(x), x.iter_mut().for_each(|v| *v = sigmoid_f32(*v)))
+    }
+    #[inline]
+    fn tanh_slice(x: &mut [f32]) {
+        multiversion!(avx2::tanh_slice(x), x.iter_mut().for_each(|v| *v = tanh_f32(*v)))
+    }
+    #[inline]
+    fn sigmoid_into(x: &[f32], y: &mut [f32]) {
+        multiversion!(avx2::sigmoid_into(x, y), y.iter_mut().zip(x).for_each(|(o, &v)| *o = sigmoid_f32(v)))
+    }
+    #[inline]
+    fn tanh_into(x: &[f32], y: &mut [f32]) {
+        multiversion!(avx2::tanh_into(x, y), y.iter_mut().zip(x).for_each(|(o, &v)| *o = tanh_f32(v)))
+    }
+    #[inline]
+    fn exp_slice(x: &mut [f32]) {
+        multiversion!(avx2::exp_slice(x), x.iter_mut().for_each(|v| *v = exp_f32(*v)))
     }
 }
 
@@ -160,43 +257,33 @@ impl Act for f64 {
 /// `x[i] = sigmoid(x[i])`.
 #[inline]
 pub fn sigmoid_inplace<T: Act>(x: &mut [T]) {
-    for v in x.iter_mut() {
-        *v = T::act_sigmoid(*v);
-    }
+    T::sigmoid_slice(x)
 }
 
 /// `y[i] = sigmoid(x[i])`; panics if the lengths differ.
 #[inline]
 pub fn sigmoid<T: Act>(x: &[T], y: &mut [T]) {
     assert_eq!(x.len(), y.len(), "sigmoid: x has {} elements, y has {}", x.len(), y.len());
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = T::act_sigmoid(v);
-    }
+    T::sigmoid_into(x, y)
 }
 
 /// `x[i] = tanh(x[i])`.
 #[inline]
 pub fn tanh_inplace<T: Act>(x: &mut [T]) {
-    for v in x.iter_mut() {
-        *v = T::act_tanh(*v);
-    }
+    T::tanh_slice(x)
 }
 
 /// `y[i] = tanh(x[i])`; panics if the lengths differ.
 #[inline]
 pub fn tanh<T: Act>(x: &[T], y: &mut [T]) {
     assert_eq!(x.len(), y.len(), "tanh: x has {} elements, y has {}", x.len(), y.len());
-    for (o, &v) in y.iter_mut().zip(x) {
-        *o = T::act_tanh(v);
-    }
+    T::tanh_into(x, y)
 }
 
 /// `x[i] = exp(x[i])`.
 #[inline]
 pub fn exp_inplace<T: Act>(x: &mut [T]) {
-    for v in x.iter_mut() {
-        *v = T::act_exp(*v);
-    }
+    T::exp_slice(x)
 }
 
 #[cfg(test)]
@@ -346,6 +433,27 @@ mod tests {
         exp_inplace(&mut z);
         for i in 0..x.len() {
             assert_eq!(z[i].to_bits(), exp_f32(x[i]).to_bits());
+        }
+        // the baseline loops give the same bits as the AVX2 ones (x86-64)
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let odd: Vec<f32> = x.iter().map(|v| v * 3.7 + 0.01).chain([f32::NAN, f32::INFINITY, -0.0, 1e-30, -95.0]).collect();
+            for (name, f, g) in [
+                ("sigmoid", sigmoid_f32 as fn(f32) -> f32, avx2::sigmoid_slice as unsafe fn(&mut [f32])),
+                ("tanh", tanh_f32, avx2::tanh_slice),
+                ("exp", exp_f32, avx2::exp_slice),
+            ] {
+                let mut v = odd.clone();
+                unsafe { g(&mut v) };
+                for (a, &b) in v.iter().zip(&odd) {
+                    assert_eq!(a.to_bits(), f(b).to_bits(), "{name}({b}) AVX2 vs baseline");
+                }
+            }
+            let mut y2 = vec![0.0; odd.len()];
+            unsafe { avx2::tanh_into(&odd, &mut y2) };
+            assert!(y2.iter().zip(&odd).all(|(a, &b)| a.to_bits() == tanh_f32(b).to_bits()));
+            unsafe { avx2::sigmoid_into(&odd, &mut y2) };
+            assert!(y2.iter().zip(&odd).all(|(a, &b)| a.to_bits() == sigmoid_f32(b).to_bits()));
         }
         let xd: Vec<f64> = x.iter().map(|&v| v as f64).collect();
         let mut yd = vec![0.0; xd.len()];

@@ -193,7 +193,7 @@ fn every_kernel_is_bit_identical_for_any_thread_count() {
     let _g = crate::testutil::THREADS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     for isa in isas() {
-        for &(m, n, k, ta) in &[(67, 515, 300, false), (1000, 40, 70, false), (333, 100, 90, true)] {
+        for &(m, n, k, ta) in &[(67, 515, 300, false), (1000, 40, 70, false), (333, 100, 90, true), (1031, 20, 300, true)] {
             let g = if ta { Gemm::tn(m, n, k) } else { Gemm::nn(m, n, k) };
             let a = rand_f32(&mut rng, m * k);
             let b = rand_f32(&mut rng, k * n);
