@@ -192,242 +192,71 @@ pub fn take_parallel_regions() -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kernels (see crate/src/bindings.rs for what each computes)
+// Kernels (see crate/src/bindings.rs for what each computes): one wrapper each, under the binding's
+// name, taking JavaScript's numbers (sizes and addresses as i64, f32 as f64) and converting each
+// argument to the type the binding takes (`Abi`).
 
-#[napi(js_name = "sgemm")]
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(ta: bool, tb: bool, m: i64, n: i64, k: i64, alpha: f64, a: i64, lda: i64, b: i64, ldb: i64, beta: f64, c: i64, ldc: i64) {
-    abi::sgemm(
-        ta,
-        tb,
-        m as usize,
-        n as usize,
-        k as usize,
-        alpha as f32,
-        a as usize,
-        lda as usize,
-        b as usize,
-        ldb as usize,
-        beta as f32,
-        c as usize,
-        ldc as usize,
-    )
+/// A JavaScript-side argument converted to the binding's type.
+trait Abi<T> {
+    fn abi(self) -> T;
+}
+impl Abi<usize> for i64 {
+    #[inline(always)]
+    fn abi(self) -> usize {
+        self as usize
+    }
+}
+impl Abi<f32> for f64 {
+    #[inline(always)]
+    fn abi(self) -> f32 {
+        self as f32
+    }
+}
+impl<T> Abi<T> for T {
+    #[inline(always)]
+    fn abi(self) -> T {
+        self
+    }
 }
 
-#[napi(js_name = "lstm_forward")]
-#[allow(clippy::too_many_arguments)]
-pub fn lstm_forward(
-    b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, b_ih: i64, b_hh: i64, h0: i64, c0: i64, h_seq: i64,
-    c_seq: i64, gates: i64, h_last: i64, c_last: i64,
-) {
-    abi::lstm_forward(
-        b as usize,
-        t as usize,
-        i as usize,
-        h as usize,
-        x as usize,
-        lengths as usize,
-        w_ih as usize,
-        w_hh as usize,
-        b_ih as usize,
-        b_hh as usize,
-        h0 as usize,
-        c0 as usize,
-        h_seq as usize,
-        c_seq as usize,
-        gates as usize,
-        h_last as usize,
-        c_last as usize,
-    )
+macro_rules! kernels {
+    ($($js:tt $name:ident($($arg:ident: $ty:ident),*) $(-> $ret:ident)?;)*) => {$(
+        #[napi(js_name = $js)]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
+            abi::$name($(Abi::abi($arg)),*)
+        }
+    )*};
 }
 
-#[napi(js_name = "lstm_backward")]
-#[allow(clippy::too_many_arguments)]
-pub fn lstm_backward(
-    b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, h0: i64, c0: i64, h_seq: i64, c_seq: i64, gates: i64,
-    dh_seq: i64, dh_last: i64, dc_last: i64, dx: i64, dh0: i64, dc0: i64, dw_ih: i64, dw_hh: i64, db_ih: i64, db_hh: i64,
-) {
-    abi::lstm_backward(
-        b as usize,
-        t as usize,
-        i as usize,
-        h as usize,
-        x as usize,
-        lengths as usize,
-        w_ih as usize,
-        w_hh as usize,
-        h0 as usize,
-        c0 as usize,
-        h_seq as usize,
-        c_seq as usize,
-        gates as usize,
-        dh_seq as usize,
-        dh_last as usize,
-        dc_last as usize,
-        dx as usize,
-        dh0 as usize,
-        dc0 as usize,
-        dw_ih as usize,
-        dw_hh as usize,
-        db_ih as usize,
-        db_hh as usize,
-    )
-}
-
-#[napi(js_name = "linear_forward")]
-pub fn linear_forward(n: i64, i: i64, o: i64, x: i64, w: i64, bias: i64, y: i64) {
-    abi::linear_forward(n as usize, i as usize, o as usize, x as usize, w as usize, bias as usize, y as usize)
-}
-
-#[napi(js_name = "linear_backward")]
-#[allow(clippy::too_many_arguments)]
-pub fn linear_backward(n: i64, i: i64, o: i64, x: i64, w: i64, dy: i64, dx: i64, dw: i64, db: i64) {
-    abi::linear_backward(n as usize, i as usize, o as usize, x as usize, w as usize, dy as usize, dx as usize, dw as usize, db as usize)
-}
-
-#[napi(js_name = "tanh_forward")]
-pub fn tanh_forward(n: i64, x: i64, y: i64) {
-    abi::tanh_forward(n as usize, x as usize, y as usize)
-}
-
-#[napi(js_name = "tanh_backward")]
-pub fn tanh_backward(n: i64, y: i64, dy: i64, dx: i64) {
-    abi::tanh_backward(n as usize, y as usize, dy as usize, dx as usize)
-}
-
-#[napi(js_name = "embedding_forward")]
-pub fn embedding_forward(n: i64, v: i64, e: i64, idp: i64, w: i64, out: i64) {
-    abi::embedding_forward(n as usize, v as usize, e as usize, idp as usize, w as usize, out as usize)
-}
-
-#[napi(js_name = "embedding_backward")]
-pub fn embedding_backward(n: i64, v: i64, e: i64, idp: i64, dout: i64, dw: i64) {
-    abi::embedding_backward(n as usize, v as usize, e as usize, idp as usize, dout as usize, dw as usize)
-}
-
-#[napi(js_name = "reparameterize")]
-pub fn reparameterize(b: i64, z: i64, mu: i64, logvar: i64, eps: i64, out: i64) {
-    abi::reparameterize(b as usize, z as usize, mu as usize, logvar as usize, eps as usize, out as usize)
-}
-
-#[napi(js_name = "reparameterize_backward")]
-pub fn reparameterize_backward(b: i64, z: i64, logvar: i64, eps: i64, dz: i64, dmu: i64, dlogvar: i64) {
-    abi::reparameterize_backward(b as usize, z as usize, logvar as usize, eps as usize, dz as usize, dmu as usize, dlogvar as usize)
-}
-
-#[napi(js_name = "repeat_time")]
-pub fn repeat_time(b: i64, t: i64, z: i64, zp: i64, out: i64) {
-    abi::repeat_time(b as usize, t as usize, z as usize, zp as usize, out as usize)
-}
-
-#[napi(js_name = "repeat_time_backward")]
-pub fn repeat_time_backward(b: i64, t: i64, z: i64, dout: i64, dz: i64) {
-    abi::repeat_time_backward(b as usize, t as usize, z as usize, dout as usize, dz as usize)
-}
-
-#[napi(js_name = "concat_time_latent")]
-pub fn concat_time_latent(b: i64, t: i64, e: i64, z: i64, ep: i64, zp: i64, out: i64) {
-    abi::concat_time_latent(b as usize, t as usize, e as usize, z as usize, ep as usize, zp as usize, out as usize)
-}
-
-#[napi(js_name = "concat_time_latent_backward")]
-pub fn concat_time_latent_backward(b: i64, t: i64, e: i64, z: i64, dout: i64, de: i64, dz: i64) {
-    abi::concat_time_latent_backward(b as usize, t as usize, e as usize, z as usize, dout as usize, de as usize, dz as usize)
-}
-
-#[napi(js_name = "gaussian_kl")]
-#[allow(clippy::too_many_arguments)]
-pub fn gaussian_kl(b: i64, z: i64, mu: i64, logvar: i64, free_bits: f64, scale: f64, dmu: i64, dlogvar: i64) -> f64 {
-    abi::gaussian_kl(b as usize, z as usize, mu as usize, logvar as usize, free_bits as f32, scale as f32, dmu as usize, dlogvar as usize)
-}
-
-#[napi(js_name = "gaussian_kl_per_sequence")]
-pub fn gaussian_kl_per_sequence(b: i64, z: i64, mu: i64, logvar: i64, out: i64) {
-    abi::gaussian_kl_per_sequence(b as usize, z as usize, mu as usize, logvar as usize, out as usize)
-}
-
-#[napi(js_name = "mse_recon")]
-#[allow(clippy::too_many_arguments)]
-pub fn mse_recon(b: i64, t: i64, d: i64, x: i64, y: i64, lengths: i64, scale: f64, dy: i64) -> f64 {
-    abi::mse_recon(b as usize, t as usize, d as usize, x as usize, y as usize, lengths as usize, scale as f32, dy as usize)
-}
-
-#[napi(js_name = "mse_per_sequence")]
-pub fn mse_per_sequence(b: i64, t: i64, d: i64, x: i64, y: i64, lengths: i64, out: i64) {
-    abi::mse_per_sequence(b as usize, t as usize, d as usize, x as usize, y as usize, lengths as usize, out as usize)
-}
-
-#[napi(js_name = "softmax_xent")]
-#[allow(clippy::too_many_arguments)]
-pub fn softmax_xent(b: i64, t: i64, v: i64, logits: i64, targets: i64, lengths: i64, scale: f64, dlogits: i64) -> f64 {
-    abi::softmax_xent(
-        b as usize,
-        t as usize,
-        v as usize,
-        logits as usize,
-        targets as usize,
-        lengths as usize,
-        scale as f32,
-        dlogits as usize,
-    )
-}
-
-#[napi(js_name = "copy_strided")]
-pub fn copy_strided(rows: i64, cols: i64, src: i64, src_stride: i64, dst: i64, dst_stride: i64) {
-    abi::copy_strided(rows as usize, cols as usize, src as usize, src_stride as usize, dst as usize, dst_stride as usize)
-}
-
-#[napi(js_name = "add_inplace")]
-pub fn add_inplace(n: i64, dst: i64, src: i64) {
-    abi::add_inplace(n as usize, dst as usize, src as usize)
-}
-
-#[napi(js_name = "sgd_step")]
-#[allow(clippy::too_many_arguments)]
-pub fn sgd_step(
-    n: i64, p: i64, g: i64, buf: i64, lr: f64, momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64, first_step: bool,
-) {
-    abi::sgd_step(n as usize, p as usize, g as usize, buf as usize, lr, momentum, dampening, nesterov, weight_decay, first_step)
-}
-
-#[napi(js_name = "rmsprop_step")]
-#[allow(clippy::too_many_arguments)]
-pub fn rmsprop_step(
-    n: i64, p: i64, g: i64, square_avg: i64, lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64, momentum_buf: i64,
-) {
-    abi::rmsprop_step(
-        n as usize,
-        p as usize,
-        g as usize,
-        square_avg as usize,
-        lr,
-        alpha,
-        eps,
-        weight_decay,
-        momentum,
-        momentum_buf as usize,
-    )
-}
-
-#[napi(js_name = "adam_step")]
-#[allow(clippy::too_many_arguments)]
-pub fn adam_step(
-    n: i64, p: i64, g: i64, m: i64, v: i64, step: u32, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, decoupled: bool,
-) {
-    abi::adam_step(n as usize, p as usize, g as usize, m as usize, v as usize, step, lr, beta1, beta2, eps, weight_decay, decoupled)
-}
-
-#[napi(js_name = "global_norm")]
-pub fn global_norm(n: i64, g: i64) -> f64 {
-    abi::global_norm(n as usize, g as usize)
-}
-
-#[napi(js_name = "scale_inplace")]
-pub fn scale_inplace(n: i64, g: i64, factor: f64) {
-    abi::scale_inplace(n as usize, g as usize, factor)
-}
-
-#[napi(js_name = "all_finite")]
-pub fn all_finite(n: i64, p: i64) -> bool {
-    abi::all_finite(n as usize, p as usize)
+#[rustfmt::skip]
+kernels! {
+    "sgemm" sgemm(ta: bool, tb: bool, m: i64, n: i64, k: i64, alpha: f64, a: i64, lda: i64, b: i64, ldb: i64, beta: f64, c: i64, ldc: i64);
+    "lstm_forward" lstm_forward(b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, b_ih: i64, b_hh: i64, h0: i64, c0: i64, h_seq: i64, c_seq: i64, gates: i64, h_last: i64, c_last: i64);
+    "lstm_backward" lstm_backward(b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, h0: i64, c0: i64, h_seq: i64, c_seq: i64, gates: i64, dh_seq: i64, dh_last: i64, dc_last: i64, dx: i64, dh0: i64, dc0: i64, dw_ih: i64, dw_hh: i64, db_ih: i64, db_hh: i64);
+    "linear_forward" linear_forward(n: i64, i: i64, o: i64, x: i64, w: i64, bias: i64, y: i64);
+    "linear_backward" linear_backward(n: i64, i: i64, o: i64, x: i64, w: i64, dy: i64, dx: i64, dw: i64, db: i64);
+    "tanh_forward" tanh_forward(n: i64, x: i64, y: i64);
+    "tanh_backward" tanh_backward(n: i64, y: i64, dy: i64, dx: i64);
+    "embedding_forward" embedding_forward(n: i64, v: i64, e: i64, idp: i64, w: i64, out: i64);
+    "embedding_backward" embedding_backward(n: i64, v: i64, e: i64, idp: i64, dout: i64, dw: i64);
+    "reparameterize" reparameterize(b: i64, z: i64, mu: i64, logvar: i64, eps: i64, out: i64);
+    "reparameterize_backward" reparameterize_backward(b: i64, z: i64, logvar: i64, eps: i64, dz: i64, dmu: i64, dlogvar: i64);
+    "repeat_time" repeat_time(b: i64, t: i64, z: i64, zp: i64, out: i64);
+    "repeat_time_backward" repeat_time_backward(b: i64, t: i64, z: i64, dout: i64, dz: i64);
+    "concat_time_latent" concat_time_latent(b: i64, t: i64, e: i64, z: i64, ep: i64, zp: i64, out: i64);
+    "concat_time_latent_backward" concat_time_latent_backward(b: i64, t: i64, e: i64, z: i64, dout: i64, de: i64, dz: i64);
+    "gaussian_kl" gaussian_kl(b: i64, z: i64, mu: i64, logvar: i64, free_bits: f64, scale: f64, dmu: i64, dlogvar: i64) -> f64;
+    "gaussian_kl_per_sequence" gaussian_kl_per_sequence(b: i64, z: i64, mu: i64, logvar: i64, out: i64);
+    "mse_recon" mse_recon(b: i64, t: i64, d: i64, x: i64, y: i64, lengths: i64, scale: f64, dy: i64) -> f64;
+    "mse_per_sequence" mse_per_sequence(b: i64, t: i64, d: i64, x: i64, y: i64, lengths: i64, out: i64);
+    "softmax_xent" softmax_xent(b: i64, t: i64, v: i64, logits: i64, targets: i64, lengths: i64, scale: f64, dlogits: i64) -> f64;
+    "copy_strided" copy_strided(rows: i64, cols: i64, src: i64, src_stride: i64, dst: i64, dst_stride: i64);
+    "add_inplace" add_inplace(n: i64, dst: i64, src: i64);
+    "sgd_step" sgd_step(n: i64, p: i64, g: i64, buf: i64, lr: f64, momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64, first_step: bool);
+    "rmsprop_step" rmsprop_step(n: i64, p: i64, g: i64, square_avg: i64, lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64, momentum_buf: i64);
+    "adam_step" adam_step(n: i64, p: i64, g: i64, m: i64, v: i64, step: u32, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, decoupled: bool);
+    "global_norm" global_norm(n: i64, g: i64) -> f64;
+    "scale_inplace" scale_inplace(n: i64, g: i64, factor: f64);
+    "all_finite" all_finite(n: i64, p: i64) -> bool;
 }
