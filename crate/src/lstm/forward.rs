@@ -2,10 +2,10 @@
 
 use super::types::{LstmOut, MIN_LEN, PAR_MIN_LOOP};
 use crate::act::{sigmoid_inplace, tanh, tanh_inplace, Act};
-use crate::real::Real;
 use crate::check::{check_lengths, dims_eq};
 use crate::gemm::{gemm, gemm_packed_st, Gemm, PackedB};
 use crate::par::SendPtr;
+use crate::real::Real;
 use crate::util::{contig, mut_slice, par_rows, ptr, sl, work};
 use ndarray::{ArrayView1, ArrayView2, ArrayView3, ArrayViewMut2};
 
@@ -96,29 +96,19 @@ pub fn lstm_forward<T: Act>(
         gemm(Gemm::nt(bsz * steps, g4, isz), T::one(), xs, wih, T::one(), gs);
     }
 
-    // W_hhᵀ packed once for every step's recurrent GEMM; a batch of one in the wasm SIMD builds
-    // runs its recurrence without the GEMM's padding (`row`: the same arithmetic).
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let row = (bsz == 1 && hsz <= super::row::MAX_H)
-        .then(|| as_f32(whh).map(|w| super::row::RowRecurrence::new(w, hsz)))
-        .flatten();
+    // W_hhᵀ packed once for every step's recurrent GEMM; a batch of one (f32) runs its recurrence
+    // without the GEMM's padding (`row`: the same arithmetic)
+    let row = (bsz == 1 && hsz <= super::row::MAX_H).then(|| as_f32(whh).map(|w| super::row::RowRecurrence::new(w, hsz))).flatten();
     let mut whh_packed = PackedB::new();
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let pack = row.is_none();
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    let pack = true;
-    if pack {
+    if row.is_none() {
         whh_packed.pack(true, hsz, g4, whh, hsz);
     }
     let whh_packed = &whh_packed;
     // h_{t-1} · W_hhᵀ added to the gates of `m` rows (strided by `lda` / `ldc`)
-    let recur = |m: usize, h: &[T], lda: usize, g: &mut [T], ldc: usize| {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if let Some(r) = &row {
-            r.apply(as_f32(h).unwrap(), as_f32_mut(g).unwrap());
-            return;
-        }
-        gemm_packed_st(false, m, h, lda, whh_packed, T::one(), g, ldc);
+    let recur = |m: usize, h: &[T], lda: usize, g: &mut [T], ldc: usize| match &row {
+        // `row` exists only when T is f32
+        Some(r) => r.apply(as_f32(h).unwrap(), as_f32_mut(g).unwrap()),
+        None => gemm_packed_st(false, m, h, lda, whh_packed, T::one(), g, ldc),
     };
 
     let gp = SendPtr(gs.as_mut_ptr());
@@ -169,11 +159,10 @@ pub fn lstm_forward<T: Act>(
 }
 
 /// `v` as f32 when `T` is f32.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn as_f32<T: 'static>(v: &[T]) -> Option<&[f32]> {
-    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()).then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts(v.as_ptr() as *const f32, v.len()) })
 }
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
     (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
         .then(|| unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len()) })

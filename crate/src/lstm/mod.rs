@@ -17,11 +17,10 @@
 //! bit-identical for any number of threads. Nothing is allocated inside the time loop.
 //!
 //! Files: `types` (the argument and result structs, the backward workspace), `forward`,
-//! `backward`, `row` (the recurrence of a batch of one in the wasm SIMD builds).
+//! `backward`, `row` (the recurrence of a batch of one).
 
 mod backward;
 mod forward;
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod row;
 #[cfg(test)]
 mod tests;

@@ -312,9 +312,36 @@ fn constant_input_gives_the_bits_of_the_full_product() {
             for t in 0..s.t - 1 {
                 for j in 0..s.h {
                     let k = (seq * s.t + t) * s.h + j;
-                    assert_eq!(constant.h_seq.as_slice().unwrap()[k].to_bits(), full.h_seq.as_slice().unwrap()[k].to_bits(), "b={b} seq {seq} t {t}");
+                    assert_eq!(
+                        constant.h_seq.as_slice().unwrap()[k].to_bits(),
+                        full.h_seq.as_slice().unwrap()[k].to_bits(),
+                        "b={b} seq {seq} t {t}"
+                    );
                     assert_eq!(constant.c_seq.as_slice().unwrap()[k].to_bits(), full.c_seq.as_slice().unwrap()[k].to_bits());
                 }
+            }
+        }
+    }
+}
+
+/// The recurrence of a batch of one (`row`) gives, with every GEMM kernel this CPU has, the bits
+/// of the GEMM it replaces (`g + h · W_hhᵀ` with W_hh `[4H, H]`), for hidden sizes with and
+/// without partial vectors.
+#[test]
+fn row_recurrence_equals_the_gemm_with_every_kernel() {
+    use crate::gemm::{gemm_with_isa, Gemm, Isa};
+    let mut r = rng(77);
+    for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
+        for h in [1usize, 3, 8, 17, 32, 64, 100, 256] {
+            let w: Vec<f32> = rand_vec(&mut r, 4 * h * h, 0.6).iter().map(|&v| v as f32).collect();
+            let hp: Vec<f32> = rand_vec(&mut r, h, 1.0).iter().map(|&v| v as f32).collect();
+            let g0: Vec<f32> = rand_vec(&mut r, 4 * h, 1.0).iter().map(|&v| v as f32).collect();
+            let mut want = g0.clone();
+            gemm_with_isa(isa, Gemm::nt(1, 4 * h, h), 1.0, &hp, &w, 1.0, &mut want, false);
+            let mut got = g0.clone();
+            super::row::RowRecurrence::with_isa(&w, h, isa).apply(&hp, &mut got);
+            for j in 0..4 * h {
+                assert_eq!(got[j].to_bits(), want[j].to_bits(), "{}: H={h} j={j}: {} vs {}", isa.name(), got[j], want[j]);
             }
         }
     }
