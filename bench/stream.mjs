@@ -6,7 +6,9 @@
 //   - throughput (rows/s over the measured pushes) and latency per push (median, p99, max), after the warm-up
 //     (`delay` rows, which reconstruct no window, then 200 rows); beside it the batch score's cost per row
 //     (det.score over the same rows) for reference.
-// Usage: node bench/stream.mjs [--rows=N] [--threads=1,2] [--features=1,4] [--no-chromium] [--no-write]
+// Usage: node bench/stream.mjs [--rows=N] [--threads=1,2] [--features=1,4] [--builds=default,relaxed-mt] [--no-chromium] [--no-write]
+// Node runs each configuration with each of --builds ('default': what init() chooses, the native backend where it is
+// built; a build already measured under another name is not repeated).
 // Chromium (headless, cross-origin-isolated page, each job in a fresh module Worker: bench/browser/stream-worker.mjs)
 // runs the same jobs after Node; it is skipped with the reason when it cannot start.
 // Writes bench/results/stream-latest.json and stream-latest.md, and prints the table.
@@ -24,7 +26,7 @@ const opt = (name, dflt) => argv.find((a) => a.startsWith(`--${name}=`))?.split(
 if (argv[0] === '--child') {
   const job = JSON.parse(argv[1]);
   const pkg = await import(`${root}/dist/index.node.js`);
-  const info = await pkg.init({ threads: job.threads });
+  const info = await pkg.init(job.build ? { threads: job.threads, build: job.build } : { threads: job.threads });
   const cpuNow = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
@@ -75,23 +77,26 @@ const threadList = opt('threads', '1,2').split(',').map(Number);
 const featureList = opt('features', '1,4').split(',').map(Number);
 const nodeFlags = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
 const results = [];
+const buildList = opt('builds', 'default,relaxed-mt').split(',');
 for (const features of featureList) {
   for (const threads of threadList) {
-    console.error(`bench:stream: ${features} feature${features > 1 ? 's' : ''}, ${threads} thread${threads > 1 ? 's' : ''} …`);
-    const r = spawnSync(
-      process.execPath,
-      [...nodeFlags, fileURLToPath(import.meta.url), '--child', JSON.stringify({ features, threads, rows })],
-      {
+    for (const build of buildList) {
+      if (results.some((r) => r.features === features && r.threads === threads && r.build === build)) continue;
+      console.error(
+        `bench:stream: ${features} feature${features > 1 ? 's' : ''}, ${threads} thread${threads > 1 ? 's' : ''}, build ${build} …`,
+      );
+      const job = { features, threads, rows, ...(build === 'default' ? {} : { build }) };
+      const r = spawnSync(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
         encoding: 'utf8',
         timeout: 10 * 60_000,
-      },
-    );
-    const line = r.stdout?.split('\n').find((l) => l.startsWith('@@stream '));
-    if (!line) {
-      console.error(`bench:stream: failed (${r.status}): ${r.stderr}`);
-      continue;
+      });
+      const line = r.stdout?.split('\n').find((l) => l.startsWith('@@stream '));
+      if (!line) {
+        console.error(`bench:stream: failed (${r.status}): ${r.stderr}`);
+        continue;
+      }
+      results.push({ ...JSON.parse(line.slice('@@stream '.length)), runtime: `Node ${process.versions.node}` });
     }
-    results.push({ ...JSON.parse(line.slice('@@stream '.length)), runtime: `Node ${process.versions.node}` });
   }
 }
 if (!argv.includes('--no-chromium')) {
