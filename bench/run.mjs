@@ -19,7 +19,8 @@
 //     relaxed-mt, PyTorch) at M and L, training, 1 and 2 threads, medians over the rounds.
 //
 // Usage: node bench/run.mjs [--quick] [--runtimes=node20,node22,bun,deno,chromium,firefox] [--configs=S,M,L]
-//                           [--no-kernels] [--no-tfjs] [--no-torch] [--rounds=n] [--no-write] [--tfjs-cores-shim]
+//                           [--no-kernels] [--no-tfjs] [--no-torch] [--rounds=n] [--versus] [--no-write] [--tfjs-cores-shim]
+// --versus: only the 'lstm-vae vs PyTorch' rounds (in the reference runtime).
 // Needs dist/ (`npx tsup`) and build/wasm/ (`npm run build:wasm`). Writes bench/results/<date>.json,
 // bench/results/latest.json, latest.md (tables, ratios to TF.js wasm hand-tuned of the same run)
 // and latest.svg (bar chart), and prints the tables. Progress goes to stderr.
@@ -48,6 +49,7 @@ const configs = (opt('configs') ?? (quick ? 'S,M' : 'S,M,L')).split(',');
 const wantRuntimes = opt('runtimes')?.split(',');
 const withTfjs = !argv.includes('--no-tfjs');
 const withTorch = !argv.includes('--no-torch');
+const versusOnly = argv.includes('--versus');
 // Browsers: lift TF.js wasm's thread cap of hardwareConcurrency / 2 (see bench/browser/tfjs-worker.mjs).
 const coresShim = argv.includes('--tfjs-cores-shim');
 const tStart = Date.now();
@@ -98,6 +100,7 @@ const BROWSER_IDS = ['chromium', 'firefox'];
 
 /** The jobs of one runtime. The reference runtime (this node) runs the slow TF.js cells too. */
 function plan(rt) {
+  if (versusOnly) return [];
   const ref = rt === REFERENCE;
   const browser = BROWSER_IDS.includes(rt);
   const jobs = [];
@@ -287,7 +290,7 @@ function runChild(rt, job) {
 const t0 = Date.now();
 
 // 1. Kernels, in this process (Node 20 with relaxed SIMD)
-if (!argv.includes('--no-kernels') && (!wantRuntimes || wantRuntimes.includes(REFERENCE))) {
+if (!argv.includes('--no-kernels') && !versusOnly && (!wantRuntimes || wantRuntimes.includes(REFERENCE))) {
   log('kernels: matmul per build, peak loop, sgemm at the LSTM shapes');
   const { matmulSection, lstmGemmSection, scalingSection, matrixmultiplySection, lstmLayerSection, disposeRaw } = await import(
     './lib/kernels.mjs'
@@ -310,7 +313,7 @@ if (!argv.includes('--no-kernels') && (!wantRuntimes || wantRuntimes.includes(RE
 }
 
 // The two TF.js variants compute the same loss and gradients (a small configuration, cpu backend).
-if (withTfjs) {
+if (withTfjs && !versusOnly) {
   try {
     const { checkTfjsVariants } = await import('./tfjs.mjs');
     const c = await checkTfjsVariants({ backend: 'cpu' });
@@ -391,7 +394,7 @@ if (withTorch && vsConfigs.length && !results.torch?.skipped && (!wantRuntimes |
 
 // 3. Chromium, Firefox
 for (const id of BROWSER_IDS) {
-  if (wantRuntimes && !wantRuntimes.includes(id)) continue;
+  if (versusOnly || (wantRuntimes && !wantRuntimes.includes(id))) continue;
   const { BROWSERS, runInBrowser } = await import('./lib/browser.mjs');
   const { label, engine } = BROWSERS[id];
   const entry = { id, label };
