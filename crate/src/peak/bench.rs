@@ -50,7 +50,7 @@ fn products() -> Vec<Product> {
     let (n, g4) = (b * t, 4 * h);
     vec![
         Product { name: "enc x·W_ihᵀ   [16384×1024×16]", g: Gemm::nt(n, g4, d), calls: 1 },
-        Product { name: "dec z·W_ihᵀ   [16384×1024×32]", g: Gemm::nt(n, g4, z), calls: 1 },
+        Product { name: "x·W_ihᵀ, K=32 [16384×1024×32]", g: Gemm::nt(n, g4, z), calls: 1 },
         Product { name: "h·W_hhᵀ step  [128×1024×256]×128", g: Gemm::nt(b, g4, h), calls: t },
         Product { name: "dg·W_hh step  [128×256×1024]×128", g: Gemm::nn(b, h, g4), calls: t },
         Product { name: "dW_hh dgᵀ·h   [1024×256×16384]", g: Gemm::tn(g4, h, n), calls: 1 },
