@@ -67,6 +67,8 @@ fn gemm_impl_isa<T: GemmFloat>(isa: Isa, g: Gemm, alpha: T, a: &[T], b: &[T], be
     if g.m == 0 || g.n == 0 {
         return;
     }
+    #[cfg(feature = "bench")]
+    let _prof = super::prof::scope(&g, false);
     beta_pass(g, beta, c);
     if g.k == 0 || alpha == T::zero() {
         return;

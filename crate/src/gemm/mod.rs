@@ -22,6 +22,8 @@ mod driver;
 pub mod kernel;
 mod pack;
 mod packed_b;
+#[cfg(feature = "bench")]
+pub mod prof;
 #[cfg(test)]
 mod tests;
 

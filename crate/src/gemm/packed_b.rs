@@ -108,5 +108,7 @@ pub fn gemm_packed_st<T: GemmFloat>(ta: bool, m: usize, a: &[T], lda: usize, pb:
     if m == 0 || pb.n == 0 || pb.k == 0 || alpha == T::zero() {
         return;
     }
+    #[cfg(feature = "bench")]
+    let _prof = super::prof::scope(&g, true);
     T::with_kernel(pb.isa, OverPacked { g, alpha, a: a.as_ptr(), c: c.as_mut_ptr(), pb })
 }

@@ -143,3 +143,123 @@ fn gemm_gflops() {
     }
     set_threads(0);
 }
+
+/// The time share of each product in the L training step's kernels (crate level: the encoder and
+/// decoder LSTMs forward and backward, the output layer forward and backward; the decoder fed the
+/// same z at every step, as the repeat decoder is), per kernel and thread count: each GEMM shape's
+/// calls, time, share of the step, GFLOP/s and % of the FMA peak loop; what is not GEMM
+/// (activations, cell updates, bias sums, copies) as the rest. Not a test: run with
+///
+/// ```text
+/// cargo test --release -p lstm-vae-kernels --features bench -- --ignored --nocapture lstm_step_profile
+/// ```
+#[test]
+#[ignore]
+fn lstm_step_profile() {
+    use crate::gemm::prof;
+    use crate::lstm::{lstm_backward, lstm_forward, LstmCache, LstmFwd, LstmGrads, LstmWorkspace};
+    use crate::nn::{linear_backward, linear_forward};
+    use ndarray::{Array1, Array2, Array3};
+    use rand::Rng;
+    let _g = crate::testutil::THREADS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let repeats: usize = std::env::var("LSTM_VAE_BENCH_REPEATS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let (b, t, d, h, z) = (128usize, 128usize, 16usize, 256usize, 32usize);
+    let mut rng = crate::testutil::rng(11);
+    let mut r2 = |r: usize, c: usize| Array2::from_shape_fn((r, c), |_| rng.gen_range(-0.1f32..0.1));
+    let (enc_wih, enc_whh, dec_wih, dec_whh, w_out) = (r2(4 * h, d), r2(4 * h, h), r2(4 * h, z), r2(4 * h, h), r2(d, h));
+    let x = Array3::from_shape_fn((b, t, d), |(i, j, k)| ((i * 7 + j * 3 + k) as f32 * 0.01).sin());
+    let zb = r2(b, z);
+    let zs = Array3::from_shape_fn((b, t, z), |(i, _, k)| zb[[i, k]]);
+    let dh_last = r2(b, h);
+    let bias = Array1::<f32>::zeros(4 * h);
+    let b_out = Array1::<f32>::zeros(d);
+    let (mut enc, mut dec) = (LstmCache::<f32>::new(b, t, h), LstmCache::<f32>::new(b, t, h));
+    let mut ws = LstmWorkspace::<f32>::new();
+    let mut y = Array2::<f32>::zeros((b * t, d));
+    let dy = Array2::<f32>::from_shape_fn((b * t, d), |(i, k)| ((i + k) as f32 * 0.001).cos() * 0.01);
+    let (mut dh_seq, mut dw_out, mut db_out) = (Array2::<f32>::zeros((b * t, h)), Array2::<f32>::zeros((d, h)), Array1::<f32>::zeros(d));
+    let (mut dwih_e, mut dwhh_e, mut dwih_d, mut dwhh_d) = (r2(4 * h, d), r2(4 * h, h), r2(4 * h, z), r2(4 * h, h));
+    let (mut db1, mut db2) = (Array1::<f32>::zeros(4 * h), Array1::<f32>::zeros(4 * h));
+    let mut dzs = Array3::<f32>::zeros((b, t, z));
+    let mut step = || {
+        lstm_forward(x.view(), None, enc_wih.view(), enc_whh.view(), bias.view(), bias.view(), None, None, enc.out());
+        lstm_forward(zs.view(), None, dec_wih.view(), dec_whh.view(), bias.view(), bias.view(), None, None, dec.out());
+        let hs = dec.h_seq.view().into_shape_with_order((b * t, h)).unwrap();
+        linear_forward(hs, w_out.view(), b_out.view(), y.view_mut());
+        linear_backward(hs, w_out.view(), dy.view(), Some(dh_seq.view_mut()), dw_out.view_mut(), db_out.view_mut());
+        let dhs = dh_seq.view().into_shape_with_order((b, t, h)).unwrap();
+        let grads = LstmGrads {
+            dx: Some(dzs.view_mut()),
+            dh0: None,
+            dc0: None,
+            dw_ih: dwih_d.view_mut(),
+            dw_hh: dwhh_d.view_mut(),
+            db_ih: db1.view_mut(),
+            db_hh: db2.view_mut(),
+        };
+        let fwd = LstmFwd { h_seq: dec.h_seq.view(), c_seq: dec.c_seq.view(), gates: dec.gates.view() };
+        lstm_backward(zs.view(), None, dec_wih.view(), dec_whh.view(), None, None, fwd, Some(dhs), None, None, grads, &mut ws);
+        let grads = LstmGrads {
+            dx: None,
+            dh0: None,
+            dc0: None,
+            dw_ih: dwih_e.view_mut(),
+            dw_hh: dwhh_e.view_mut(),
+            db_ih: db1.view_mut(),
+            db_hh: db2.view_mut(),
+        };
+        let fwd = LstmFwd { h_seq: enc.h_seq.view(), c_seq: enc.c_seq.view(), gates: enc.gates.view() };
+        lstm_backward(x.view(), None, enc_wih.view(), enc_whh.view(), None, None, fwd, None, Some(dh_last.view()), None, grads, &mut ws);
+    };
+    let before = isa();
+    println!("L training step's kernels (B128 T128 D16 H256 Z32): 2 LSTMs forward + backward, output layer; medians of {repeats}");
+    for i in Isa::ALL.into_iter().filter(|i| i.available()) {
+        crate::gemm::set_isa(i).unwrap();
+        for threads in [1usize, 2] {
+            set_threads(threads);
+            let peak = peak_gflops(i, threads, 3);
+            step();
+            let mut runs = vec![];
+            for _ in 0..repeats {
+                prof::start();
+                let t0 = Instant::now();
+                step();
+                let secs = t0.elapsed().as_secs_f64();
+                runs.push((secs, prof::stop()));
+            }
+            runs.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+            let (total, log) = &runs[runs.len() / 2];
+            println!("\n{} kernel, {threads} thread(s): {:.0} ms per step, peak loop {:.1} GFLOP/s", i.name(), total * 1e3, peak);
+            println!("{:<44}{:>7}{:>10}{:>8}{:>10}{:>8}", "product (op(A)[m×k]·op(B)[k×n])", "calls", "ms", "share", "GFLOP/s", "%peak");
+            let mut log = log.clone();
+            log.sort_by(|a, b| b.secs.partial_cmp(&a.secs).unwrap());
+            for e in &log {
+                let (a, bt, pk) = (if e.ta { "Aᵀ" } else { "A" }, if e.tb { "Bᵀ" } else { "B" }, if e.packed { " packed B" } else { "" });
+                let name = format!("{a}·{bt} [{}×{}×{}]{pk}", e.m, e.n, e.k);
+                // a packed GEMM is called on each thread (its rows' share) at every step: its time
+                // is summed over the threads, so its wall time is that over the threads
+                let wall = if e.packed { e.secs / threads as f64 } else { e.secs };
+                let gf = e.flops() / wall / 1e9;
+                println!(
+                    "{:<44}{:>7}{:>10.1}{:>7.1}%{:>10.1}{:>7.0}%",
+                    name,
+                    e.calls,
+                    wall * 1e3,
+                    100.0 * wall / total,
+                    gf,
+                    100.0 * gf / peak
+                );
+            }
+            let gemm_wall: f64 = log.iter().map(|e| if e.packed { e.secs / threads as f64 } else { e.secs }).sum();
+            println!(
+                "{:<44}{:>7}{:>10.1}{:>7.1}%",
+                "not GEMM (activations, cells, sums, copies)",
+                "",
+                (total - gemm_wall) * 1e3,
+                100.0 * (total - gemm_wall) / total
+            );
+        }
+    }
+    crate::gemm::set_isa(before).unwrap();
+    set_threads(0);
+}
