@@ -84,6 +84,21 @@ describe.runIf(present || required)(`the native build (${target})`, () => {
     for (const k of Object.keys(a.w)) expect(sameBits(b.w[k].data, a.w[k].data), k).toBe(true);
   });
 
+  it('more threads than the pool (made by the first init) has: the work is split as asked, on the pool, same bits', async () => {
+    await dispose();
+    const pool = Math.max(2, (await init({ build: 'native' })).threads); // this process's pool: its first init
+    await dispose();
+    const info = await init({ build: 'native', threads: pool + 1 });
+    expect(info.threads).toBe(pool + 1);
+    expect(info.reasons).toContain(`threads: ${pool + 1} tasks share the process's pool of ${pool} threads (made by the first init)`);
+    const a = randomFloats(300 * 500, 1),
+      b = randomFloats(500 * 200, 2);
+    const many = matmul({ data: a, shape: [300, 500] }, { data: b, shape: [500, 200] });
+    setThreads(1);
+    const one = matmul({ data: a, shape: [300, 500] }, { data: b, shape: [500, 200] });
+    expect(sameBits(many.data, one.data)).toBe(true);
+  });
+
   it('the arena grows with use and starts empty again after dispose()', async () => {
     await dispose();
     await init({ build: 'native' });
