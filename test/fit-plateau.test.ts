@@ -1,4 +1,4 @@
-// Reduce-on-plateau in convergent training (issue 15): the learning rate halves when the validation loss stalls,
+// Reduce-on-plateau in convergent training (issue 15, opt-in): the learning rate halves when the validation loss stalls,
 // early stopping still counts from the best evaluation, checkpoints resume it exactly; explicit epochs unaffected.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, type EpochStats, init, LstmVae } from '../dist/index.node.js';
@@ -63,10 +63,10 @@ describe('reduce-on-plateau (convergent fit)', () => {
     m.dispose();
   });
 
-  it('is on by default: the default factor, patience (a quarter of early stopping) and floor (lr / 64)', async () => {
+  it('true: the default factor, patience (a quarter of early stopping) and floor (lr / 64)', async () => {
     const m = small(5);
     const lr = 1e-7;
-    const h = await m.fit(sines(50, 8, 4), { maxSteps: 5000, batchSize: 9, learningRate: lr, patience: 12 });
+    const h = await m.fit(sines(50, 8, 4), { maxSteps: 5000, batchSize: 9, learningRate: lr, patience: 12, reduceLrOnPlateau: true });
     expect(h.stopped).toBe('converged');
     const want = expectedScales(
       h.epochs.map((e) => e.valLoss!),
@@ -79,13 +79,16 @@ describe('reduce-on-plateau (convergent fit)', () => {
     m.dispose();
   });
 
-  it('reduceLrOnPlateau: false keeps the learning rate constant', async () => {
-    const m = small(5);
-    const h = await m.fit(sines(50, 8, 4), { maxSteps: 5000, batchSize: 9, learningRate: 1e-7, patience: 12, reduceLrOnPlateau: false });
-    expect(h.stopped).toBe('converged');
-    for (const e of h.epochs) expect(e.learningRate).toBe(1e-7);
-    expect(h.trainerState!.plateau).toBeUndefined();
-    m.dispose();
+  it('off by default (and with false): the learning rate stays constant', async () => {
+    for (const extra of [{}, { reduceLrOnPlateau: false }]) {
+      const m = small(5);
+      const h = await m.fit(sines(50, 8, 4), { maxSteps: 5000, batchSize: 9, learningRate: 1e-7, patience: 12, ...extra });
+      expect(h.stopped).toBe('converged');
+      expect(h.epochs.length - 1 - h.bestEpoch!).toBe(12);
+      for (const e of h.epochs) expect(e.learningRate).toBe(1e-7);
+      expect(h.trainerState!.plateau).toBeUndefined();
+      m.dispose();
+    }
   });
 
   it('a checkpoint resumes the reduced rate exactly (same weights, bit for bit)', async () => {

@@ -261,8 +261,6 @@ export class AnomalyDetector {
         learningRate: o.learningRate,
         beta: o.beta,
         clipNorm: 5,
-        // its budget of 1,000 steps was chosen without reduce-on-plateau; kept as it was (issue 15)
-        reduceLrOnPlateau: false,
         validationData: val,
         maxSteps: o.maxSteps,
         maxSeconds: o.maxSeconds,

@@ -48,7 +48,7 @@ const FIT_OPTIONS = [
 ] as const satisfies readonly (keyof FitOptions)[];
 
 /** Without `epochs`: the default time budget, a safety net (the step budget and convergence are what stop a run). */
-const DEFAULT_MAX_SECONDS = 600;
+const DEFAULT_MAX_SECONDS = 3600;
 
 const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 
@@ -215,7 +215,7 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
   }
   const baseLr = opt.options.lr;
   const stopper = new EarlyStopping(es, es?.monitor ?? (val ? 'valLoss' : 'loss'));
-  // convergent training lowers the learning rate when the monitored loss stalls (off with reduceLrOnPlateau: false)
+  // convergent training can lower the learning rate when the monitored loss stalls (reduceLrOnPlateau, off by default)
   const plateauSet = convergent && es ? plateauSettings(options.reduceLrOnPlateau, es.patience, baseLr) : undefined;
   const plateau = plateauSet ? new Plateau(plateauSet) : undefined;
   const history: History = { epochs: [], stopped: 'epochs' };

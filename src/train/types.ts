@@ -108,23 +108,28 @@ export interface Diagnostics {
 
 export interface FitOptions {
   /**
-   * Exactly this many passes over the data. Left out, training runs until it converges: it holds out a
-   * validation split (`validationSplit`, default 0.1, when no `validationData` is given), stops when the
-   * validation loss has not improved for `patience` evaluations (one per epoch), restores the best weights,
-   * and never runs past `maxSteps` optimizer steps or `maxSeconds`.
+   * Exactly this many passes over the data, at the learning rate given (and its `schedule`). Left out, training
+   * runs until it converges: it holds out a validation split (`validationSplit`, default 0.1, when no
+   * `validationData` is given), optionally lowers the learning rate when the validation loss stalls
+   * (`reduceLrOnPlateau`), stops when it has not improved for `patience` evaluations (one per epoch), restores the best weights, and never
+   * runs past `maxSteps` optimizer steps or `maxSeconds`.
    */
   epochs?: number;
   /** Without `epochs`: the most optimizer steps (default 10,000). The budget is in steps, not epochs. */
   maxSteps?: number;
-  /** Without `epochs`: the most seconds of training (default 600). */
+  /**
+   * Without `epochs`: the most seconds of training (default 3,600), a safety net: the step budget and convergence
+   * are what normally stop a run, so that the result does not depend on how busy the machine is.
+   */
   maxSeconds?: number;
   /** Without `epochs`: evaluations (epochs) without improvement before stopping; default: a tenth of `maxSteps` (at least 150 steps, 3 epochs) in epochs. */
   patience?: number;
   /**
-   * Without `epochs` (on by default): multiply the learning rate by `factor` (default 0.5) whenever the validation
-   * loss has not improved for `patience` evaluations (default: a quarter of early stopping's patience), down to
-   * `minLr` (default: the initial rate / 64). Early stopping still counts from the best evaluation, so training
-   * stops `patience` evaluations after it, with the best weights restored. `false` turns it off.
+   * Without `epochs` (off by default; `true` for the defaults): multiply the learning rate by `factor` (default 0.5)
+   * whenever the validation loss has not improved for `patience` evaluations (default: a quarter of early stopping's
+   * patience), down to `minLr` (default: the initial rate / 64). Early stopping still counts from the best
+   * evaluation, so training stops `patience` evaluations after it, with the best weights restored. Off by default:
+   * on ECG5000 it made early stopping come sooner, at a higher validation loss (docs/training.md).
    */
   reduceLrOnPlateau?: boolean | { factor?: number; patience?: number; minLr?: number };
   batchSize?: number;
