@@ -12,18 +12,23 @@ pub(super) const NC: usize = 512;
 /// `op(B)[pc..pc+kc, jc..jc+nc]` (packed into `scratch` as strips of K::NR columns, or from a
 /// `PackedB` packed for `K`); with `direct_b` (B not transposed), full strips of B are read in
 /// place instead and only a last partial strip is packed, once per panel. A not transposed is
-/// always read in place (the micro-kernel's broadcast loads read one element per row either way),
-/// and on x86-64 so is a transposed A when C has at most two strips of columns (e.g. `dW_ih = dgᵀ·x`
-/// with few inputs: packing A would cost as much as the product); a last partial strip of rows is then
-/// packed zero-padded. The sums are the same, in the same order, whichever way an operand is read.
+/// read in place (the micro-kernel's broadcast loads read one element per row either way), except,
+/// on x86-64, rows far apart with many strips of C; on x86-64 a transposed A is read in place too
+/// when C has at most two strips of columns (e.g. `dW_ih = dgᵀ·x` with few inputs: packing A would
+/// cost as much as the product). A last partial strip of rows read in place is packed zero-padded. The sums are the same, in the same order, whichever way an operand is read.
 pub(super) unsafe fn blocked<T: GemmFloat, K: Kernel<T>>(
     g: Gemm, alpha: T, a: *const T, c: *mut T, direct_b: Option<*const T>,
     panel: impl Fn(usize, usize, usize, usize, &mut Vec<T>) -> *const T,
 ) {
     let (mr_full, nr_full) = (K::MR, K::NR);
-    // (measured natively, AVX2: 20-25% faster at [1024×16|32×16384], slower from three strips on;
-    // the wasm builds keep packing: not measured there)
-    let direct_a = !g.ta || (cfg!(target_arch = "x86_64") && g.n <= 2 * nr_full);
+    // On x86-64 (measured with AVX2; the wasm builds keep the old rule, not measured there):
+    // - a transposed A is read in place when C has at most two strips of columns: 20-25% faster
+    //   at [1024×16|32×16384] (dW_ih), slower from three strips on;
+    // - an A whose rows lie far apart (lda ≥ 2k, e.g. h_{t-1} inside [B, T, H]: rows 128 KiB apart,
+    //   all in the same cache sets) is packed when C has four strips or more: the LSTM recurrence
+    //   [128×1024×256] with lda = T·H, 13% faster; the copy is 1/n of the product.
+    let x86 = cfg!(target_arch = "x86_64");
+    let direct_a = if g.ta { x86 && g.n <= 2 * nr_full } else { !(x86 && g.lda >= 2 * g.k && g.n >= 4 * nr_full) };
     // A(r, p) of a strip read in place: `a[r*a_rs + p*a_cs]`
     let (a_rs, a_cs) = if g.ta { (1, g.lda) } else { (g.lda, 1) };
     T::with_pack_buffers(|apack, bpack| {

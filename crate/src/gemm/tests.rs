@@ -336,3 +336,29 @@ fn one_row_equals_its_row_in_a_batch() {
         }
     }
 }
+
+/// Rows of A far apart (an LSTM's `h_{t-1}` inside `[B, T, H]`: packed on x86-64) give the bits of
+/// the same rows stored together (read in place), with every kernel, plain and with a pre-packed B.
+#[test]
+fn rows_of_a_far_apart_give_the_bits_of_contiguous_rows() {
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    for isa in isas() {
+        for &(m, n, k, stride) in &[(128, 1024, 256, 128), (13, 100, 37, 3), (7, 64, 300, 2), (1, 80, 20, 5)] {
+            let lda = k * stride;
+            let far = rand_f32(&mut rng, (m - 1) * lda + k);
+            let near: Vec<f32> = (0..m).flat_map(|i| far[i * lda..i * lda + k].to_vec()).collect();
+            let b = rand_f32(&mut rng, k * n);
+            let c0 = rand_f32(&mut rng, m * n);
+            let mut want = c0.clone();
+            gemm_with_isa(isa, Gemm::nn(m, n, k), 1.0, &near, &b, 1.0, &mut want, true);
+            let mut got = c0.clone();
+            gemm_with_isa(isa, Gemm { lda, ..Gemm::nn(m, n, k) }, 1.0, &far, &b, 1.0, &mut got, true);
+            assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{} {m}x{n}x{k} lda {lda}", isa.name());
+            let mut pb = PackedB::new();
+            pb.pack_for(isa, false, k, n, &b, n);
+            let mut got = c0.clone();
+            gemm_packed_st(false, m, &far, lda, &pb, 1.0, &mut got, n);
+            assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{} packed B {m}x{n}x{k} lda {lda}", isa.name());
+        }
+    }
+}
