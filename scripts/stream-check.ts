@@ -1,4 +1,4 @@
-// Streaming = batch on a real NAB series, on every build (issue 13): the detector fitted on the series (a short
+// Streaming = batch on a real NAB series, on every build and the native backend (issue 13): the detector fitted on the series (a short
 // training: equality does not depend on how well it learnt), every row pushed through det.stream(), saved and
 // restored half-way, each live score compared with det.score's to the last bit.
 //   node scripts/run-ts.mjs scripts/stream-check.ts [--data DIR] [--file realKnownCause/nyc_taxi.csv]
@@ -14,7 +14,7 @@ const file = opt('--file', 'realKnownCause/nyc_taxi.csv')!;
 const nab = loadNabFile(opt('--data'), file);
 const values = Array.from(nab.values);
 let failed = 0;
-for (const build of ['simd', 'simd-mt', 'relaxed-mt'] as const) {
+for (const build of ['simd', 'simd-mt', 'relaxed-mt', 'native'] as const) {
   await dispose();
   try {
     await init({ build });
