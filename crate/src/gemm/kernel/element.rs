@@ -118,3 +118,100 @@ macro_rules! x86_tile {
 }
 #[cfg(target_arch = "x86_64")]
 pub(super) use x86_tile;
+
+/// One x86 micro-kernel: its struct and `Kernel` impl (a packed strip of A with constant offsets,
+/// or rows of A read in place), its unaligned load / store, and its FMA peak loop, for one vector
+/// type and its intrinsics. `avx2` and `avx512` are one use each: they differ only in the vector
+/// width, the tile shape and the target feature.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_kernel {
+    ($name:ident, $feature:literal, $vec:ty, $lanes:expr, $mr:expr, $vecs:expr, $mc:expr, $zero:ident, $loadu:ident,
+     $storeu:ident, $splat:ident, $fma:ident, $add:ident, $mul:ident) => {
+        use super::element::{x86_tile, Kernel};
+        use core::arch::x86_64::*;
+
+        pub struct $name;
+
+        const MR: usize = $mr;
+        const NR: usize = $vecs * $lanes;
+
+        impl Kernel<f32> for $name {
+            const MR: usize = MR;
+            const NR: usize = NR;
+            const MC: usize = $mc;
+
+            #[inline(always)]
+            unsafe fn tile(
+                kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, c: *mut f32, ldc: usize, alpha: f32,
+                mr: usize, nr: usize,
+            ) {
+                if a_rs == 1 && a_cs == MR {
+                    tile_packed(kc, a, b, b_cs, c, ldc, alpha, mr, nr)
+                } else {
+                    tile_any(kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr)
+                }
+            }
+        }
+
+        #[inline]
+        #[target_feature(enable = $feature)]
+        unsafe fn load(p: *const f32) -> $vec {
+            $loadu(p)
+        }
+        #[inline]
+        #[target_feature(enable = $feature)]
+        unsafe fn store(p: *mut f32, v: $vec) {
+            $storeu(p, v)
+        }
+
+        /// A packed strip of A (`a_rs = 1`, `a_cs = MR`: constant offsets).
+        #[target_feature(enable = $feature)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn tile_packed(
+            kc: usize, a: *const f32, b: *const f32, b_cs: usize, c: *mut f32, ldc: usize, alpha: f32, mr: usize, nr: usize,
+        ) {
+            let (a_rs, a_cs) = (1usize, MR);
+            x86_tile!(
+                $vec, $lanes, $zero, load, store, $splat, $fma, $add, $mul, MR, $vecs, kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr
+            )
+        }
+
+        /// Rows of A read in place (or any other strides).
+        #[target_feature(enable = $feature)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn tile_any(
+            kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, c: *mut f32, ldc: usize, alpha: f32, mr: usize,
+            nr: usize,
+        ) {
+            x86_tile!(
+                $vec, $lanes, $zero, load, store, $splat, $fma, $add, $mul, MR, $vecs, kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr
+            )
+        }
+
+        /// `a·b + c` fused on the kernel's lanes (the peak loop's operation): `iters` rounds of 12
+        /// independent chains; returns a sum of them all (so nothing is elided).
+        ///
+        /// # Safety
+        /// The CPU must have the kernel's features (`Isa::available`).
+        #[target_feature(enable = $feature)]
+        pub unsafe fn peak(iters: u32, seed: f32) -> f32 {
+            let m = $splat(0.999_999);
+            let k = $splat(1e-7);
+            let mut acc = [$splat(seed); 12];
+            for _ in 0..iters {
+                for v in acc.iter_mut() {
+                    *v = $fma(*v, m, k);
+                }
+            }
+            let mut s = $zero();
+            for v in acc {
+                s = $add(s, v);
+            }
+            let mut out = [0.0f32; $lanes];
+            $storeu(out.as_mut_ptr(), s);
+            out.iter().sum()
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+pub(super) use x86_kernel;
