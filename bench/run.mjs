@@ -31,6 +31,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CONFIGS, flops } from './lib/configs.mjs';
+import { onBenchMessages } from './lib/messages.mjs';
 import { markdown, svgChart } from './lib/report.mjs';
 import { findRuntimes } from './lib/runtimes.mjs';
 import { PYTHON, runTorch } from './lib/torch.mjs';
@@ -240,35 +241,26 @@ function runChild(rt, job) {
       },
       (quick ? 5 : 30) * 60_000,
     );
-    let buf = '',
-      err = '';
+    let err = '';
     let got = 0;
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.startsWith('@@bench ')) continue;
-        const m = JSON.parse(line.slice(8));
-        if (m.type === 'info') {
-          const entry = results.runtimes.find((x) => x.id === rt.id);
-          if (entry && m.runtime) {
-            entry.engine = m.runtime.engine;
-            entry.version = m.runtime.version;
-          }
-        } else if (m.type === 'result') {
-          got++;
-          addRun(rt.id, m.result);
-          log(
-            `  ${rt.id} ${describe(job).split(' ').slice(0, 3).join(' ')} ${m.result.config} ${m.result.mode} threads ${m.result.threads}: ${m.result.seqPerSec.toFixed(1)} seq/s (${m.result.stepMs.n} steps)`,
-          );
-        } else if (m.type === 'overhead') {
-          results.overhead.push({ runtime: rt.id, ...m.result });
-        } else if (m.type === 'error') {
-          results.errors.push({ runtime: rt.id, what: `${describe(job)}: ${m.what}`, error: m.error });
-          log(`  ${rt.id} error in ${describe(job)} (${m.what}): ${String(m.error).split('\n')[0]}`);
+    onBenchMessages(child.stdout, (m) => {
+      if (m.type === 'info') {
+        const entry = results.runtimes.find((x) => x.id === rt.id);
+        if (entry && m.runtime) {
+          entry.engine = m.runtime.engine;
+          entry.version = m.runtime.version;
         }
+      } else if (m.type === 'result') {
+        got++;
+        addRun(rt.id, m.result);
+        log(
+          `  ${rt.id} ${describe(job).split(' ').slice(0, 3).join(' ')} ${m.result.config} ${m.result.mode} threads ${m.result.threads}: ${m.result.seqPerSec.toFixed(1)} seq/s (${m.result.stepMs.n} steps)`,
+        );
+      } else if (m.type === 'overhead') {
+        results.overhead.push({ runtime: rt.id, ...m.result });
+      } else if (m.type === 'error') {
+        results.errors.push({ runtime: rt.id, what: `${describe(job)}: ${m.what}`, error: m.error });
+        log(`  ${rt.id} error in ${describe(job)} (${m.what}): ${String(m.error).split('\n')[0]}`);
       }
     });
     child.stderr.on('data', (d) => {

@@ -3,6 +3,7 @@
 // Skipped, with the reason, when torch cannot be imported.
 import { spawn } from 'node:child_process';
 import { CONFIGS } from './configs.mjs';
+import { onBenchMessages } from './messages.mjs';
 
 export const PYTHON = process.env.LSTM_VAE_PYTHON || 'python3';
 
@@ -26,24 +27,15 @@ export function runTorch(root, job, { timeoutMs = 30 * 60_000, log = () => {} } 
       child.kill('SIGKILL');
       out.errors.push({ what: 'job', error: 'timed out' });
     }, timeoutMs);
-    let buf = '',
-      err = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (!line.startsWith('@@bench ')) continue;
-        const m = JSON.parse(line.slice(8));
-        if (m.type === 'info') out.info = m.runtime;
-        else if (m.type === 'skip') out.skipped = m.reason;
-        else if (m.type === 'error') out.errors.push({ what: m.what, error: m.error });
-        else if (m.type === 'result') {
-          out.results.push(m.result);
-          const r = m.result;
-          log(`  PyTorch ${r.config} ${r.mode} threads ${r.threads}: ${r.seqPerSec.toFixed(1)} seq/s (${r.stepMs.n} steps)`);
-        }
+    let err = '';
+    onBenchMessages(child.stdout, (m) => {
+      if (m.type === 'info') out.info = m.runtime;
+      else if (m.type === 'skip') out.skipped = m.reason;
+      else if (m.type === 'error') out.errors.push({ what: m.what, error: m.error });
+      else if (m.type === 'result') {
+        out.results.push(m.result);
+        const r = m.result;
+        log(`  PyTorch ${r.config} ${r.mode} threads ${r.threads}: ${r.seqPerSec.toFixed(1)} seq/s (${r.stepMs.n} steps)`);
       }
     });
     child.stderr.on('data', (d) => {
