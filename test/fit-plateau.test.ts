@@ -1,8 +1,9 @@
 // Reduce-on-plateau in convergent training (issue 15, opt-in): the learning rate halves when the validation loss stalls,
 // early stopping still counts from the best evaluation, checkpoints resume it exactly; explicit epochs unaffected.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, type EpochStats, init, LstmVae } from '../dist/index.node.js';
+import { ConfigError, type EpochStats, FormatError, init, LstmVae } from '../dist/index.node.js';
 import { sameBits } from './shared/numeric.js';
+import { headerLength, rawSafetensors } from './shared/safetensors-bytes.js';
 import { sines } from './shared/sines.js';
 
 beforeAll(async () => {
@@ -118,6 +119,33 @@ describe('reduce-on-plateau (convergent fit)', () => {
     expect(sameBits(c.weightsSnapshot(), a.weightsSnapshot())).toBe(true);
     for (const m of [a, b, c]) m.dispose();
   }, 120_000);
+
+  it('a checkpoint whose plateau state is malformed is a FormatError', async () => {
+    const x = sines(30, 8, 3);
+    const m = small(3);
+    const cks: Uint8Array[] = [];
+    await m.fit(x, { maxSteps: 6, batchSize: 9, reduceLrOnPlateau: true, checkpointEvery: 6, onCheckpoint: (b) => void cks.push(b) });
+    const ck = cks[cks.length - 1];
+    const n = headerLength(ck);
+    const header = JSON.parse(new TextDecoder().decode(ck.subarray(8, 8 + n)));
+    const trainer = JSON.parse(header.__metadata__.trainer);
+    expect(trainer.plateau).toEqual({ scale: 1, wait: 0 });
+    // the rebuilt file itself is fine: a well-formed plateau state resumes
+    header.__metadata__.trainer = JSON.stringify({ ...trainer, plateau: { scale: 0.5, wait: 1 } });
+    const ok = rawSafetensors(JSON.stringify(header), ck.subarray(8 + n));
+    const r = small(3);
+    const h = await r.fit(x, { maxSteps: 12, batchSize: 9, reduceLrOnPlateau: true, resumeFrom: ok });
+    expect(h.epochs[h.epochs.length - 1].learningRate).toBeLessThanOrEqual(0.5e-3);
+    r.dispose();
+    for (const bad of [{ scale: 2, wait: 0 }, { scale: 0, wait: 0 }, { scale: 0.5, wait: -1 }, 'x']) {
+      header.__metadata__.trainer = JSON.stringify({ ...trainer, plateau: bad });
+      const edited = rawSafetensors(JSON.stringify(header), ck.subarray(8 + n));
+      await expect(small(3).fit(x, { maxSteps: 12, batchSize: 9, reduceLrOnPlateau: true, resumeFrom: edited })).rejects.toBeInstanceOf(
+        FormatError,
+      );
+    }
+    m.dispose();
+  });
 
   it('explicit epochs: the learning rate is untouched, and reduceLrOnPlateau is a ConfigError (false is accepted)', async () => {
     const m = small(8);
