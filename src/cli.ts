@@ -27,6 +27,13 @@ import { errorMessage, oneLine, UsageError } from './cli/errors.js';
 import { REDUCE_CHOICES } from './detect/scores.js';
 import { version } from '../package.json';
 
+/** `data/x.csv` → `data/x.safetensors`: where `train` saves when `--out` is not given. */
+function defaultModelPath(data: string): string {
+  const dot = data.lastIndexOf('.');
+  const slash = Math.max(data.lastIndexOf('/'), data.lastIndexOf('\\'));
+  return `${dot > slash + 1 ? data.slice(0, dot) : data}.safetensors`;
+}
+
 // The CLI bundle holds its own copy of the library: select the Node platform explicitly (a bundler may
 // drop the side effect of importing index.node.ts).
 setPlatform(nodePlatform);
@@ -150,7 +157,7 @@ export function buildProgram(): Command {
     .command('train')
     .description('train a model on a data file and save it (plus an HTML report of the run)')
     .argument('<data>', 'training data (.csv, .json, .ndjson, .txt)')
-    .requiredOption('-o, --out <file>', 'where to save the model (.safetensors)');
+    .option('-o, --out <file>', 'where to save the model (default: <data without extension>.safetensors, beside it)');
   dataOptions(trainCmd, true)
     .option('--labels <column|file>', 'labels (0/1) shown in the report only; a labels column is never a feature')
     .option('--hidden <n>', 'LSTM hidden size (default: 32; 64 for text)', int(1, 4096))
@@ -189,7 +196,7 @@ export function buildProgram(): Command {
       DATA_HELP +
         '\n' +
         examples([
-          'lstm-vae train machine.csv --out machine.safetensors          # anomaly detector, all defaults',
+          'lstm-vae train machine.csv                                     # anomaly detector, all defaults: machine.safetensors',
           'lstm-vae score machine.safetensors machine.csv --out scores.csv',
           'lstm-vae train machine.csv --timestamp timestamp --window 100 --stride 10 --epochs 30 --out m.safetensors   # window model',
           'lstm-vae train sensors.csv --columns temperature,humidity --labels anomaly --hidden 64 --out m.safetensors',
@@ -202,7 +209,8 @@ export function buildProgram(): Command {
       const windowFlags = ['stride', 'epochs', 'reduce', 'normalizer', 'percentile', 'decoder', 'layers', 'validationSplit']
         .filter((k) => this.getOptionValueSource(k) === 'cli')
         .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-      await train(data, { ...opts, report: opts.report, windowFlags, lrGiven: this.getOptionValueSource('lr') === 'cli' });
+      const out = opts.out ?? defaultModelPath(data);
+      await train(data, { ...opts, out, report: opts.report, windowFlags, lrGiven: this.getOptionValueSource('lr') === 'cli' });
     });
 
   // score --------------------------------------------------------------------------------------

@@ -261,32 +261,33 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
       csv += `${t},${v.toFixed(4)},${a}\n`;
     }
     writeFileSync(join(dir, 'seasonal.csv'), csv);
-    ok(['train', 'seasonal.csv', '--columns', 'value', '-o', 'det.safetensors', '--quiet']);
+    // no --out: the model goes beside the data, as seasonal.safetensors (with seasonal.html)
+    ok(['train', 'seasonal.csv', '--columns', 'value', '--quiet']);
   }, 200_000);
 
   it('eval scores a detector with its own scores and intervals (its saved rule); --k is refused', () => {
-    const r = ok(['eval', 'det.safetensors', 'seasonal.csv', '--labels', 'label', '--json']);
+    const r = ok(['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label', '--json']);
     const m = JSON.parse(r.stdout);
     expect(m.count).toBe(1400);
     expect(m.anomalies).toBe(3);
     expect(m.rocAuc).toBeGreaterThan(0.95);
     expect(m.segments.labelled).toBe(3);
     expect(m.segments.tp).toBe(3);
-    const text = ok(['eval', 'det.safetensors', 'seasonal.csv', '--labels', 'label']).stdout;
+    const text = ok(['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label']).stdout;
     expect(text).toMatch(/segment F1 .*mean \+ 3·std of the training series' scores/);
     fails(
-      ['eval', 'det.safetensors', 'seasonal.csv', '--labels', 'label', '--k', '3'],
+      ['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label', '--k', '3'],
       2,
       /anomaly detector.*--k applies to window models/,
     );
   }, 120_000);
 
   it('reconstruct writes every row with its reconstruction and score, and the reconstruction follows the series', () => {
-    ok(['reconstruct', 'det.safetensors', 'seasonal.csv', '-o', 'det-rec.csv']);
+    ok(['reconstruct', 'seasonal.safetensors', 'seasonal.csv', '-o', 'det-rec.csv']);
     const rows = csvRows('det-rec.csv');
     expect(rows[0]).toEqual(['timestamp', 'value', 'value_reconstructed', 'score']);
     expect(rows.length).toBe(1401);
-    const score = csv(ok(['score', 'det.safetensors', 'seasonal.csv', '-o', '-', '--quiet']).stdout);
+    const score = csv(ok(['score', 'seasonal.safetensors', 'seasonal.csv', '-o', '-', '--quiet']).stdout);
     let se = 0;
     let sv = 0;
     const mean = rows.slice(1).reduce((a, r) => a + Number(r[1]), 0) / 1400;
@@ -298,7 +299,7 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     }
     expect(se / sv).toBeLessThan(0.05);
     // the report shows the series beside the reconstruction around the detected intervals and a typical row
-    const html = readFileSync(join(dir, 'det.html'), 'utf8');
+    const html = readFileSync(join(dir, 'seasonal.html'), 'utf8');
     expect(html).toContain('Reconstructions (solid: input, dashed: reconstruction)');
     expect((html.match(/detected 2024-/g) ?? []).length).toBeGreaterThanOrEqual(3);
     expect(html).toContain('typical: around 2024-');
@@ -353,7 +354,6 @@ describe('lstm-vae CLI: errors', () => {
   it('bad arguments give exit code 2 and one line on stderr', () => {
     fails([], 2, /no command/);
     fails(['frobnicate'], 2, /unknown command/);
-    fails(['train', 'series.csv'], 2, /--out/);
     fails(['train', 'series.csv', '--out', 'x.safetensors', '--epochs', 'abc'], 2, /--epochs.*whole number/);
     fails(['train', 'series.csv', '--out', 'x.safetensors', '--lr', '-1'], 2, /--lr/);
     fails(['train', 'series.csv', '--out', 'x.safetensors', '--bogus'], 2, /unknown option/);
