@@ -132,6 +132,7 @@ export interface FitOptions {
    * on ECG5000 it made early stopping come sooner, at a higher validation loss (docs/training.md).
    */
   reduceLrOnPlateau?: boolean | { factor?: number; patience?: number; minLr?: number };
+  /** Sequences per optimizer step: default 32 with `epochs`, 16 without (convergent training; chosen on validation loss). */
   batchSize?: number;
   shuffle?: boolean;
   /** Fraction of the data held out for validation (taken from the end, before shuffling). */
