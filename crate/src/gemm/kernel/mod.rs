@@ -65,11 +65,7 @@ impl Kernel<f32> for Portable {
         kc: usize, a: *const f32, a_rs: usize, a_cs: usize, b: *const f32, b_cs: usize, c: *mut f32, ldc: usize, alpha: f32, mr: usize,
         nr: usize,
     ) {
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"))]
-        {
-            relaxed::tile_f32(kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr)
-        }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128", not(target_feature = "relaxed-simd")))]
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         {
             simd128::tile_f32(kc, a, a_rs, a_cs, b, b_cs, c, ldc, alpha, mr, nr)
         }

@@ -1,7 +1,6 @@
-//! simd128 micro-kernel for f32 (multiply, then add). The loop itself (`tile_loop`) is shared with
-//! the relaxed-SIMD build, which passes its fused multiply-add.
+//! simd128 micro-kernel for f32 (multiply, then add). The tile (`tile_f32`) is also the relaxed-SIMD
+//! build's: it runs with the build's `kernel::madd`, fused there.
 
-#[cfg(not(target_feature = "relaxed-simd"))]
 use super::element::add_tile;
 use super::scalar::{MR, NR};
 use core::arch::wasm32::*;
@@ -13,8 +12,8 @@ pub fn madd(a: v128, b: v128, c: v128) -> v128 {
     f32x4_add(f32x4_mul(a, b), c)
 }
 
-/// See `Kernel::tile` (the 4×8 tile; the sums in a buffer, then added to C).
-#[cfg(not(target_feature = "relaxed-simd"))]
+/// See `Kernel::tile` (the 4×8 tile; the sums in a buffer, then added to C), with the build's
+/// multiply-add (`kernel::madd`: this file's, or relaxed-SIMD's fused one).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn tile_f32(
@@ -22,7 +21,7 @@ pub(super) unsafe fn tile_f32(
     nr: usize,
 ) {
     let mut tile = [0.0f32; MR * NR];
-    tile_loop(madd, kc, a, a_rs, a_cs, b, b_cs, &mut tile);
+    tile_loop(super::madd, kc, a, a_rs, a_cs, b, b_cs, &mut tile);
     add_tile(&tile, NR, c, ldc, alpha, mr, nr)
 }
 
