@@ -1,9 +1,15 @@
 //! simd128 micro-kernel for f32 (multiply, then add). The tile (`tile_f32`) is also the relaxed-SIMD
-//! build's: it runs with the build's `kernel::madd`, fused there.
+//! build's: it runs with the build's multiply-add, fused there.
 
 use super::element::add_tile;
 use super::scalar::{MR, NR};
 use core::arch::wasm32::*;
+
+// The multiply-add of this build (`build_madd`): this file's, or relaxed-SIMD's fused one.
+#[cfg(not(target_feature = "relaxed-simd"))]
+use self::madd as build_madd;
+#[cfg(target_feature = "relaxed-simd")]
+use super::relaxed::madd as build_madd;
 
 /// `a·b + c` on f32x4: a multiply then an add (two roundings).
 #[cfg_attr(target_feature = "relaxed-simd", allow(dead_code))]
@@ -13,7 +19,7 @@ pub fn madd(a: v128, b: v128, c: v128) -> v128 {
 }
 
 /// See `Kernel::tile` (the 4×8 tile; the sums in a buffer, then added to C), with the build's
-/// multiply-add (`kernel::madd`: this file's, or relaxed-SIMD's fused one).
+/// multiply-add (`build_madd`: this file's, or relaxed-SIMD's fused one).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) unsafe fn tile_f32(
@@ -21,7 +27,7 @@ pub(super) unsafe fn tile_f32(
     nr: usize,
 ) {
     let mut tile = [0.0f32; MR * NR];
-    tile_loop(super::madd, kc, a, a_rs, a_cs, b, b_cs, &mut tile);
+    tile_loop(build_madd, kc, a, a_rs, a_cs, b, b_cs, &mut tile);
     add_tile(&tile, NR, c, ldc, alpha, mr, nr)
 }
 
