@@ -183,22 +183,30 @@ describe('AnomalyDetector.stream', () => {
   });
 });
 
+/** A detector fitted on a seeded one-column series, saved in `dir` as the CLI saves it; its batch scores and delay. */
+async function watchModel(dir: string, seed: number, n: number) {
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const s = synthetic(seed, { n, period: 25, anomalies: 1 });
+  const det = await AnomalyDetector.fit(Array.from(s.data), { maxSteps: 20, columns: ['value'] });
+  const model = join(dir, 'd.safetensors');
+  det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
+  writeFileSync(model, det.toSafetensors());
+  const batch = det.score(Array.from(s.data));
+  const delay = det.stream().delay;
+  det.dispose();
+  return { s, model, batch, delay };
+}
+
 describe('lstm-vae watch', () => {
   it('prints one NDJSON line per row with the stream scores, skips a malformed line, and saves its state', async () => {
     const { spawnSync } = await import('node:child_process');
-    const { mkdtempSync, writeFileSync, existsSync, rmSync } = await import('node:fs');
+    const { mkdtempSync, existsSync, rmSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
     try {
-      const s = synthetic(13, { n: 500, period: 25, anomalies: 1 });
-      const det = await AnomalyDetector.fit(Array.from(s.data), { maxSteps: 20, columns: ['value'] });
-      const model = join(dir, 'd.safetensors');
-      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
-      writeFileSync(model, det.toSafetensors());
-      const batch = det.score(Array.from(s.data));
-      const delay = det.stream().delay;
-      det.dispose();
+      const { s, model, batch, delay } = await watchModel(dir, 13, 500);
       const lines = ['value', ...Array.from(s.data, (v) => String(v))];
       lines.splice(100, 0, 'not-a-number');
       const state = join(dir, 'w.state');
@@ -226,7 +234,7 @@ describe('lstm-vae watch', () => {
 
   it('end to end: rows written slowly by another process with malformed lines, SIGINT half-way, then resumed from its state: no line lost, no stack trace, the batch scores', async () => {
     const { spawn, spawnSync } = await import('node:child_process');
-    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { mkdtempSync, rmSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
@@ -234,14 +242,7 @@ describe('lstm-vae watch', () => {
       await init();
       const n = 600;
       const half = 330;
-      const s = synthetic(15, { n, period: 25, anomalies: 1 });
-      const det = await AnomalyDetector.fit(Array.from(s.data), { maxSteps: 20, columns: ['value'] });
-      const model = join(dir, 'd.safetensors');
-      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
-      writeFileSync(model, det.toSafetensors());
-      const batch = det.score(Array.from(s.data));
-      const delay = det.stream().delay;
-      det.dispose();
+      const { s, model, batch, delay } = await watchModel(dir, 15, n);
       const state = join(dir, 'w.state');
       const cli = join(__dirname, '..', 'dist', 'cli.js');
       const flags = process.execArgv.filter((a) => a.includes('wasm'));
