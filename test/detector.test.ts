@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnomalyDetector, ConfigError, DataError, FormatError, init, LstmVae, rocAuc, ShapeError } from '../dist/index.node.js';
 import { DataError as SrcDataError } from '../src/core/errors.js';
 import { synthetic } from '../src/data/synthetic.js';
+import { unsettledPoints } from '../src/detect/plan.js';
 import { intervalsAbove, medianReconstruction } from '../src/detect/postprocess.js';
 import { dominantPeriod, fillMissing } from '../src/detect/preprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
@@ -89,6 +90,40 @@ describe('AnomalyDetector with default options on a seasonal series with trend a
       let first = a;
       while (first <= b && !(r.scores[first] > r.threshold)) first++;
       expect(first).toBeGreaterThanOrEqual(det.plan.warmup! * det.plan.aggregate);
+    }
+  });
+
+  it('the last rows, whose scores are not final, cannot open an alarm; the same spike earlier does, and files without the rule keep alarming there', () => {
+    const p = det.plan;
+    expect(p.settled).toBe(true);
+    const after = p.smoothing - 1 - Math.floor((p.smoothing - 1) / 2);
+    expect(unsettledPoints(p)).toBe(p.window - 1 + after);
+    const n = spiky.n;
+    const cut = n - unsettledPoints(p) * p.aggregate; // first row that cannot open an alarm
+    const at = (row: number) => {
+      const x = Float32Array.from(spiky.data);
+      for (let i = row; i < row + 3; i++) x[i] += 20;
+      return x;
+    };
+    const opensAt = (r: { scores: Float32Array; intervals: Array<[number, number]>; threshold: number }, row: number) =>
+      r.intervals.some(([a, b]) => a <= row && row <= b && r.scores.subarray(a, b + 1).some((v) => v > r.threshold));
+    // a spike in the last rows: its scores are above the threshold, no interval holds it, and the result says how many rows were not final
+    const late = det.score(at(n - 5));
+    expect(late.unsettled).toBe(n - cut);
+    expect(Math.max(...late.scores.subarray(n - 8))).toBeGreaterThan(late.threshold);
+    expect(opensAt(late, n - 4)).toBe(false);
+    // the same spike early enough that every window holding it is in the series: an alarm
+    const early = det.score(at(cut - p.window - 10));
+    expect(opensAt(early, cut - p.window - 9)).toBe(true);
+    // a file saved before the rule (no `settled`): alarms open up to the last row, as before
+    const old = AnomalyDetector.fromSafetensors(det.toSafetensors());
+    try {
+      delete (old.plan as { settled?: boolean }).settled;
+      const r = old.score(at(n - 5));
+      expect(r.unsettled).toBe(0);
+      expect(opensAt(r, n - 4)).toBe(true);
+    } finally {
+      old.dispose();
     }
   });
 
@@ -373,6 +408,19 @@ describe('pure pieces', () => {
       [5, 5],
     ]);
     expect(intervalsAbove(s, 1, 0, 5, 2)).toEqual([[0, 7]]);
+  });
+
+  it('intervalsAbove: points from `to` on cannot open an interval, but extend one already open', () => {
+    const s = [0, 5, 5, 5, 0, 5, 0, 5];
+    expect(intervalsAbove(s, 1, 0, 0)).toEqual([
+      [1, 3],
+      [5, 5],
+      [7, 7],
+    ]);
+    expect(intervalsAbove(s, 1, 0, 0, 0, 2)).toEqual([[1, 3]]); // opened at 1, runs on through 2 and 3
+    expect(intervalsAbove(s, 1, 0, 0, 0, 1)).toEqual([]);
+    expect(intervalsAbove(s, 1, 1, 0, 0, 2)).toEqual([[1, 3]]); // a run after `to` does not join across the gap either
+    expect(intervalsAbove(s, 1, 0, 2, 0, 6)).toEqual([[0, 7]]); // padding still reaches past `to`
   });
 
   it('medianReconstruction takes the median over the windows holding each point, their means added back', () => {

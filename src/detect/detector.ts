@@ -20,7 +20,7 @@ import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
 import { intervalsAbove, medianReconstruction, pointErrors, reconstructWindows } from './postprocess.js';
-import { type DetectorPlan, readPlan } from './plan.js';
+import { type DetectorPlan, readPlan, unsettledPoints } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
 
@@ -73,6 +73,12 @@ export interface DetectorScores {
   errors: Float32Array;
   /** One per interval: which features and rows carry its error (`explainRows(r.errors, D, rows)` explains any other rows). */
   explanations: IntervalExplanation[];
+  /**
+   * How many of the last rows have scores that are not final (not every window that holds them, or every row their
+   * smoothing averages, is in the series): they cannot open an alarm (one opened before them continues), as the live
+   * stream reports them only once those rows arrive. 0 for detector files saved before this rule.
+   */
+  unsettled: number;
 }
 
 const DEFAULTS = {
@@ -303,6 +309,7 @@ export class AnomalyDetector {
         gap,
         padding,
         warmup: Math.floor(w / 2),
+        settled: true,
         training: {
           rows: n0,
           windows: count,
@@ -337,7 +344,8 @@ export class AnomalyDetector {
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
     const { error, share, rec } = reconstructionErrors(this.model, xs, n, d, p.window);
     const smoothed = smoothScores(error, 'moving-average', p.smoothing);
-    const binIntervals = intervalsAbove(smoothed, p.threshold, p.gap, p.padding, p.warmup ?? 0);
+    const open = Math.max(0, n - unsettledPoints(p));
+    const binIntervals = intervalsAbove(smoothed, p.threshold, p.gap, p.padding, p.warmup ?? 0, open);
     const scores = new Float32Array(n0);
     const contributions = new Float32Array(n0 * d);
     const reconstruction = new Float32Array(n0 * d);
@@ -364,6 +372,7 @@ export class AnomalyDetector {
       reconstruction,
       errors: Float32Array.from(sq),
       explanations,
+      unsettled: n0 - Math.min(n0, open * f),
     };
   }
 

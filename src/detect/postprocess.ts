@@ -48,7 +48,8 @@ export function pointErrors(x: Float64Array, rec: Float64Array, n: number, d: nu
 /**
  * Intervals where `smoothed` is above `threshold`: runs of points above it, runs at most `gap` points apart
  * merged, then each widened by `pad` points on both sides (clipped to the series) and overlapping ones merged.
- * Points before `from` are never above (they cannot open an interval; padding may still reach them).
+ * Points before `from` are never above (they cannot open an interval; padding may still reach them); points from
+ * `to` on cannot open one either, but extend a run that is already open.
  */
 export function intervalsAbove(
   smoothed: ArrayLike<number>,
@@ -56,12 +57,13 @@ export function intervalsAbove(
   gap: number,
   pad: number,
   from = 0,
+  to = smoothed.length,
 ): Array<[number, number]> {
   const n = smoothed.length;
   const runs: Array<[number, number]> = [];
   let s = -1;
   for (let i = 0; i <= n; i++) {
-    const above = i < n && i >= from && smoothed[i] > threshold;
+    const above = i < n && i >= from && (i < to || s >= 0) && smoothed[i] > threshold;
     if (above && s < 0) s = i;
     else if (!above && s >= 0) {
       const last = runs[runs.length - 1];
