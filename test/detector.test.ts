@@ -93,35 +93,41 @@ describe('AnomalyDetector with default options on a seasonal series with trend a
     }
   });
 
-  it('the last rows, whose scores are not final, cannot open an alarm; the same spike earlier does, and files without the rule keep alarming there', () => {
+  it('the last rows, whose scores are not final, open an alarm only above tailFactor × the threshold; files without the rule open at the threshold', () => {
     const p = det.plan;
-    expect(p.settled).toBe(true);
+    expect(p.tailFactor).toBe(2);
     const after = p.smoothing - 1 - Math.floor((p.smoothing - 1) / 2);
     expect(unsettledPoints(p)).toBe(p.window - 1 + after);
     const n = spiky.n;
-    const cut = n - unsettledPoints(p) * p.aggregate; // first row that cannot open an alarm
-    const at = (row: number) => {
+    const cut = n - unsettledPoints(p) * p.aggregate; // the first row whose score is not final
+    const withSpike = (row: number, size: number) => {
       const x = Float32Array.from(spiky.data);
-      for (let i = row; i < row + 3; i++) x[i] += 20;
+      for (let i = row; i < row + 3; i++) x[i] += size;
       return x;
     };
-    const opensAt = (r: { scores: Float32Array; intervals: Array<[number, number]>; threshold: number }, row: number) =>
-      r.intervals.some(([a, b]) => a <= row && row <= b && r.scores.subarray(a, b + 1).some((v) => v > r.threshold));
-    // a spike in the last rows: its scores are above the threshold, no interval holds it, and the result says how many rows were not final
-    const late = det.score(at(n - 5));
-    expect(late.unsettled).toBe(n - cut);
-    expect(Math.max(...late.scores.subarray(n - 8))).toBeGreaterThan(late.threshold);
-    expect(opensAt(late, n - 4)).toBe(false);
-    // the same spike early enough that every window holding it is in the series: an alarm
-    const early = det.score(at(cut - p.window - 10));
-    expect(opensAt(early, cut - p.window - 9)).toBe(true);
-    // a file saved before the rule (no `settled`): alarms open up to the last row, as before
+    const holds = (r: { intervals: Array<[number, number]> }, row: number) => r.intervals.some(([a, b]) => a <= row && row <= b);
+    // spikes of growing size in the last rows: an alarm holds them exactly when their score passes twice the threshold
+    let opened = 0,
+      stayedShut = 0;
+    for (const size of [0.5, 1, 2, 4, 8, 20]) {
+      const r = det.score(withSpike(n - 8, size));
+      expect(r.unsettled).toBe(n - cut);
+      const peak = Math.max(...r.scores.subarray(cut));
+      expect(holds(r, n - 7), `spike of ${size}: tail peak ${peak / r.threshold} × the threshold`).toBe(peak > 2 * r.threshold);
+      if (peak > 2 * r.threshold) opened++;
+      else if (peak > r.threshold) stayedShut++;
+    }
+    expect(opened).toBeGreaterThan(0); // the sizes reach both sides of the higher bar,
+    expect(stayedShut).toBeGreaterThan(0); // and one lies between the two bars
+    // a file saved before the rule (no tailFactor): a spike above the threshold alone opens an alarm in the last rows
     const old = AnomalyDetector.fromSafetensors(det.toSafetensors());
     try {
-      delete (old.plan as { settled?: boolean }).settled;
-      const r = old.score(at(n - 5));
-      expect(r.unsettled).toBe(0);
-      expect(opensAt(r, n - 4)).toBe(true);
+      delete (old.plan as { tailFactor?: number }).tailFactor;
+      for (const size of [0.5, 1, 2, 4, 8, 20]) {
+        const r = old.score(withSpike(n - 8, size));
+        expect(r.unsettled).toBe(0);
+        expect(holds(r, n - 7)).toBe(Math.max(...r.scores.subarray(cut)) > r.threshold);
+      }
     } finally {
       old.dispose();
     }
@@ -410,8 +416,8 @@ describe('pure pieces', () => {
     expect(intervalsAbove(s, 1, 0, 5, 2)).toEqual([[0, 7]]);
   });
 
-  it('intervalsAbove: points from `to` on cannot open an interval, but extend one already open', () => {
-    const s = [0, 5, 5, 5, 0, 5, 0, 5];
+  it('intervalsAbove: points from `to` on open an interval only above the tail threshold, but extend an open one', () => {
+    const s = [0, 5, 5, 5, 0, 5, 0, 9];
     expect(intervalsAbove(s, 1, 0, 0)).toEqual([
       [1, 3],
       [5, 5],
@@ -419,6 +425,10 @@ describe('pure pieces', () => {
     ]);
     expect(intervalsAbove(s, 1, 0, 0, 0, 2)).toEqual([[1, 3]]); // opened at 1, runs on through 2 and 3
     expect(intervalsAbove(s, 1, 0, 0, 0, 1)).toEqual([]);
+    expect(intervalsAbove(s, 1, 0, 0, 0, 2, 6)).toEqual([
+      [1, 3],
+      [7, 7],
+    ]); // 5 is under the tail threshold, 9 over it
     expect(intervalsAbove(s, 1, 1, 0, 0, 2)).toEqual([[1, 3]]); // a run after `to` does not join across the gap either
     expect(intervalsAbove(s, 1, 0, 2, 0, 6)).toEqual([[0, 7]]); // padding still reaches past `to`
   });

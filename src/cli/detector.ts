@@ -83,9 +83,9 @@ function toRows(r: DetectorScores, g: Grid, rows: number, d: number): DetectorSc
 }
 
 /** The summary's note on the last rows, whose scores are not final and cannot open an alarm ('' when none). */
-function unsettledNote(r: DetectorScores): string {
-  if (r.unsettled === 0) return '';
-  return `; the last ${r.unsettled} row${r.unsettled === 1 ? '' : 's'} cannot open an alarm yet (not every window that holds ${r.unsettled === 1 ? 'it' : 'them'} is in the file)`;
+function unsettledNote(r: DetectorScores, factor: number | undefined): string {
+  if (r.unsettled === 0 || factor === undefined) return '';
+  return `; the last ${r.unsettled} row${r.unsettled === 1 ? '' : 's'} open an alarm only above ${fmt(r.threshold * factor)} (${factor} × the threshold: not every window that holds them is in the file)`;
 }
 
 function describeIntervals(r: DetectorScores, times?: string[]): string {
@@ -350,7 +350,7 @@ export async function scoreDetector(
   const flagged = r.anomalies.reduce((a, v) => a + v, 0);
   if (!o.quiet) {
     (toStdout ? process.stderr : process.stdout).write(
-      `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps)}; threshold ${fmt(r.threshold)} (${rule})${o.threshold === undefined ? unsettledNote(r) : ''}${toStdout ? '' : ` → ${o.out}`}\n`,
+      `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps)}; threshold ${fmt(r.threshold)} (${rule})${o.threshold === undefined ? unsettledNote(r, det.plan.tailFactor) : ''}${toStdout ? '' : ` → ${o.out}`}\n`,
     );
     if (det.plan.diagnostics.notLearnt) process.stderr.write(`warning: ${det.plan.diagnostics.message}\n`);
   }
