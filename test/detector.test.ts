@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnomalyDetector, ConfigError, DataError, FormatError, init, LstmVae, rocAuc, ShapeError } from '../dist/index.node.js';
 import { DataError as SrcDataError } from '../src/core/errors.js';
 import { synthetic } from '../src/data/synthetic.js';
-import { unsettledPoints } from '../src/detect/plan.js';
 import { intervalsAbove, medianReconstruction } from '../src/detect/postprocess.js';
 import { dominantPeriod, fillMissing } from '../src/detect/preprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
@@ -90,46 +89,6 @@ describe('AnomalyDetector with default options on a seasonal series with trend a
       let first = a;
       while (first <= b && !(r.scores[first] > r.threshold)) first++;
       expect(first).toBeGreaterThanOrEqual(det.plan.warmup! * det.plan.aggregate);
-    }
-  });
-
-  it('the last rows, whose scores are not final, open an alarm only above tailFactor × the threshold; files without the rule open at the threshold', () => {
-    const p = det.plan;
-    expect(p.tailFactor).toBe(2);
-    const after = p.smoothing - 1 - Math.floor((p.smoothing - 1) / 2);
-    expect(unsettledPoints(p)).toBe(p.window - 1 + after);
-    const n = spiky.n;
-    const cut = n - unsettledPoints(p) * p.aggregate; // the first row whose score is not final
-    const withSpike = (row: number, size: number) => {
-      const x = Float32Array.from(spiky.data);
-      for (let i = row; i < row + 3; i++) x[i] += size;
-      return x;
-    };
-    const holds = (r: { intervals: Array<[number, number]> }, row: number) => r.intervals.some(([a, b]) => a <= row && row <= b);
-    // spikes of growing size in the last rows: an alarm holds them exactly when their score passes twice the threshold
-    let opened = 0,
-      stayedShut = 0;
-    for (const size of [0.5, 1, 2, 4, 8, 20]) {
-      const r = det.score(withSpike(n - 8, size));
-      expect(r.unsettled).toBe(n - cut);
-      const peak = Math.max(...r.scores.subarray(cut));
-      expect(holds(r, n - 7), `spike of ${size}: tail peak ${peak / r.threshold} × the threshold`).toBe(peak > 2 * r.threshold);
-      if (peak > 2 * r.threshold) opened++;
-      else if (peak > r.threshold) stayedShut++;
-    }
-    expect(opened).toBeGreaterThan(0); // the sizes reach both sides of the higher bar,
-    expect(stayedShut).toBeGreaterThan(0); // and one lies between the two bars
-    // a file saved before the rule (no tailFactor): a spike above the threshold alone opens an alarm in the last rows
-    const old = AnomalyDetector.fromSafetensors(det.toSafetensors());
-    try {
-      delete (old.plan as { tailFactor?: number }).tailFactor;
-      for (const size of [0.5, 1, 2, 4, 8, 20]) {
-        const r = old.score(withSpike(n - 8, size));
-        expect(r.unsettled).toBe(0);
-        expect(holds(r, n - 7)).toBe(Math.max(...r.scores.subarray(cut)) > r.threshold);
-      }
-    } finally {
-      old.dispose();
     }
   });
 
@@ -414,23 +373,6 @@ describe('pure pieces', () => {
       [5, 5],
     ]);
     expect(intervalsAbove(s, 1, 0, 5, 2)).toEqual([[0, 7]]);
-  });
-
-  it('intervalsAbove: points from `to` on open an interval only above the tail threshold, but extend an open one', () => {
-    const s = [0, 5, 5, 5, 0, 5, 0, 9];
-    expect(intervalsAbove(s, 1, 0, 0)).toEqual([
-      [1, 3],
-      [5, 5],
-      [7, 7],
-    ]);
-    expect(intervalsAbove(s, 1, 0, 0, 0, 2)).toEqual([[1, 3]]); // opened at 1, runs on through 2 and 3
-    expect(intervalsAbove(s, 1, 0, 0, 0, 1)).toEqual([]);
-    expect(intervalsAbove(s, 1, 0, 0, 0, 2, 6)).toEqual([
-      [1, 3],
-      [7, 7],
-    ]); // 5 is under the tail threshold, 9 over it
-    expect(intervalsAbove(s, 1, 1, 0, 0, 2)).toEqual([[1, 3]]); // a run after `to` does not join across the gap either
-    expect(intervalsAbove(s, 1, 0, 2, 0, 6)).toEqual([[0, 7]]); // padding still reaches past `to`
   });
 
   it('medianReconstruction takes the median over the windows holding each point, their means added back', () => {

@@ -75,17 +75,7 @@ function toRows(r: DetectorScores, g: Grid, rows: number, d: number): DetectorSc
   const names: string[] = [];
   for (const f of r.explanations[0]?.features ?? []) names[f.feature] = f.name;
   const explanations = intervals.map((iv) => explainRows(errors, d, iv, names));
-  // the rows whose grid point has a score that is not final yet
-  const settledSlots = r.scores.length - r.unsettled;
-  let unsettled = 0;
-  for (let i = 0; i < rows; i++) if (slot[i] >= settledSlots) unsettled++;
-  return { ...r, scores, anomalies, contributions, reconstruction, errors, intervals, explanations, unsettled };
-}
-
-/** The summary's note on the last rows, whose scores are not final and cannot open an alarm ('' when none). */
-function unsettledNote(r: DetectorScores, factor: number | undefined): string {
-  if (r.unsettled === 0 || factor === undefined) return '';
-  return `; the last ${r.unsettled} row${r.unsettled === 1 ? '' : 's'} open an alarm only above ${fmt(r.threshold * factor)} (${factor} × the threshold: not every window that holds them is in the file)`;
+  return { ...r, scores, anomalies, contributions, reconstruction, errors, intervals, explanations };
 }
 
 function describeIntervals(r: DetectorScores, times?: string[]): string {
@@ -350,7 +340,7 @@ export async function scoreDetector(
   const flagged = r.anomalies.reduce((a, v) => a + v, 0);
   if (!o.quiet) {
     (toStdout ? process.stderr : process.stdout).write(
-      `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps)}; threshold ${fmt(r.threshold)} (${rule})${o.threshold === undefined ? unsettledNote(r, det.plan.tailFactor) : ''}${toStdout ? '' : ` → ${o.out}`}\n`,
+      `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps)}; threshold ${fmt(r.threshold)} (${rule})${toStdout ? '' : ` → ${o.out}`}\n`,
     );
     if (det.plan.diagnostics.notLearnt) process.stderr.write(`warning: ${det.plan.diagnostics.message}\n`);
   }

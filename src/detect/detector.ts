@@ -20,7 +20,7 @@ import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
 import { intervalsAbove, medianReconstruction, pointErrors, reconstructWindows } from './postprocess.js';
-import { type DetectorPlan, readPlan, unsettledPoints } from './plan.js';
+import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
 
@@ -73,13 +73,6 @@ export interface DetectorScores {
   errors: Float32Array;
   /** One per interval: which features and rows carry its error (`explainRows(r.errors, D, rows)` explains any other rows). */
   explanations: IntervalExplanation[];
-  /**
-   * How many of the last rows have scores that are not final (not every window that holds them, or every row their
-   * smoothing averages, is in the series; the live stream reports them only once those rows arrive): they open an
-   * alarm only above `plan.tailFactor` × the threshold (one opened before them continues). 0 for detector files
-   * saved before this rule.
-   */
-  unsettled: number;
 }
 
 const DEFAULTS = {
@@ -96,10 +89,6 @@ const MIN_WINDOW = 32;
 const MAX_WINDOW = 128;
 const NO_PERIOD_WINDOW = 64;
 const THRESHOLD_K = 3;
-// The bar for the last points, whose scores are not final (plan.tailFactor): on 20 clean generated series (no
-// anomaly, no labels; seeds 5001–5020 of src/data/synthetic.ts) their smoothed scores reached up to 1.82 × the
-// threshold, the other points' up to 1.39 ×.
-const TAIL_FACTOR = 2;
 
 interface Prepared {
   x: Float64Array;
@@ -314,7 +303,6 @@ export class AnomalyDetector {
         gap,
         padding,
         warmup: Math.floor(w / 2),
-        tailFactor: TAIL_FACTOR,
         training: {
           rows: n0,
           windows: count,
@@ -349,8 +337,7 @@ export class AnomalyDetector {
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
     const { error, share, rec } = reconstructionErrors(this.model, xs, n, d, p.window);
     const smoothed = smoothScores(error, 'moving-average', p.smoothing);
-    const open = Math.max(0, n - unsettledPoints(p));
-    const binIntervals = intervalsAbove(smoothed, p.threshold, p.gap, p.padding, p.warmup ?? 0, open, p.threshold * (p.tailFactor ?? 1));
+    const binIntervals = intervalsAbove(smoothed, p.threshold, p.gap, p.padding, p.warmup ?? 0);
     const scores = new Float32Array(n0);
     const contributions = new Float32Array(n0 * d);
     const reconstruction = new Float32Array(n0 * d);
@@ -377,7 +364,6 @@ export class AnomalyDetector {
       reconstruction,
       errors: Float32Array.from(sq),
       explanations,
-      unsettled: n0 - Math.min(n0, open * f),
     };
   }
 

@@ -36,14 +36,6 @@ export interface DetectorPlan {
    * without it: 0.
    */
   warmup?: number;
-  /**
-   * The last points of a scored series, whose scores are not final yet (`unsettledPoints(plan)` of them: not every
-   * window that holds them, or every point their smoothing averages, is in the series; the live stream reports them
-   * only once those points arrive), open an alarm only above `tailFactor` × `threshold`: their reconstructions are
-   * medians over a few windows, and their scores run higher on series with no anomaly. An alarm opened before them
-   * continues through them at the threshold. Files without it: no such rule.
-   */
-  tailFactor?: number;
   training: { rows: number; windows: number; filled: number; steps: number; stopped: History['stopped']; seconds: number };
   diagnostics: Diagnostics;
 }
@@ -68,18 +60,5 @@ export function readPlan(v: unknown): DetectorPlan {
   if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1)
     throw bad('window / aggregate are not whole numbers');
   if (p.warmup !== undefined && !(Number.isInteger(p.warmup) && p.warmup >= 0)) throw bad('warmup is not a whole number >= 0');
-  if (p.tailFactor !== undefined && !(typeof p.tailFactor === 'number' && p.tailFactor >= 1 && Number.isFinite(p.tailFactor)))
-    throw bad('tailFactor is not a number >= 1');
   return p as DetectorPlan;
-}
-
-/**
- * How many of the last (aggregated) points of a scored series have scores that are not final: the windows that
- * hold a point end up to `window − 1` points after it, and its centred moving average reaches `after` points
- * further (0 for plans without `tailFactor`).
- */
-export function unsettledPoints(plan: Pick<DetectorPlan, 'window' | 'smoothing' | 'tailFactor'>): number {
-  if (plan.tailFactor === undefined) return 0;
-  const after = plan.smoothing - 1 - Math.floor((plan.smoothing - 1) / 2);
-  return plan.window - 1 + after;
 }

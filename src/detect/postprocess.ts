@@ -48,8 +48,7 @@ export function pointErrors(x: Float64Array, rec: Float64Array, n: number, d: nu
 /**
  * Intervals where `smoothed` is above `threshold`: runs of points above it, runs at most `gap` points apart
  * merged, then each widened by `pad` points on both sides (clipped to the series) and overlapping ones merged.
- * Points before `from` are never above (they cannot open an interval; padding may still reach them); points from
- * `to` on open a run only above `tailThreshold` (never, by default) and extend an open one above `threshold`.
+ * Points before `from` are never above (they cannot open an interval; padding may still reach them).
  */
 export function intervalsAbove(
   smoothed: ArrayLike<number>,
@@ -57,14 +56,12 @@ export function intervalsAbove(
   gap: number,
   pad: number,
   from = 0,
-  to = smoothed.length,
-  tailThreshold = Number.POSITIVE_INFINITY,
 ): Array<[number, number]> {
   const n = smoothed.length;
   const runs: Array<[number, number]> = [];
   let s = -1;
   for (let i = 0; i <= n; i++) {
-    const above = i < n && i >= from && smoothed[i] > (i < to || s >= 0 ? threshold : tailThreshold);
+    const above = i < n && i >= from && smoothed[i] > threshold;
     if (above && s < 0) s = i;
     else if (!above && s >= 0) {
       const last = runs[runs.length - 1];
