@@ -23,7 +23,8 @@
 // --versus: only the 'lstm-vae vs PyTorch' rounds (in the reference runtime).
 // Needs dist/ (`npx tsup`) and build/wasm/ (`npm run build:wasm`). Writes bench/results/<date>.json,
 // bench/results/latest.json, latest.md (tables, ratios to TF.js wasm hand-tuned of the same run)
-// and latest.svg (bar chart), and prints the tables. Progress goes to stderr.
+// and latest.svg (bar chart), and prints the tables (with --versus: <date>-versus.json and versus-latest.md
+// instead, so that latest.* keep the last full run). Progress goes to stderr.
 // Each job runs in a fresh process of its runtime (bench/lib/child.mjs) or a fresh Worker.
 // Node 20 needs --experimental-wasm-relaxed-simd for relaxed-mt: this script re-runs itself with it.
 import { spawn, spawnSync } from 'node:child_process';
@@ -438,11 +439,18 @@ if (!argv.includes('--no-write')) {
   mkdirSync(dir, { recursive: true });
   const stamp = results.date.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
   const json = JSON.stringify(results, null, 2);
-  writeFileSync(`${dir}/${stamp}${quick ? '-quick' : ''}.json`, json);
-  writeFileSync(`${dir}/latest.json`, json);
-  writeFileSync(`${dir}/latest.md`, md);
-  writeFileSync(`${dir}/latest.svg`, svgChart(results));
-  log(`wrote bench/results/${stamp}${quick ? '-quick' : ''}.json, latest.json, latest.md, latest.svg (${results.elapsedSeconds} s)`);
+  if (versusOnly) {
+    // only the PyTorch section: its own files, so that latest.* keep the last full run
+    writeFileSync(`${dir}/${stamp}-versus.json`, json);
+    writeFileSync(`${dir}/versus-latest.md`, md);
+    log(`wrote bench/results/${stamp}-versus.json, versus-latest.md (${results.elapsedSeconds} s)`);
+  } else {
+    writeFileSync(`${dir}/${stamp}${quick ? '-quick' : ''}.json`, json);
+    writeFileSync(`${dir}/latest.json`, json);
+    writeFileSync(`${dir}/latest.md`, md);
+    writeFileSync(`${dir}/latest.svg`, svgChart(results));
+    log(`wrote bench/results/${stamp}${quick ? '-quick' : ''}.json, latest.json, latest.md, latest.svg (${results.elapsedSeconds} s)`);
+  }
 }
 console.log(md);
 process.exit(0);
