@@ -365,7 +365,8 @@ if (withTorch && vsConfigs.length && !results.torch?.skipped && (!wantRuntimes |
   const rounds = Number(opt('rounds') ?? (quick ? 2 : 3));
   const budget = quick
     ? { M: { warmup: 1, budgetMs: 600, minSteps: 2 }, L: { warmup: 1, budgetMs: 800, minSteps: 2 } }
-    : { M: { warmup: 1, budgetMs: 2000, minSteps: 3 }, L: { warmup: 1, budgetMs: 3000, minSteps: 2 } };
+    : // two warm-up steps (the first steps touch fresh memory) and at least 5 timed ones at L
+      { M: { warmup: 2, budgetMs: 3000, minSteps: 5 }, L: { warmup: 2, budgetMs: 6000, minSteps: 5 } };
   const rt = runtimes.find((x) => x.id === REFERENCE && !x.skipped);
   const builds = [...(native.available ? ['native'] : []), 'relaxed-mt'];
   results.versus = { rounds, configs: vsConfigs, threads: [1, 2], builds, runs: [] };
