@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labelColumns } from '../src/cli/input.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -130,6 +131,24 @@ beforeAll(async () => {
 
 afterAll(() => {
   removeTmpDirs();
+});
+
+describe('labelColumns: which CSV columns hold labels, not measurements', () => {
+  const text = (header: string, rows: string[]) => [header, ...rows].join('\n') + '\n';
+  it('a label-like name with only 0 and 1 in every row; never the timestamp', () => {
+    const t = text('timestamp,value,is_anomaly,Label,ground_truth,outlier,labelled_temp', [
+      '0,1.5,0,1,0,0,1',
+      '1,2.5,1,0,1,1,0',
+      '2,0.5,0,0,0,1,1',
+    ]);
+    const header = t.split('\n')[0].split(',');
+    expect(labelColumns(t, header, 'timestamp')).toEqual(['is_anomaly', 'Label', 'ground_truth', 'outlier']);
+    // other values, an empty cell, or the timestamp column: not labels
+    expect(labelColumns(text('t,value,label', ['0,1,0', '1,2,2']), ['t', 'value', 'label'], 't')).toEqual([]);
+    expect(labelColumns(text('t,value,anomaly', ['0,1,0', '1,2,']), ['t', 'value', 'anomaly'], 't')).toEqual([]);
+    expect(labelColumns(text('label,value', ['0,1', '1,2']), ['label', 'value'], 'label')).toEqual([]);
+    expect(labelColumns(text('value,anomaly', ['1,0.0', '2,1.0']), ['value', 'anomaly'])).toEqual(['anomaly']);
+  });
 });
 
 describe('lstm-vae CLI: continuous data', () => {
@@ -261,8 +280,11 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
       csv += `${t},${v.toFixed(4)},${a}\n`;
     }
     writeFileSync(join(dir, 'seasonal.csv'), csv);
-    // no --out: the model goes beside the data, as seasonal.safetensors (with seasonal.html)
-    ok(['train', 'seasonal.csv', '--columns', 'value', '--quiet']);
+    // no flags at all: the model goes beside the data, as seasonal.safetensors (with seasonal.html), and the 0/1
+    // `label` column is recognised as labels, not used as a feature (reconstruct's header below shows the one feature)
+    const t = ok(['train', 'seasonal.csv']);
+    expect(t.stdout + t.stderr).toMatch(/column label holds 0\/1 labels: not used as a feature/);
+    expect(t.stdout + t.stderr).toMatch(/on 1400 rows × 1 column \(value\)/);
   }, 200_000);
 
   it('eval scores a detector with its own scores and intervals (its saved rule); --k is refused', () => {

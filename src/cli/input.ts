@@ -56,6 +56,32 @@ export function csvHeader(text: string, file: string): string[] {
   }
 }
 
+/** Header names that mean labels, not measurements (label, labels, anomaly, is_anomaly, anomalous, outlier, ground_truth, …). */
+const LABEL_NAMES = /^(is[_ -]?)?(anomal(y|ies|ous)|outliers?|labels?)$|^ground[_ -]?truth$/i;
+
+/**
+ * The columns of a CSV text that hold labels rather than measurements: a label-like name and nothing but 0 and 1
+ * in every row (as TimeEval's `is_anomaly` or a `label` column). `train` leaves them out of the features unless
+ * `--columns` names them. The timestamp column is never one.
+ */
+export function labelColumns(text: string, header: string[], timestamp?: string): string[] {
+  const candidates = header.map((h, i) => [h, i] as const).filter(([h]) => h !== timestamp && LABEL_NAMES.test(h));
+  if (candidates.length === 0) return [];
+  let rows: string[][];
+  try {
+    rows = parse(text, { bom: true, trim: true, skip_empty_lines: true, from_line: 2, relax_column_count: true }) as string[][];
+  } catch {
+    return []; // a malformed file: reading it as data says what is wrong
+  }
+  const binary = (i: number) =>
+    rows.length > 0 &&
+    rows.every((r) => {
+      const c = r[i];
+      return c !== undefined && c !== '' && (Number(c) === 0 || Number(c) === 1);
+    });
+  return candidates.filter(([, i]) => binary(i)).map(([h]) => h);
+}
+
 export interface ReadOptions {
   columns?: string[];
   timestamp?: string | false;

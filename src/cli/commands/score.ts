@@ -8,10 +8,10 @@ import { AnomalyDetector } from '../../detect/detector.js';
 import { type DataOptions, scoreContinuous } from '../continuous.js';
 import { readDetectorInput, scoreDetector } from '../detector.js';
 import { UsageError } from '../errors.js';
-import { readInput } from '../input.js';
+import { labelColumns, readInput } from '../input.js';
 import { labelsExclusion, readLabelsFor } from '../labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from '../output.js';
-import { fmt } from '../progress.js';
+import { fmt, note } from '../progress.js';
 import { continuousReport } from '../report.js';
 import { describeReduce, loadModel, modelMode } from '../shared.js';
 import { scoreTokens, topTable } from '../tokens.js';
@@ -36,7 +36,13 @@ export async function score(modelFile: string, dataFile: string, o: ScoreOptions
         );
       }
       const input = readDetectorInput(lm.model, modelFile, dataFile, o, labelsExclusion(o.labels, lm));
-      await scoreDetector(det, modelFile, input, dataFile, o);
+      // without --labels, a column of 0/1 labels in the file (not one of the detector's features) shades the report
+      const found =
+        o.labels === undefined && input.kind === 'csv' && input.text && input.header
+          ? labelColumns(input.text, input.header, input.timestampColumn).filter((c) => !input.columns.includes(c))
+          : [];
+      if (found.length > 0) note(o.quiet, `column ${found[0]} holds 0/1 labels: the report shades the rows labelled 1`);
+      await scoreDetector(det, modelFile, input, dataFile, found.length > 0 ? { ...o, labels: found[0] } : o);
     } finally {
       det.dispose();
     }

@@ -13,7 +13,7 @@ import { percentileThreshold } from '../../eval/metrics.js';
 import { CharTokenizer, LstmVae } from '../../index.node.js';
 import { trainDetector } from '../detector.js';
 import { UsageError } from '../errors.js';
-import { readInput } from '../input.js';
+import { csvHeader, inputKind, labelColumns, readInput, readText } from '../input.js';
 import { readLabelsFor } from '../labels.js';
 import { type CliMetadata, trainingMetadata } from '../metadata.js';
 import { reportPaths, writeOutput, writeReport } from '../output.js';
@@ -55,13 +55,29 @@ export interface TrainOptions {
   quiet?: boolean;
 }
 
-export async function train(dataFile: string, o: TrainOptions): Promise<void> {
+export async function train(dataFile: string, given: TrainOptions): Promise<void> {
   const t0 = Date.now();
-  const missing = o.windowFlags?.length ? 'error' : 'nan';
-  const pre = readInput(dataFile, { columns: o.columns, timestamp: o.timestamp, missing });
-  // A labels column of the training CSV is never a feature.
+  const missing = given.windowFlags?.length ? 'error' : 'nan';
+  // A labels column of the training CSV is never a feature: the --labels column, or (without --columns and
+  // --labels) a column whose name and 0/1 values say it holds labels, as TimeEval's `is_anomaly`.
+  let found: string[] = [];
+  if (!given.columns && !given.labels && inputKind(dataFile) === 'csv') {
+    const text = readText(dataFile);
+    const header = csvHeader(text, dataFile);
+    const ts = given.timestamp ?? header.find((h) => h.toLowerCase() === 'timestamp');
+    found = labelColumns(text, header, ts);
+    if (found.length >= header.filter((h) => h !== ts).length) found = []; // nothing else to learn from
+  }
+  const o: TrainOptions = found.length > 0 ? { ...given, labels: found[0] } : given;
+  const pre = readInput(dataFile, { columns: o.columns, timestamp: o.timestamp, missing, exclude: found });
+  if (found.length > 0) {
+    note(
+      o.quiet,
+      `column${found.length > 1 ? 's' : ''} ${found.join(', ')} ${found.length > 1 ? 'hold' : 'holds'} 0/1 labels: not used as a feature (the report shades the rows labelled 1); --columns chooses the features yourself`,
+    );
+  }
   const input: Input =
-    o.labels && pre.kind === 'csv' && !o.columns && pre.header?.includes(o.labels)
+    o.labels && pre.kind === 'csv' && !o.columns && pre.header?.includes(o.labels) && !found.length
       ? readInput(dataFile, { timestamp: o.timestamp, exclude: [o.labels], missing })
       : pre;
   if (input.kind === 'text') return trainTokens(input.lines, dataFile, o, t0);
