@@ -96,11 +96,13 @@ function examples(lines: string[]): string {
 const DATA_HELP = `
 Data files:
   .csv            a time series: one row per time point (header line first); the value columns are
-                  every column except the timestamp (--columns to choose); long series are cut into
+                  every column except the timestamp and a column of 0/1 labels (label, is_anomaly,
+                  anomaly, outlier, ground_truth; --columns to choose); long series are cut into
                   windows (--window, --stride)
   .json           an array of sequences: [[1, 2, 3], ...] (one feature) or [[[x, y], ...], ...]
   .ndjson/.jsonl  one sequence (JSON array) per line
-  .txt            one text sequence per line -> a token (character) model
+  .txt            one number per line (or one line of numbers): a series, as a one-column CSV;
+                  otherwise one text sequence per line -> a token (character) model
 
 Scores: a window's score is its squared reconstruction error (summed over steps and features, in
 normalised units); a point's score is, by default, the 10th percentile of the scores of the windows

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelColumns } from '../src/cli/input.js';
+import { labelColumns, readInput } from '../src/cli/input.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -148,6 +148,24 @@ describe('labelColumns: which CSV columns hold labels, not measurements', () => 
     expect(labelColumns(text('t,value,anomaly', ['0,1,0', '1,2,']), ['t', 'value', 'anomaly'], 't')).toEqual([]);
     expect(labelColumns(text('label,value', ['0,1', '1,2']), ['label', 'value'], 'label')).toEqual([]);
     expect(labelColumns(text('value,anomaly', ['1,0.0', '2,1.0']), ['value', 'anomaly'])).toEqual(['anomaly']);
+  });
+});
+
+describe('readInput: a text file of numbers is one series', () => {
+  it('one number per line, or one line of numbers, reads as a CSV of one column; several numbers per line stay text', () => {
+    const file = (name: string, body: string) => {
+      writeFileSync(join(dir, name), body);
+      return join(dir, name);
+    };
+    const a = readInput(file('per-line.txt', '1.5\n-2\n\n3e-1\n4\n'));
+    expect(a.kind).toBe('csv');
+    if (a.kind === 'text') throw new Error('read as text');
+    expect(a.columns).toEqual(['value']);
+    expect(Array.from(a.segments[0].data)).toEqual([1.5, -2, Math.fround(0.3), 4]);
+    const b = readInput(file('one-line.txt', '  1 2\t3,4   5\n'));
+    expect(b.kind === 'csv' && b.segments[0].n).toBe(5);
+    expect(readInput(file('tokens.txt', '60 62 64\n62 64 65\n')).kind).toBe('text');
+    expect(readInput(file('words.txt', 'anna\n12\n')).kind).toBe('text');
   });
 });
 
@@ -329,6 +347,18 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
 });
 
 describe('lstm-vae CLI: text (token) models', () => {
+  it('a .txt of numbers (one per line, as the UCR anomaly archive) trains and scores an anomaly detector, not a text model', () => {
+    const v = Array.from({ length: 600 }, (_, i) => Math.sin((2 * Math.PI * i) / 30) + (i >= 400 && i < 403 ? 3 : 0));
+    writeFileSync(join(dir, 'ucr.txt'), v.map((x) => x.toFixed(5)).join('\n') + '\n');
+    const t = ok(['train', 'ucr.txt', '--threads', '1']);
+    expect(t.stdout + t.stderr).toMatch(/training an anomaly detector on 600 rows × 1 column \(value\)/);
+    const rows = csv(ok(['score', 'ucr.safetensors', 'ucr.txt', '-o', '-', '--quiet']).stdout);
+    expect(rows[0]).toEqual(['index', 'score', 'anomaly']);
+    expect(rows).toHaveLength(601);
+    // the spike's rows are flagged
+    expect(rows.slice(401, 404).every((r) => r[2] === '1')).toBe(true);
+  }, 120_000);
+
   it('train on .txt, then generate, info and score', () => {
     ok(['train', 'names.txt', '--epochs', '4', '--hidden', '16', '--latent', '4', '--out', 'names.safetensors', '-q']);
     expect(existsSync(join(dir, 'names.html'))).toBe(true);

@@ -193,16 +193,35 @@ function fromValues(file: string, kind: 'json' | 'ndjson', values: unknown[], wh
   return { kind, file, columns, features: d, segments };
 }
 
+/**
+ * The values of a text file that is a numeric series — one number on every non-empty line, or one line of
+ * numbers separated by spaces, tabs or commas — or undefined (text for the token model). Several numbers on each
+ * of several lines stay text: they may be token sequences.
+ */
+function numbersOnly(lines: string[]): string[] | undefined {
+  const num = (t: string) => t !== '' && Number.isFinite(Number(t));
+  const trimmed = lines.map((l) => l.trim()).filter((l) => l.length > 0);
+  if (trimmed.length === 0) return undefined;
+  if (trimmed.length === 1) {
+    const tokens = trimmed[0].split(/[\s,]+/).filter((t) => t.length > 0);
+    return tokens.length >= 2 && tokens.every(num) ? tokens : undefined;
+  }
+  return trimmed.every(num) ? trimmed : undefined;
+}
+
 /** Reads any supported input file. */
 export function readInput(file: string, o: ReadOptions = {}): Input {
   const kind = inputKind(file);
   const text = readText(file);
+  const lines = kind === 'text' ? text.split(/\r?\n/).filter((l) => l.length > 0) : [];
+  // a text file of numbers (the UCR anomaly archive's format) is one series, read as a CSV of one column, `value`
+  const series = kind === 'text' ? numbersOnly(lines) : undefined;
+  if (series) return readCsvInput(file, `value\n${series.join('\n')}\n`, o);
   if (kind !== 'csv' && (o.columns || o.timestamp)) {
-    throw new UsageError(`--columns and --timestamp apply to CSV files only, not to ${file}`);
+    throw new UsageError(`--columns and --timestamp apply to CSV files (and text files of numbers) only, not to ${file}`);
   }
   if (kind === 'csv') return readCsvInput(file, text, o);
   if (kind === 'text') {
-    const lines = text.split(/\r?\n/).filter((l) => l.length > 0);
     if (lines.length === 0) throw new DataError(`${file}: the file has no non-empty line`);
     return { kind: 'text', file, lines };
   }
