@@ -96,8 +96,9 @@ function examples(lines: string[]): string {
 const DATA_HELP = `
 Data files:
   .csv            a time series: one row per time point (header line first); the value columns are
-                  every column except the timestamp and a column of 0/1 labels (label, is_anomaly,
-                  anomaly, outlier, ground_truth; --columns to choose); long series are cut into
+                  every column except the timestamp (a column named timestamp or timestamps, or
+                  --timestamp) and columns of 0/1 labels (label, is_anomaly, anomaly, outlier,
+                  changepoint, ground_truth; --columns to choose); long series are cut into
                   windows (--window, --stride)
   .json           an array of sequences: [[1, 2, 3], ...] (one feature) or [[[x, y], ...], ...]
   .ndjson/.jsonl  one sequence (JSON array) per line

@@ -148,6 +148,13 @@ describe('labelColumns: which CSV columns hold labels, not measurements', () => 
     expect(labelColumns(text('t,value,anomaly', ['0,1,0', '1,2,']), ['t', 'value', 'anomaly'], 't')).toEqual([]);
     expect(labelColumns(text('label,value', ['0,1', '1,2']), ['label', 'value'], 'label')).toEqual([]);
     expect(labelColumns(text('value,anomaly', ['1,0.0', '2,1.0']), ['value', 'anomaly'])).toEqual(['anomaly']);
+    // Yahoo S5 A3/A4's header: `timestamps` is the time column, `anomaly` and `changepoint` labels
+    const y = text('timestamps,value,anomaly,changepoint,trend', ['1416726000,1.5,0,0,0.1', '1416729600,2.5,1,1,0.2']);
+    const yh = y.split('\n')[0].split(',');
+    expect(labelColumns(y, yh, 'timestamps')).toEqual(['anomaly', 'changepoint']);
+    writeFileSync(join(dir, 'yahoo.csv'), y);
+    const input = readInput(join(dir, 'yahoo.csv'));
+    expect(input.kind === 'csv' && input.timestampColumn).toBe('timestamps');
   });
 });
 

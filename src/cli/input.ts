@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { readCsv } from '../data/csv.js';
+import { isTimestampName, readCsv } from '../data/csv.js';
 import { DataError, IOError } from '../core/errors.js';
 import type { ContinuousInput, Input, Segment } from '../data/series.js';
 import { UsageError } from './errors.js';
@@ -56,8 +56,8 @@ export function csvHeader(text: string, file: string): string[] {
   }
 }
 
-/** Header names that mean labels, not measurements (label, labels, anomaly, is_anomaly, anomalous, outlier, ground_truth, …). */
-const LABEL_NAMES = /^(is[_ -]?)?(anomal(y|ies|ous)|outliers?|labels?)$|^ground[_ -]?truth$/i;
+/** Header names that mean labels, not measurements (label, labels, anomaly, is_anomaly, anomalous, outlier, changepoint, ground_truth, …). */
+const LABEL_NAMES = /^(is[_ -]?)?(anomal(y|ies|ous)|outliers?|labels?|change[_ -]?points?)$|^ground[_ -]?truth$/i;
 
 /**
  * The columns of a CSV text that hold labels rather than measurements: a label-like name and nothing but 0 and 1
@@ -108,14 +108,14 @@ function timeHint(e: DataError): string {
   const column = /, column (.+)$/.exec(e.argument ?? '')?.[1];
   const raw = typeof e.actual === 'string' ? e.actual : '';
   if (!column || !/\d[-/:.]\d/.test(raw) || !Number.isFinite(Date.parse(raw))) return '';
-  return `. If "${column}" holds the times, pass --timestamp ${/^[\w.-]+$/.test(column) ? column : JSON.stringify(column)} (only a column named "timestamp" is found by itself)`;
+  return `. If "${column}" holds the times, pass --timestamp ${/^[\w.-]+$/.test(column) ? column : JSON.stringify(column)} (only a column named "timestamp" or "timestamps" is found by itself)`;
 }
 
 function readCsvInput(file: string, text: string, o: ReadOptions): ContinuousInput {
   const header = csvHeader(text, file);
   let timestamp: string | false | undefined = o.timestamp;
   if (timestamp === undefined) {
-    const t = header.find((h) => h.toLowerCase() === 'timestamp');
+    const t = header.find(isTimestampName);
     timestamp = t ?? false;
   }
   let columns = o.columns;

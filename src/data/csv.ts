@@ -5,6 +5,12 @@
 import { parse } from 'csv-parse/sync';
 import { DataError } from '../core/errors.js';
 
+/** The header names read as the timestamp column without `timestamp` being given: `timestamp` or `timestamps`, any case. */
+export function isTimestampName(h: string): boolean {
+  const l = h.toLowerCase();
+  return l === 'timestamp' || l === 'timestamps';
+}
+
 export interface ReadCsvOptions {
   /** `'error'` (default): an empty value is a DataError; `'nan'`: empty, `NaN`, `NA` and `null` cells read as NaN (missing). */
   missing?: 'error' | 'nan';
@@ -14,7 +20,7 @@ export interface ReadCsvOptions {
   columns?: string[];
   /**
    * The timestamp column, whose raw strings are returned as `timestamps`. Default: a column named
-   * `timestamp` (any case) if the header has one; `false` for none.
+   * `timestamp` or `timestamps` (any case) if the header has one; `false` for none.
    */
   timestamp?: string | false;
 }
@@ -82,7 +88,7 @@ export function readCsv(text: string, options: ReadCsvOptions = {}): CsvSeries {
 
   let tsIndex = -1;
   if (typeof options.timestamp === 'string') tsIndex = indexOf(options.timestamp, 'options.timestamp');
-  else if (options.timestamp === undefined) tsIndex = header.findIndex((h) => h.toLowerCase() === 'timestamp');
+  else if (options.timestamp === undefined) tsIndex = header.findIndex(isTimestampName);
 
   let columns: string[];
   let colIdx: number[];

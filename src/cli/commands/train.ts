@@ -3,6 +3,7 @@
  */
 
 import { basename } from 'node:path';
+import { isTimestampName } from '../../data/csv.js';
 import type { Input } from '../../data/series.js';
 import { detectIntervals } from '../../detect/intervals.js';
 import { fitNormalizer, normalizeSegments } from '../../detect/scaling.js';
@@ -64,7 +65,7 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
   if (!given.columns && !given.labels && inputKind(dataFile) === 'csv') {
     const text = readText(dataFile);
     const header = csvHeader(text, dataFile);
-    const ts = given.timestamp ?? header.find((h) => h.toLowerCase() === 'timestamp');
+    const ts = given.timestamp ?? header.find(isTimestampName);
     found = labelColumns(text, header, ts);
     if (found.length >= header.filter((h) => h !== ts).length) found = []; // nothing else to learn from
   }
