@@ -103,6 +103,7 @@ Data files:
   .json           an array of sequences: [[1, 2, 3], ...] (one feature) or [[[x, y], ...], ...]
   .ndjson/.jsonl  one sequence (JSON array) per line
   .txt            one number per line (or one line of numbers): a series, as a one-column CSV;
+                  the same count of comma-separated numbers per line: a CSV without a header;
                   otherwise one text sequence per line -> a token (character) model
 
 Scores: a window's score is its squared reconstruction error (summed over steps and features, in

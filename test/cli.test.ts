@@ -159,7 +159,7 @@ describe('labelColumns: which CSV columns hold labels, not measurements', () => 
 });
 
 describe('readInput: a text file of numbers is one series', () => {
-  it('one number per line, or one line of numbers, reads as a CSV of one column; several numbers per line stay text', () => {
+  it('one number per line or one line of numbers: one column; equal comma-separated rows: a CSV without header; space-separated rows stay text', () => {
     const file = (name: string, body: string) => {
       writeFileSync(join(dir, name), body);
       return join(dir, name);
@@ -172,6 +172,10 @@ describe('readInput: a text file of numbers is one series', () => {
     const b = readInput(file('one-line.txt', '  1 2\t3,4   5\n'));
     expect(b.kind === 'csv' && b.segments[0].n).toBe(5);
     expect(readInput(file('tokens.txt', '60 62 64\n62 64 65\n')).kind).toBe('text');
+    // the same count of comma-separated numbers on every line: a CSV without a header (columns x0, x1, …)
+    const c = readInput(file('matrix.txt', '1,2,3\n4,5,6\n'));
+    expect(c.kind === 'csv' && c.columns).toEqual(['x0', 'x1', 'x2']);
+    expect(readInput(file('ragged.txt', '1,2,3\n4,5\n')).kind).toBe('text');
     expect(readInput(file('words.txt', 'anna\n12\n')).kind).toBe('text');
   });
 });

@@ -194,19 +194,27 @@ function fromValues(file: string, kind: 'json' | 'ndjson', values: unknown[], wh
 }
 
 /**
- * The values of a text file that is a numeric series — one number on every non-empty line, or one line of
- * numbers separated by spaces, tabs or commas — or undefined (text for the token model). Several numbers on each
- * of several lines stay text: they may be token sequences.
+ * A text file that is a numeric series, as CSV text with a header (`value`, or `x0, x1, …`), or undefined (text
+ * for the token model): one number on every non-empty line; one line of numbers separated by spaces, tabs or
+ * commas; or the same count of comma-separated numbers on every line (a CSV without a header, as the SMD files).
+ * Several space-separated numbers on each of several lines stay text: they may be token sequences.
  */
-function numbersOnly(lines: string[]): string[] | undefined {
+function numericText(lines: string[]): string | undefined {
   const num = (t: string) => t !== '' && Number.isFinite(Number(t));
   const trimmed = lines.map((l) => l.trim()).filter((l) => l.length > 0);
   if (trimmed.length === 0) return undefined;
+  const column = (values: string[]) => `value\n${values.join('\n')}\n`;
   if (trimmed.length === 1) {
     const tokens = trimmed[0].split(/[\s,]+/).filter((t) => t.length > 0);
-    return tokens.length >= 2 && tokens.every(num) ? tokens : undefined;
+    return tokens.length >= 2 && tokens.every(num) ? column(tokens) : undefined;
   }
-  return trimmed.every(num) ? trimmed : undefined;
+  if (trimmed.every(num)) return column(trimmed);
+  const rows = trimmed.map((l) => l.split(',').map((t) => t.trim()));
+  const d = rows[0].length;
+  if (d >= 2 && rows.every((r) => r.length === d && r.every(num))) {
+    return `${Array.from({ length: d }, (_, j) => `x${j}`).join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+  }
+  return undefined;
 }
 
 /** Reads any supported input file. */
@@ -214,9 +222,9 @@ export function readInput(file: string, o: ReadOptions = {}): Input {
   const kind = inputKind(file);
   const text = readText(file);
   const lines = kind === 'text' ? text.split(/\r?\n/).filter((l) => l.length > 0) : [];
-  // a text file of numbers (the UCR anomaly archive's format) is one series, read as a CSV of one column, `value`
-  const series = kind === 'text' ? numbersOnly(lines) : undefined;
-  if (series) return readCsvInput(file, `value\n${series.join('\n')}\n`, o);
+  // a text file of numbers (the UCR anomaly archive's format, a CSV without a header) is one series
+  const series = kind === 'text' ? numericText(lines) : undefined;
+  if (series) return readCsvInput(file, series, o);
   if (kind !== 'csv' && (o.columns || o.timestamp)) {
     throw new UsageError(`--columns and --timestamp apply to CSV files (and text files of numbers) only, not to ${file}`);
   }
