@@ -176,6 +176,11 @@ describe('readInput: a text file of numbers is one series', () => {
     const c = readInput(file('matrix.txt', '1,2,3\n4,5,6\n'));
     expect(c.kind === 'csv' && c.columns).toEqual(['x0', 'x1', 'x2']);
     expect(readInput(file('ragged.txt', '1,2,3\n4,5\n')).kind).toBe('text');
+    // a CSV whose first line is numbers has no header: that line is data
+    const h = readInput(file('headerless.csv', '1.5,2\n3,4\n5,6\n'));
+    expect(h.kind === 'csv' && [h.columns, h.segments[0].n]).toEqual([['x0', 'x1'], 3]);
+    const one = readInput(file('headerless1.csv', '7\n8\n'));
+    expect(one.kind === 'csv' && [one.columns, Array.from(one.segments[0].data)]).toEqual([['value'], [7, 8]]);
     expect(readInput(file('words.txt', 'anna\n12\n')).kind).toBe('text');
   });
 });

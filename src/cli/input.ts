@@ -111,8 +111,14 @@ function timeHint(e: DataError): string {
   return `. If "${column}" holds the times, pass --timestamp ${/^[\w.-]+$/.test(column) ? column : JSON.stringify(column)} (only a column named "timestamp" or "timestamps" is found by itself)`;
 }
 
-function readCsvInput(file: string, text: string, o: ReadOptions): ContinuousInput {
-  const header = csvHeader(text, file);
+function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousInput {
+  let text = text0;
+  let header = csvHeader(text, file);
+  // a first line of numbers is data, not a header: columns `value` (one) or x0, x1, …
+  if (header.every((h) => h !== '' && Number.isFinite(Number(h)))) {
+    header = header.length === 1 ? ['value'] : header.map((_, j) => `x${j}`);
+    text = `${header.join(',')}\n${text}`;
+  }
   let timestamp: string | false | undefined = o.timestamp;
   if (timestamp === undefined) {
     const t = header.find(isTimestampName);
