@@ -100,6 +100,7 @@ Data files:
                   --timestamp) and columns of 0/1 labels (label, is_anomaly, anomaly, outlier,
                   changepoint, ground_truth; --columns to choose); long series are cut into
                   windows (--window, --stride)
+  .npy            a NumPy array [N] or [N, D] (float32/64, integers): a series, columns value or x0, x1, ...
   .json           an array of sequences: [[1, 2, 3], ...] (one feature) or [[[x, y], ...], ...]
   .ndjson/.jsonl  one sequence (JSON array) per line
   .txt            one number per line (or one line of numbers): a series, as a one-column CSV;
@@ -160,7 +161,7 @@ export function buildProgram(): Command {
   const trainCmd = program
     .command('train')
     .description('train a model on a data file and save it (plus an HTML report of the run)')
-    .argument('<data>', 'training data (.csv, .json, .ndjson, .txt)')
+    .argument('<data>', 'training data (.csv, .npy, .json, .ndjson, .txt)')
     .option('-o, --out <file>', 'where to save the model (default: <data without extension>.safetensors, beside it)');
   dataOptions(trainCmd, true)
     .option('--labels <column|file>', 'labels (0/1) shown in the report only; a labels column is never a feature')

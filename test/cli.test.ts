@@ -185,6 +185,51 @@ describe('readInput: a text file of numbers is one series', () => {
   });
 });
 
+/** A NumPy .npy file (version 1.0, little-endian, C order) of `values` with `shape`. */
+function npy(descr: '<f4' | '<f8', shape: number[], values: number[]): Buffer {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n'; // the data starts at a multiple of 64
+  const size = descr === '<f4' ? 4 : 8;
+  const out = Buffer.alloc(10 + header.length + values.length * size);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(out);
+  out.writeUInt16LE(header.length, 8);
+  out.write(header, 10, 'latin1');
+  values.forEach((x, i) =>
+    size === 4 ? out.writeFloatLE(x, 10 + header.length + 4 * i) : out.writeDoubleLE(x, 10 + header.length + 8 * i),
+  );
+  return out;
+}
+
+describe('readInput: NumPy .npy files', () => {
+  it('[N] float32 is one column `value`, [N, D] float64 columns x0, x1, …; other arrays are a DataError', () => {
+    writeFileSync(join(dir, 'a.npy'), npy('<f4', [3], [0.5, -1.25, 2]));
+    const a = readInput(join(dir, 'a.npy'));
+    expect(a.kind === 'csv' && [a.columns, Array.from(a.segments[0].data)]).toEqual([['value'], [0.5, -1.25, 2]]);
+    writeFileSync(join(dir, 'b.npy'), npy('<f8', [2, 3], [1, 2, 3, 4, 5, 6.5]));
+    const b = readInput(join(dir, 'b.npy'));
+    expect(b.kind === 'csv' && [b.columns, Array.from(b.segments[0].data)]).toEqual([
+      ['x0', 'x1', 'x2'],
+      [1, 2, 3, 4, 5, 6.5],
+    ]);
+    writeFileSync(join(dir, 'c.npy'), npy('<f8', [1, 2, 3], [1, 2, 3, 4, 5, 6]));
+    expect(() => readInput(join(dir, 'c.npy'))).toThrow(/shape \(1, 2, 3\); expected \[N\] or \[N, D\]/);
+    writeFileSync(join(dir, 'd.npy'), Buffer.from('not numpy at all'));
+    expect(() => readInput(join(dir, 'd.npy'))).toThrow(/not a NumPy \.npy file/);
+    writeFileSync(join(dir, 'e.npy'), npy('<f8', [4], [1, 2]));
+    expect(() => readInput(join(dir, 'e.npy'))).toThrow(/fewer values than its shape/);
+  });
+
+  it('lstm-vae train / score take a .npy series with no flags', () => {
+    const v = Array.from({ length: 400 }, (_, i) => Math.sin((2 * Math.PI * i) / 25) + (i >= 300 && i < 303 ? 3 : 0));
+    writeFileSync(join(dir, 'telemetry.npy'), npy('<f4', [400], v));
+    const t = ok(['train', 'telemetry.npy', '--threads', '1']);
+    expect(t.stdout + t.stderr).toMatch(/training an anomaly detector on 400 rows × 1 column \(value\)/);
+    const rows = csv(ok(['score', 'telemetry.safetensors', 'telemetry.npy', '-o', '-', '--quiet']).stdout);
+    expect(rows).toHaveLength(401);
+    expect(rows.slice(301, 304).every((r) => r[2] === '1')).toBe(true);
+  }, 120_000);
+});
+
 describe('lstm-vae CLI: continuous data', () => {
   const trainArgs = [
     'train',

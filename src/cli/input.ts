@@ -11,7 +11,7 @@ import { DataError, IOError } from '../core/errors.js';
 import type { ContinuousInput, Input, Segment } from '../data/series.js';
 import { UsageError } from './errors.js';
 
-export type InputKind = 'csv' | 'json' | 'ndjson' | 'text';
+export type InputKind = 'csv' | 'json' | 'ndjson' | 'text' | 'npy';
 
 export type { ContinuousInput, Input, Segment, TokenInput } from '../data/series.js';
 
@@ -21,13 +21,14 @@ export function inputKind(file: string): InputKind {
   if (ext === '.json') return 'json';
   if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
   if (ext === '.txt' || ext === '.text') return 'text';
+  if (ext === '.npy') return 'npy';
   throw new UsageError(
-    `cannot tell the format of ${file} from its extension "${ext || '(none)'}": use .csv (time series), .json / .ndjson (arrays of sequences) or .txt (one text sequence per line)`,
+    `cannot tell the format of ${file} from its extension "${ext || '(none)'}": use .csv (time series), .npy (a NumPy array [N] or [N, D]), .json / .ndjson (arrays of sequences) or .txt (one text sequence per line)`,
   );
 }
 
-/** Reads a text file, turning OS errors into one-line IOErrors naming the file. */
-export function readText(file: string, what = 'data'): string {
+/** Checks that `file` is a readable file (one-line IOErrors naming it). */
+function checkFile(file: string, what: string): void {
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(file);
@@ -37,11 +38,75 @@ export function readText(file: string, what = 'data'): string {
     throw new IOError(`cannot read ${what} file ${file}: ${(e as Error).message}`);
   }
   if (st.isDirectory()) throw new IOError(`cannot read ${what} file ${file}: it is a folder, not a file`);
+}
+
+/** Reads a binary file, turning OS errors into one-line IOErrors naming the file. */
+function readBytes(file: string): Uint8Array {
+  checkFile(file, 'data');
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new IOError(`cannot read data file ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Reads a text file, turning OS errors into one-line IOErrors naming the file. */
+export function readText(file: string, what = 'data'): string {
+  checkFile(file, what);
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
     throw new IOError(`cannot read ${what} file ${file}: ${(e as Error).message}`);
   }
+}
+
+/** NumPy's element types this reader takes (little-endian), with their size and reader. */
+const NPY_TYPES: Record<string, [number, (v: DataView, at: number) => number]> = {
+  '<f4': [4, (v, at) => v.getFloat32(at, true)],
+  '<f8': [8, (v, at) => v.getFloat64(at, true)],
+  '<i4': [4, (v, at) => v.getInt32(at, true)],
+  '<i8': [8, (v, at) => Number(v.getBigInt64(at, true))],
+  '|u1': [1, (v, at) => v.getUint8(at)],
+  '|i1': [1, (v, at) => v.getInt8(at)],
+};
+
+/**
+ * A `.npy` file (NumPy's format, versions 1–3) of shape [N] or [N, D], C order, as CSV text with the header
+ * `value` or `x0, x1, …` (as the NASA SMAP / MSL telemetry files). Anything else is a DataError saying what it holds.
+ */
+export function npyAsCsv(bytes: Uint8Array, file: string): string {
+  const bad = (what: string) => new DataError(`${file}: ${what}`);
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+  if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw bad('not a NumPy .npy file (no \\x93NUMPY magic)');
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = bytes[6];
+  const headerLen = major === 1 ? v.getUint16(8, true) : v.getUint32(8, true);
+  const start = (major === 1 ? 10 : 12) + headerLen;
+  if (start > bytes.length) throw bad('the .npy header is cut short');
+  const header = new TextDecoder().decode(bytes.subarray(major === 1 ? 10 : 12, start));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*True/.test(header);
+  const shape = /'shape':\s*\(([^)]*)\)/
+    .exec(header)?.[1]
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0)
+    .map(Number);
+  if (!descr || !shape) throw bad('malformed .npy header');
+  const type = NPY_TYPES[descr];
+  if (!type) throw bad(`the array holds ${descr}; expected float32, float64 or integers (little-endian)`);
+  if (fortran && shape.length > 1) throw bad('the array is in Fortran order; save it with np.save(file, np.ascontiguousarray(a))');
+  if (shape.length < 1 || shape.length > 2) throw bad(`the array has shape (${shape.join(', ')}); expected [N] or [N, D]`);
+  const [n, d] = [shape[0], shape[1] ?? 1];
+  const [size, read] = type;
+  if (start + n * d * size > bytes.length) throw bad(`the file holds fewer values than its shape (${shape.join(', ')}) says`);
+  const lines = [shape.length === 1 ? 'value' : Array.from({ length: d }, (_, j) => `x${j}`).join(',')];
+  for (let i = 0; i < n; i++) {
+    const row: string[] = [];
+    for (let j = 0; j < d; j++) row.push(String(read(v, start + (i * d + j) * size)));
+    lines.push(row.join(','));
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** The header (first record) of a CSV text. */
@@ -226,6 +291,7 @@ function numericText(lines: string[]): string | undefined {
 /** Reads any supported input file. */
 export function readInput(file: string, o: ReadOptions = {}): Input {
   const kind = inputKind(file);
+  if (kind === 'npy') return readCsvInput(file, npyAsCsv(readBytes(file), file), o);
   const text = readText(file);
   const lines = kind === 'text' ? text.split(/\r?\n/).filter((l) => l.length > 0) : [];
   // a text file of numbers (the UCR anomaly archive's format, a CSV without a header) is one series
