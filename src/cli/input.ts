@@ -154,6 +154,8 @@ export interface ReadOptions {
   exclude?: string[];
   /** CSV: read empty / NaN / NA / null cells as missing (NaN) instead of failing. */
   missing?: 'error' | 'nan';
+  /** CSV without `columns`: leave out the columns of 0/1 labels (`labelColumns`), listed in the result's `labelColumns`. */
+  findLabels?: boolean;
 }
 
 function prefixed<T>(file: string, f: () => T): T {
@@ -190,9 +192,15 @@ function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousIn
     timestamp = t ?? false;
   }
   let columns = o.columns;
+  let labels: string[] = [];
   if (!columns) {
     const skip = new Set([...(o.exclude ?? []), ...(timestamp ? [timestamp] : [])]);
     columns = header.filter((h) => !skip.has(h));
+    if (o.findLabels) {
+      labels = labelColumns(text, header, timestamp || undefined).filter((c) => columns!.includes(c));
+      if (labels.length < columns.length) columns = columns.filter((c) => !labels.includes(c));
+      else labels = []; // nothing else to learn from
+    }
     if (columns.length === 0) throw new DataError(`${file}: no value column (columns: ${header.join(', ')})`);
   }
   const s = prefixed(file, () => readCsv(text, { columns, timestamp, missing: o.missing }));
@@ -205,6 +213,7 @@ function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousIn
     segments: [{ name: file, data: s.data, n: s.shape[0], timestamps: s.timestamps }],
     header,
     text,
+    ...(labels.length > 0 ? { labelColumns: labels } : {}),
   };
 }
 

@@ -22,6 +22,8 @@ export interface ContinuousInput {
   header?: string[];
   /** CSV only: the text, to read a `--labels` column from. */
   text?: string;
+  /** CSV only: columns of 0/1 labels that were left out of the features (`findLabels`). */
+  labelColumns?: string[];
 }
 
 export interface TokenInput {

@@ -3,7 +3,6 @@
  */
 
 import { basename } from 'node:path';
-import { isTimestampName } from '../../data/csv.js';
 import type { Input } from '../../data/series.js';
 import { detectIntervals } from '../../detect/intervals.js';
 import { fitNormalizer, normalizeSegments } from '../../detect/scaling.js';
@@ -14,7 +13,7 @@ import { percentileThreshold } from '../../eval/metrics.js';
 import { CharTokenizer, LstmVae } from '../../index.node.js';
 import { trainDetector } from '../detector.js';
 import { UsageError } from '../errors.js';
-import { csvHeader, inputKind, labelColumns, readInput, readText } from '../input.js';
+import { readInput } from '../input.js';
 import { readLabelsFor } from '../labels.js';
 import { type CliMetadata, trainingMetadata } from '../metadata.js';
 import { reportPaths, writeOutput, writeReport } from '../output.js';
@@ -61,16 +60,9 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
   const missing = given.windowFlags?.length ? 'error' : 'nan';
   // A labels column of the training CSV is never a feature: the --labels column, or (without --columns and
   // --labels) a column whose name and 0/1 values say it holds labels, as TimeEval's `is_anomaly`.
-  let found: string[] = [];
-  if (!given.columns && !given.labels && inputKind(dataFile) === 'csv') {
-    const text = readText(dataFile);
-    const header = csvHeader(text, dataFile);
-    const ts = given.timestamp ?? header.find(isTimestampName);
-    found = labelColumns(text, header, ts);
-    if (found.length >= header.filter((h) => h !== ts).length) found = []; // nothing else to learn from
-  }
+  const pre = readInput(dataFile, { columns: given.columns, timestamp: given.timestamp, missing, findLabels: !given.labels });
+  const found = pre.kind === 'csv' ? (pre.labelColumns ?? []) : [];
   const o: TrainOptions = found.length > 0 ? { ...given, labels: found[0] } : given;
-  const pre = readInput(dataFile, { columns: o.columns, timestamp: o.timestamp, missing, exclude: found });
   if (found.length > 0) {
     note(
       o.quiet,
@@ -78,8 +70,8 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
     );
   }
   const input: Input =
-    o.labels && pre.kind === 'csv' && !o.columns && pre.header?.includes(o.labels) && !found.length
-      ? readInput(dataFile, { timestamp: o.timestamp, exclude: [o.labels], missing })
+    given.labels && pre.kind === 'csv' && !o.columns && pre.header?.includes(given.labels)
+      ? readInput(dataFile, { timestamp: o.timestamp, exclude: [given.labels], missing })
       : pre;
   if (input.kind === 'text') return trainTokens(input.lines, dataFile, o, t0);
   if (input.segments.length === 1 && !o.windowFlags?.length) {
