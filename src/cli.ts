@@ -24,14 +24,13 @@ import {
   watch,
 } from './cli/commands/index.js';
 import { errorMessage, oneLine, UsageError } from './cli/errors.js';
+import { stem } from './cli/output.js';
 import { REDUCE_CHOICES } from './detect/scores.js';
 import { version } from '../package.json';
 
 /** `data/x.csv` → `data/x.safetensors`: where `train` saves when `--out` is not given. */
 function defaultModelPath(data: string): string {
-  const dot = data.lastIndexOf('.');
-  const slash = Math.max(data.lastIndexOf('/'), data.lastIndexOf('\\'));
-  return `${dot > slash + 1 ? data.slice(0, dot) : data}.safetensors`;
+  return `${stem(data)}.safetensors`;
 }
 
 // The CLI bundle holds its own copy of the library: select the Node platform explicitly (a bundler may

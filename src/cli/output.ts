@@ -33,7 +33,7 @@ export function csvLine(cells: Array<string | number>): string {
 }
 
 /** `model.safetensors` → `model`, `out/scores.csv` → `out/scores`. */
-function stem(file: string): string {
+export function stem(file: string): string {
   const ext = extname(file);
   return ext ? file.slice(0, -ext.length) : file;
 }
