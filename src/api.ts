@@ -22,7 +22,7 @@ export {
   type LossOptions,
   type LossResult,
 } from './model/index.js';
-export { Optimizer, type OptimizerName, type OptimizerOptions } from './train/index.js';
+export { Optimizer, WeightAverage, type OptimizerName, type OptimizerOptions } from './train/index.js';
 export type {
   FitOptions,
   History,

@@ -332,6 +332,12 @@ describe('resume errors', () => {
       /continues a 'adam' optimizer/,
     );
     await expect(r.fit(x, { epochs: 1, batchSize: 4, learningRate: 0.5, resumeFrom: ck })).rejects.toThrowError(ConfigError);
+    // averaged weights: a run resumes with the decay it was made with (0 with epochs unless given)
+    await expect(r.fit(x, { epochs: 1, batchSize: 4, emaDecay: 0.9, resumeFrom: ck })).rejects.toThrowError(/emaDecay = 0/);
+    const e: Uint8Array[] = [];
+    await new LstmVae(config).fit(x, { epochs: 1, batchSize: 4, emaDecay: 0.9, checkpointEvery: 2, onCheckpoint: (b) => void e.push(b) });
+    expect(readCheckpoint(e[0]).trainerState!.emaDecay).toBe(0.9);
+    await expect(r.fit(x, { epochs: 1, batchSize: 4, resumeFrom: e[0] })).rejects.toThrowError(/emaDecay = 0.9/);
     await expect(r.fit(x, { epochs: 1, batchSize: 4, resumeFrom: m.toSafetensors() })).rejects.toThrowError(/not a checkpoint/);
     await expect(r.fit(x, { epochs: 1, batchSize: 4, resumeFrom: ck.subarray(0, 50) })).rejects.toThrowError(FormatError);
     await expect(r.fit(x, { epochs: 1, batchSize: 4, checkpointEvery: 0 })).rejects.toThrowError(/checkpointEvery/);

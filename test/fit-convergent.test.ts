@@ -62,6 +62,7 @@ describe('convergent fit (no epochs)', () => {
     const x = sines(50, 8, 5);
     const batchSize = 8;
     const beta = 0.5;
+    // without averaged weights (emaDecay 0) the weights validated are the optimizer's
     // the generator state before each epoch's validation (after its last batch), and the weights after it
     const rngBeforeVal: number[][] = [];
     const weights: Float32Array[] = [];
@@ -71,6 +72,7 @@ describe('convergent fit (no epochs)', () => {
       beta,
       learningRate: 3e-2,
       patience: 1,
+      emaDecay: 0,
       onBatchEnd: (s) => {
         rngBeforeVal[s.epoch] = m.rng.getState();
       },
@@ -99,6 +101,95 @@ describe('convergent fit (no epochs)', () => {
       sum += m.evaluate({ data, shape: [b, T, D] }, { beta }).loss * b;
     }
     expect(Math.abs(sum / nVal - bestLoss)).toBeLessThanOrEqual(1e-5 * Math.abs(bestLoss));
+    m.dispose();
+  });
+
+  it('by default validation measures the averaged weights, and early stopping keeps the best average', async () => {
+    const m = small(4);
+    const x = sines(50, 8, 5);
+    const [batchSize, beta, decay] = [8, 0.5, 0.99];
+    // the average computed here in float64 from the optimizer's weights after every step
+    const avg = Float64Array.from(m.weightsSnapshot());
+    let n = 0;
+    const avgAtEpochEnd: Float64Array[] = [];
+    const liveAtEpochEnd: Float32Array[] = [];
+    const rngBeforeVal: number[][] = [];
+    const h = await m.fit(x, {
+      maxSteps: 2000,
+      batchSize,
+      beta,
+      learningRate: 3e-2,
+      patience: 1,
+      onBatchEnd: (s) => {
+        const w = m.weightsSnapshot();
+        const d = Math.min(decay, (1 + n) / (10 + n));
+        for (let i = 0; i < w.length; i++) avg[i] += (1 - d) * (w[i] - avg[i]);
+        n++;
+        rngBeforeVal[s.epoch] = m.rng.getState();
+      },
+      onEpochEnd: (s: EpochStats) => {
+        avgAtEpochEnd[s.epoch] = avg.slice();
+        liveAtEpochEnd[s.epoch] = m.weightsSnapshot();
+      },
+    });
+    expect(h.stopped).toBe('converged');
+    expect(n).toBe(h.steps);
+    const best = h.bestEpoch!;
+    const got = m.weightsSnapshot();
+    // the model holds the average at the best epoch (float32 steps: within 1e-5 of the float64 average) ...
+    let worst = 0;
+    for (let i = 0; i < got.length; i++)
+      worst = Math.max(worst, Math.abs(got[i] - avgAtEpochEnd[best][i]) / (1e-3 + Math.abs(avgAtEpochEnd[best][i])));
+    expect(worst).toBeLessThan(1e-4);
+    // ... not the optimizer's weights of that epoch
+    expect(sameBits(got, liveAtEpochEnd[best])).toBe(false);
+    // and replaying the best epoch's validation noise on it gives the best validation loss
+    const bestLoss = Math.min(...h.epochs.map((e) => e.valLoss!));
+    expect(h.epochs[best].valLoss).toBe(bestLoss);
+    const [T, D, nVal, nTrain] = [8, 2, 5, 45];
+    m.rng.setState(rngBeforeVal[best]);
+    const data = x.data.slice(nTrain * T * D, (nTrain + nVal) * T * D);
+    const replay = m.evaluate({ data, shape: [nVal, T, D] }, { beta }).loss;
+    expect(Math.abs(replay - bestLoss)).toBeLessThanOrEqual(1e-5 * Math.abs(bestLoss));
+    m.dispose();
+  });
+
+  it('emaDecay with epochs: training ends with the average; without it, with the optimizer weights', async () => {
+    const x = sines(24, 8, 2);
+    for (const emaDecay of [0.9, undefined]) {
+      const m = small(5);
+      const avg = Float64Array.from(m.weightsSnapshot());
+      let n = 0;
+      let last = new Float32Array(0);
+      await m.fit(x, {
+        epochs: 3,
+        batchSize: 8,
+        learningRate: 1e-2,
+        ...(emaDecay === undefined ? {} : { emaDecay }),
+        onBatchEnd: () => {
+          last = m.weightsSnapshot();
+          const d = Math.min(emaDecay ?? 0, (1 + n) / (10 + n));
+          for (let i = 0; i < last.length; i++) avg[i] += (1 - d) * (last[i] - avg[i]);
+          n++;
+        },
+      });
+      expect(n).toBe(9);
+      const got = m.weightsSnapshot();
+      if (emaDecay === undefined) expect(sameBits(got, last)).toBe(true);
+      else {
+        expect(sameBits(got, last)).toBe(false);
+        for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - avg[i])).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(avg[i]));
+      }
+      m.dispose();
+    }
+  });
+
+  it('an emaDecay outside [0, 1) is a ConfigError before training', async () => {
+    const m = small(3);
+    const before = m.weightsSnapshot();
+    for (const emaDecay of [1, -0.1, Number.NaN, '0.9' as unknown as number])
+      await expect(m.fit(sines(20, 8), { maxSteps: 5, emaDecay })).rejects.toThrowError(/emaDecay must be a number in \[0, 1\)/);
+    expect(sameBits(m.weightsSnapshot(), before)).toBe(true);
     m.dispose();
   });
 

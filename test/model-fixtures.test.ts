@@ -1,7 +1,7 @@
 // The whole model against PyTorch float64 fixtures (scripts/gen-fixtures), on every build.
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { init, dispose, LstmVae, Optimizer } from '../dist/index.node.js';
+import { init, dispose, LstmVae, Optimizer, WeightAverage } from '../dist/index.node.js';
 import { allclose, f32, modelFromFixture, type FixtureTensor } from './shared/numeric.js';
 import { NATIVE_BUILDS } from './shared/native.js';
 
@@ -56,7 +56,7 @@ describe.each(['simd', 'simd-mt', 'relaxed-mt', ...NATIVE_BUILDS] as const)('mod
       m.dispose();
     }
   });
-  it('5 optimizer steps of Adam, AdamW, SGD (momentum, Nesterov) and RMSProp on the whole model', async () => {
+  it('5 optimizer steps of Adam, AdamW, SGD (momentum, Nesterov) and RMSProp on the whole model, and the averaged weights', async () => {
     await init({ build });
     const [xs, xf] = optim.x as T;
     for (const run of optim.optimizers) {
@@ -73,14 +73,24 @@ describe.each(['simd', 'simd-mt', 'relaxed-mt', ...NATIVE_BUILDS] as const)('mod
         eps: o.eps,
         alpha: o.alpha,
       });
+      // fit's averaged weights (emaDecay) against torch.lerp on the same steps, where the fixture has them
+      const avg = run.ema ? new WeightAverage(m, run.ema.decay) : undefined;
       run.epsPerStep.forEach(([, eps]: T, i: number) => {
         const r = m.lossAndGradients({ data: Float32Array.from(xf), shape: xs }, { eps: Float32Array.from(eps), beta: optim.beta });
         closeNum(`${run.id} loss ${i}`, r.loss, run.losses[i]);
         opt.step(m);
+        avg?.update();
       });
       const sd = m.stateDict();
       for (const [k, [, flat]] of Object.entries(run.final as Record<string, T>)) {
         allclose(`${run.id} final ${k}`, sd[k].data, flat);
+      }
+      if (avg) {
+        expect(avg.updates).toBe(run.ema.decays.length);
+        avg.copyTo(m);
+        const averaged = m.stateDict();
+        for (const [k, [, flat]] of Object.entries(run.ema.final as Record<string, T>)) allclose(`${run.id} ema ${k}`, averaged[k].data, flat);
+        avg.dispose();
       }
       m.dispose();
       opt.dispose();

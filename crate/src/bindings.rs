@@ -536,6 +536,12 @@ pub fn scale_inplace(n: usize, g: usize, factor: f64) {
     unsafe { optim::scale_grads(&mut [sl_mut(g, n)], factor) }
 }
 
+/// `avg = avg + (1 − decay)·(p − avg)` over n values (the averaged weights of `fit`).
+#[wasm_bindgen]
+pub fn ema_update(n: usize, avg: usize, p: usize, decay: f64) {
+    unsafe { optim::ema_update(sl_mut(avg, n), sl(p, n), decay) }
+}
+
 /// Whether all n values are finite.
 #[wasm_bindgen]
 pub fn all_finite(n: usize, p: usize) -> bool {

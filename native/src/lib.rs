@@ -258,5 +258,6 @@ kernels! {
     "adam_step" adam_step(n: i64, p: i64, g: i64, m: i64, v: i64, step: u32, lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, decoupled: bool);
     "global_norm" global_norm(n: i64, g: i64) -> f64;
     "scale_inplace" scale_inplace(n: i64, g: i64, factor: f64);
+    "ema_update" ema_update(n: i64, avg: i64, p: i64, decay: f64);
     "all_finite" all_finite(n: i64, p: i64) -> bool;
 }

@@ -40,16 +40,19 @@ export function makeCheckpoint(model: Trainable, optimizer: Optimizer, state?: T
         expected: '{ version: 1, epoch, batch, ... }',
         actual: state,
       });
-    const { bestWeights, ...json } = state;
-    if (bestWeights) {
-      if (!(bestWeights instanceof Float32Array) || bestWeights.length !== model.size)
-        throw new ConfigError('trainerState.bestWeights does not fit this model', {
-          argument: 'trainerState.bestWeights',
+    const { bestWeights, emaWeights, ...json } = state;
+    for (const [name, w, prefix] of [
+      ['bestWeights', bestWeights, 'trainer.best.'],
+      ['emaWeights', emaWeights, 'trainer.ema.'],
+    ] as const) {
+      if (!w) continue;
+      if (!(w instanceof Float32Array) || w.length !== model.size)
+        throw new ConfigError(`trainerState.${name} does not fit this model`, {
+          argument: `trainerState.${name}`,
           expected: `Float32Array of ${model.size}`,
-          actual: bestWeights?.length,
+          actual: w?.length,
         });
-      for (const s of model.specs)
-        extra[`trainer.best.${s.key}`] = { shape: [...s.shape], data: bestWeights.slice(s.offset, s.offset + s.size) };
+      for (const s of model.specs) extra[`${prefix}${s.key}`] = { shape: [...s.shape], data: w.slice(s.offset, s.offset + s.size) };
     }
     meta.trainer = JSON.stringify(json);
   }
@@ -145,17 +148,21 @@ export function readCheckpoint(bytes: Uint8Array): CheckpointInfo {
           typeof es.bestEpoch === 'number' &&
           Number.isInteger(es.bestEpoch) &&
           isNat(es.bad))) &&
+      (t.emaDecay === undefined || (isNum(t.emaDecay) && t.emaDecay > 0 && t.emaDecay < 1)) &&
       (t.plateau === undefined ||
         (isObj(t.plateau) && isNum(t.plateau.scale) && t.plateau.scale > 0 && t.plateau.scale <= 1 && isNat(t.plateau.wait)));
     if (!ok) throw bad('__metadata__.trainer', t);
     const state = t as unknown as TrainerState;
-    const best = Object.keys(tensors).filter((k) => k.startsWith('trainer.best.'));
-    if (best.length) {
-      // flattened later against the model's parameter order (see restoreBest)
-      (state as TrainerState & { bestTensors?: Tensors }).bestTensors = Object.fromEntries(
-        best.map((k) => [k.slice('trainer.best.'.length), tensors[k]]),
-      );
-    }
+    // flattened later against the model's parameter order (see resume)
+    const under = (prefix: string) => {
+      const keys = Object.keys(tensors).filter((k) => k.startsWith(prefix));
+      return keys.length ? Object.fromEntries(keys.map((k) => [k.slice(prefix.length), tensors[k]])) : undefined;
+    };
+    const st = state as TrainerState & { bestTensors?: Tensors; emaTensors?: Tensors };
+    st.bestTensors = under('trainer.best.');
+    st.emaTensors = under('trainer.ema.');
+    if (!st.bestTensors) delete st.bestTensors;
+    if (!st.emaTensors) delete st.emaTensors;
     out.trainerState = state;
   }
   return out;
@@ -226,21 +233,34 @@ export function resume(model: Trainable, info: CheckpointInfo, options: FitOptio
   } catch (e) {
     throw new FormatError(`the checkpoint's optimizer state is incomplete: ${(e as Error).message}`, { argument: 'options.resumeFrom' });
   }
-  const state = info.trainerState as (TrainerState & { bestTensors?: Tensors }) | undefined;
-  if (state?.bestTensors) {
+  const state = info.trainerState as (TrainerState & { bestTensors?: Tensors; emaTensors?: Tensors }) | undefined;
+  const flatten = (tensors: Tensors, prefix: string): Float32Array => {
     const flat = new Float32Array(model.size);
     for (const s of model.specs) {
-      const t = state.bestTensors[s.key];
+      const t = tensors[s.key];
       if (!t || t.data.length !== s.size)
-        throw new FormatError(`the checkpoint lacks trainer.best.${s.key}`, {
-          argument: `trainer.best.${s.key}`,
+        throw new FormatError(`the checkpoint lacks ${prefix}${s.key}`, {
+          argument: `${prefix}${s.key}`,
           expected: `${s.size} values`,
           actual: t ? t.data.length : 'missing',
         });
       flat.set(t.data, s.offset);
     }
+    return flat;
+  };
+  if (state?.bestTensors) {
+    state.bestWeights = flatten(state.bestTensors, 'trainer.best.');
     delete state.bestTensors;
-    state.bestWeights = flat;
   }
+  if (state?.emaTensors) {
+    state.emaWeights = flatten(state.emaTensors, 'trainer.ema.');
+    delete state.emaTensors;
+  }
+  if (state?.emaDecay !== undefined && !state.emaWeights)
+    throw new FormatError('the checkpoint was made with averaged weights (emaDecay) but lacks them (trainer.ema.*)', {
+      argument: 'trainer.ema',
+      expected: 'the averaged weights',
+      actual: 'missing',
+    });
   return { opt, state };
 }

@@ -11,6 +11,7 @@ import type { Trainable } from './trainable.js';
 import type { ModelInput } from '../core/tensor.js';
 import { betaAt } from './annealing.js';
 import { EarlyStopping } from './early-stopping.js';
+import { checkEmaDecay, WeightAverage } from './ema.js';
 import { Plateau, plateauSettings } from './plateau.js';
 import { type CheckpointInfo, checkpointWriter, makeCheckpoint, readCheckpoint, resume } from './checkpoint.js';
 import { lrAt } from './schedules.js';
@@ -45,12 +46,18 @@ const FIT_OPTIONS = [
   'checkpointEvery',
   'checkpointPath',
   'onCheckpoint',
+  'emaDecay',
 ] as const satisfies readonly (keyof FitOptions)[];
 
 /** Without `epochs`: the default time budget, a safety net (the step budget and convergence are what stop a run). */
 const DEFAULT_MAX_SECONDS = 3600;
 /** Without `epochs`: the default batch size (with `epochs`: 32). */
 const DEFAULT_CONVERGENT_BATCH = 16;
+/**
+ * Without `epochs`: the default decay of the averaged weights that validation measures and training ends with
+ * (0.99 reached a lower validation loss than 0.999 or no averaging on every ECG5000 split; docs/training.md).
+ */
+const DEFAULT_EMA_DECAY = 0.99;
 
 const yieldNow = () => new Promise<void>((r) => setTimeout(r, 0));
 
@@ -76,6 +83,7 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
         });
     }
   }
+  const emaDecay = checkEmaDecay(options.emaDecay ?? (convergent ? DEFAULT_EMA_DECAY : 0));
   const shuffle = options.shuffle ?? true;
   const beta = options.beta ?? 1;
   if (!(typeof beta === 'number' && beta >= 0 && Number.isFinite(beta)))
@@ -180,6 +188,7 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
       if (st.batchSize !== batchSize) throw mismatch('batchSize', st.batchSize, batchSize);
       if (st.shuffle !== shuffle) throw mismatch('shuffle', st.shuffle, shuffle);
       if (st.validationSplit !== vs) throw mismatch('validationSplit', st.validationSplit, vs);
+      if ((st.emaDecay ?? 0) !== emaDecay) throw mismatch('emaDecay', st.emaDecay ?? 0, emaDecay);
       if (st.samples !== samples)
         throw new DataError(
           `the checkpoint was made training on ${st.samples === -1 ? 'an async iterable' : `${st.samples} sequences`}, this data has ${samples === -1 ? 'an async iterable' : `${samples}`}; resuming needs the same data`,
@@ -233,205 +242,231 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     stopper.restore(restored.earlyStopping, restored.bestWeights);
     plateau?.restore(restored.plateau);
   }
-
-  // The state of the run at a batch boundary (see TrainerState).
-  let epochRng: number[] = model.rng.getState();
-  // `pending`: the epoch has not started, its shuffle is still to come (at the end of an epoch)
-  let cur = { epoch: startEpoch, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: baseLr, beta, pending: false };
-  /** The generator after the shuffle of an epoch that starts from `from` (TrainerState.rng's meaning). */
-  const afterShuffle = (from: number[]): number[] => {
-    if (!train || !shuffle) return [...from];
-    const g = new Rng();
-    g.setState(from);
-    g.shuffle(new Int32Array(train.n));
-    return g.getState();
-  };
-  const state = (): TrainerState => ({
-    version: 1,
-    epoch: cur.epoch,
-    batch: cur.batch,
-    step,
-    samples,
-    batchSize,
-    shuffle,
-    validationSplit: vs,
-    epochRng: [...epochRng],
-    rng: cur.pending ? afterShuffle(epochRng) : model.rng.getState(),
-    sums: { loss: cur.sum, recon: cur.sumR, kl: cur.sumK, seen: cur.seen },
-    learningRate: cur.lr,
-    beta: cur.beta,
-    history: history.epochs.map((e) => ({ ...e })),
-    ...(es ? { earlyStopping: stopper.state() } : {}),
-    ...(plateau ? { plateau: plateau.state() } : {}),
-    ...(stopper.bestWeights ? { bestWeights: stopper.bestWeights.slice() } : {}),
-  });
-  let lastCheckpoint = -1;
-  const checkpoint = async () => {
-    if (!checkpointing || lastCheckpoint === step) return;
-    lastCheckpoint = step;
-    const bytes = makeCheckpoint(model, opt, state());
-    if (ckPath !== undefined) await checkpointWriter()!(ckPath, bytes);
-    if (options.onCheckpoint) await options.onCheckpoint(bytes);
-  };
-  if (restored) lastCheckpoint = step;
-  if (restored && startEpoch >= epochs) {
-    // nothing left to train: the generator as after the last epoch
-    model.rng.setState(restored.epochRng);
-    epochRng = [...restored.epochRng];
-    cur = { epoch: startEpoch, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: restored.learningRate, beta: restored.beta, pending: true };
+  // averaged weights (emaDecay > 0): what validation measures, early stopping keeps and training ends with
+  const avg = emaDecay > 0 ? new WeightAverage(model, emaDecay, { from: restored?.emaWeights, updates: step }) : undefined;
+  try {
+    return await loop();
+  } finally {
+    avg?.dispose();
   }
 
-  for (let epoch = startEpoch; epoch < epochs; epoch++) {
-    const t0 = performance.now();
-    const resuming = restored !== undefined && epoch === restored.epoch;
-    if (resuming) model.rng.setState(restored!.epochRng);
-    epochRng = model.rng.getState();
-    cur = resuming
-      ? {
-          epoch,
-          batch: restored!.batch,
-          sum: restored!.sums.loss,
-          sumR: restored!.sums.recon,
-          sumK: restored!.sums.kl,
-          seen: restored!.sums.seen,
-          lr: restored!.learningRate,
-          beta: restored!.beta,
-          pending: false,
-        }
-      : { epoch, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: baseLr, beta, pending: false };
-    const batches: (() => ModelInput)[] = [];
-    let iter: AsyncIterator<ModelInput> | undefined;
-    if (train) {
-      const order = Int32Array.from({ length: train.n }, (_, i) => i);
-      if (shuffle) model.rng.shuffle(order);
-      for (let s = 0; s < train.n; s += batchSize) {
-        const idx = order.subarray(s, Math.min(train.n, s + batchSize));
-        batches.push(() => train!.slice(idx));
-      }
-    } else {
-      iter = (data as AsyncIterable<ModelInput>)[Symbol.asyncIterator]();
-      // an async iterable resumes by replaying the epoch up to the checkpoint's batch
-      if (resuming)
-        for (let b = 0; b < cur.batch; b++)
-          if ((await iter.next()).done)
-            throw new DataError(
-              `the data ended after ${b} batches, but the checkpoint is at batch ${cur.batch} of this epoch; resuming needs the same data`,
-              { argument: 'data', expected: `>= ${cur.batch} batches`, actual: b },
-            );
-    }
-    if (resuming) model.rng.setState(restored!.rng);
-    for (;;) {
-      if (options.signal?.aborted) {
-        await checkpoint();
-        history.stopped = 'aborted';
-        history.steps = step;
-        history.trainerState = state();
-        return history;
-      }
-      let x: ModelInput;
-      if (train) {
-        if (cur.batch >= batches.length) break;
-        x = batches[cur.batch]();
-      } else {
-        const r = await iter!.next();
-        if (r.done) break;
-        x = r.value;
-      }
-      const lrNow = lrAt(baseLr, step, totalSteps, options.schedule, options.warmupSteps ?? 0) * (plateau?.scale ?? 1);
-      const betaNow = betaAt(beta, step, options.klAnnealing);
-      const tb = performance.now();
-      const r = model.lossAndGradientsInPlace(x, { beta: betaNow, freeBits: options.freeBits, train: true });
-      const n = model.toBatch(x).B;
-      const gradNorm = k.global_norm(model.size, model.grads.ptr);
-      if (!Number.isFinite(r.loss) || !Number.isFinite(gradNorm)) {
-        throw new NumericError(
-          `training diverged: the loss is ${r.loss} (gradient norm ${gradNorm}) at step ${step} (epoch ${epoch}, batch ${cur.batch}); the weights were not updated — lower the learning rate or set clipNorm`,
-          { argument: 'loss', expected: 'finite', actual: String(r.loss) },
-        );
-      }
-      if (clip !== undefined && gradNorm > clip) k.scale_inplace(model.size, model.grads.ptr, clip / (gradNorm + 1e-6));
-      opt.step(model, undefined, lrNow);
-      step++;
-      cur.sum += r.loss * n;
-      cur.sumR += r.recon * n;
-      cur.sumK += r.kl * n;
-      cur.seen += n;
-      cur.lr = lrNow;
-      cur.beta = betaNow;
-      const dt = (performance.now() - tb) / 1000;
-      const batchIdx = cur.batch++;
-      if (options.onBatchEnd)
-        await options.onBatchEnd({
-          epoch,
-          batch: batchIdx,
-          batches: batchesPerEpoch,
-          step,
-          loss: r.loss,
-          recon: r.recon,
-          kl: r.kl,
-          beta: betaNow,
-          learningRate: lrNow,
-          gradNorm,
-          seqPerSec: n / Math.max(dt, 1e-9),
-        });
-      if (every !== undefined && step % every === 0) await checkpoint();
-      if (convergent) {
-        if (step >= maxSteps) capped = 'max-steps';
-        else if ((performance.now() - tStart) / 1000 >= maxSeconds) capped = 'max-seconds';
-        if (capped) break;
-      }
-      if (performance.now() - lastYield > 50) {
-        await yieldNow();
-        lastYield = performance.now();
-      }
-    }
-    const { sum, sumR, sumK, seen } = cur;
-    if (seen === 0) throw new DataError('no training data', { argument: 'data', expected: 'at least one batch', actual: 0 });
-    const seconds = (performance.now() - t0) / 1000;
-    const stats: EpochStats = {
-      epoch,
-      loss: sum / seen,
-      recon: sumR / seen,
-      kl: sumK / seen,
-      beta: cur.beta,
-      learningRate: cur.lr,
-      seqPerSec: seen / seconds,
-      seconds,
+  async function loop(): Promise<History> {
+    // The state of the run at a batch boundary (see TrainerState).
+    let epochRng: number[] = model.rng.getState();
+    // `pending`: the epoch has not started, its shuffle is still to come (at the end of an epoch)
+    let cur = { epoch: startEpoch, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: baseLr, beta, pending: false };
+    /** The generator after the shuffle of an epoch that starts from `from` (TrainerState.rng's meaning). */
+    const afterShuffle = (from: number[]): number[] => {
+      if (!train || !shuffle) return [...from];
+      const g = new Rng();
+      g.setState(from);
+      g.shuffle(new Int32Array(train.n));
+      return g.getState();
     };
-    if (val) {
-      let vl = 0,
-        vr = 0,
-        vk = 0;
-      for (let s = 0; s < val.n; s += batchSize) {
-        const idx = Int32Array.from({ length: Math.min(val.n, s + batchSize) - s }, (_, i) => s + i);
-        const r = model.evaluate(val.slice(idx), { beta: cur.beta, freeBits: options.freeBits });
-        vl += r.loss * idx.length;
-        vr += r.recon * idx.length;
-        vk += r.kl * idx.length;
+    const state = (): TrainerState => ({
+      version: 1,
+      epoch: cur.epoch,
+      batch: cur.batch,
+      step,
+      samples,
+      batchSize,
+      shuffle,
+      validationSplit: vs,
+      epochRng: [...epochRng],
+      rng: cur.pending ? afterShuffle(epochRng) : model.rng.getState(),
+      sums: { loss: cur.sum, recon: cur.sumR, kl: cur.sumK, seen: cur.seen },
+      learningRate: cur.lr,
+      beta: cur.beta,
+      history: history.epochs.map((e) => ({ ...e })),
+      ...(es ? { earlyStopping: stopper.state() } : {}),
+      ...(plateau ? { plateau: plateau.state() } : {}),
+      ...(stopper.bestWeights ? { bestWeights: stopper.bestWeights.slice() } : {}),
+      ...(avg ? { emaDecay, emaWeights: avg.weights() } : {}),
+    });
+    let lastCheckpoint = -1;
+    const checkpoint = async () => {
+      if (!checkpointing || lastCheckpoint === step) return;
+      lastCheckpoint = step;
+      const bytes = makeCheckpoint(model, opt, state());
+      if (ckPath !== undefined) await checkpointWriter()!(ckPath, bytes);
+      if (options.onCheckpoint) await options.onCheckpoint(bytes);
+    };
+    if (restored) lastCheckpoint = step;
+    if (restored && startEpoch >= epochs) {
+      // nothing left to train: the generator as after the last epoch
+      model.rng.setState(restored.epochRng);
+      epochRng = [...restored.epochRng];
+      cur = {
+        epoch: startEpoch,
+        batch: 0,
+        sum: 0,
+        sumR: 0,
+        sumK: 0,
+        seen: 0,
+        lr: restored.learningRate,
+        beta: restored.beta,
+        pending: true,
+      };
+    }
+
+    for (let epoch = startEpoch; epoch < epochs; epoch++) {
+      const t0 = performance.now();
+      const resuming = restored !== undefined && epoch === restored.epoch;
+      if (resuming) model.rng.setState(restored!.epochRng);
+      epochRng = model.rng.getState();
+      cur = resuming
+        ? {
+            epoch,
+            batch: restored!.batch,
+            sum: restored!.sums.loss,
+            sumR: restored!.sums.recon,
+            sumK: restored!.sums.kl,
+            seen: restored!.sums.seen,
+            lr: restored!.learningRate,
+            beta: restored!.beta,
+            pending: false,
+          }
+        : { epoch, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: baseLr, beta, pending: false };
+      const batches: (() => ModelInput)[] = [];
+      let iter: AsyncIterator<ModelInput> | undefined;
+      if (train) {
+        const order = Int32Array.from({ length: train.n }, (_, i) => i);
+        if (shuffle) model.rng.shuffle(order);
+        for (let s = 0; s < train.n; s += batchSize) {
+          const idx = order.subarray(s, Math.min(train.n, s + batchSize));
+          batches.push(() => train!.slice(idx));
+        }
+      } else {
+        iter = (data as AsyncIterable<ModelInput>)[Symbol.asyncIterator]();
+        // an async iterable resumes by replaying the epoch up to the checkpoint's batch
+        if (resuming)
+          for (let b = 0; b < cur.batch; b++)
+            if ((await iter.next()).done)
+              throw new DataError(
+                `the data ended after ${b} batches, but the checkpoint is at batch ${cur.batch} of this epoch; resuming needs the same data`,
+                { argument: 'data', expected: `>= ${cur.batch} batches`, actual: b },
+              );
       }
-      stats.valLoss = vl / val.n;
-      stats.valRecon = vr / val.n;
-      stats.valKl = vk / val.n;
+      if (resuming) model.rng.setState(restored!.rng);
+      for (;;) {
+        if (options.signal?.aborted) {
+          await checkpoint();
+          history.stopped = 'aborted';
+          history.steps = step;
+          history.trainerState = state();
+          return history;
+        }
+        let x: ModelInput;
+        if (train) {
+          if (cur.batch >= batches.length) break;
+          x = batches[cur.batch]();
+        } else {
+          const r = await iter!.next();
+          if (r.done) break;
+          x = r.value;
+        }
+        const lrNow = lrAt(baseLr, step, totalSteps, options.schedule, options.warmupSteps ?? 0) * (plateau?.scale ?? 1);
+        const betaNow = betaAt(beta, step, options.klAnnealing);
+        const tb = performance.now();
+        const r = model.lossAndGradientsInPlace(x, { beta: betaNow, freeBits: options.freeBits, train: true });
+        const n = model.toBatch(x).B;
+        const gradNorm = k.global_norm(model.size, model.grads.ptr);
+        if (!Number.isFinite(r.loss) || !Number.isFinite(gradNorm)) {
+          throw new NumericError(
+            `training diverged: the loss is ${r.loss} (gradient norm ${gradNorm}) at step ${step} (epoch ${epoch}, batch ${cur.batch}); the weights were not updated — lower the learning rate or set clipNorm`,
+            { argument: 'loss', expected: 'finite', actual: String(r.loss) },
+          );
+        }
+        if (clip !== undefined && gradNorm > clip) k.scale_inplace(model.size, model.grads.ptr, clip / (gradNorm + 1e-6));
+        opt.step(model, undefined, lrNow);
+        avg?.update();
+        step++;
+        cur.sum += r.loss * n;
+        cur.sumR += r.recon * n;
+        cur.sumK += r.kl * n;
+        cur.seen += n;
+        cur.lr = lrNow;
+        cur.beta = betaNow;
+        const dt = (performance.now() - tb) / 1000;
+        const batchIdx = cur.batch++;
+        if (options.onBatchEnd)
+          await options.onBatchEnd({
+            epoch,
+            batch: batchIdx,
+            batches: batchesPerEpoch,
+            step,
+            loss: r.loss,
+            recon: r.recon,
+            kl: r.kl,
+            beta: betaNow,
+            learningRate: lrNow,
+            gradNorm,
+            seqPerSec: n / Math.max(dt, 1e-9),
+          });
+        if (every !== undefined && step % every === 0) await checkpoint();
+        if (convergent) {
+          if (step >= maxSteps) capped = 'max-steps';
+          else if ((performance.now() - tStart) / 1000 >= maxSeconds) capped = 'max-seconds';
+          if (capped) break;
+        }
+        if (performance.now() - lastYield > 50) {
+          await yieldNow();
+          lastYield = performance.now();
+        }
+      }
+      const { sum, sumR, sumK, seen } = cur;
+      if (seen === 0) throw new DataError('no training data', { argument: 'data', expected: 'at least one batch', actual: 0 });
+      const seconds = (performance.now() - t0) / 1000;
+      const stats: EpochStats = {
+        epoch,
+        loss: sum / seen,
+        recon: sumR / seen,
+        kl: sumK / seen,
+        beta: cur.beta,
+        learningRate: cur.lr,
+        seqPerSec: seen / seconds,
+        seconds,
+      };
+      // validation measures (and early stopping keeps) the averaged weights; training goes on from its own
+      const live = avg ? model.weightsSnapshot() : undefined;
+      if (avg) model.copyWeightsFrom(avg.weights());
+      if (val) {
+        let vl = 0,
+          vr = 0,
+          vk = 0;
+        for (let s = 0; s < val.n; s += batchSize) {
+          const idx = Int32Array.from({ length: Math.min(val.n, s + batchSize) - s }, (_, i) => s + i);
+          const r = model.evaluate(val.slice(idx), { beta: cur.beta, freeBits: options.freeBits });
+          vl += r.loss * idx.length;
+          vr += r.recon * idx.length;
+          vk += r.kl * idx.length;
+        }
+        stats.valLoss = vl / val.n;
+        stats.valRecon = vr / val.n;
+        stats.valKl = vk / val.n;
+      }
+      history.epochs.push(stats);
+      const stop = stopper.update(stats, epoch, model);
+      if (live) model.copyWeightsFrom(live);
+      if (options.onEpochEnd) await options.onEpochEnd(stats);
+      // the next epoch's start (also the position reported if training ends here)
+      epochRng = model.rng.getState();
+      cur = { epoch: epoch + 1, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: cur.lr, beta: cur.beta, pending: true };
+      plateau?.update(stopper.bestEpoch === epoch);
+      if (stop) {
+        history.stopped = convergent ? 'converged' : 'early-stopping';
+        break;
+      }
+      if (capped) {
+        history.stopped = capped;
+        break;
+      }
     }
-    history.epochs.push(stats);
-    if (options.onEpochEnd) await options.onEpochEnd(stats);
-    // the next epoch's start (also the position reported if training ends here)
-    epochRng = model.rng.getState();
-    cur = { epoch: epoch + 1, batch: 0, sum: 0, sumR: 0, sumK: 0, seen: 0, lr: cur.lr, beta: cur.beta, pending: true };
-    const stop = stopper.update(stats, epoch, model);
-    plateau?.update(stopper.bestEpoch === epoch);
-    if (stop) {
-      history.stopped = convergent ? 'converged' : 'early-stopping';
-      break;
-    }
-    if (capped) {
-      history.stopped = capped;
-      break;
-    }
+    if (convergent && history.stopped === 'epochs') history.stopped = 'max-steps';
+    history.steps = step;
+    history.trainerState = state();
+    if (stopper.restoreBest(model)) history.bestEpoch = stopper.bestEpoch;
+    else if (avg) model.copyWeightsFrom(avg.weights());
+    return history;
   }
-  if (convergent && history.stopped === 'epochs') history.stopped = 'max-steps';
-  history.steps = step;
-  history.trainerState = state();
-  if (stopper.restoreBest(model)) history.bestEpoch = stopper.bestEpoch;
-  return history;
 }

@@ -1,6 +1,7 @@
 /** Training: the fit loop, schedules, KL annealing, checkpoints and optimizers, over the `Trainable` interface. */
 
 export { fit } from './fit.js';
+export { WeightAverage } from './ema.js';
 export { lrAt, type Schedule } from './schedules.js';
 export { betaAt, type KlAnnealing } from './annealing.js';
 export type { BatchStats, Diagnostics, EpochStats, FitOptions, History, TrainerState } from './types.js';

@@ -255,5 +255,24 @@ pub fn scale_grads<T: Real>(grads: &mut [&mut [T]], factor: f64) {
     }
 }
 
+/// Exponential moving average of the weights, one step (`torch.lerp(avg, p, 1 − decay)`, as
+/// `torch.optim.swa_utils.get_ema_multi_avg_fn` does):
+///
+/// ```text
+/// avg = avg + (1 − decay)·(p − avg)
+/// ```
+/// `1 − decay` is computed in `f64` and cast to `T` once; the elementwise arithmetic runs in `T`.
+/// `decay = 0` copies `p`; `decay = 1` leaves `avg` unchanged.
+pub fn ema_update<T: Real>(avg: &mut [T], p: &[T], decay: f64) {
+    check_len("ema_update", "p", avg.len(), p.len());
+    let w = T::from_f64(1.0 - decay);
+    let ap = SendPtr(avg.as_mut_ptr());
+    par_range(avg.len(), |lo, hi| {
+        for (a, &x) in unsafe { part(ap, lo, hi) }.iter_mut().zip(&p[lo..hi]) {
+            *a = *a + w * (x - *a);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests;

@@ -296,3 +296,51 @@ fn large_buffers_same_bits_for_1_2_and_3_threads() {
     assert!(one == run(2), "AdamW differs between 1 and 2 threads");
     assert!(one == run(3), "AdamW differs between 1 and 3 threads");
 }
+
+#[test]
+fn ema_update_follows_lerp_in_f32() {
+    let mut r = rng(9);
+    let p = to_f32(&rand_vec(&mut r, 37, 1.0));
+    let a0 = to_f32(&rand_vec(&mut r, 37, 1.0));
+    for decay in [0.0, 0.1, 0.99, 0.999_9] {
+        let mut a = a0.clone();
+        ema_update(&mut a, &p, decay);
+        for k in 0..a.len() {
+            // the same operations in f32 (one rounding each), and within an ulp or two of the f64 value
+            let w = (1.0 - decay) as f32;
+            assert_eq!(a[k].to_bits(), (a0[k] + w * (p[k] - a0[k])).to_bits(), "decay {decay}, k {k}");
+            let exact = a0[k] as f64 + (1.0 - decay) * (p[k] as f64 - a0[k] as f64);
+            assert!((a[k] as f64 - exact).abs() <= 4.0 * f32::EPSILON as f64 * exact.abs().max(1.0), "decay {decay}, k {k}");
+        }
+    }
+    // decay 0 copies the weights (up to the rounding of a + (p − a)); decay 1 leaves the average alone
+    let mut a = a0.clone();
+    ema_update(&mut a, &p, 1.0);
+    assert_eq!(a, a0);
+    let mut a = vec![0.0f32; p.len()];
+    ema_update(&mut a, &p, 0.0);
+    assert_eq!(a, p);
+}
+
+#[test]
+#[should_panic(expected = "ema_update")]
+fn ema_update_checks_lengths() {
+    ema_update(&mut [0.0f32; 3], &[0.0f32; 2], 0.5);
+}
+
+#[test]
+fn ema_update_same_bits_for_1_and_2_threads() {
+    let _g = THREADS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let n = 100_003;
+    let mut r = rng(5);
+    let p = to_f32(&rand_vec(&mut r, n, 1.0));
+    let a0 = to_f32(&rand_vec(&mut r, n, 1.0));
+    let run = |threads| {
+        crate::par::set_threads(threads);
+        let mut a = a0.clone();
+        ema_update(&mut a, &p, 0.99);
+        crate::par::set_threads(0);
+        a.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    };
+    assert!(run(1) == run(2), "ema_update differs between 1 and 2 threads");
+}
