@@ -89,7 +89,8 @@ describe.each(['simd', 'simd-mt', 'relaxed-mt', ...NATIVE_BUILDS] as const)('mod
         expect(avg.updates).toBe(run.ema.decays.length);
         avg.copyTo(m);
         const averaged = m.stateDict();
-        for (const [k, [, flat]] of Object.entries(run.ema.final as Record<string, T>)) allclose(`${run.id} ema ${k}`, averaged[k].data, flat);
+        for (const [k, [, flat]] of Object.entries(run.ema.final as Record<string, T>))
+          allclose(`${run.id} ema ${k}`, averaged[k].data, flat);
         avg.dispose();
       }
       m.dispose();
