@@ -160,7 +160,7 @@ describe('convergent fit (no epochs)', () => {
       const m = small(5);
       const avg = Float64Array.from(m.weightsSnapshot());
       let n = 0;
-      let last = new Float32Array(0);
+      let last: Float32Array = new Float32Array(0);
       await m.fit(x, {
         epochs: 3,
         batchSize: 8,

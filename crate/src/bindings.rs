@@ -318,7 +318,7 @@ pub fn lstm_forward(
 pub fn lstm_backward(
     b: usize, t: usize, i: usize, h: usize, x: usize, lengths: usize, w_ih: usize, w_hh: usize, h0: usize, c0: usize, h_seq: usize,
     c_seq: usize, gates: usize, dh_seq: usize, dh_last: usize, dc_last: usize, dx: usize, dh0: usize, dc0: usize, dw_ih: usize,
-    dw_hh: usize, db_ih: usize, db_hh: usize,
+    dw_hh: usize, db_ih: usize, db_hh: usize, dx_sum: usize,
 ) {
     LSTM_WS.with(|ws| unsafe {
         lstm::lstm_backward(
@@ -334,6 +334,7 @@ pub fn lstm_backward(
             o2(dc_last, b, h),
             lstm::LstmGrads {
                 dx: om3(dx, b, t, i),
+                dx_sum: om2(dx_sum, b, i),
                 dh0: om2(dh0, b, h),
                 dc0: om2(dc0, b, h),
                 dw_ih: m2(dw_ih, 4 * h, i),

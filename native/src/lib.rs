@@ -233,7 +233,7 @@ macro_rules! kernels {
 kernels! {
     "sgemm" sgemm(ta: bool, tb: bool, m: i64, n: i64, k: i64, alpha: f64, a: i64, lda: i64, b: i64, ldb: i64, beta: f64, c: i64, ldc: i64);
     "lstm_forward" lstm_forward(b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, b_ih: i64, b_hh: i64, h0: i64, c0: i64, h_seq: i64, c_seq: i64, gates: i64, h_last: i64, c_last: i64);
-    "lstm_backward" lstm_backward(b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, h0: i64, c0: i64, h_seq: i64, c_seq: i64, gates: i64, dh_seq: i64, dh_last: i64, dc_last: i64, dx: i64, dh0: i64, dc0: i64, dw_ih: i64, dw_hh: i64, db_ih: i64, db_hh: i64);
+    "lstm_backward" lstm_backward(b: i64, t: i64, i: i64, h: i64, x: i64, lengths: i64, w_ih: i64, w_hh: i64, h0: i64, c0: i64, h_seq: i64, c_seq: i64, gates: i64, dh_seq: i64, dh_last: i64, dc_last: i64, dx: i64, dh0: i64, dc0: i64, dw_ih: i64, dw_hh: i64, db_ih: i64, db_hh: i64, dx_sum: i64);
     "linear_forward" linear_forward(n: i64, i: i64, o: i64, x: i64, w: i64, bias: i64, y: i64);
     "linear_backward" linear_backward(n: i64, i: i64, o: i64, x: i64, w: i64, dy: i64, dx: i64, dw: i64, db: i64);
     "tanh_forward" tanh_forward(n: i64, x: i64, y: i64);

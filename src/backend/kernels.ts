@@ -90,6 +90,8 @@ export interface LstmBackwardBuffers {
   dx?: number;
   dh0?: number;
   dc0?: number;
+  /** `[B, I]`: `Σ_t` of the input gradient, for an input repeated at every step (0 = not wanted). */
+  dxSum?: number;
   /** Parameter gradients, accumulated into. */
   grads: LstmLayerWeights;
 }
@@ -121,6 +123,7 @@ export function lstmBackward({ B, T, I, H }: LstmDims, b: LstmBackwardBuffers): 
     g.wHh,
     g.bIh,
     g.bHh,
+    b.dxSum ?? 0,
   );
 }
 

@@ -74,7 +74,10 @@ export class Graph {
     return stackForward({ B, T, I, H: this.config.hidden }, inp, lengths, layers);
   }
 
-  /** Backward through a stack; `dTop` is dh_seq of the top layer (0 if none), dLastTop its dh_last. Writes dx of layer 0 to `dInput` (if given). */
+  /**
+   * Backward through a stack; `dTop` is dh_seq of the top layer (0 if none), dLastTop its dh_last. Writes dx of
+   * layer 0 to `dInput` (if given), and its sum over the steps to `dInputSum` (if given).
+   */
   lstmStackBackward(
     prefix: string,
     tag: 'enc' | 'dec',
@@ -90,6 +93,7 @@ export class Graph {
     c0s?: number[],
     dh0s?: number[],
     dc0s?: number[],
+    dInputSum = 0,
   ): void {
     const H = this.config.hidden;
     const layers = this.stackLayers(prefix, tag, B, T, h0s, c0s);
@@ -99,7 +103,7 @@ export class Graph {
     });
     layers[layers.length - 1].dhLast = dLastTop;
     const dInputs = layers.map((_, l) => (l === 0 ? dInput : this.ws.stacks[tag].dh.at(l - 1).get(B * T * H).ptr));
-    stackBackward({ B, T, I, H }, inp, lengths, layers, dTop, dInputs);
+    stackBackward({ B, T, I, H }, inp, lengths, layers, dTop, dInputs, dInputSum);
   }
 
   /** Encoder: writes mu, logvar ([B,Z] buffers 'mu', 'logvar'); returns them. */
@@ -234,7 +238,11 @@ export class Graph {
       this.host.p('decoder.fc_out.weight', true),
       this.host.p('decoder.fc_out.bias', true),
     );
-    const ddin = this.ws.dDecIn.get(B * T * dec.DI);
+    // the repeat decoder's input is z at every step: its gradient summed over the steps is dz, which the LSTM's
+    // backward gives directly (without the [B·T, Z] input gradient and its sum)
+    const repeat = c.mode === 'continuous' && c.decoder === 'repeat';
+    const dz = this.ws.dz.get(B * Z);
+    const ddin = repeat ? undefined : this.ws.dDecIn.get(B * T * dec.DI);
     let dh0s: number[] | undefined, dc0s: number[] | undefined;
     if (c.mode === 'tokens') {
       dh0s = [];
@@ -244,15 +252,30 @@ export class Graph {
         dc0s.push(this.ws.dc0.at(l).get(B * H).ptr);
       }
     }
-    this.lstmStackBackward('decoder.lstm.', 'dec', B, T, dec.DI, dec.dinp, 0, dtop.ptr, 0, ddin.ptr, dec.h0s, dec.c0s, dh0s, dc0s);
-    const dz = this.ws.dz.get(B * Z);
+    const dInputSum = repeat ? dz.ptr : 0;
+    this.lstmStackBackward(
+      'decoder.lstm.',
+      'dec',
+      B,
+      T,
+      dec.DI,
+      dec.dinp,
+      0,
+      dtop.ptr,
+      0,
+      ddin?.ptr ?? 0,
+      dec.h0s,
+      dec.c0s,
+      dh0s,
+      dc0s,
+      dInputSum,
+    );
     if (c.mode === 'continuous') {
-      if (c.decoder === 'repeat') k.repeat_time_backward(B, T, Z, ddin.ptr, dz.ptr);
-      else k.concat_time_latent_backward(B, T, c.features, Z, ddin.ptr, 0, dz.ptr);
+      if (!repeat) k.concat_time_latent_backward(B, T, c.features, Z, ddin!.ptr, 0, dz.ptr);
     } else {
       const E = c.embedding;
       const de = this.ws.dEmbDec.get(B * T * E);
-      k.concat_time_latent_backward(B, T, E, Z, ddin.ptr, de.ptr, dz.ptr);
+      k.concat_time_latent_backward(B, T, E, Z, ddin!.ptr, de.ptr, dz.ptr);
       k.embedding_backward(B * T, c.vocabSize, E, this.ws.idsDec.get(B * T).ptr, de.ptr, this.host.p('embedding.weight', true));
       // back through s = tanh(fc_init(z))
       const ds = this.ws.ds.get(B * 2 * L * H);

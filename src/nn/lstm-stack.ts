@@ -62,7 +62,8 @@ export function stackForward({ B, T, I, H }: StackDims, x: number, lengths: numb
 /**
  * Backward through the stack, from the top: `dTop` is the gradient of the top layer's hSeq (0 = none);
  * `dInputs[l]` receives the gradient of layer l's input (for l > 0 a `[B, T, H]` buffer, the next
- * layer down's upstream gradient; for l = 0 the gradient of `x`, or 0 when not wanted).
+ * layer down's upstream gradient; for l = 0 the gradient of `x`, or 0 when not wanted). `dInputSum` (0 = not
+ * wanted) receives layer 0's `Σ_t` of the input gradient `[B, I]` (an input repeated at every step).
  */
 export function stackBackward(
   { B, T, I, H }: StackDims,
@@ -71,6 +72,7 @@ export function stackBackward(
   layers: StackLayer[],
   dTop: number,
   dInputs: number[],
+  dInputSum = 0,
 ): void {
   let dh = dTop;
   for (let l = layers.length - 1; l >= 0; l--) {
@@ -91,6 +93,7 @@ export function stackBackward(
         dhLast: ly.dhLast,
         dcLast: ly.dcLast,
         dx: dInputs[l],
+        dxSum: l === 0 ? dInputSum : 0,
         dh0: ly.dh0,
         dc0: ly.dc0,
         grads: ly.grads,

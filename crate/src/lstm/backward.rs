@@ -1,6 +1,7 @@
 //! LSTM layer backward through time: the reversed time loop, then the weight, bias and input
 //! gradients of all steps as large GEMMs.
 
+use super::forward::constant_in_time;
 use super::types::{LstmFwd, LstmGrads, LstmWorkspace, MIN_LEN, PAR_MIN_LOOP};
 use crate::act::{tanh, Act};
 use crate::check::{check_lengths, dims_eq};
@@ -17,7 +18,8 @@ use ndarray::{ArrayView2, ArrayView3};
 /// - `dh_seq`: `[B, T, H]` gradient of the loss wrt every `h_t` (None: zero);
 /// - `dh_last`, `dc_last`: `[B, H]` gradient wrt the final state (None: zero);
 /// - `grads`: `dx` `[B, T, I]`, `dh0`, `dc0` `[B, H]` (each optional), `dw_ih` `[4H, I]`,
-///   `dw_hh` `[4H, H]`, `db_ih`, `db_hh` `[4H]`: all OVERWRITTEN, not accumulated;
+///   `dw_hh` `[4H, H]`, `db_ih`, `db_hh` `[4H]`, `dx_sum` `[B, I]` (optional, `Σ_t dx_t`): all OVERWRITTEN,
+///   not accumulated;
 /// - `ws`: scratch kept between calls.
 ///
 /// Panics (naming the argument) on inconsistent shapes or lengths.
@@ -45,9 +47,12 @@ pub fn lstm_backward<T: Act>(
     if let Some(v) = &dh_seq {
         assert_eq!(v.dim(), (bsz, steps, hsz), "{N}: dh_seq is {:?}, expected [B, T, H]", v.dim());
     }
-    let LstmGrads { dx, dh0, dc0, mut dw_ih, mut dw_hh, mut db_ih, mut db_hh } = grads;
+    let LstmGrads { dx, dx_sum, dh0, dc0, mut dw_ih, mut dw_hh, mut db_ih, mut db_hh } = grads;
     if let Some(v) = &dx {
         assert_eq!(v.dim(), (bsz, steps, isz), "{N}: grads.dx is {:?}, expected [B, T, I]", v.dim());
+    }
+    if let Some(v) = &dx_sum {
+        assert_eq!(v.dim(), (bsz, isz), "{N}: grads.dx_sum is {:?}, expected [B, I]", v.dim());
     }
     for (arg, v) in [("grads.dh0", dh0.as_ref().map(|v| v.dim())), ("grads.dc0", dc0.as_ref().map(|v| v.dim()))] {
         if let Some(v) = v {
@@ -73,8 +78,8 @@ pub fn lstm_backward<T: Act>(
     ws.ensure(bsz, steps, hsz);
     let n_bh = bsz * hsz;
     let n_all = bsz * steps;
-    let LstmWorkspace { dg, hprev, dh, dc, tc } = ws;
-    let (dg, hprev) = (&mut dg[..n_all * g4], &mut hprev[..n_all * hsz]);
+    let LstmWorkspace { dg, hprev, dh, dc, tc, sdg } = ws;
+    let (dg, hprev, sdg) = (&mut dg[..n_all * g4], &mut hprev[..n_all * hsz], &mut sdg[..bsz * g4]);
     let (dh, dc, tc) = (&mut dh[..n_bh], &mut dc[..n_bh], &mut tc[..n_bh]);
     match &dh_last {
         Some(v) => dh.copy_from_slice(sl(v)),
@@ -139,9 +144,23 @@ pub fn lstm_backward<T: Act>(
         mut_slice(N, "grads.dc0", &mut v).copy_from_slice(dc);
     }
 
-    // Weight, bias and input gradients from all steps at once.
+    // Weight, bias and input gradients from all steps at once. For an input that is the same at every step
+    // (the repeat decoder's z), dW_ih = Σ_b (Σ_t dG_{b,t})ᵀ · x_b: a product over B rows instead of B·T; and
+    // Σ_t dx_t = (Σ_t dG_t) · W_ih for any input.
+    let constant = steps > 1 && constant_in_time(xs, bsz, steps, isz);
+    if constant || dx_sum.is_some() {
+        sum_over_time(dg, bsz, steps, g4, sdg);
+    }
     let dwih = mut_slice(N, "grads.dw_ih", &mut dw_ih);
-    gemm(Gemm::tn(g4, isz, n_all), T::one(), dg, xs, T::zero(), dwih);
+    if constant {
+        let g = Gemm { ta: true, tb: false, m: g4, n: isz, k: bsz, lda: g4, ldb: steps * isz, ldc: isz };
+        gemm(g, T::one(), sdg, xs, T::zero(), dwih);
+    } else {
+        gemm(Gemm::tn(g4, isz, n_all), T::one(), dg, xs, T::zero(), dwih);
+    }
+    if let Some(mut v) = dx_sum {
+        gemm(Gemm::nn(bsz, isz, g4), T::one(), sdg, wih, T::zero(), mut_slice(N, "grads.dx_sum", &mut v));
+    }
     for b in 0..bsz {
         let row0 = &mut hprev[b * steps * hsz..(b * steps + 1) * hsz];
         match h0s {
@@ -162,6 +181,24 @@ pub fn lstm_backward<T: Act>(
     let dbih = mut_slice(N, "grads.db_ih", &mut db_ih);
     column_sums(dg, g4, dbih);
     mut_slice(N, "grads.db_hh", &mut db_hh).copy_from_slice(dbih);
+}
+
+/// `out[b] = Σ_t dg[b, t]` (`dg` `[B, T, G]`, `out` `[B, G]`), steps added in order; sequences split between
+/// threads (each row is summed alike whatever the split).
+fn sum_over_time<T: Act>(dg: &[T], bsz: usize, steps: usize, g: usize, out: &mut [T]) {
+    let op = SendPtr(out.as_mut_ptr());
+    par_rows(bsz, work(&[bsz, steps, g]), PAR_MIN_LOOP, |lo, hi| {
+        for b in lo..hi {
+            let row = unsafe { std::slice::from_raw_parts_mut(ptr(op).add(b * g), g) };
+            row.fill(T::zero());
+            for t in 0..steps {
+                let src = &dg[(b * steps + t) * g..(b * steps + t + 1) * g];
+                for (o, &v) in row.iter_mut().zip(src) {
+                    *o = *o + v;
+                }
+            }
+        }
+    });
 }
 
 /// One row of one step of backward. `dh`, `dc` hold the gradients carried from step t+1 on

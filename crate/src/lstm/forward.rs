@@ -169,7 +169,7 @@ fn as_f32_mut<T: 'static>(v: &mut [T]) -> Option<&mut [f32]> {
 }
 
 /// Whether every sequence of `x` `[B, T, I]` has the same input (bit for bit) at every step.
-fn constant_in_time<T: Act>(x: &[T], bsz: usize, steps: usize, isz: usize) -> bool {
+pub(super) fn constant_in_time<T: Act>(x: &[T], bsz: usize, steps: usize, isz: usize) -> bool {
     x.chunks_exact(steps * isz).take(bsz).all(|seq| {
         let (first, rest) = seq.split_at(isz);
         rest.chunks_exact(isz).all(|row| row.iter().zip(first).all(|(&a, &b)| Real::to_f64(a).to_bits() == Real::to_f64(b).to_bits()))

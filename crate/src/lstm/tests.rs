@@ -80,6 +80,7 @@ fn backward<T: Act>(s: &Setup, p: &[Vec<T>], cache: &LstmCache<T>, r: &[Vec<T>],
         Some(v2(&r[2], (b, h))),
         LstmGrads {
             dx: Some(dx.view_mut()),
+            dx_sum: None,
             dh0: Some(dh0.view_mut()),
             dc0: Some(dc0.view_mut()),
             dw_ih: dwih.view_mut(),
@@ -342,6 +343,70 @@ fn row_recurrence_equals_the_gemm_with_every_kernel() {
             super::row::RowRecurrence::with_isa(&w, h, isa).apply(&hp, &mut got);
             for j in 0..4 * h {
                 assert_eq!(got[j].to_bits(), want[j].to_bits(), "{}: H={h} j={j}: {} vs {}", isa.name(), got[j], want[j]);
+            }
+        }
+    }
+}
+
+/// An input that is the same at every step takes the shortcut `dW_ih = Σ_b (Σ_t dG)ᵀ x_b`: its
+/// gradients still match finite differences (f64, with lengths and an initial state), and
+/// `dx_sum` equals `Σ_t dx_t` of the same call, for inputs constant in time or not.
+#[test]
+fn constant_input_backward_and_dx_sum() {
+    let names = ["x", "w_ih", "w_hh", "b_ih", "b_hh", "h0", "c0"];
+    let s = Setup { b: 3, t: 5, i: 4, h: 6, lengths: Some(vec![5, 2, 4]), init: true, dh_seq: true };
+    let mut ws = LstmWorkspace::new();
+    for constant in [true, false] {
+        let mut p = params(&s, 50);
+        if constant {
+            for seq in 0..s.b {
+                for t in 1..s.t {
+                    for k in 0..s.i {
+                        p[0][(seq * s.t + t) * s.i + k] = p[0][seq * s.t * s.i + k];
+                    }
+                }
+            }
+        }
+        let mut rr = rng(51);
+        let r = vec![rand_vec(&mut rr, s.b * s.t * s.h, 1.0), rand_vec(&mut rr, s.b * s.h, 1.0), rand_vec(&mut rr, s.b * s.h, 1.0)];
+        let cache = forward(&s, &p);
+        let g = backward(&s, &p, &cache, &r, &mut ws);
+        let worst = check_grads(&format!("constant input {constant}"), &names, &p, &g, |q| loss(&s, q, &r), 1e-6);
+        eprintln!("lstm, input constant in time: {constant}: worst relative error {worst:.2e}");
+        // dx_sum (and no dx) from a second call: Σ_t of the first call's dx, and the same dW_ih
+        let (b, t, i, h) = (s.b, s.t, s.i, s.h);
+        let mut dx_sum = Array2::<f64>::from_elem((b, i), 9.0);
+        let (mut dwih, mut dwhh) = (Array2::zeros((4 * h, i)), Array2::zeros((4 * h, h)));
+        let (mut dbih, mut dbhh) = (Array1::zeros(4 * h), Array1::zeros(4 * h));
+        lstm_backward(
+            v3(&p[0], (b, t, i)),
+            s.lengths.as_deref(),
+            v2(&p[1], (4 * h, i)),
+            v2(&p[2], (4 * h, h)),
+            Some(v2(&p[5], (b, h))),
+            Some(v2(&p[6], (b, h))),
+            cache.fwd(),
+            Some(v3(&r[0], (b, t, h))),
+            Some(v2(&r[1], (b, h))),
+            Some(v2(&r[2], (b, h))),
+            LstmGrads {
+                dx: None,
+                dx_sum: Some(dx_sum.view_mut()),
+                dh0: None,
+                dc0: None,
+                dw_ih: dwih.view_mut(),
+                dw_hh: dwhh.view_mut(),
+                db_ih: dbih.view_mut(),
+                db_hh: dbhh.view_mut(),
+            },
+            &mut ws,
+        );
+        assert_eq!(dwih.as_slice().unwrap(), &g[1][..], "dW_ih with and without dx");
+        for bb in 0..b {
+            for k in 0..i {
+                let want: f64 = (0..t).map(|tt| g[0][(bb * t + tt) * i + k]).sum();
+                let got = dx_sum[[bb, k]];
+                assert!((got - want).abs() <= 1e-12 * want.abs().max(1.0), "dx_sum[{bb}, {k}]: {got} vs Σ_t dx {want}");
             }
         }
     }

@@ -41,6 +41,9 @@ pub struct LstmFwd<'a, T> {
 pub struct LstmGrads<'a, T> {
     /// `[B, T, I]`: gradient wrt the input sequence, if wanted.
     pub dx: Option<ArrayViewMut3<'a, T>>,
+    /// `[B, I]`: `Σ_t dx_t`, the gradient wrt an input repeated at every step (the repeat decoder's z), if
+    /// wanted; computed as `(Σ_t dG_t) · W_ih`, without the `[B·T, I]` product.
+    pub dx_sum: Option<ArrayViewMut2<'a, T>>,
     /// `[B, H]`: gradient wrt the initial `h` (given or zero), if wanted.
     pub dh0: Option<ArrayViewMut2<'a, T>>,
     /// `[B, H]`: gradient wrt the initial `c` (given or zero), if wanted.
@@ -109,11 +112,13 @@ pub struct LstmWorkspace<T> {
     pub(super) dc: Vec<T>,
     /// `[B, H]` `tanh(c_t)` of the current step.
     pub(super) tc: Vec<T>,
+    /// `[B, 4H]` `Σ_t dG_t` of each sequence (an input constant in time, or `dx_sum` wanted).
+    pub(super) sdg: Vec<T>,
 }
 
 impl<T: Act> LstmWorkspace<T> {
     pub fn new() -> Self {
-        LstmWorkspace { dg: Vec::new(), hprev: Vec::new(), dh: Vec::new(), dc: Vec::new(), tc: Vec::new() }
+        LstmWorkspace { dg: Vec::new(), hprev: Vec::new(), dh: Vec::new(), dc: Vec::new(), tc: Vec::new(), sdg: Vec::new() }
     }
     pub(super) fn ensure(&mut self, b: usize, t: usize, h: usize) {
         grow(&mut self.dg, b * t * 4 * h);
@@ -121,6 +126,7 @@ impl<T: Act> LstmWorkspace<T> {
         grow(&mut self.dh, b * h);
         grow(&mut self.dc, b * h);
         grow(&mut self.tc, b * h);
+        grow(&mut self.sdg, b * 4 * h);
     }
 }
 

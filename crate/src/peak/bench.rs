@@ -146,7 +146,7 @@ fn gemm_gflops() {
 
 /// The time share of each product in the L training step's kernels (crate level: the encoder and
 /// decoder LSTMs forward and backward, the output layer forward and backward; the decoder fed the
-/// same z at every step, as the repeat decoder is), per kernel and thread count: each GEMM shape's
+/// same z at every step, as the repeat decoder is, and asked for `Σ_t dx_t` as the model does), per kernel and thread count: each GEMM shape's
 /// calls, time, share of the step, GFLOP/s and % of the FMA peak loop; what is not GEMM
 /// (activations, cell updates, bias sums, copies) as the rest. Not a test: run with
 ///
@@ -180,7 +180,7 @@ fn lstm_step_profile() {
     let (mut dh_seq, mut dw_out, mut db_out) = (Array2::<f32>::zeros((b * t, h)), Array2::<f32>::zeros((d, h)), Array1::<f32>::zeros(d));
     let (mut dwih_e, mut dwhh_e, mut dwih_d, mut dwhh_d) = (r2(4 * h, d), r2(4 * h, h), r2(4 * h, z), r2(4 * h, h));
     let (mut db1, mut db2) = (Array1::<f32>::zeros(4 * h), Array1::<f32>::zeros(4 * h));
-    let mut dzs = Array3::<f32>::zeros((b, t, z));
+    let mut dz = Array2::<f32>::zeros((b, z));
     let mut step = || {
         lstm_forward(x.view(), None, enc_wih.view(), enc_whh.view(), bias.view(), bias.view(), None, None, enc.out());
         lstm_forward(zs.view(), None, dec_wih.view(), dec_whh.view(), bias.view(), bias.view(), None, None, dec.out());
@@ -189,7 +189,8 @@ fn lstm_step_profile() {
         linear_backward(hs, w_out.view(), dy.view(), Some(dh_seq.view_mut()), dw_out.view_mut(), db_out.view_mut());
         let dhs = dh_seq.view().into_shape_with_order((b, t, h)).unwrap();
         let grads = LstmGrads {
-            dx: Some(dzs.view_mut()),
+            dx: None,
+            dx_sum: Some(dz.view_mut()),
             dh0: None,
             dc0: None,
             dw_ih: dwih_d.view_mut(),
@@ -201,6 +202,7 @@ fn lstm_step_profile() {
         lstm_backward(zs.view(), None, dec_wih.view(), dec_whh.view(), None, None, fwd, Some(dhs), None, None, grads, &mut ws);
         let grads = LstmGrads {
             dx: None,
+            dx_sum: None,
             dh0: None,
             dc0: None,
             dw_ih: dwih_e.view_mut(),
