@@ -91,6 +91,11 @@ pub fn lstm_backward<T: Act>(
     }
 
     let want_dh0 = dh0.is_some();
+    // Σ_t dG_t per sequence, added up as the loop writes each dG row (still in cache): for an input constant in
+    // time (the repeat decoder's z) and for dx_sum
+    let constant = steps > 1 && constant_in_time(xs, bsz, steps, isz);
+    let want_sum = constant || dx_sum.is_some();
+    let sdgp = SendPtr(sdg.as_mut_ptr());
     let dgp = SendPtr(dg.as_mut_ptr());
     let dhp = SendPtr(dh.as_mut_ptr());
     let dcp = SendPtr(dc.as_mut_ptr());
@@ -102,6 +107,9 @@ pub fn lstm_backward<T: Act>(
     // As in forward: each task runs the whole (reversed) time loop for its batch rows.
     par_rows(bsz, work(&[bsz, steps, g4, hsz]), PAR_MIN_LOOP, |lo, hi| {
         let m = hi - lo;
+        if want_sum {
+            unsafe { std::slice::from_raw_parts_mut(ptr(sdgp).add(lo * g4), m * g4) }.fill(T::zero());
+        }
         for t in (0..steps).rev() {
             for b in lo..hi {
                 let cur = b * steps + t;
@@ -125,6 +133,12 @@ pub fn lstm_backward<T: Act>(
                     let c_prev: Option<&[T]> = if t > 0 { Some(&cs[hrow - hsz..hrow]) } else { c0s.map(|c| &c[b * hsz..(b + 1) * hsz]) };
                     tanh(&cs[hrow..hrow + hsz], tc_row);
                     backward_cell(&gs[cur * g4..(cur + 1) * g4], tc_row, c_prev, dhs_row, dh_row, dc_row, dg_row);
+                    if want_sum {
+                        let s_row = std::slice::from_raw_parts_mut(ptr(sdgp).add(b * g4), g4);
+                        for (o, &v) in s_row.iter_mut().zip(dg_row.iter()) {
+                            *o = *o + v;
+                        }
+                    }
                 }
             }
             // dh_{t-1} += dG_t · W_hh (rows of frozen steps have dG = 0 and keep their pass-through value).
@@ -146,11 +160,7 @@ pub fn lstm_backward<T: Act>(
 
     // Weight, bias and input gradients from all steps at once. For an input that is the same at every step
     // (the repeat decoder's z), dW_ih = Σ_b (Σ_t dG_{b,t})ᵀ · x_b: a product over B rows instead of B·T; and
-    // Σ_t dx_t = (Σ_t dG_t) · W_ih for any input.
-    let constant = steps > 1 && constant_in_time(xs, bsz, steps, isz);
-    if constant || dx_sum.is_some() {
-        sum_over_time(dg, bsz, steps, g4, sdg);
-    }
+    // Σ_t dx_t = (Σ_t dG_t) · W_ih for any input (the sums were made in the time loop, steps in reverse order).
     let dwih = mut_slice(N, "grads.dw_ih", &mut dw_ih);
     if constant {
         let g = Gemm { ta: true, tb: false, m: g4, n: isz, k: bsz, lda: g4, ldb: steps * isz, ldc: isz };
@@ -181,24 +191,6 @@ pub fn lstm_backward<T: Act>(
     let dbih = mut_slice(N, "grads.db_ih", &mut db_ih);
     column_sums(dg, g4, dbih);
     mut_slice(N, "grads.db_hh", &mut db_hh).copy_from_slice(dbih);
-}
-
-/// `out[b] = Σ_t dg[b, t]` (`dg` `[B, T, G]`, `out` `[B, G]`), steps added in order; sequences split between
-/// threads (each row is summed alike whatever the split).
-fn sum_over_time<T: Act>(dg: &[T], bsz: usize, steps: usize, g: usize, out: &mut [T]) {
-    let op = SendPtr(out.as_mut_ptr());
-    par_rows(bsz, work(&[bsz, steps, g]), PAR_MIN_LOOP, |lo, hi| {
-        for b in lo..hi {
-            let row = unsafe { std::slice::from_raw_parts_mut(ptr(op).add(b * g), g) };
-            row.fill(T::zero());
-            for t in 0..steps {
-                let src = &dg[(b * steps + t) * g..(b * steps + t + 1) * g];
-                for (o, &v) in row.iter_mut().zip(src) {
-                    *o = *o + v;
-                }
-            }
-        }
-    });
 }
 
 /// One row of one step of backward. `dh`, `dc` hold the gradients carried from step t+1 on
