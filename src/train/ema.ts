@@ -20,7 +20,11 @@ export function emaDecayAt(decay: number, n: number): number {
 /** Checks a decay (a number in [0, 1); 0 = no averaging). */
 export function checkEmaDecay(v: unknown, argument = 'options.emaDecay'): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v >= 1)
-    throw new ConfigError('emaDecay must be a number in [0, 1) (0: no averaging)', { argument, expected: '[0, 1)', actual: v });
+    throw new ConfigError(`${argument.replace(/^options\./, '')} must be a number in [0, 1) (0: no averaging)`, {
+      argument,
+      expected: '[0, 1)',
+      actual: v,
+    });
   return v;
 }
 
