@@ -399,11 +399,6 @@ pub fn repeat_time(b: usize, t: usize, z: usize, zp: usize, out: usize) {
 }
 
 #[wasm_bindgen]
-pub fn repeat_time_backward(b: usize, t: usize, z: usize, dout: usize, dz: usize) {
-    unsafe { nn::repeat_time_backward(v3(dout, b, t, z), m2(dz, b, z)) }
-}
-
-#[wasm_bindgen]
 pub fn concat_time_latent(b: usize, t: usize, e: usize, z: usize, ep: usize, zp: usize, out: usize) {
     unsafe { nn::concat_time_latent(v3(ep, b, t, e), v2(zp, b, z), m3(out, b, t, e + z)) }
 }

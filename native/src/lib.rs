@@ -243,7 +243,6 @@ kernels! {
     "reparameterize" reparameterize(b: i64, z: i64, mu: i64, logvar: i64, eps: i64, out: i64);
     "reparameterize_backward" reparameterize_backward(b: i64, z: i64, logvar: i64, eps: i64, dz: i64, dmu: i64, dlogvar: i64);
     "repeat_time" repeat_time(b: i64, t: i64, z: i64, zp: i64, out: i64);
-    "repeat_time_backward" repeat_time_backward(b: i64, t: i64, z: i64, dout: i64, dz: i64);
     "concat_time_latent" concat_time_latent(b: i64, t: i64, e: i64, z: i64, ep: i64, zp: i64, out: i64);
     "concat_time_latent_backward" concat_time_latent_backward(b: i64, t: i64, e: i64, z: i64, dout: i64, de: i64, dz: i64);
     "gaussian_kl" gaussian_kl(b: i64, z: i64, mu: i64, logvar: i64, free_bits: f64, scale: f64, dmu: i64, dlogvar: i64) -> f64;
