@@ -55,6 +55,8 @@ export {
   AnomalyDetector,
   DetectorStream,
   type DetectorOptions,
+  type DetectorBatchStats,
+  type DetectorEpochStats,
   type DetectorPlan,
   type DetectorScores,
   type SeriesInput,

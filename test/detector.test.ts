@@ -1,7 +1,18 @@
 // AnomalyDetector (issue 15): the default recipe on a seasonal series, its diagnostics, errors, missing
 // values, files, contributions and aggregation; then the pure pieces of its pre- and postprocessing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyDetector, ConfigError, DataError, FormatError, init, LstmVae, rocAuc, ShapeError } from '../dist/index.node.js';
+import {
+  AnomalyDetector,
+  ConfigError,
+  DataError,
+  decodeSafetensors,
+  encodeSafetensors,
+  FormatError,
+  init,
+  LstmVae,
+  rocAuc,
+  ShapeError,
+} from '../dist/index.node.js';
 import { DataError as SrcDataError } from '../src/core/errors.js';
 import { synthetic } from '../src/data/synthetic.js';
 import { intervalsAbove, medianReconstruction } from '../src/detect/postprocess.js';
@@ -70,7 +81,13 @@ describe('AnomalyDetector with default options on a seasonal series with trend a
     expect(det.plan.period).toBeLessThanOrEqual(51);
     expect(det.plan.aggregate).toBe(1);
     expect(['converged', 'max-steps', 'max-seconds']).toContain(det.plan.training.stopped);
-    expect(det.plan.training.steps).toBeLessThanOrEqual(1000);
+    // three models by default, each within the 1,000-step budget; steps counts them all
+    expect(det.plan.members).toBe(3);
+    const runs = det.plan.training.members!;
+    expect(runs).toHaveLength(3);
+    for (const r of runs) expect(r.steps).toBeLessThanOrEqual(1000);
+    expect(det.plan.training.steps).toBe(runs.reduce((a, r) => a + r.steps, 0));
+    expect(det.models).toHaveLength(3);
     const g = det.diagnostics;
     expect(g.modelError).toBeLessThan(0.3 * g.meanError);
     const r = det.score(spiky.data);
@@ -142,11 +159,107 @@ describe('AnomalyDetector with default options on a seasonal series with trend a
   });
 });
 
+describe('several models (members): their point errors averaged', () => {
+  const x = spiky.data.slice(0, 1200);
+  const opts = { maxSteps: 60, seed: 5 };
+  let dets: AnomalyDetector[] = [];
+  afterAll(() => {
+    for (const d of dets) d.dispose();
+  });
+
+  it("the detector's scores are the mean of its models' scores; its first model is the single-model detector's", async () => {
+    const three = await AnomalyDetector.fit(x, opts);
+    const one = await AnomalyDetector.fit(x, { ...opts, members: 1 });
+    dets = [three, one];
+    expect(three.plan.members).toBe(3);
+    expect(one.plan.members).toBeUndefined();
+    expect(three.models).toHaveLength(3);
+    // the first model is the single-model detector of the same seed, bit for bit (the others: seed + 7919·j)
+    const w0 = three.model.stateDict();
+    const s0 = one.model.stateDict();
+    for (const k of Object.keys(w0)) assertSameBits(k, w0[k].data, s0[k].data);
+    expect(three.plan.training.members![0].steps).toBe(one.plan.training.steps);
+    // each model as a single-model detector (the single detector's file with that model's weights): the same
+    // windows, scaling and smoothing; the smoothing is a moving average (linear), so the mean of their smoothed
+    // scores is the detector's
+    const meta = decodeSafetensors(one.toSafetensors()).metadata;
+    const rs = three.models.map((m) => {
+      const d = AnomalyDetector.fromSafetensors(encodeSafetensors(m.stateDict(), meta));
+      try {
+        return d.score(x);
+      } finally {
+        d.dispose();
+      }
+    });
+    assertSameBits('first model', rs[0].scores, one.score(x).scores);
+    const r = three.score(x);
+    let worst = 0;
+    for (let i = 0; i < x.length; i++) {
+      const mean = (rs[0].scores[i] + rs[1].scores[i] + rs[2].scores[i]) / 3;
+      worst = Math.max(worst, Math.abs(r.scores[i] - mean) / Math.max(1e-6, Math.abs(mean)));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    // the models differ (the average is not one model's scores three times)
+    let differ = 0;
+    for (let i = 0; i < x.length; i++) if (Math.abs(rs[0].scores[i] - rs[1].scores[i]) > 1e-3 * Math.abs(rs[0].scores[i])) differ++;
+    expect(differ).toBeGreaterThan(x.length / 2);
+    // the reconstruction is the mean of theirs
+    let worstRec = 0;
+    for (let i = 0; i < x.length; i++) {
+      const mean = (rs[0].reconstruction[i] + rs[1].reconstruction[i] + rs[2].reconstruction[i]) / 3;
+      worstRec = Math.max(worstRec, Math.abs(r.reconstruction[i] - mean));
+    }
+    expect(worstRec).toBeLessThan(1e-4);
+  });
+
+  it('the file: the first model under its own names (it loads as an LstmVae), the others as detector.member<j>.*', async () => {
+    const three = dets[0];
+    const bytes = three.toSafetensors();
+    const { tensors } = decodeSafetensors(bytes);
+    const names = Object.keys(three.model.stateDict());
+    for (const j of [1, 2]) for (const k of names) expect(tensors[`detector.member${j}.${k}`], `member ${j} ${k}`).toBeDefined();
+    expect(Object.keys(tensors)).toHaveLength(3 * names.length);
+    const m = LstmVae.fromSafetensors(bytes);
+    try {
+      const a = m.stateDict();
+      const b = three.model.stateDict();
+      for (const k of names) assertSameBits(k, a[k].data, b[k].data);
+      // a model alone cannot make the detector: the other models are in the bytes
+      const e = await failure(FormatError, () => AnomalyDetector.fromModel(m));
+      expect(e.message).toMatch(/holds 3 models/);
+    } finally {
+      m.dispose();
+    }
+    const back = AnomalyDetector.fromSafetensors(bytes);
+    try {
+      assertSameBits('scores', back.score(x).scores, three.score(x).scores);
+    } finally {
+      back.dispose();
+    }
+    // a file whose plan names 3 models but holds only the first: a FormatError naming the missing model
+    const single = dets[1].toSafetensors();
+    const meta = decodeSafetensors(single).metadata;
+    const plan = JSON.parse(meta.metadata);
+    plan.detector.members = 3;
+    const forged = encodeSafetensors(decodeSafetensors(single).tensors, { ...meta, metadata: JSON.stringify(plan) });
+    const e2 = await failure(FormatError, () => AnomalyDetector.fromSafetensors(forged));
+    expect(e2.message).toMatch(/no tensors of model 1/);
+    // a single-model detector writes no member tensors
+    expect(Object.keys(decodeSafetensors(single).tensors).some((k) => k.startsWith('detector.'))).toBe(false);
+  });
+
+  it('members must be a whole number from 1 to 16', async () => {
+    for (const members of [0, 1.5, 17, '3'])
+      await failure(ConfigError, () => AnomalyDetector.fit(x, { members: members as number, maxSteps: 1 }));
+  });
+});
+
 describe('diagnostics', () => {
   it('fire on a model that learnt only the level (one training step)', async () => {
     const det = await AnomalyDetector.fit(spiky.data, { maxSteps: 1 });
     try {
-      expect(det.plan.training.steps).toBe(1);
+      expect(det.plan.training.steps).toBe(3); // one step for each of the three models
+      expect(det.plan.training.members!.map((r) => r.steps)).toEqual([1, 1, 1]);
       expect(det.plan.training.stopped).toBe('max-steps');
       expect(det.diagnostics.notLearnt).toBe(true);
       expect(det.diagnostics.message).toMatch(/has not learnt/);

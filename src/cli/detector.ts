@@ -111,7 +111,10 @@ function report(
         'scaling',
         'each column: minus its median, over the spread of its windows around their own means; every window centred on its own mean',
       ],
-      ['training', `${p.training.steps} steps, stopped: ${p.training.stopped}; ${duration(p.training.seconds)}`],
+      [
+        'training',
+        `${p.training.steps} steps${(p.members ?? 1) > 1 ? ` over ${p.members} models (point errors averaged)` : ''}, stopped: ${p.training.stopped}; ${duration(p.training.seconds)}`,
+      ],
       ['diagnostics', p.diagnostics.message],
       ['threshold', `${fmt(p.threshold)} — ${p.thresholdRule}`],
       ['anomalous intervals', describeIntervals(r, s.timestamps)],
@@ -209,7 +212,8 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       },
       onEpochEnd: (e) => {
         if (o.quiet) return;
-        const line = `training: step ${step}/${maxSteps}  loss ${fmt(e.loss)}  validation ${fmt(e.valLoss)}  KL ${fmt(e.kl, 3)}`;
+        const which = e.members > 1 ? `model ${e.member + 1}/${e.members}, ` : '';
+        const line = `training: ${which}step ${step}/${maxSteps}  loss ${fmt(e.loss)}  validation ${fmt(e.valLoss)}  KL ${fmt(e.kl, 3)}`;
         if (process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K`);
         else if (e.epoch % 5 === 0) process.stderr.write(line + '\n');
       },
@@ -234,7 +238,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
     }[p.training.stopped];
     note(
       o.quiet,
-      `trained ${p.training.steps} steps in ${duration(p.training.seconds)}; stopped: ${why}; best validation loss ${fmt(Math.min(...(det.history?.epochs.map((e) => e.valLoss ?? Infinity) ?? [NaN])))}`,
+      `trained ${(p.members ?? 1) > 1 ? `${p.members} models, ${p.training.steps} steps in all,` : `${p.training.steps} steps`} in ${duration(p.training.seconds)}; stopped: ${why}; best validation loss ${fmt(Math.min(...(det.history?.epochs.map((e) => e.valLoss ?? Infinity) ?? [NaN])))}`,
     );
     note(o.quiet, `window ${p.window * p.aggregate} rows: ${p.windowReason}`);
     if (p.diagnostics.notLearnt) process.stderr.write(`warning: ${p.diagnostics.message}\n`);

@@ -1,8 +1,9 @@
 /**
  * `AnomalyDetector`: the whole recipe a user gets with no options: fill missing values, find the dominant
  * period (aggregating rows when it is longer than the longest window), scale each feature, cut windows
- * centred on their own mean, train an LSTM-VAE to convergence, score every point by the error of its median
- * reconstruction over the windows that hold it, smooth over 1 % of the points, and flag what rises above
+ * centred on their own mean, train three LSTM-VAEs to convergence (seeds apart), score every point by the error of
+ * its median reconstruction over the windows that hold it (averaged over the three models), smooth over 1 % of the
+ * points, and flag what rises above
  * mean + 3·std of the training series' smoothed scores (intervals merged across small gaps, widened by half a
  * window). Windows, scaling, model and threshold are
  * saved together in one safetensors file.
@@ -15,11 +16,12 @@ import { checkInt, checkKnownKeys } from '../core/checks.js';
 import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { LstmVae } from '../model/index.js';
+import { decodeSafetensors } from '../io/safetensors.js';
 import type { BatchStats, Diagnostics, EpochStats, History } from '../train/index.js';
 import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
-import { intervalsAbove, medianReconstruction, pointErrors, reconstructWindows } from './postprocess.js';
+import { intervalsAbove, medianReconstruction, reconstructWindows } from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
@@ -44,16 +46,26 @@ export interface DetectorOptions {
   beta?: number;
   learningRate?: number;
   batchSize?: number;
-  /** Training budget (defaults 1000 steps, 40 s); training stops earlier when the validation loss stops improving. */
+  /**
+   * Training budget: at most `maxSteps` optimizer steps per model (default 1000), at most `maxSeconds` for all the
+   * models together (default 40 s); each model stops earlier when its validation loss stops improving.
+   */
   maxSteps?: number;
   maxSeconds?: number;
+  /**
+   * Models trained on the same windows, each from its own seed, whose point errors are averaged (default 3): one
+   * model's scores depend on its seed (its initial weights and the order of its batches); the average of three
+   * depends far less on it. 1 = a single model, as files made before version 0.2 hold.
+   */
+  members?: number;
   /** At most this many windows train the model (default 1024, evenly spaced over the series); scoring uses every window. */
   maxTrainWindows?: number;
   seed?: number;
   /** Column names, used in messages and saved with the detector. */
   columns?: string[];
-  onBatchEnd?: (s: BatchStats) => void | Promise<void>;
-  onEpochEnd?: (s: EpochStats) => void | Promise<void>;
+  /** Called for every model in turn (`member` says which). */
+  onBatchEnd?: (s: DetectorBatchStats) => void | Promise<void>;
+  onEpochEnd?: (s: DetectorEpochStats) => void | Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -84,7 +96,13 @@ const DEFAULTS = {
   maxSteps: 1000,
   maxSeconds: 40,
   maxTrainWindows: 1024,
+  members: 3,
 };
+/** The seed of member j is the detector's seed + MEMBER_SEED_STEP·j. */
+const MEMBER_SEED_STEP = 7919;
+const MAX_MEMBERS = 16;
+/** Tensor names of the models after the first in a detector file: `detector.member<j>.<name>`. */
+const MEMBER_PREFIX = 'detector.member';
 const MIN_WINDOW = 32;
 const MAX_WINDOW = 128;
 const NO_PERIOD_WINDOW = 64;
@@ -167,6 +185,7 @@ function checkOptions(o: DetectorOptions): void {
     'maxSteps',
     'maxSeconds',
     'maxTrainWindows',
+    'members',
     'seed',
     'columns',
     'onBatchEnd',
@@ -176,16 +195,27 @@ function checkOptions(o: DetectorOptions): void {
   for (const key of ['window', 'aggregate', 'hidden', 'latent', 'batchSize', 'maxSteps', 'maxTrainWindows'] as const) {
     if (o[key] !== undefined) checkInt(o[key], `options.${key}`, key === 'window' ? 2 : 1);
   }
+  if (o.members !== undefined) checkInt(o.members, 'options.members', 1, MAX_MEMBERS);
 }
+
+/** A training callback's statistics, with which of the detector's models is training (0-based) and how many there are. */
+export type DetectorBatchStats = BatchStats & { member: number; members: number };
+export type DetectorEpochStats = EpochStats & { member: number; members: number };
 
 export class AnomalyDetector {
   private constructor(
-    /** The trained LSTM-VAE (its `metadata.detector` holds the plan). */
+    /** The first trained LSTM-VAE (its `metadata.detector` holds the plan); `models` lists them all. */
     readonly model: LstmVae,
     readonly plan: DetectorPlan,
-    /** The training history (on a loaded detector: epochs are not kept). */
+    /** The first model's training history (on a loaded detector: epochs are not kept). */
     readonly history?: History,
+    private readonly others: LstmVae[] = [],
   ) {}
+
+  /** Every model of the detector (`plan.members` of them; the first is `model`); their point errors are averaged. */
+  get models(): readonly LstmVae[] {
+    return [this.model, ...this.others];
+  }
 
   /** The diagnostics of training: whether the model learnt more than each window's mean. */
   get diagnostics(): Diagnostics {
@@ -254,24 +284,55 @@ export class AnomalyDetector {
     };
     const val = pick(order.subarray(0, nVal));
     const train = pick(count - nVal >= 1 ? order.subarray(nVal) : order);
-    const model = new LstmVae({ mode: 'continuous', features: d, hidden: o.hidden, latent: o.latent, layers: 1, seed: options.seed ?? 1 });
+    const k = o.members;
+    const seed = options.seed ?? 1;
+    const deadline = t0 + o.maxSeconds * 1000;
+    const models: LstmVae[] = [];
+    const runs: Array<{ steps: number; stopped: History['stopped'] }> = [];
+    let history: History | undefined;
     try {
-      const history = await model.fit(train, {
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        beta: o.beta,
-        clipNorm: 5,
-        validationData: val,
-        maxSteps: o.maxSteps,
-        maxSeconds: o.maxSeconds,
-        // no averaged weights: the detector's defaults were chosen without them, and with them (0.99) its short
-        // budget stopped sooner on the development set (artificialWithAnomaly F1 0.939 -> 0.847, sensor 0.524 ->
-        // 0.500; realKnownCause 0.424 -> 0.440; docs/training.md)
-        emaDecay: 0,
-        onBatchEnd: options.onBatchEnd,
-        onEpochEnd: options.onEpochEnd,
-        signal: options.signal,
-      });
+      for (let j = 0; j < k; j++) {
+        const m = new LstmVae({
+          mode: 'continuous',
+          features: d,
+          hidden: o.hidden,
+          latent: o.latent,
+          layers: 1,
+          seed: seed + MEMBER_SEED_STEP * j,
+        });
+        models.push(m);
+        const { onBatchEnd, onEpochEnd } = options;
+        const h = await m.fit(train, {
+          batchSize: o.batchSize,
+          learningRate: o.learningRate,
+          beta: o.beta,
+          clipNorm: 5,
+          validationData: val,
+          maxSteps: o.maxSteps,
+          // the time budget is shared: each model gets an equal part of what is left
+          maxSeconds: Math.max(1e-3, (deadline - performance.now()) / 1000 / (k - j)),
+          // no averaged weights: the detector's defaults were chosen without them, and with them (0.99) its short
+          // budget stopped sooner on the development set (artificialWithAnomaly F1 0.939 -> 0.847, sensor 0.524 ->
+          // 0.500; realKnownCause 0.424 -> 0.440; docs/training.md)
+          emaDecay: 0,
+          onBatchEnd: onBatchEnd && ((b) => onBatchEnd({ ...b, member: j, members: k })),
+          onEpochEnd: onEpochEnd && ((e) => onEpochEnd({ ...e, member: j, members: k })),
+          signal: options.signal,
+        });
+        history ??= h;
+        runs.push({ steps: h.steps ?? 0, stopped: h.stopped });
+        if (h.stopped === 'aborted') {
+          history.stopped = 'aborted';
+          break;
+        }
+      }
+    } catch (e) {
+      for (const m of models) m.dispose();
+      throw e;
+    }
+    const model = models[0];
+    try {
+      if (!history) throw new Error('unreachable: no model trained');
       const diagnostics = diagnose(model, val);
       history.diagnostics = diagnostics;
       // Threshold on the training series' own smoothed scores: mean + 3·std after a centred moving average
@@ -280,7 +341,7 @@ export class AnomalyDetector {
       const smoothing = Math.max(1, Math.round(0.01 * n));
       const gap = smoothing;
       const padding = Math.round(w / 2);
-      const errors = reconstructionErrors(model, xs, n, d, w).error;
+      const errors = reconstructionErrors(models, xs, n, d, w).error;
       const smoothed = smoothScores(errors, 'moving-average', smoothing);
       let mean = 0;
       for (const v of smoothed) mean += v;
@@ -311,16 +372,18 @@ export class AnomalyDetector {
           rows: n0,
           windows: count,
           filled,
-          steps: history.steps ?? 0,
+          steps: runs.reduce((a, r) => a + r.steps, 0),
           stopped: history.stopped,
           seconds: (performance.now() - t0) / 1000,
+          ...(models.length > 1 ? { members: runs } : {}),
         },
         diagnostics,
+        ...(models.length > 1 ? { members: models.length } : {}),
       };
       model.metadata = { ...model.metadata, detector: plan };
-      return new AnomalyDetector(model, plan, history);
+      return new AnomalyDetector(model, plan, history, models.slice(1));
     } catch (e) {
-      model.dispose();
+      for (const m of models) m.dispose();
       throw e;
     }
   }
@@ -339,7 +402,7 @@ export class AnomalyDetector {
       });
     }
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
-    const { error, share, rec } = reconstructionErrors(this.model, xs, n, d, p.window);
+    const { error, share, rec, sq: sqBins } = reconstructionErrors(this.models, xs, n, d, p.window);
     const smoothed = smoothScores(error, 'moving-average', p.smoothing);
     const binIntervals = intervalsAbove(smoothed, p.threshold, p.gap, p.padding, p.warmup ?? 0);
     const scores = new Float32Array(n0);
@@ -350,7 +413,7 @@ export class AnomalyDetector {
       const b = Math.min(n - 1, Math.floor(i / f));
       scores[i] = smoothed[b];
       for (let j = 0; j < d; j++) {
-        sq[i * d + j] = (xs[b * d + j] - rec[b * d + j]) ** 2;
+        sq[i * d + j] = sqBins[b * d + j];
         contributions[i * d + j] = share[b * d + j];
         reconstruction[i * d + j] = rec[b * d + j] * p.scale[j] + p.center[j];
       }
@@ -371,24 +434,34 @@ export class AnomalyDetector {
     };
   }
 
-  /** The detector as one safetensors file: the model's weights, with the plan in `__metadata__.metadata`. */
+  /**
+   * The detector as one safetensors file: the first model's weights under the model's own names (the file loads as
+   * an `LstmVae`), the other models' under `detector.member<j>.<name>`, and the plan in `__metadata__.metadata`.
+   */
   toSafetensors(): Uint8Array {
-    return this.model.toSafetensors();
+    const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
+    this.others.forEach((m, i) => {
+      for (const [key, t] of Object.entries(m.stateDict())) extra[`${MEMBER_PREFIX}${i + 1}.${key}`] = t;
+    });
+    return this.model.toSafetensors(extra);
   }
 
   /** A detector saved by `toSafetensors()`. */
   static fromSafetensors(bytes: Uint8Array): AnomalyDetector {
     const model = LstmVae.fromSafetensors(bytes);
     try {
-      return AnomalyDetector.fromModel(model);
+      return AnomalyDetector.fromModel(model, bytes);
     } catch (e) {
       model.dispose();
       throw e;
     }
   }
 
-  /** The detector of a loaded model file that holds a detector plan (`metadata.detector`); the detector owns the model. */
-  static fromModel(model: LstmVae): AnomalyDetector {
+  /**
+   * The detector of a loaded model file that holds a detector plan (`metadata.detector`); the detector owns the model.
+   * A detector of several models (`plan.members`) needs the file's `bytes` too, which hold the other models.
+   */
+  static fromModel(model: LstmVae, bytes?: Uint8Array): AnomalyDetector {
     const plan = readPlan(model.metadata.detector);
     if (model.config.mode !== 'continuous' || model.config.features !== plan.features) {
       throw new FormatError('the detector plan does not match its model', {
@@ -397,7 +470,34 @@ export class AnomalyDetector {
         actual: plan.features,
       });
     }
-    return new AnomalyDetector(model, plan);
+    const k = plan.members ?? 1;
+    if (k === 1) return new AnomalyDetector(model, plan);
+    if (!(bytes instanceof Uint8Array))
+      throw new FormatError(`this detector holds ${k} models; load it from the file's bytes (AnomalyDetector.fromSafetensors(bytes))`, {
+        argument: 'bytes',
+        expected: 'the bytes of the detector file',
+        actual: bytes === undefined ? 'undefined' : typeof bytes,
+      });
+    const { tensors } = decodeSafetensors(bytes, { maxHeaderBytes: 16 << 20 });
+    const others: LstmVae[] = [];
+    try {
+      for (let j = 1; j < k; j++) {
+        const prefix = `${MEMBER_PREFIX}${j}.`;
+        const own: Record<string, { shape: number[]; data: Float32Array }> = {};
+        for (const [key, t] of Object.entries(tensors)) if (key.startsWith(prefix)) own[key.slice(prefix.length)] = t;
+        if (Object.keys(own).length === 0)
+          throw new FormatError(`the detector plan names ${k} models but the file holds no tensors of model ${j} (${prefix}*)`, {
+            argument: prefix,
+            expected: `the tensors of model ${j}`,
+            actual: 'none',
+          });
+        others.push(LstmVae.fromStateDict(model.config, own));
+      }
+    } catch (e) {
+      for (const m of others) m.dispose();
+      throw e;
+    }
+    return new AnomalyDetector(model, plan, undefined, others);
   }
 
   /**
@@ -406,11 +506,12 @@ export class AnomalyDetector {
    * (see `StreamOptions`).
    */
   stream(state?: Uint8Array, options?: StreamOptions): DetectorStream {
-    return new DetectorStream(this.model, this.plan, state, options);
+    return new DetectorStream(this.models, this.plan, state, options);
   }
 
   /** Frees the model's WebAssembly memory. */
   dispose(): void {
+    for (const m of this.others) m.dispose();
     this.model.dispose();
   }
 }
@@ -428,22 +529,54 @@ function seededOrder(count: number, seed: number): Int32Array {
   return order;
 }
 
-/** Median reconstructions of every point from all stride-1 windows (in chunks), and the point errors. */
+/**
+ * Every model's median reconstruction of each point from all stride-1 windows (in chunks), and the point errors
+ * averaged over the models: `error` [n] the mean of the models' error norms, `sq` [n, d] the mean squared error of
+ * each feature, `share` each feature's share of the summed squares, `rec` the mean reconstruction. (The live stream
+ * does the same arithmetic in the same order, so its scores equal these to the last bit.)
+ */
 function reconstructionErrors(
-  model: LstmVae,
+  models: readonly LstmVae[],
   xs: Float64Array,
   n: number,
   d: number,
   w: number,
-): { error: Float64Array; share: Float32Array; rec: Float64Array } {
+): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array } {
   const starts = strideStarts(n, w, 1);
   const { data, means } = centredWindows(xs, d, w, starts);
   const y = new Float32Array(data.length);
   const chunk = 1024;
-  for (let a = 0; a < starts.length; a += chunk) {
-    const b = Math.min(starts.length, a + chunk);
-    y.set(reconstructWindows(model, data.subarray(a * w * d, b * w * d), b - a, w, d), a * w * d);
+  const error = new Float64Array(n);
+  const sq = new Float64Array(n * d);
+  const rec = new Float64Array(n * d);
+  for (const model of models) {
+    for (let a = 0; a < starts.length; a += chunk) {
+      const b = Math.min(starts.length, a + chunk);
+      y.set(reconstructWindows(model, data.subarray(a * w * d, b * w * d), b - a, w, d), a * w * d);
+    }
+    const r = medianReconstruction(y, means, n, d, w);
+    for (let p = 0; p < n; p++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const e = (xs[p * d + j] - r[p * d + j]) ** 2;
+        sq[p * d + j] += e;
+        rec[p * d + j] += r[p * d + j];
+        s += e;
+      }
+      error[p] += Math.sqrt(s);
+    }
   }
-  const rec = medianReconstruction(y, means, n, d, w);
-  return { ...pointErrors(xs, rec, n, d), rec };
+  const k = models.length;
+  const share = new Float32Array(n * d);
+  for (let p = 0; p < n; p++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += sq[p * d + j];
+    for (let j = 0; j < d; j++) share[p * d + j] = s > 0 ? Math.fround(sq[p * d + j]) / s : 1 / d;
+    error[p] /= k;
+    for (let j = 0; j < d; j++) {
+      sq[p * d + j] /= k;
+      rec[p * d + j] /= k;
+    }
+  }
+  return { error, share, rec, sq };
 }

@@ -12,6 +12,8 @@ export {
   AnomalyDetector,
   DetectorStream,
   type DetectorOptions,
+  type DetectorBatchStats,
+  type DetectorEpochStats,
   type DetectorPlan,
   type DetectorScores,
   type SeriesInput,

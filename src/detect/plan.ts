@@ -36,8 +36,23 @@ export interface DetectorPlan {
    * without it: 0.
    */
   warmup?: number;
-  training: { rows: number; windows: number; filled: number; steps: number; stopped: History['stopped']; seconds: number };
+  /**
+   * Training: `steps` over all the models, `stopped` the first model's reason, `members` each model's steps and
+   * reason (with more than one model).
+   */
+  training: {
+    rows: number;
+    windows: number;
+    filled: number;
+    steps: number;
+    stopped: History['stopped'];
+    seconds: number;
+    members?: Array<{ steps: number; stopped: History['stopped'] }>;
+  };
+  /** The first model's diagnostics. */
   diagnostics: Diagnostics;
+  /** Models whose point errors are averaged (files without it: 1); the file holds the others as `detector.member<j>.*`. */
+  members?: number;
 }
 
 /** Checks a saved plan (FormatError naming what is wrong). */
@@ -60,5 +75,7 @@ export function readPlan(v: unknown): DetectorPlan {
   if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1)
     throw bad('window / aggregate are not whole numbers');
   if (p.warmup !== undefined && !(Number.isInteger(p.warmup) && p.warmup >= 0)) throw bad('warmup is not a whole number >= 0');
+  if (p.members !== undefined && !(Number.isInteger(p.members) && p.members >= 1 && p.members <= 64))
+    throw bad('members is not a whole number from 1 to 64');
   return p as DetectorPlan;
 }

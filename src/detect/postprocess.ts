@@ -1,6 +1,6 @@
 /**
- * The detector's scoring after the model: point reconstructions from overlapping windows, point errors and
- * each feature's share of them, and intervals above a saved threshold.
+ * The detector's scoring after the model: point reconstructions from overlapping windows and intervals above a
+ * saved threshold (the point errors, averaged over the detector's models, are in detector.ts).
  */
 
 /**
@@ -23,26 +23,6 @@ export function medianReconstruction(y: Float32Array, means: Float64Array, n: nu
     }
   }
   return out;
-}
-
-/**
- * Point errors: the Euclidean norm over features of `x − reconstruction` (`[n]`), and each feature's share
- * of its square (`[n, d]`, rows summing to 1; an exact reconstruction shares equally).
- */
-export function pointErrors(x: Float64Array, rec: Float64Array, n: number, d: number): { error: Float64Array; share: Float32Array } {
-  const error = new Float64Array(n);
-  const share = new Float32Array(n * d);
-  for (let p = 0; p < n; p++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) {
-      const e = (x[p * d + j] - rec[p * d + j]) ** 2;
-      share[p * d + j] = e;
-      s += e;
-    }
-    error[p] = Math.sqrt(s);
-    for (let j = 0; j < d; j++) share[p * d + j] = s > 0 ? share[p * d + j] / s : 1 / d;
-  }
-  return { error, share };
 }
 
 /**

@@ -89,6 +89,9 @@ interface State {
   readyThreshold?: number[];
 }
 
+/** What the stream needs of a model: window reconstructions. */
+type Reconstructor = { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array };
+
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
 
@@ -104,15 +107,17 @@ export class DetectorStream {
   /** Scores apart at most this many points join one interval (the batch's gap, or two paddings that touch). */
   private readonly join: number;
   private event: StreamEvent | undefined;
-  /** Reconstructions (centred) and means of the last W windows, by window start modulo W. */
-  private readonly rec: Float32Array;
+  /** Each model's reconstructions (centred) of the last W windows, and their means, by window start modulo W. */
+  private readonly rec: Float32Array[];
+  private readonly models: readonly Reconstructor[];
   private readonly means: Float64Array;
   /** Buffers kept between rows (no allocation per row but the model's output and the point returned). */
   private readonly win: Float32Array;
   private readonly medianBuf: Float64Array;
 
+  /** `model`: the detector's models (their point errors are averaged, as `det.score` averages them), or one model. */
   constructor(
-    private readonly model: { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array },
+    model: Reconstructor | readonly Reconstructor[],
     private readonly plan: DetectorPlan,
     state?: Uint8Array,
     options?: StreamOptions,
@@ -124,7 +129,14 @@ export class DetectorStream {
     this.after = plan.smoothing - 1 - this.before;
     this.delay = (this.after + this.w) * this.f - 1;
     this.join = Math.max(plan.gap, 2 * plan.padding);
-    this.rec = new Float32Array(this.w * this.w * this.d);
+    this.models = Array.isArray(model) ? model : [model as Reconstructor];
+    if (this.models.length !== (plan.members ?? 1))
+      throw new ConfigError(`the detector plan has ${plan.members ?? 1} models, the stream was given ${this.models.length}`, {
+        argument: 'model',
+        expected: plan.members ?? 1,
+        actual: this.models.length,
+      });
+    this.rec = this.models.map(() => new Float32Array(this.w * this.w * this.d));
     this.means = new Float64Array(this.w * this.d);
     this.win = new Float32Array(this.w * this.d);
     this.medianBuf = new Float64Array(this.w);
@@ -259,7 +271,7 @@ export class DetectorStream {
       this.means[slot * d + j] = m;
       for (let t = 0; t < w; t++) x[t * d + j] = this.bin(k + t, j) - m;
     }
-    this.rec.set(this.model.reconstruct({ data: x, shape: [1, w, d] }), slot * w * d);
+    this.models.forEach((m, i) => this.rec[i].set(m.reconstruct({ data: x, shape: [1, w, d] }), slot * w * d));
   }
 
   /** The error of bin `b` (all its windows are in), its running prefix sum, and the smoothed score it completes. */
@@ -268,23 +280,32 @@ export class DetectorStream {
     const s = this.s;
     const lo = Math.max(0, b - w + 1);
     const buf = this.medianBuf;
-    let sum = 0;
-    const share = new Array<number>(d);
-    const sq = (s.sq ??= []);
-    for (let j = 0; j < d; j++) {
-      let c = 0;
-      for (let k = lo; k <= b; k++) buf[c++] = this.rec[((k % w) * w + (b - k)) * d + j] + this.means[(k % w) * d + j];
-      const q = buf.subarray(0, c).sort();
-      const r = c % 2 ? q[(c - 1) >> 1] : 0.5 * (q[c / 2 - 1] + q[c / 2]);
-      const e = (this.bin(b, j) - r) ** 2;
-      share[j] = e;
-      sq.push(e);
-      sum += e;
+    // the batch's arithmetic (reconstructionErrors in detector.ts), in its order: each model's median
+    // reconstruction and error norm, summed over the models, then divided by their count
+    const share = new Array<number>(d).fill(0);
+    let norms = 0;
+    for (const rec of this.rec) {
+      let s1 = 0;
+      for (let j = 0; j < d; j++) {
+        let c = 0;
+        for (let k = lo; k <= b; k++) buf[c++] = rec[((k % w) * w + (b - k)) * d + j] + this.means[(k % w) * d + j];
+        const q = buf.subarray(0, c).sort();
+        const r = c % 2 ? q[(c - 1) >> 1] : 0.5 * (q[c / 2 - 1] + q[c / 2]);
+        const e = (this.bin(b, j) - r) ** 2;
+        share[j] += e;
+        s1 += e;
+      }
+      norms += Math.sqrt(s1);
     }
+    const m = this.rec.length;
+    let sum = 0;
+    for (let j = 0; j < d; j++) sum += share[j];
+    const sq = (s.sq ??= []);
+    for (let j = 0; j < d; j++) sq.push(share[j] / m);
     const keepSq = (after + 1 + this.plan.padding) * d;
     if (sq.length > keepSq) sq.splice(0, sq.length - keepSq);
     for (let j = 0; j < d; j++) share[j] = Math.fround(sum > 0 ? Math.fround(share[j]) / sum : 1 / d);
-    const error = Math.sqrt(sum);
+    const error = norms / m;
     s.prefix.push(s.prefix[s.prefix.length - 1] + error);
     s.shares.push(...share);
     const keep = before + after + 2;

@@ -514,7 +514,9 @@ export class LstmVae {
   static fromTensors(metadata: Record<string, string>, tensors: Record<string, { shape: number[]; data: Float32Array }>): LstmVae {
     const config = configOfFile(metadata, tensors);
     const own: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const [k, v] of Object.entries(tensors)) if (!k.startsWith('optimizer.') && !k.startsWith('trainer.')) own[k] = v;
+    // a checkpoint's optimizer and trainer tensors, and a detector's other models, are not this model's
+    for (const [k, v] of Object.entries(tensors))
+      if (!k.startsWith('optimizer.') && !k.startsWith('trainer.') && !k.startsWith('detector.')) own[k] = v;
     let model: LstmVae;
     try {
       // the tensors must fit the config before anything is allocated (a config may claim huge sizes)

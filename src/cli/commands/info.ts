@@ -117,7 +117,12 @@ export async function info(modelFile: string, o: { json?: boolean }): Promise<vo
     const p = lm.model.metadata.detector as DetectorPlan;
     kv('detector', `anomaly detector: window ${p.window * p.aggregate} rows (${p.windowReason})`);
     kv('threshold', `${fmt(p.threshold)}: ${p.thresholdRule}`);
-    kv('training', `${p.training?.rows} rows, ${p.training?.steps} steps (stopped: ${p.training?.stopped})`);
+    const members = p.members ?? 1;
+    kv(
+      'training',
+      `${p.training?.rows} rows, ${p.training?.steps} steps (stopped: ${p.training?.stopped})` +
+        (members > 1 ? `; ${members} models (seeds apart), their point errors averaged` : ''),
+    );
     kv('diagnostics', p.diagnostics?.message ?? '–');
   } else kv('metadata', 'none from lstm-vae train (score and eval need --window; no saved threshold)');
   if (summary.otherMetadata.length) kv('other keys', summary.otherMetadata.join(', '));
