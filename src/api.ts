@@ -49,6 +49,7 @@ export {
   listModels,
   deleteModel,
   type StoredModelInfo,
+  type Saveable,
 } from './io/browser-storage.js';
 export { fromKerasWeights, type KerasLayers, type KerasLayer, type KerasTensor, type KerasLayerConfig } from './io/keras.js';
 export {

@@ -38,8 +38,6 @@ export interface LoadedModel {
   model: LstmVae;
   file: string;
   bytes: number;
-  /** The file's bytes (a detector of several models reads its other models from them). */
-  data: Uint8Array;
   meta?: CliMetadata;
   normalizer?: Normalizer;
   tensors: number;
@@ -65,7 +63,7 @@ export async function loadModel(file: string): Promise<LoadedModel> {
     throw e;
   }
   const meta = readCliMetadata(model.metadata, file);
-  return { model, file, bytes: bytes.length, data: bytes, meta, normalizer: normalizerOf(meta, file), tensors };
+  return { model, file, bytes: bytes.length, meta, normalizer: normalizerOf(meta, file), tensors };
 }
 
 export function describeReduce(r: Reduce): string {

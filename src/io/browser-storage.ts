@@ -53,6 +53,18 @@ function checkModel(model: unknown): LstmVae {
   return model;
 }
 
+/** What can be saved: a model, or an anomaly detector (its file holds all its models and its plan). */
+export type Saveable = LstmVae | { readonly model: LstmVae; toSafetensors(): Uint8Array };
+
+/** The file bytes and the (first) model of something saveable. */
+function fileOf(item: unknown): { bytes: Uint8Array; model: LstmVae } {
+  if (item instanceof LstmVae) return { bytes: item.toSafetensors(), model: item };
+  const d = item as { model?: unknown; toSafetensors?: unknown } | null;
+  if (d !== null && typeof d === 'object' && d.model instanceof LstmVae && typeof d.toSafetensors === 'function')
+    return { bytes: (d.toSafetensors as () => Uint8Array).call(d), model: d.model };
+  return { bytes: new Uint8Array(0), model: checkModel(item) };
+}
+
 function ioError(what: string, e: unknown): IOError {
   if (e instanceof IOError) return e;
   const err = e as { name?: string; message?: string } | undefined;
@@ -60,9 +72,9 @@ function ioError(what: string, e: unknown): IOError {
   return new IOError(`${what}: ${reason}`);
 }
 
-/** The model as a Blob holding its safetensors file (e.g. for a download link). */
-export function modelToBlob(model: LstmVae): Blob {
-  return new Blob([checkModel(model).toSafetensors() as Uint8Array<ArrayBuffer>], { type: MIME });
+/** The model (or anomaly detector) as a Blob holding its safetensors file (e.g. for a download link). */
+export function modelToBlob(model: Saveable): Blob {
+  return new Blob([fileOf(model).bytes as Uint8Array<ArrayBuffer>], { type: MIME });
 }
 
 /** Loads a model from a Blob (or File) holding a safetensors file. FormatError if it is not one. */
@@ -88,13 +100,16 @@ export async function modelFromFile(file: File): Promise<LstmVae> {
   return modelFromBlob(file);
 }
 
-/** Saves a model in IndexedDB under `name` (replacing a model of that name). IOError on failure (e.g. quota). */
-export async function saveToIndexedDB(model: LstmVae, name: string): Promise<void> {
-  checkModel(model);
+/**
+ * Saves a model (or an anomaly detector: `AnomalyDetector.fromModel(await loadFromIndexedDB(name))` gets it back) in
+ * IndexedDB under `name` (replacing a model of that name). IOError on failure (e.g. quota).
+ */
+export async function saveToIndexedDB(model: Saveable, name: string): Promise<void> {
+  const file = fileOf(model);
   checkName(name);
   const s = db(`cannot save model "${name}"`);
-  const bytes = model.toSafetensors();
-  const info: StoredModelInfo = { name, bytes: bytes.length, savedAt: Date.now(), config: model.toConfigJSON() };
+  const bytes = file.bytes;
+  const info: StoredModelInfo = { name, bytes: bytes.length, savedAt: Date.now(), config: file.model.toConfigJSON() };
   try {
     await setMany(
       [

@@ -31,6 +31,11 @@ export class LstmVae {
   metadata: Record<string, unknown> = {};
   /** The tokenizer of a token model (saved with it). */
   tokenizer?: CharTokenizer;
+  /**
+   * @internal The tensors of the file this model was loaded from that belong to an anomaly detector's other models
+   * (`detector.member<j>.*`), kept so that `AnomalyDetector.fromModel(model)` can rebuild them.
+   */
+  detectorTensors?: Record<string, { shape: number[]; data: Float32Array }>;
   /** @internal */ readonly specs: ParamSpec[];
   /** @internal */ readonly size: number;
   /** @internal */ params: WasmBuffer;
@@ -514,9 +519,12 @@ export class LstmVae {
   static fromTensors(metadata: Record<string, string>, tensors: Record<string, { shape: number[]; data: Float32Array }>): LstmVae {
     const config = configOfFile(metadata, tensors);
     const own: Record<string, { shape: number[]; data: Float32Array }> = {};
+    const detector: Record<string, { shape: number[]; data: Float32Array }> = {};
     // a checkpoint's optimizer and trainer tensors, and a detector's other models, are not this model's
-    for (const [k, v] of Object.entries(tensors))
-      if (!k.startsWith('optimizer.') && !k.startsWith('trainer.') && !k.startsWith('detector.')) own[k] = v;
+    for (const [k, v] of Object.entries(tensors)) {
+      if (k.startsWith('detector.')) detector[k] = v;
+      else if (!k.startsWith('optimizer.') && !k.startsWith('trainer.')) own[k] = v;
+    }
     let model: LstmVae;
     try {
       // the tensors must fit the config before anything is allocated (a config may claim huge sizes)
@@ -536,6 +544,7 @@ export class LstmVae {
     try {
       if (metadata.metadata) model.metadata = metadataOfFile(metadata.metadata);
       if (metadata.tokenizer) model.tokenizer = tokenizerOfFile(metadata.tokenizer);
+      if (Object.keys(detector).length) model.detectorTensors = detector;
     } catch (e) {
       model.dispose();
       throw e;

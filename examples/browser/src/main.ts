@@ -384,15 +384,21 @@ function onBatch(b: BatchEvent): void {
 }
 
 function onEpoch(e: EpochEvent): void {
+  // the detector trains its models one after the other: the chart and counters follow the one training now
+  if (e.epoch === 0) {
+    epochLoss = [];
+    valLoss = [];
+    setNum('first-loss', e.loss);
+  }
   epochLoss.push(e.loss);
   if (e.valLoss !== undefined) valLoss.push(e.valLoss);
   setNum('epochs-done', e.epoch + 1);
   setNum('steps-done', e.step);
-  if (e.epoch === 0) setNum('first-loss', e.loss);
   setNum('last-loss', e.loss);
   $('train-speed').textContent = `${Math.round(e.seqPerSec)} windows/s`;
+  const which = e.members > 1 ? `model ${e.member + 1} of ${e.members}, ` : '';
   log(
-    `epoch ${e.epoch + 1} (step ${e.step} of at most ${e.maxSteps}): loss ${e.loss.toPrecision(5)} (recon ${e.recon.toPrecision(4)}, KL ${e.kl.toPrecision(4)})` +
+    `${which}epoch ${e.epoch + 1} (step ${e.step} of at most ${e.maxSteps}): loss ${e.loss.toPrecision(5)} (recon ${e.recon.toPrecision(4)}, KL ${e.kl.toPrecision(4)})` +
       (e.valLoss !== undefined ? `, validation ${e.valLoss.toPrecision(5)}` : '') +
       `, ${e.seconds.toFixed(2)} s`,
   );
@@ -472,13 +478,15 @@ $('train').onclick = async () => {
   );
   try {
     const r = await call<TrainResult>({ type: 'train', options: opts });
+    // the first model's curve (the detector's history); steps count all its models
+    setNum('first-loss', r.firstLoss);
     setNum('final-loss', r.finalLoss);
     setNum('steps-done', r.steps);
     $('stopped').textContent = r.stopped;
     showDetector(r.detector);
     $('train-status').textContent = r.stopped === 'aborted' ? 'stopped' : 'done';
     log(
-      `training ${r.stopped === 'aborted' ? 'stopped' : `finished (${r.stopped})`} after ${r.steps} steps, ${r.epochs} epoch(s) in ${r.seconds.toFixed(1)} s; final loss ${r.finalLoss.toPrecision(5)}`,
+      `training ${r.stopped === 'aborted' ? 'stopped' : `finished (${r.stopped})`} after ${r.steps} steps${r.detector.members > 1 ? ` over ${r.detector.members} models (their point errors averaged)` : ''}, ${r.epochs} epoch(s) of the first in ${r.seconds.toFixed(1)} s; final loss ${r.finalLoss.toPrecision(5)}`,
     );
     log(`window ${r.detector.window} rows: ${r.detector.windowReason}`);
     log(`diagnostics: ${r.detector.diagnostics}`, r.detector.notLearnt);

@@ -46,6 +46,9 @@ export interface TrainOptions {
 }
 
 export interface EpochEvent {
+  /** Which of the detector's models is training (0-based), and how many it trains. */
+  member: number;
+  members: number;
   epoch: number;
   /** Optimizer steps so far, and the budget. */
   step: number;
@@ -83,6 +86,8 @@ export interface DetectorSummary {
   trainedOn: string;
   steps: number;
   stopped: string;
+  /** Models whose point errors the detector averages. */
+  members: number;
 }
 
 export interface TrainResult {

@@ -100,8 +100,8 @@ function describe(det: AnomalyDetector): DetectorSummary {
   const c = det.model.config;
   const p = det.plan;
   return {
-    description: `detector: features ${c.features}, hidden ${c.hidden}, latent ${c.latent}, window ${p.window * p.aggregate} rows${p.aggregate > 1 ? ` (${p.aggregate} rows per point)` : ''}`,
-    parameters: det.model.parameterCount,
+    description: `detector: ${det.models.length > 1 ? `${det.models.length} models (point errors averaged), each ` : ''}features ${c.features}, hidden ${c.hidden}, latent ${c.latent}, window ${p.window * p.aggregate} rows${p.aggregate > 1 ? ` (${p.aggregate} rows per point)` : ''}`,
+    parameters: det.models.reduce((a, m) => a + m.parameterCount, 0),
     window: p.window * p.aggregate,
     windowReason: p.windowReason,
     threshold: p.threshold,
@@ -112,6 +112,7 @@ function describe(det: AnomalyDetector): DetectorSummary {
     trainedOn: (det.model.metadata as DemoMeta).trainedOn ?? 'unknown',
     steps: p.training.steps,
     stopped: p.training.stopped,
+    members: det.models.length,
   };
 }
 
@@ -168,6 +169,8 @@ async function train(o: TrainOptions): Promise<TrainResult> {
             type: 'event',
             event: 'epoch',
             data: {
+              member: e.member,
+              members: e.members,
               epoch: e.epoch,
               step,
               maxSteps,
@@ -474,7 +477,7 @@ async function handle(req: Request): Promise<[unknown, Transferable[]?]> {
       notTraining();
       const name = req.name.trim();
       if (!name) throw new Error('give the model a name');
-      await saveToIndexedDB(needDetector().model, name);
+      await saveToIndexedDB(needDetector(), name); // the detector's file: its models and plan
       return [await list()];
     }
     case 'load': {

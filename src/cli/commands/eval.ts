@@ -50,7 +50,7 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
       throw new UsageError(
         `${modelFile} is an anomaly detector: its intervals come from its saved threshold rule; --k applies to window models`,
       );
-    const det = AnomalyDetector.fromModel(lm.model, lm.data);
+    const det = AnomalyDetector.fromModel(lm.model);
     try {
       const input = readDetectorInput(lm.model, modelFile, dataFile, o, labelsExclusion(o.labels, lm));
       const r = scoreRows(det, input);

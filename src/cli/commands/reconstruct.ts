@@ -38,7 +38,7 @@ export async function reconstruct(modelFile: string, dataFile: string, o: Recons
   }
   if (lm.model.metadata.detector !== undefined) {
     // A detector: each row's reconstruction is the median over the saved windows that hold it, in the input's units.
-    const det = AnomalyDetector.fromModel(lm.model, lm.data);
+    const det = AnomalyDetector.fromModel(lm.model);
     try {
       const input = readDetectorInput(lm.model, modelFile, dataFile, o, {});
       const r = scoreRows(det, input);

@@ -28,7 +28,7 @@ export interface ScoreOptions extends DataOptions {
 export async function score(modelFile: string, dataFile: string, o: ScoreOptions & { reduce?: string }): Promise<void> {
   const lm = await loadModel(modelFile);
   if (lm.model.metadata.detector !== undefined) {
-    const det = AnomalyDetector.fromModel(lm.model, lm.data);
+    const det = AnomalyDetector.fromModel(lm.model);
     try {
       if (o.windows || o.reduce || o.window !== undefined || o.stride !== undefined) {
         throw new UsageError(

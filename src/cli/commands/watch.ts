@@ -36,7 +36,7 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
     lm.model.dispose();
     throw new UsageError(`${modelFile} is not an anomaly detector; train one with \`lstm-vae train data.csv --out detector.safetensors\``);
   }
-  const det = AnomalyDetector.fromModel(lm.model, lm.data);
+  const det = AnomalyDetector.fromModel(lm.model);
   const saved = lm.model.metadata.cliInput as { columns?: string[]; timestamp?: string | null } | undefined;
   const names = saved?.columns ?? det.plan.columns ?? Array.from({ length: det.plan.features }, (_, j) => `column ${j}`);
   const d = det.plan.features;
