@@ -20,7 +20,7 @@ import type { BatchStats, Diagnostics, EpochStats, History } from '../train/inde
 import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
-import { intervalsAbove, medianReconstruction, reconstructWindows } from './postprocess.js';
+import { intervalsAbove, reconstructionErrors } from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
@@ -520,56 +520,4 @@ function seededOrder(count: number, seed: number): Int32Array {
   const order = Int32Array.from({ length: count }, (_, i) => i);
   new Rng(seed).shuffle(order);
   return order;
-}
-
-/**
- * Every model's median reconstruction of each point from all stride-1 windows (in chunks), and the point errors
- * averaged over the models: `error` [n] the mean of the models' error norms, `sq` [n, d] the mean squared error of
- * each feature, `share` each feature's share of the summed squares, `rec` the mean reconstruction. (The live stream
- * does the same arithmetic in the same order, so its scores equal these to the last bit.)
- */
-function reconstructionErrors(
-  models: readonly LstmVae[],
-  xs: Float64Array,
-  n: number,
-  d: number,
-  w: number,
-): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array } {
-  const starts = strideStarts(n, w, 1);
-  const { data, means } = centredWindows(xs, d, w, starts);
-  const y = new Float32Array(data.length);
-  const chunk = 1024;
-  const error = new Float64Array(n);
-  const sq = new Float64Array(n * d);
-  const rec = new Float64Array(n * d);
-  for (const model of models) {
-    for (let a = 0; a < starts.length; a += chunk) {
-      const b = Math.min(starts.length, a + chunk);
-      y.set(reconstructWindows(model, data.subarray(a * w * d, b * w * d), b - a, w, d), a * w * d);
-    }
-    const r = medianReconstruction(y, means, n, d, w);
-    for (let p = 0; p < n; p++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) {
-        const e = (xs[p * d + j] - r[p * d + j]) ** 2;
-        sq[p * d + j] += e;
-        rec[p * d + j] += r[p * d + j];
-        s += e;
-      }
-      error[p] += Math.sqrt(s);
-    }
-  }
-  const k = models.length;
-  const share = new Float32Array(n * d);
-  for (let p = 0; p < n; p++) {
-    let s = 0;
-    for (let j = 0; j < d; j++) s += sq[p * d + j];
-    for (let j = 0; j < d; j++) share[p * d + j] = s > 0 ? Math.fround(sq[p * d + j]) / s : 1 / d;
-    error[p] /= k;
-    for (let j = 0; j < d; j++) {
-      sq[p * d + j] /= k;
-      rec[p * d + j] /= k;
-    }
-  }
-  return { error, share, rec, sq };
 }

@@ -1,7 +1,9 @@
 /**
- * The detector's scoring after the model: point reconstructions from overlapping windows and intervals above a
- * saved threshold (the point errors, averaged over the detector's models, are in detector.ts).
+ * The detector's scoring after the model: point reconstructions from overlapping windows, point errors averaged
+ * over the detector's models, and intervals above a saved threshold.
  */
+
+import { centredWindows, strideStarts } from './preprocess.js';
 
 /**
  * For stride-1 windows (window k starts at point k, `n − w + 1` of them) with reconstructions `y`
@@ -74,4 +76,56 @@ export function reconstructWindows(
   d: number,
 ): Float32Array {
   return model.reconstruct({ data, shape: [count, w, d] });
+}
+
+/**
+ * Every model's median reconstruction of each point from all stride-1 windows (in chunks), and the point errors
+ * averaged over the models: `error` [n] the mean of the models' error norms, `sq` [n, d] the mean squared error of
+ * each feature, `share` each feature's share of the summed squares, `rec` the mean reconstruction. (The live stream
+ * (stream.ts) does the same arithmetic in the same order, so its scores equal these to the last bit.)
+ */
+export function reconstructionErrors(
+  models: readonly { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array }[],
+  xs: Float64Array,
+  n: number,
+  d: number,
+  w: number,
+): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array } {
+  const starts = strideStarts(n, w, 1);
+  const { data, means } = centredWindows(xs, d, w, starts);
+  const y = new Float32Array(data.length);
+  const chunk = 1024;
+  const error = new Float64Array(n);
+  const sq = new Float64Array(n * d);
+  const rec = new Float64Array(n * d);
+  for (const model of models) {
+    for (let a = 0; a < starts.length; a += chunk) {
+      const b = Math.min(starts.length, a + chunk);
+      y.set(reconstructWindows(model, data.subarray(a * w * d, b * w * d), b - a, w, d), a * w * d);
+    }
+    const r = medianReconstruction(y, means, n, d, w);
+    for (let p = 0; p < n; p++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) {
+        const e = (xs[p * d + j] - r[p * d + j]) ** 2;
+        sq[p * d + j] += e;
+        rec[p * d + j] += r[p * d + j];
+        s += e;
+      }
+      error[p] += Math.sqrt(s);
+    }
+  }
+  const k = models.length;
+  const share = new Float32Array(n * d);
+  for (let p = 0; p < n; p++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += sq[p * d + j];
+    for (let j = 0; j < d; j++) share[p * d + j] = s > 0 ? Math.fround(sq[p * d + j]) / s : 1 / d;
+    error[p] /= k;
+    for (let j = 0; j < d; j++) {
+      sq[p * d + j] /= k;
+      rec[p * d + j] /= k;
+    }
+  }
+  return { error, share, rec, sq };
 }
