@@ -383,6 +383,22 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     );
   }, 120_000);
 
+  it('train says how many models it trained; --members 1 trains one (info tells), --members 0 is refused', () => {
+    const three = ok(['info', 'seasonal.safetensors']).stdout;
+    expect(three).toMatch(/3 models \(seeds apart\), their point errors averaged/);
+    const t = ok(['train', 'seasonal.csv', '--members', '1', '--max-steps', '30', '--out', 'one.safetensors', '--no-report']);
+    expect(t.stdout + t.stderr).toMatch(/trained 30 steps in/);
+    const one = ok(['info', 'one.safetensors']).stdout;
+    expect(one).toMatch(/30 steps/);
+    expect(one).not.toMatch(/models \(seeds apart\)/);
+    fails(['train', 'seasonal.csv', '--members', '0', '--out', 'zero.safetensors'], 2, /--members/);
+    fails(
+      ['train', 'seasonal.csv', '--members', '2', '--epochs', '3', '--out', 'w.safetensors', '-q'],
+      2,
+      /--members go with the anomaly detector/,
+    );
+  }, 120_000);
+
   it('reconstruct writes every row with its reconstruction and score, and the reconstruction follows the series', () => {
     ok(['reconstruct', 'seasonal.safetensors', 'seasonal.csv', '-o', 'det-rec.csv']);
     const rows = csvRows('det-rec.csv');

@@ -29,6 +29,7 @@ export interface DetectorTrainOptions {
   seed: number;
   maxSteps?: number;
   maxSeconds?: number;
+  members?: number;
   labels?: string;
   report?: string | boolean;
   quiet?: boolean;
@@ -206,6 +207,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       ...(o.beta !== undefined ? { beta: o.beta } : {}),
       ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
       ...(o.maxSeconds !== undefined ? { maxSeconds: o.maxSeconds } : {}),
+      ...(o.members !== undefined ? { members: o.members } : {}),
       signal: ac.signal,
       onBatchEnd: (b) => {
         step = b.step;
