@@ -6,7 +6,8 @@
 //   - throughput (rows/s over the measured pushes) and latency per push (median, p99, max), after the warm-up
 //     (`delay` rows, which reconstruct no window, then 200 rows); beside it the batch score's cost per row
 //     (det.score over the same rows) for reference.
-// Usage: node bench/stream.mjs [--rows=N] [--threads=1,2] [--features=1,4] [--builds=default,relaxed-mt] [--no-chromium] [--no-write]
+// Usage: node bench/stream.mjs [--rows=N] [--threads=1,2] [--features=1,4] [--members=3,1] [--builds=default,relaxed-mt] [--no-chromium] [--no-write]
+// --members: the detector's models (3: its default; 1: one model, whose live push reconstructs one window, not three).
 // Node runs each configuration with each of --builds ('default': what init() chooses, the native backend where it is
 // built; a build already measured under another name is not repeated).
 // Chromium (headless, cross-origin-isolated page, each job in a fresh module Worker: bench/browser/stream-worker.mjs)
@@ -75,33 +76,42 @@ async function inChromium(jobs) {
 const rows = Number(opt('rows', '5000'));
 const threadList = opt('threads', '1,2').split(',').map(Number);
 const featureList = opt('features', '1,4').split(',').map(Number);
+const memberList = opt('members', '3,1').split(',').map(Number);
 const nodeFlags = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
 const results = [];
 const buildList = opt('builds', 'default,relaxed-mt').split(',');
-for (const features of featureList) {
-  for (const threads of threadList) {
-    for (const build of buildList) {
-      if (results.some((r) => r.features === features && r.threads === threads && r.build === build)) continue;
-      console.error(
-        `bench:stream: ${features} feature${features > 1 ? 's' : ''}, ${threads} thread${threads > 1 ? 's' : ''}, build ${build} …`,
-      );
-      const job = { features, threads, rows, ...(build === 'default' ? {} : { build }) };
-      const r = spawnSync(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
-        encoding: 'utf8',
-        timeout: 10 * 60_000,
-      });
-      const line = r.stdout?.split('\n').find((l) => l.startsWith('@@stream '));
-      if (!line) {
-        console.error(`bench:stream: failed (${r.status}): ${r.stderr}`);
-        continue;
+for (const members of memberList) {
+  for (const features of featureList) {
+    for (const threads of threadList) {
+      for (const build of buildList) {
+        if (results.some((r) => r.members === members && r.features === features && r.threads === threads && r.build === build)) continue;
+        console.error(
+          `bench:stream: ${members} model${members > 1 ? 's' : ''}, ${features} feature${features > 1 ? 's' : ''}, ${threads} thread${threads > 1 ? 's' : ''}, build ${build} …`,
+        );
+        const job = { members, features, threads, rows, ...(build === 'default' ? {} : { build }) };
+        const r = spawnSync(process.execPath, [...nodeFlags, fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
+          encoding: 'utf8',
+          timeout: 10 * 60_000,
+        });
+        const line = r.stdout?.split('\n').find((l) => l.startsWith('@@stream '));
+        if (!line) {
+          console.error(`bench:stream: failed (${r.status}): ${r.stderr}`);
+          continue;
+        }
+        results.push({ ...JSON.parse(line.slice('@@stream '.length)), runtime: `Node ${process.versions.node}` });
       }
-      results.push({ ...JSON.parse(line.slice('@@stream '.length)), runtime: `Node ${process.versions.node}` });
     }
   }
 }
 if (!argv.includes('--no-chromium')) {
   try {
-    results.push(...(await inChromium(featureList.flatMap((features) => threadList.map((threads) => ({ features, threads, rows }))))));
+    results.push(
+      ...(await inChromium(
+        memberList.flatMap((members) =>
+          featureList.flatMap((features) => threadList.map((threads) => ({ members, features, threads, rows }))),
+        ),
+      )),
+    );
   } catch (e) {
     console.error(`bench:stream: Chromium skipped: ${String(e.message).split('\n')[0]}`);
   }
@@ -113,11 +123,11 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, load average 
 const md = [
   `Streaming (det.stream().push), window ${WINDOW}, hidden 32, latent 8, ${rows} rows measured per line; ${machine}.`,
   '',
-  '| runtime | features | threads | build | rows/s | median ms/push | p99 ms/push | max ms | CPU ms/push (mean, median, p99) | batch rows/s | state bytes |',
-  '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| runtime | models | features | threads | build | rows/s | median ms/push | p99 ms/push | max ms | CPU ms/push (mean, median, p99) | batch rows/s | state bytes |',
+  '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...results.map(
     (r) =>
-      `| ${r.runtime} | ${r.features} | ${r.threads} | ${r.build} | ${f(r.rowsPerSecond, 0)} | ${f(r.medianMs, 3)} | ${f(r.p99Ms, 3)} | ${f(r.maxMs, 2)} | ${f(r.cpuMeanMs, 3)}, ${f(r.cpuMedianMs, 3)}, ${f(r.cpuP99Ms, 3)} | ${f(r.batchRowsPerSecond, 0)} | ${r.stateBytes} |`,
+      `| ${r.runtime} | ${r.members} | ${r.features} | ${r.threads} | ${r.build} | ${f(r.rowsPerSecond, 0)} | ${f(r.medianMs, 3)} | ${f(r.p99Ms, 3)} | ${f(r.maxMs, 2)} | ${f(r.cpuMeanMs, 3)}, ${f(r.cpuMedianMs, 3)}, ${f(r.cpuP99Ms, 3)} | ${f(r.batchRowsPerSecond, 0)} | ${r.stateBytes} |`,
   ),
 ].join('\n');
 console.log(md);

@@ -6,7 +6,7 @@ import { median, quantile } from './stats.mjs';
 
 export const WINDOW = 100;
 
-export async function measureStream(pkg, { features, rows, info, cpuNow }) {
+export async function measureStream(pkg, { features, rows, info, cpuNow, members }) {
   const { AnomalyDetector } = pkg;
   const n = 1000 + 2 * WINDOW + 400 + rows;
   const data = new Float32Array(n * features);
@@ -18,7 +18,14 @@ export async function measureStream(pkg, { features, rows, info, cpuNow }) {
   for (let i = 0; i < n; i++)
     for (let j = 0; j < features; j++) data[i * features + j] = Math.sin((2 * Math.PI * i) / WINDOW + j) + 0.1 * rand();
   const train = { data: data.subarray(0, 1000 * features), shape: [1000, features] };
-  const det = await AnomalyDetector.fit(train, { window: WINDOW, hidden: 32, latent: 8, maxSteps: 20, seed: 1 });
+  const det = await AnomalyDetector.fit(train, {
+    window: WINDOW,
+    hidden: 32,
+    latent: 8,
+    maxSteps: 20,
+    seed: 1,
+    ...(members !== undefined ? { members } : {}),
+  });
   try {
     const live = det.stream();
     const row = (i) => data.subarray(i * features, (i + 1) * features);
@@ -43,6 +50,7 @@ export async function measureStream(pkg, { features, rows, info, cpuNow }) {
     const batchMs = performance.now() - b0;
     return {
       features,
+      members: det.models.length,
       threads: info.threads,
       build: info.build,
       window: det.plan.window,
