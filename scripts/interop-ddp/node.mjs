@@ -516,11 +516,14 @@ export async function afterDetector(dir, log = console.log) {
   const la = w.error ? NaN : a.model.evaluate(wx, opts).loss;
   const lb = w.error ? NaN : b.model.evaluate(wx, opts).loss;
   log(`detector: loss on its ${w.shape?.[0]} windows, fixed eps, beta 0.1: ${la.toFixed(5)} here -> ${lb.toFixed(5)} after PyTorch`);
+  // a detector of several models: PyTorch continued the first; the others come back bit for bit
+  const same = (m, n) => Object.entries(m.stateDict()).every(([k, t]) => t.data.every((v, i) => Object.is(v, n.stateDict()[k].data[i])));
+  const othersKept = b.models.length === a.models.length && a.models.slice(1).every((m, j) => same(m, b.models[j + 1]));
   check(
     results,
-    'a detector: the PyTorch file is a detector with the same plan (window, scaling, threshold)',
-    JSON.stringify(b.plan) === JSON.stringify(a.plan) && rb.threshold === ra.threshold,
-    `window ${b.plan.window}, threshold ${rb.threshold.toFixed(5)}; Adam ${log2.optimizer} (${log2.restart_reason})`,
+    'a detector: the PyTorch file is a detector with the same plan (window, scaling, threshold) and its other models unchanged',
+    JSON.stringify(b.plan) === JSON.stringify(a.plan) && rb.threshold === ra.threshold && othersKept,
+    `window ${b.plan.window}, threshold ${rb.threshold.toFixed(5)}, ${b.models.length} models (the other ${b.models.length - 1} unchanged: ${othersKept}); Adam ${log2.optimizer} (${log2.restart_reason})`,
   );
   // Adam restarts here (a detector file has no optimizer state): its first steps raise the loss before it falls again,
   // so the check is on PyTorch's epochs, and the loss on the windows is reported

@@ -34,7 +34,8 @@ Optimizer state: a checkpoint's Adam / AdamW moments (`optimizer.<key>.exp_avg`,
 (`__metadata__.optimizer`) become torch.optim.Adam / AdamW's state (same names, same formulas), so Adam
 continues; the KL annealing continues from that step too. Without them (a plain model file, or SGD / RMSProp)
 Adam restarts at step 0 (said on start). The output file has the same tensor names and the same
-`config` and `metadata` (normalizer, threshold, detector plan: copied verbatim), the Adam state
+`config` and `metadata` (normalizer, threshold, detector plan: copied verbatim; a detector's other models,
+`detector.member<j>.*`, are written back unchanged: only its first model is continued), the Adam state
 (as a checkpoint without trainer state: `fit(data, { resumeFrom })` continues from it) and, with --probe, a
 JSON file with a fixed input (the first 4 windows, a fixed eps) and this model's outputs for it in float64.
 """
@@ -92,7 +93,10 @@ def plan_of(path):
     config = json.loads(meta['config'])
     if config.get('mode', 'continuous') != 'continuous':
         fail(f'{path} is a token model; this script continues continuous models')
-    model_keys = [k for k in tensors if not k.startswith('optimizer.') and not k.startswith('trainer.')]
+    # a detector of several models (plan.members) holds the others as detector.member<j>.*: this script continues
+    # the first model and writes the others back unchanged
+    member_keys = [k for k in tensors if k.startswith('detector.')]
+    model_keys = [k for k in tensors if not k.startswith(('optimizer.', 'trainer.', 'detector.'))]
     opt = json.loads(meta['optimizer']) if 'optimizer' in meta else None
     mapping, why = {}, None
     if opt is None:
@@ -110,6 +114,7 @@ def plan_of(path):
         'config': config,
         'metadata': json.loads(meta['metadata']) if 'metadata' in meta else None,
         'model_keys': model_keys,
+        'member_keys': member_keys,
         'optimizer': opt,
         'adam_state': bool(mapping),
         'restart_reason': why,
@@ -363,6 +368,8 @@ def main():
     def save(path, step):
         """Our format: the weights, the file's config and metadata, Adam's state as a checkpoint's (no trainer state)."""
         out = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+        for k in plan['member_keys']:
+            out[k] = tensors[k].float().contiguous()  # a detector's other models, unchanged
         meta = {k: v for k, v in plan['raw_meta'].items() if k in ('format', 'format_version', 'config', 'metadata', 'tokenizer')}
         meta['format'], meta['format_version'] = 'lstm-vae', meta.get('format_version', '1')
         st = opt.state_dict()['state']
