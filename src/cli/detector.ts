@@ -259,7 +259,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
     const r = toRows(det.score(series), grid, input.segments[0].n, input.features);
     await writeOutput(o.out, det.toSafetensors());
     process.stdout.write(
-      `saved ${o.out}: anomaly detector (window ${p.window * p.aggregate} rows, ${det.model.parameterCount} parameters) in ${duration((Date.now() - t0) / 1000)}; ` +
+      `saved ${o.out}: anomaly detector (window ${p.window * p.aggregate} rows, ${det.models.length > 1 ? `${det.models.length} models × ` : ''}${det.model.parameterCount} parameters) in ${duration((Date.now() - t0) / 1000)}; ` +
         `threshold ${fmt(p.threshold)} (mean + ${p.k}·std of the training scores); on the training series: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'}\n`,
     );
     const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;

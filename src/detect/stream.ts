@@ -1,6 +1,6 @@
 /**
  * Live scoring: a detector fed one row at a time. It keeps the last windows in ring buffers (the work per row does
- * not grow with the stream: at most one window reconstructed per row, or per aggregated point) and reports each
+ * not grow with the stream: at most one window reconstructed per row by each model, or per aggregated point) and reports each
  * row's score once every window and smoothing term that the batch score of that row uses has arrived: a fixed delay
  * of `delay` rows. From then on the score of row `index` equals `det.score(series).scores[index]` of the same rows
  * (without missing values: a live stream fills a missing value with the last one, the batch interpolates).
