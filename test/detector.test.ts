@@ -271,9 +271,16 @@ describe('several models (members): their point errors averaged', () => {
     expect(Object.keys(decodeSafetensors(single).tensors).some((k) => k.startsWith('detector.'))).toBe(false);
   });
 
-  it('members must be a whole number from 1 to 16', async () => {
+  it("members must be a whole number from 1 to 16; the members' seeds wrap within the seeds' range", async () => {
     for (const members of [0, 1.5, 17, '3'])
       await failure(ConfigError, () => AnomalyDetector.fit(x, { members: members as number, maxSteps: 1 }));
+    // the largest seed: the other models' seeds (seed + 7919·j) wrap modulo 2^32 instead of failing
+    const top = await AnomalyDetector.fit(x, { seed: 2 ** 32 - 1, maxSteps: 2 });
+    try {
+      expect(top.models.map((m) => m.config.seed)).toEqual([2 ** 32 - 1, 7918, 2 * 7919 - 1]);
+    } finally {
+      top.dispose();
+    }
   });
 });
 

@@ -55,7 +55,7 @@ export interface DetectorOptions {
   /**
    * Models trained on the same windows, each from its own seed, whose point errors are averaged (default 3): one
    * model's scores depend on its seed (its initial weights and the order of its batches); the average of three
-   * depends far less on it. 1 = a single model, as files made before version 0.2 hold.
+   * depends far less on it. 1 = a single model, as older detector files hold.
    */
   members?: number;
   /** At most this many windows train the model (default 1024, evenly spaced over the series); scoring uses every window. */
@@ -98,7 +98,7 @@ const DEFAULTS = {
   maxTrainWindows: 1024,
   members: 3,
 };
-/** The seed of member j is the detector's seed + MEMBER_SEED_STEP·j. */
+/** The seed of member j is the detector's seed + MEMBER_SEED_STEP·j (modulo 2^32, the seeds' range). */
 const MEMBER_SEED_STEP = 7919;
 const MAX_MEMBERS = 16;
 /** Tensor names of the models after the first in a detector file: `detector.member<j>.<name>`. */
@@ -297,7 +297,7 @@ export class AnomalyDetector {
           hidden: o.hidden,
           latent: o.latent,
           layers: 1,
-          seed: seed + MEMBER_SEED_STEP * j,
+          seed: (seed + MEMBER_SEED_STEP * j) % 2 ** 32,
         });
         models.push(m);
         const { onBatchEnd, onEpochEnd } = options;
