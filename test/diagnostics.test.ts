@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AnomalyDetector, diagnose, init, LstmVae, windows } from '../dist/index.node.js';
 import { synthetic } from '../src/data/synthetic.js';
+import { Rng } from '../src/core/rng.js';
 
 describe('diagnostics', () => {
   beforeAll(async () => {
@@ -37,5 +38,50 @@ describe('diagnostics', () => {
     expect(dg.notLearnt, dg.message).toBe(false);
     expect(dg.modelError).toBeLessThan(0.3 * dg.meanError);
     expect(dg.activeDimensions).toBeGreaterThan(0);
+  });
+
+  // A model that reconstructs every window as its own mean (no better than the trivial reconstruction): the advice
+  // depends on whether the windows have a shape to learn.
+  const meanModel = {
+    reconstruct(x: { data: Float32Array; shape: number[] }) {
+      const [b, t] = x.shape;
+      const y = new Float32Array(x.data.length);
+      for (let k = 0; k < b; k++) {
+        let m = 0;
+        for (let s = 0; s < t; s++) m += x.data[k * t + s];
+        y.fill(m / t, k * t, (k + 1) * t);
+      }
+      return y;
+    },
+    encode(x: { data: Float32Array; shape: number[] }) {
+      return { mu: new Float32Array(x.shape[0] * 2).fill(1), logvar: new Float32Array(x.shape[0] * 2) };
+    },
+  };
+  const windowsOf = (f: (i: number) => number) => {
+    const [b, t] = [40, 64];
+    return { data: Float32Array.from({ length: b * t }, (_, i) => f(i)), shape: [b, t, 1] as [number, number, number] };
+  };
+
+  it('say that noise-like windows may have no shape to learn, rather than "train longer"', () => {
+    const g = new Rng(3);
+    const dg = diagnose(
+      meanModel,
+      windowsOf(() => g.normal()),
+    );
+    expect(dg.notLearnt).toBe(true);
+    expect(dg.lastValueError / 63).toBeGreaterThan(dg.meanError / 64);
+    expect(dg.message).toMatch(/look like noise around their level/);
+    expect(dg.message).not.toMatch(/train longer/);
+  });
+
+  it('keep "train longer" when the windows have a shape the model missed', () => {
+    const g = new Rng(4);
+    const dg = diagnose(
+      meanModel,
+      windowsOf((i) => Math.sin((2 * Math.PI * i) / 50) + 0.05 * g.normal()),
+    );
+    expect(dg.notLearnt).toBe(true);
+    expect(dg.message).toMatch(/train longer/);
+    expect(dg.message).not.toMatch(/noise/);
   });
 });

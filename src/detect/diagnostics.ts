@@ -49,7 +49,12 @@ export function diagnose(
   const ratio = meanError > 0 ? modelError / meanError : 1;
   let message: string;
   if (noBetter) {
-    message = `the model has not learnt the shape of the windows: its reconstruction error is ${(100 * ratio).toFixed(0)}% of the window mean's (${modelError.toPrecision(3)} vs ${meanError.toPrecision(3)}), so its scores are those of a moving-average detector; train longer (maxSteps / --max-steps) or try another window (--window)`;
+    const head = `the model has not learnt the shape of the windows: its reconstruction error is ${(100 * ratio).toFixed(0)}% of the window mean's (${modelError.toPrecision(3)} vs ${meanError.toPrecision(3)}), so its scores are those of a moving-average detector`;
+    // Consecutive values no more alike than the window's mean predicts (the last value carried forward does not beat
+    // the mean): the windows look like noise around their level, and there may be no shape to learn at all.
+    message = looksLikeNoise(lastValueError, meanError, t)
+      ? `${head}; the windows look like noise around their level (the last value carried forward does no better than the window's mean: ${((100 * lastValueError) / meanError).toFixed(0)}% of its error), so there may be no shape to learn: the scores then flag changes of level and spread, as a moving average would`
+      : `${head}; train longer (maxSteps / --max-steps) or try another window (--window)`;
   } else if (collapsed) {
     message =
       'the latent has collapsed (every dimension carries less than 0.01 nats): the decoder ignores the input; lower beta or train longer';
@@ -57,4 +62,13 @@ export function diagnose(
     message = `learnt: reconstruction error ${(100 * ratio).toFixed(0)}% of the window mean's (last value carried forward: ${meanError > 0 ? ((100 * lastValueError) / meanError).toFixed(0) : '–'}%), ${activeDimensions} of ${z} latent dimensions active`;
   }
   return { modelError, meanError, lastValueError, klPerDimension, activeDimensions, notLearnt: noBetter || collapsed, message };
+}
+
+/**
+ * Whether windows of `t` steps look like noise around their level: the last value carried forward (summed over the
+ * `t − 1` steps it predicts) does no better than the window's mean (over `t`). For independent noise of variance σ² the
+ * two are 2σ²(t − 1) and σ²(t − 1); for a smooth shape the last value is far closer.
+ */
+export function looksLikeNoise(lastValueError: number, meanError: number, t: number): boolean {
+  return meanError > 0 && t > 1 && lastValueError / (t - 1) >= meanError / t;
 }
