@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AnomalyDetector, diagnose, init, LstmVae, windows } from '../dist/index.node.js';
 import { synthetic } from '../src/data/synthetic.js';
+import { COVERAGE_WARNING, coverageWarning } from '../src/detect/diagnostics.js';
 import { Rng } from '../src/core/rng.js';
 
 describe('diagnostics', () => {
@@ -83,5 +84,17 @@ describe('diagnostics', () => {
     expect(dg.notLearnt).toBe(true);
     expect(dg.message).toMatch(/train longer/);
     expect(dg.message).not.toMatch(/noise/);
+  });
+
+  it('warn when the anomalous rows are half of a series or more, and not below', () => {
+    const rows = (flagged: number, n = 1000) => Uint8Array.from({ length: n }, (_, i) => (i < flagged ? 1 : 0));
+    expect(COVERAGE_WARNING).toBe(0.5);
+    expect(coverageWarning(rows(499), true)).toBeUndefined();
+    expect(coverageWarning(rows(370), false)).toBeUndefined();
+    expect(coverageWarning(rows(0, 0), true)).toBeUndefined();
+    const t = coverageWarning(rows(890), true);
+    expect(t).toMatch(/cover 89% of the training series \(890 of 1000 rows\)/);
+    expect(t).toMatch(/--window/);
+    expect(coverageWarning(rows(500), false)).toMatch(/cover 50% of the scored rows \(500 of 1000\)/);
   });
 });

@@ -8,6 +8,7 @@ import type { ContinuousInput } from '../data/series.js';
 import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
 import { explainRows } from '../detect/explain.js';
 import { labelRuns } from '../detect/intervals.js';
+import { coverageWarning } from '../detect/diagnostics.js';
 import { regularize } from '../detect/preprocess.js';
 import type { LstmVae } from '../model/lstm-vae.js';
 import type { ReportInput } from '../report/index.js';
@@ -262,6 +263,8 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       `saved ${o.out}: anomaly detector (window ${p.window * p.aggregate} rows, ${det.models.length > 1 ? `${det.models.length} models × ` : ''}${det.model.parameterCount} parameters) in ${duration((Date.now() - t0) / 1000)}; ` +
         `threshold ${fmt(p.threshold)} (mean + ${p.k}·std of the training scores); on the training series: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'}\n`,
     );
+    const wide = coverageWarning(r.anomalies, true);
+    if (wide) process.stderr.write(`warning: ${wide}\n`);
     const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;
     await writeReport(
       reportPaths(o.out, o.report),
@@ -349,6 +352,8 @@ export async function scoreDetector(
       `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps)}; threshold ${fmt(r.threshold)} (${rule})${toStdout ? '' : ` → ${o.out}`}\n`,
     );
     if (det.plan.diagnostics.notLearnt) process.stderr.write(`warning: ${det.plan.diagnostics.message}\n`);
+    const wide = coverageWarning(r.anomalies, false);
+    if (wide) process.stderr.write(`warning: ${wide}\n`);
   }
   const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;
   await writeReport(
