@@ -6,9 +6,9 @@
 import { basename } from 'node:path';
 import type { ContinuousInput } from '../data/series.js';
 import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
+import { coverageWarning } from '../detect/diagnostics.js';
 import { explainRows } from '../detect/explain.js';
 import { labelRuns } from '../detect/intervals.js';
-import { coverageWarning } from '../detect/diagnostics.js';
 import { regularize } from '../detect/preprocess.js';
 import type { LstmVae } from '../model/lstm-vae.js';
 import type { ReportInput } from '../report/index.js';
