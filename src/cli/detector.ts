@@ -95,6 +95,7 @@ function report(
   subtitle: string,
   labels?: Uint8Array,
   extra: Array<[string, string]> = [],
+  warnings: string[] = [],
 ): ReportInput {
   const p = det.plan;
   const s = input.segments[0];
@@ -135,7 +136,7 @@ function report(
     ],
     reconstructions: reconstructionPanels(input, r, p.window * p.aggregate),
     history: det.history?.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, recon: e.recon, kl: e.kl, valLoss: e.valLoss })),
-    notes: p.diagnostics.notLearnt ? [`Warning: ${p.diagnostics.message}`] : [],
+    notes: [...(p.diagnostics.notLearnt ? [p.diagnostics.message] : []), ...warnings].map((w) => `Warning: ${w}`),
     main: 'scores',
   };
 }
@@ -268,7 +269,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
     const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;
     await writeReport(
       reportPaths(o.out, o.report),
-      report(det, input, r, `lstm-vae train: ${basename(dataFile)}`, `detector ${o.out}`, labels),
+      report(det, input, r, `lstm-vae train: ${basename(dataFile)}`, `detector ${o.out}`, labels, [], wide ? [wide] : []),
       o.quiet,
     );
   } finally {
@@ -347,18 +348,18 @@ export async function scoreDetector(
   await writeOutput(o.out, lines.join(''));
   const toStdout = o.out === undefined || o.out === '-';
   const flagged = r.anomalies.reduce((a, v) => a + v, 0);
+  const wide = coverageWarning(r.anomalies, false);
   if (!o.quiet) {
     (toStdout ? process.stderr : process.stdout).write(
       `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps)}; threshold ${fmt(r.threshold)} (${rule})${toStdout ? '' : ` → ${o.out}`}\n`,
     );
     if (det.plan.diagnostics.notLearnt) process.stderr.write(`warning: ${det.plan.diagnostics.message}\n`);
-    const wide = coverageWarning(r.anomalies, false);
     if (wide) process.stderr.write(`warning: ${wide}\n`);
   }
   const labels = o.labels ? readLabelsFor(o.labels, input) : undefined;
   await writeReport(
     reportPaths(o.out, o.report),
-    report(det, input, r, `lstm-vae score: ${basename(dataFile)}`, `detector ${modelFile}`, labels, [['rule', rule]]),
+    report(det, input, r, `lstm-vae score: ${basename(dataFile)}`, `detector ${modelFile}`, labels, [['rule', rule]], wide ? [wide] : []),
     o.quiet,
   );
 }

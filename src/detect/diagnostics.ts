@@ -89,6 +89,6 @@ export function coverageWarning(anomalies: ArrayLike<number>, training: boolean)
   if (share < COVERAGE_WARNING) return undefined;
   const pct = `${(100 * share).toFixed(0)}%`;
   return training
-    ? `the anomalous intervals cover ${pct} of the training series (${flagged} of ${anomalies.length} rows): the threshold does not single out rare events here; look at the report, and try another window (--window) or fewer columns (--columns)`
-    : `the anomalous intervals cover ${pct} of the scored rows (${flagged} of ${anomalies.length}): most of this series differs from the series the detector was trained on, or the detector does not fit it; look at the report`;
+    ? `the anomalous intervals cover ${pct} of the training series (${flagged} of ${anomalies.length} rows): the threshold does not single out rare events here; try another window (--window) or fewer columns (--columns)`
+    : `the anomalous intervals cover ${pct} of the scored rows (${flagged} of ${anomalies.length}): most of this series differs from the series the detector was trained on, or the detector does not fit it`;
 }
