@@ -9,8 +9,8 @@
 //  - detector: overlapping-segment tp/fp/fn of `intervals` against the labelled windows, point ROC-AUC of `scores`;
 //  - baseline, same run: rolling z-score over the previous 100 rows (deterministic, computed once per series), ROC-AUC
 //    on the raw z, and intervals from the SAME post-processing the detector's plan used on that series (moving
-//    average over smoothing·aggregate rows, threshold mean + plan.k·std of the smoothed z, runs gap·aggregate apart
-//    merged, padding).
+//    average over smoothing·aggregate rows, threshold mean + plan.k·std of the smoothed z or a row's own z above
+//    mean + plan.pointK·std of the raw z, runs gap·aggregate apart merged, padding).
 // Families: NAB artificialWithAnomaly, realKnownCause, artificialNoAnomaly (false-alarm intervals; a series the
 // detector rejects with a DataError is reported "rejected: …" and counts 0 alarms), the sensor network (each mote its
 // own [n, 2] series), synthetic (5 kinds × 3 series, seeds 1000 + 100·kind + i). F1 sums the counts over a family's
@@ -18,7 +18,7 @@
 import { writeFileSync } from 'node:fs';
 import { AnomalyDetector, backendInfo, DataError, init, overlappingSegmentF1, rocAuc } from 'lstm-vae';
 import { smoothScores } from '../src/detect/find-anomalies.js';
-import { intervalsAbove } from '../src/detect/postprocess.js';
+import { intervalsAbove, meanPlusStd, pointScore } from '../src/detect/postprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
 import { type SegmentCounts, sumSegmentCounts } from '../src/eval/metrics.js';
 import { FAMILIES, familySeries, type Series } from './lib/dev-set.js';
@@ -100,19 +100,20 @@ function counts(intervals: Array<[number, number]>, s: Series, scores: ArrayLike
   return { tp, fp, fn, auc: bothClasses(s.labels) ? rocAuc(scores, s.labels) : null, intervals };
 }
 
-/** The rolling z-score baseline with the post-processing of the detector's plan on this series (in rows: aggregate 1). */
+/**
+ * The rolling z-score baseline with the post-processing of the detector's plan on this series (in rows: aggregate 1):
+ * smoothed over the plan's span, mean + plan.k·std, and, when the plan has a point threshold, a row's own z above
+ * mean + plan.pointK·std of the raw z (the same `pointScore`).
+ */
 function baseline(s: Series, plan: AnomalyDetector['plan']): Counts {
   const [, d] = s.input.shape;
   const z = rollingZScores(s.input.data, d, BASELINE_WINDOW);
   const f = plan.aggregate;
   const smoothed = smoothScores(z, 'moving-average', plan.smoothing * f);
-  let mean = 0;
-  for (const v of smoothed) mean += v;
-  mean /= smoothed.length;
-  let sd = 0;
-  for (const v of smoothed) sd += (v - mean) ** 2;
-  const threshold = mean + plan.k * Math.sqrt(sd / smoothed.length);
-  return counts(intervalsAbove(smoothed, threshold, plan.gap * f, plan.padding * f), s, z);
+  const threshold = meanPlusStd(smoothed, plan.k);
+  const point = plan.pointK === undefined ? undefined : meanPlusStd(z, plan.pointK);
+  const scored = smoothed.map((v, i) => pointScore(v, z[i], threshold, point !== undefined && point > 0 ? point : undefined));
+  return counts(intervalsAbove(scored, threshold, plan.gap * f, plan.padding * f), s, z);
 }
 
 async function runSeries(family: string, s: Series, seed: number): Promise<{ run: Run; plan?: AnomalyDetector['plan'] }> {

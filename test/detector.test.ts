@@ -388,6 +388,80 @@ describe('missing values', () => {
   });
 });
 
+describe('a one-point anomaly in a long series (the point threshold)', () => {
+  // 10,000 rows: the moving average spans 100 points and dilutes a one-point spike a hundredfold
+  const n = 10_000;
+  const at = 5100;
+  const rand = mulberry32(7);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = Math.sin((2 * Math.PI * i) / 50) + 0.1 * (rand() - 0.5);
+  data[at] += 3;
+  const holds = (ivs: Array<[number, number]>) => ivs.some(([a, b]) => a <= at && at <= b);
+
+  it('is flagged through its own error, not diluted by the smoothing; the stream agrees row by row', async () => {
+    const det = await AnomalyDetector.fit(data, { maxSteps: 300, members: 1, seed: 3 });
+    const bytes = det.toSafetensors();
+    const meta = decodeSafetensors(bytes).metadata;
+    const plan = JSON.parse(meta.metadata);
+    delete plan.detector.pointThreshold;
+    delete plan.detector.pointK;
+    const before = AnomalyDetector.fromSafetensors(
+      encodeSafetensors(decodeSafetensors(bytes).tensors, { ...meta, metadata: JSON.stringify(plan) }),
+    );
+    try {
+      expect(det.plan.pointK).toBe(12);
+      expect(det.plan.pointThreshold).toBeGreaterThan(0);
+      expect(det.plan.thresholdRule).toMatch(/or a point's own error above mean \+ 12·std/);
+      const r = det.score(data);
+      const r0 = before.score(data);
+      expect(holds(r.intervals)).toBe(true);
+      expect(r.anomalies[at]).toBe(1);
+      // the spike's score is its own error scaled onto the threshold: above it, and above the smoothed error that
+      // a file without the point threshold reports (whether that one crosses the threshold depends on the training)
+      expect(r.scores[at]).toBeGreaterThan(r.threshold);
+      expect(r.scores[at]).toBeGreaterThan(r0.scores[at]);
+      expect(r0.threshold).toBe(r.threshold);
+      // elsewhere the smoothed error is the score wherever it is the larger
+      let same = 0;
+      for (let i = 0; i < n; i++) {
+        expect(r.scores[i]).toBeGreaterThanOrEqual(r0.scores[i]);
+        if (r.scores[i] === r0.scores[i]) same++;
+      }
+      expect(same).toBeGreaterThan(n / 2);
+      // live: the same score and alarm at the spike, row by row
+      const live = det.stream();
+      let seen = false;
+      for (let i = 0; i < n; i++) {
+        const p = live.push(data.subarray(i, i + 1));
+        if (p.warmingUp) continue;
+        expect(p.score).toBe(r.scores[p.index]);
+        if (p.index === at) {
+          expect(p.anomaly).toBe(true);
+          seen = true;
+        }
+      }
+      expect(seen).toBe(true);
+    } finally {
+      det.dispose();
+      before.dispose();
+    }
+  });
+
+  it('a saved plan with a point threshold that is not a positive number is a FormatError', async () => {
+    const det = await AnomalyDetector.fit(data.subarray(0, 1000), { maxSteps: 5, members: 1 });
+    const bytes = det.toSafetensors();
+    det.dispose();
+    const meta = decodeSafetensors(bytes).metadata;
+    for (const bad of [0, -1, 'x', null]) {
+      const plan = JSON.parse(meta.metadata);
+      plan.detector.pointThreshold = bad;
+      const forged = encodeSafetensors(decodeSafetensors(bytes).tensors, { ...meta, metadata: JSON.stringify(plan) });
+      const e = await failure(FormatError, () => AnomalyDetector.fromSafetensors(forged));
+      expect(e.message).toMatch(/pointThreshold is not a positive number/);
+    }
+  });
+});
+
 describe('files', () => {
   it('a plain LstmVae file is not a detector: FormatError', async () => {
     const m = new LstmVae({ features: 1, hidden: 4, latent: 2, seed: 1 });

@@ -28,6 +28,13 @@ export interface DetectorPlan {
   threshold: number;
   thresholdRule: string;
   k: number;
+  /**
+   * A point whose own (unsmoothed) error is above `pointThreshold` (mean + `pointK`·std of the training series'
+   * point errors) is anomalous too: its score is the larger of its smoothed error and its error ×
+   * `threshold / pointThreshold`. Files without it: the smoothed error alone.
+   */
+  pointThreshold?: number;
+  pointK?: number;
   gap: number;
   padding: number;
   /**
@@ -75,6 +82,11 @@ export function readPlan(v: unknown): DetectorPlan {
   if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1)
     throw bad('window / aggregate are not whole numbers');
   if (p.warmup !== undefined && !(Number.isInteger(p.warmup) && p.warmup >= 0)) throw bad('warmup is not a whole number >= 0');
+  if (
+    p.pointThreshold !== undefined &&
+    !(typeof p.pointThreshold === 'number' && p.pointThreshold > 0 && Number.isFinite(p.pointThreshold))
+  )
+    throw bad('pointThreshold is not a positive number');
   if (p.members !== undefined && !(Number.isInteger(p.members) && p.members >= 1 && p.members <= 64))
     throw bad('members is not a whole number from 1 to 64');
   return p as DetectorPlan;

@@ -28,6 +28,31 @@ export function medianReconstruction(y: Float32Array, means: Float64Array, n: nu
 }
 
 /**
+ * Mean + `k`·std (population) of `values`: the detector's threshold rule, on its smoothed scores (k = 3) and on its
+ * point errors (k = 12).
+ */
+export function meanPlusStd(values: ArrayLike<number>, k: number): number {
+  const n = values.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += values[i];
+  mean /= n;
+  let sd = 0;
+  for (let i = 0; i < n; i++) sd += (values[i] - mean) ** 2;
+  return mean + k * Math.sqrt(sd / n);
+}
+
+/**
+ * A point's score: its smoothed error, or its own error scaled so that `pointThreshold` falls on `threshold`, whichever
+ * is larger. The score is then above `threshold` when the smoothed error is, or when the point's own error is above
+ * `pointThreshold` (a one-point anomaly, which the moving average dilutes by its span). Without a point threshold
+ * (files made before it), the smoothed error.
+ */
+export function pointScore(smoothed: number, error: number, threshold: number, pointThreshold: number | undefined): number {
+  if (pointThreshold === undefined) return smoothed;
+  return Math.max(smoothed, (error * threshold) / pointThreshold);
+}
+
+/**
  * Intervals where `smoothed` is above `threshold`: runs of points above it, runs at most `gap` points apart
  * merged, then each widened by `pad` points on both sides (clipped to the series) and overlapping ones merged.
  * Points before `from` are never above (they cannot open an interval; padding may still reach them).

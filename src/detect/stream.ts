@@ -16,6 +16,7 @@
 import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 import { emptyTally, explanationOf, type IntervalExplanation, mergeTally, type Tally, tallyRow } from './explain.js';
 import type { DetectorPlan } from './plan.js';
+import { pointScore } from './postprocess.js';
 import { isSpotState, newSpot, type SpotOptions, type SpotState, spotOptions, spotStep } from './spot.js';
 
 /**
@@ -30,7 +31,7 @@ export interface StreamOptions extends SpotOptions {
 export interface StreamPoint {
   /** The row this score belongs to (`delay` rows before the row just pushed); while warming up, the row pushed. */
   index: number;
-  /** Its smoothed score (NaN while warming up). */
+  /** Its score, as `det.score` gives it (NaN while warming up). */
   score: number;
   /** Score above the threshold (the saved one, or the online one with `threshold: 'spot'`). */
   anomaly: boolean;
@@ -75,6 +76,8 @@ interface State {
   nBins: number;
   /** Running prefix sums of the errors (the last S + 1), and the errors' shares (the last after + 1 bins). */
   prefix: number[];
+  /** The errors of the last after + 1 bins (for the point threshold; absent in states saved before it). */
+  raw?: number[];
   shares: number[];
   /** Smoothed scores and shares of the last bins emitted from, with the first bin's index. */
   ready: number[];
@@ -150,6 +153,7 @@ export class DetectorStream {
           bins: [],
           nBins: 0,
           prefix: [0],
+          raw: [],
           shares: [],
           ready: [],
           readyShares: [],
@@ -274,7 +278,7 @@ export class DetectorStream {
     this.models.forEach((m, i) => this.rec[i].set(m.reconstruct({ data: x, shape: [1, w, d] }), slot * w * d));
   }
 
-  /** The error of bin `b` (all its windows are in), its running prefix sum, and the smoothed score it completes. */
+  /** The error of bin `b` (all its windows are in), its running prefix sum, and the score it completes (the smoothed error, or the point's own, `pointScore`). */
   private binError(b: number): void {
     const { w, d, before, after } = this;
     const s = this.s;
@@ -307,6 +311,10 @@ export class DetectorStream {
     for (let j = 0; j < d; j++) share[j] = Math.fround(sum > 0 ? Math.fround(share[j]) / sum : 1 / d);
     const error = norms / m;
     s.prefix.push(s.prefix[s.prefix.length - 1] + error);
+    // the errors of bins b − after .. b (a state saved before they were kept gets them from the prefix sums)
+    if (!s.raw) s.raw = s.prefix.slice(1).map((v, i) => v - s.prefix[i]);
+    s.raw.push(error);
+    if (s.raw.length > after + 1) s.raw.splice(0, s.raw.length - after - 1);
     s.shares.push(...share);
     const keep = before + after + 2;
     if (s.prefix.length > keep) s.prefix.splice(0, s.prefix.length - keep);
@@ -318,11 +326,12 @@ export class DetectorStream {
     const firstKept = lastPrefix - (s.prefix.length - 1);
     const loE = Math.max(0, c - before);
     const smoothed = (s.prefix[lastPrefix - firstKept] - s.prefix[loE - firstKept]) / (b - loE + 1);
-    s.ready.push(Math.fround(smoothed));
+    const score = pointScore(smoothed, s.raw[s.raw.length - 1 - after], this.plan.threshold, this.plan.pointThreshold);
+    s.ready.push(Math.fround(score));
     const warm = c >= (this.plan.warmup ?? 0); // the batch's rule: the first points cannot open an alarm
-    let above = warm && smoothed > this.plan.threshold;
+    let above = warm && score > this.plan.threshold;
     if (s.spot) {
-      const r = spotStep(s.spot, smoothed);
+      const r = spotStep(s.spot, score);
       const thr = Number.isNaN(r.threshold) ? this.plan.threshold : r.threshold;
       if (!Number.isNaN(r.threshold)) above = warm && r.above;
       (s.readyThreshold ??= []).push(thr);
@@ -337,7 +346,7 @@ export class DetectorStream {
     s.readyFrom = c - s.ready.length + 1;
   }
 
-  /** The interval rule at bin `c`, whose smoothed score (before rounding to float32, as the batch compares) is `above` the threshold or not; `b` is the newest bin with an error. */
+  /** The interval rule at bin `c`, whose score (before rounding to float32, as the batch compares) is `above` the threshold or not; `b` is the newest bin with an error. */
   private alarmStep(c: number, b: number, above: boolean): void {
     const { d, f, plan } = this;
     const s = this.s;
@@ -402,6 +411,7 @@ export class DetectorStream {
       Number.isInteger(st.nBins) &&
       Array.isArray(st.ready) &&
       (st.sq === undefined || (Array.isArray(st.sq) && st.sq.length % d === 0)) &&
+      (st.raw === undefined || (Array.isArray(st.raw) && st.raw.every((v) => typeof v === 'number'))) &&
       (st.spot === undefined || isSpotState(st.spot)) &&
       (st.alarm == null ||
         (Number.isInteger(st.alarm.start) &&
