@@ -310,9 +310,9 @@ export class DetectorStream {
     if (sq.length > keepSq) sq.splice(0, sq.length - keepSq);
     for (let j = 0; j < d; j++) share[j] = Math.fround(sum > 0 ? Math.fround(share[j]) / sum : 1 / d);
     const error = norms / m;
-    s.prefix.push(s.prefix[s.prefix.length - 1] + error);
     // the errors of bins b − after .. b (a state saved before they were kept gets them from the prefix sums)
-    if (!s.raw) s.raw = s.prefix.slice(1).map((v, i) => v - s.prefix[i]);
+    s.raw ??= s.prefix.slice(1).map((v, i) => v - s.prefix[i]);
+    s.prefix.push(s.prefix[s.prefix.length - 1] + error);
     s.raw.push(error);
     if (s.raw.length > after + 1) s.raw.splice(0, s.raw.length - after - 1);
     s.shares.push(...share);
