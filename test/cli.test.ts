@@ -375,7 +375,7 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect(m.segments.labelled).toBe(3);
     expect(m.segments.tp).toBe(3);
     const text = ok(['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label']).stdout;
-    expect(text).toMatch(/segment F1 .*mean \+ 3·std of the training series' scores/);
+    expect(text).toMatch(/segment F1 .*mean \+ 3·std of the training series' smoothed errors .*or a point's own error above/);
     fails(
       ['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label', '--k', '3'],
       2,

@@ -9,6 +9,7 @@ import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
 import { coverageWarning } from '../detect/diagnostics.js';
 import { explainRows } from '../detect/explain.js';
 import { labelRuns } from '../detect/intervals.js';
+import type { DetectorPlan } from '../detect/plan.js';
 import { regularize } from '../detect/preprocess.js';
 import type { LstmVae } from '../model/lstm-vae.js';
 import type { ReportInput } from '../report/index.js';
@@ -119,7 +120,7 @@ function report(
         `${p.training.steps} steps${(p.members ?? 1) > 1 ? ` over ${p.members} models (point errors averaged)` : ''}, stopped: ${p.training.stopped}; ${duration(p.training.seconds)}`,
       ],
       ['diagnostics', p.diagnostics.message],
-      ['threshold', `${fmt(p.threshold)} — ${p.thresholdRule}`],
+      ['threshold', `${fmt(p.threshold)} — ${ruleText(p)}`],
       ['anomalous intervals', describeIntervals(r, s.timestamps)],
       ...extra,
     ],
@@ -262,7 +263,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
     await writeOutput(o.out, det.toSafetensors());
     process.stdout.write(
       `saved ${o.out}: anomaly detector (window ${p.window * p.aggregate} rows, ${det.models.length > 1 ? `${det.models.length} models × ` : ''}${det.model.parameterCount} parameters) in ${duration((Date.now() - t0) / 1000)}; ` +
-        `threshold ${fmt(p.threshold)} (mean + ${p.k}·std of the training scores); on the training series: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'}\n`,
+        `threshold ${fmt(p.threshold)} (${ruleText(p)}); on the training series: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'}\n`,
     );
     const wide = coverageWarning(r.anomalies, true);
     if (wide) process.stderr.write(`warning: ${wide}\n`);
@@ -326,7 +327,7 @@ export async function scoreDetector(
   o: DetectorScoreOptions,
 ): Promise<void> {
   let r = scoreRows(det, input);
-  let rule = `${det.plan.thresholdRule}; saved with the model`;
+  let rule = `${ruleText(det.plan)}; saved with the model`;
   if (o.threshold !== undefined) {
     const flagged = new Uint8Array(r.scores.length);
     for (let i = 0; i < flagged.length; i++) flagged[i] = r.scores[i] > o.threshold ? 1 : 0;
@@ -362,4 +363,9 @@ export async function scoreDetector(
     report(det, input, r, `lstm-vae score: ${basename(dataFile)}`, `detector ${modelFile}`, labels, [['rule', rule]], wide ? [wide] : []),
     o.quiet,
   );
+}
+
+/** The saved rule in words, with the point threshold's value when the plan has one. */
+export function ruleText(p: DetectorPlan): string {
+  return p.pointThreshold === undefined ? p.thresholdRule : `${p.thresholdRule} (${fmt(p.pointThreshold)})`;
 }

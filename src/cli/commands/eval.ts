@@ -8,7 +8,7 @@ import { detectIntervals, labelRuns } from '../../detect/intervals.js';
 import { concat, thresholdScores } from '../../detect/thresholds.js';
 import { averagePrecision, bestF1, overlappingSegmentF1, rocAuc, type SegmentScores, sumSegmentCounts } from '../../eval/metrics.js';
 import { type DataOptions, scoreContinuous } from '../continuous.js';
-import { readDetectorInput, scoreRows } from '../detector.js';
+import { readDetectorInput, ruleText, scoreRows } from '../detector.js';
 import { UsageError } from '../errors.js';
 import { readInput } from '../input.js';
 import { labelsExclusion, readLabels } from '../labels.js';
@@ -60,7 +60,7 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
       const intervals = o.threshold === undefined ? r.intervals : labelRuns(Uint8Array.from(r.scores, (v) => (v > threshold! ? 1 : 0)));
       const labelled = labelRuns(labels);
       segments = { ...overlappingSegmentF1(intervals, labelled), detected: intervals.length, labelled: labelled.length };
-      segmentRule = o.threshold === undefined ? det.plan.thresholdRule : 'runs above --threshold';
+      segmentRule = o.threshold === undefined ? ruleText(det.plan) : 'runs above --threshold';
     } catch (e) {
       det.dispose();
       throw e;

@@ -3,6 +3,7 @@
  */
 
 import type { DetectorPlan } from '../../detect/plan.js';
+import { ruleText } from '../detector.js';
 import { duration, fmt } from '../progress.js';
 import { describeReduce, loadModel } from '../shared.js';
 
@@ -116,7 +117,7 @@ export async function info(modelFile: string, o: { json?: boolean }): Promise<vo
   } else if (lm.model.metadata.detector !== undefined) {
     const p = lm.model.metadata.detector as DetectorPlan;
     kv('detector', `anomaly detector: window ${p.window * p.aggregate} rows (${p.windowReason})`);
-    kv('threshold', `${fmt(p.threshold)}: ${p.thresholdRule}`);
+    kv('threshold', `${fmt(p.threshold)}: ${ruleText(p)}`);
     const members = p.members ?? 1;
     kv(
       'training',
