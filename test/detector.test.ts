@@ -183,8 +183,15 @@ describe('several models (members): their point errors averaged', () => {
     expect(three.plan.training.members![0].steps).toBe(one.plan.training.steps);
     // each model as a single-model detector (the single detector's file with that model's weights): the same
     // windows, scaling and smoothing; the smoothing is a moving average (linear), so the mean of their smoothed
-    // scores is the detector's
-    const meta = decodeSafetensors(one.toSafetensors()).metadata;
+    // errors is the detector's. Compared without the point threshold (the score is then the smoothed error; with
+    // it, a point's score is the larger of that and its own scaled error, which is not linear)
+    const noPoint = (meta: Record<string, string>) => {
+      const plan = JSON.parse(meta.metadata);
+      delete plan.detector.pointThreshold;
+      delete plan.detector.pointK;
+      return { ...meta, metadata: JSON.stringify(plan) };
+    };
+    const meta = noPoint(decodeSafetensors(one.toSafetensors()).metadata);
     const rs = three.models.map((m) => {
       const d = AnomalyDetector.fromSafetensors(encodeSafetensors(m.stateDict(), meta));
       try {
@@ -193,8 +200,15 @@ describe('several models (members): their point errors averaged', () => {
         d.dispose();
       }
     });
-    assertSameBits('first model', rs[0].scores, one.score(x).scores);
-    const r = three.score(x);
+    const oneNoPoint = AnomalyDetector.fromSafetensors(encodeSafetensors(one.model.stateDict(), meta));
+    const threeFile = decodeSafetensors(three.toSafetensors());
+    const threeNoPoint = AnomalyDetector.fromSafetensors(encodeSafetensors(threeFile.tensors, noPoint(threeFile.metadata)));
+    dets.push(oneNoPoint, threeNoPoint);
+    assertSameBits('first model', rs[0].scores, oneNoPoint.score(x).scores);
+    const r = threeNoPoint.score(x);
+    // with the point threshold, every score is at least the smoothed one
+    const withPoint = three.score(x).scores;
+    for (let i = 0; i < x.length; i++) expect(withPoint[i]).toBeGreaterThanOrEqual(r.scores[i]);
     let worst = 0;
     for (let i = 0; i < x.length; i++) {
       const mean = (rs[0].scores[i] + rs[1].scores[i] + rs[2].scores[i]) / 3;
