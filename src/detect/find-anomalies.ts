@@ -82,7 +82,8 @@ export function smoothScores(scores: ArrayLike<number>, method: 'ewma' | 'moving
   });
 }
 
-function meanStd(x: Float64Array, mask?: Uint8Array): [number, number, number] {
+/** Mean, population standard deviation and count of `x` (the entries where `mask` is 0, when given). */
+export function meanStd(x: Float64Array, mask?: Uint8Array): [number, number, number] {
   let n = 0;
   let s = 0;
   for (let i = 0; i < x.length; i++) {

@@ -3,6 +3,7 @@
  * over the detector's models, and intervals above a saved threshold.
  */
 
+import { meanStd } from './find-anomalies.js';
 import { centredWindows, strideStarts } from './preprocess.js';
 
 /**
@@ -31,14 +32,9 @@ export function medianReconstruction(y: Float32Array, means: Float64Array, n: nu
  * Mean + `k`·std (population) of `values`: the detector's threshold rule, on its smoothed scores (k = 3) and on its
  * point errors (k = 12).
  */
-export function meanPlusStd(values: ArrayLike<number>, k: number): number {
-  const n = values.length;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += values[i];
-  mean /= n;
-  let sd = 0;
-  for (let i = 0; i < n; i++) sd += (values[i] - mean) ** 2;
-  return mean + k * Math.sqrt(sd / n);
+export function meanPlusStd(values: Float64Array, k: number): number {
+  const [mean, sd] = meanStd(values);
+  return mean + k * sd;
 }
 
 /**
