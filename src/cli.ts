@@ -103,10 +103,16 @@ Data files:
   .json           an array of sequences: [[1, 2, 3], ...] (one feature) or [[[x, y], ...], ...]
   .ndjson/.jsonl  one sequence (JSON array) per line
   .txt            one number per line (or one line of numbers): a series, as a one-column CSV;
-                  the same count of comma-separated numbers per line: a CSV without a header;
+                  the same count of comma-separated numbers per line: a CSV without a header
+                  (a last column of only 0/1, at most half 1, is read as labels, as TSB-UAD's files);
                   otherwise one text sequence per line -> a token (character) model
+  other           (.out, .dat, no extension) a file of numbers, read as a .txt of numbers
 
-Scores: a window's score is its squared reconstruction error (summed over steps and features, in
+Scores of the anomaly detector (one series, no window-model flags): a point's error is the mean of its
+models' reconstruction errors, smoothed over 1% of the series; a point is anomalous when that is above
+mean + 3·std of the training series' smoothed errors, or when its own error is above mean + 12·std of its
+point errors (README, "Anomaly detection on your own series"); train and score print the saved rule.
+Scores of the window model: a window's score is its squared reconstruction error (summed over steps and features, in
 normalised units); a point's score is, by default, the 10th percentile of the scores of the windows
 that cover it (--reduce q10), which keeps a short anomaly from raising its neighbours' scores.
 The threshold saved with the model is the --percentile (99th) of the training points' scores.`;

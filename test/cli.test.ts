@@ -183,6 +183,34 @@ describe('readInput: a text file of numbers is one series', () => {
     expect(one.kind === 'csv' && [one.columns, Array.from(one.segments[0].data)]).toEqual([['value'], [7, 8]]);
     expect(readInput(file('words.txt', 'anna\n12\n')).kind).toBe('text');
   });
+
+  it('without a header, a last column of 0/1 with at most half 1 is labels (value,label); any extension holding numbers is a series', () => {
+    const file = (name: string, body: string) => {
+      writeFileSync(join(dir, name), body);
+      return join(dir, name);
+    };
+    const rows = '0.5,0\n0.7,0\n3.1,1\n0.6,0\n';
+    // TSB-UAD's layout (.out): value,label; the labels are found and left out of the features
+    for (const name of ['tsb.out', 'tsb.csv', 'tsb.txt', 'tsb']) {
+      const a = readInput(file(name, rows), { findLabels: true });
+      expect(a.kind === 'csv' && [a.columns, a.labelColumns, Array.from(a.segments[0].data)]).toEqual([
+        ['value'],
+        ['label'],
+        [0.5, 0.7, 3.1, 0.6].map(Math.fround),
+      ]);
+    }
+    // three columns: x0, x1, label; a 0/1 column with more 1s than 0s, or a last column of other values, is a feature
+    const m = readInput(file('three.dat', '1,2,0\n3,4,1\n5,6,0\n'), { findLabels: true });
+    expect(m.kind === 'csv' && [m.columns, m.labelColumns]).toEqual([['x0', 'x1'], ['label']]);
+    const mostly = readInput(file('mostly.csv', '1,1\n2,1\n3,0\n'), { findLabels: true });
+    expect(mostly.kind === 'csv' && [mostly.columns, mostly.labelColumns]).toEqual([['x0', 'x1'], undefined]);
+    const other = readInput(file('other.csv', '1,0\n2,0.5\n3,1\n'), { findLabels: true });
+    expect(other.kind === 'csv' && other.columns).toEqual(['x0', 'x1']);
+    // a file that is not numbers, with an extension of its own: a UsageError that names the formats
+    expect(() => readInput(file('notes.out', 'hello\nworld\n'))).toThrow(
+      /cannot tell the format of .*notes\.out from its extension "\.out", and it is not a file of numbers/,
+    );
+  });
 });
 
 /** A NumPy .npy file (version 1.0, little-endian, C order) of `values` with `shape`. */
@@ -487,7 +515,9 @@ describe('lstm-vae CLI: errors', () => {
     fails(['train', 'series.csv', '--out', 'x.safetensors', '--lr', '-1'], 2, /--lr/);
     fails(['train', 'series.csv', '--out', 'x.safetensors', '--bogus'], 2, /unknown option/);
     fails(['score', 'model.safetensors'], 2, /missing required argument/);
-    fails(['train', 'data.xyz', '--out', 'x.safetensors'], 2, /extension/);
+    fails(['train', 'data.xyz', '--out', 'x.safetensors'], 1, /data\.xyz.*does not exist/);
+    writeFileSync(join(dir, 'data.xyz'), 'a,b\n1,2\n');
+    fails(['train', 'data.xyz', '--out', 'x.safetensors'], 2, /extension ".xyz", and it is not a file of numbers/);
     fails(['generate', 'model.safetensors'], 2, /continuous model/);
     fails(['train', 'names.txt', '--window', '5', '--out', 'x.safetensors'], 2, /--window/);
   });

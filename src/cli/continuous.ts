@@ -8,7 +8,7 @@ import { normalizeSegments } from '../detect/scaling.js';
 import { pointScores, type Reduce, scoreWindows, type WindowScores } from '../detect/scores.js';
 import { makeWindows, planWindows, type Windowed } from '../detect/windows.js';
 import { UsageError } from './errors.js';
-import { inputKind, readInput } from './input.js';
+import { kindOf, readInput } from './input.js';
 import type { LoadedModel } from './shared.js';
 
 export interface DataOptions {
@@ -35,7 +35,7 @@ export function prepareContinuous(
   extra: { exclude?: string[] } = {},
 ): { input: ContinuousInput; segments: Segment[]; ws: Windowed } {
   const meta = lm.meta;
-  const csv = inputKind(dataFile) === 'csv';
+  const csv = kindOf(dataFile) === 'csv';
   const columns = o.columns ?? (csv && meta?.input.kind === 'csv' ? meta.input.columns : undefined);
   const timestamp = o.timestamp ?? (csv && meta?.input.timestamp ? meta.input.timestamp : undefined);
   const input = readInput(dataFile, { columns, timestamp, exclude: extra.exclude });

@@ -15,16 +15,18 @@ export type InputKind = 'csv' | 'json' | 'ndjson' | 'text' | 'npy';
 
 export type { ContinuousInput, Input, Segment, TokenInput } from '../data/series.js';
 
-export function inputKind(file: string): InputKind {
+const FORMATS =
+  'use .csv (time series), .npy (a NumPy array [N] or [N, D]), .json / .ndjson (arrays of sequences) or .txt (one text sequence per line)';
+
+/** The format a file's extension names, or `undefined` for an extension this reader does not know. */
+export function kindOf(file: string): InputKind | undefined {
   const ext = extname(file).toLowerCase();
   if (ext === '.csv' || ext === '.tsv') return 'csv';
   if (ext === '.json') return 'json';
   if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
   if (ext === '.txt' || ext === '.text') return 'text';
   if (ext === '.npy') return 'npy';
-  throw new UsageError(
-    `cannot tell the format of ${file} from its extension "${ext || '(none)'}": use .csv (time series), .npy (a NumPy array [N] or [N, D]), .json / .ndjson (arrays of sequences) or .txt (one text sequence per line)`,
-  );
+  return undefined;
 }
 
 /** Checks that `file` is a readable file (one-line IOErrors naming it). */
@@ -178,12 +180,37 @@ function timeHint(e: DataError): string {
   return `. If "${column}" holds the times, pass --timestamp ${/^[\w.-]+$/.test(column) ? column : JSON.stringify(column)} (only a column named "timestamp" or "timestamps" is found by itself)`;
 }
 
+/**
+ * Column names for a table of numbers without a header: `value` for one column, else `x0, x1, …`, except that
+ * the last column is `label` (and a single column before it `value`) when it holds nothing but 0 and 1 with at most half of the rows 1 (the layout of
+ * TSB-UAD's `value,label` files and of many exported anomaly sets), so that it is found as labels, not a feature.
+ */
+export function headerlessNames(rows: string[][]): string[] {
+  const d = rows[0]?.length ?? 0;
+  if (d <= 1) return ['value'];
+  const names = Array.from({ length: d }, (_, j) => `x${j}`);
+  let ones = 0;
+  const binary = rows.every((r) => {
+    const v = Number(r[d - 1]);
+    if (v === 1) ones++;
+    return r[d - 1] !== '' && (v === 0 || v === 1);
+  });
+  if (binary && ones * 2 <= rows.length) return d === 2 ? ['value', 'label'] : [...names.slice(0, -1), 'label'];
+  return names;
+}
+
 function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousInput {
   let text = text0;
   let header = csvHeader(text, file);
   // a first line of numbers is data, not a header: columns `value` (one) or x0, x1, …
   if (header.every((h) => h !== '' && Number.isFinite(Number(h)))) {
-    header = header.length === 1 ? ['value'] : header.map((_, j) => `x${j}`);
+    let rows: string[][] = [];
+    try {
+      rows = parse(text, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
+    } catch {
+      // a malformed file: reading it as data below says what is wrong
+    }
+    header = rows.length > 0 ? headerlessNames(rows) : header.length === 1 ? ['value'] : header.map((_, j) => `x${j}`);
     text = `${header.join(',')}\n${text}`;
   }
   let timestamp: string | false | undefined = o.timestamp;
@@ -292,14 +319,23 @@ function numericText(lines: string[]): string | undefined {
   const rows = trimmed.map((l) => l.split(',').map((t) => t.trim()));
   const d = rows[0].length;
   if (d >= 2 && rows.every((r) => r.length === d && r.every(num))) {
-    return `${Array.from({ length: d }, (_, j) => `x${j}`).join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
+    return `${headerlessNames(rows).join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
   }
   return undefined;
 }
 
 /** Reads any supported input file. */
 export function readInput(file: string, o: ReadOptions = {}): Input {
-  const kind = inputKind(file);
+  const known = kindOf(file);
+  if (known === undefined) {
+    // an extension of its own (TSB-UAD's .out, .dat, none): a file of numbers is still one series
+    const series = numericText(readText(file).split(/\r?\n/));
+    if (series) return readCsvInput(file, series, o);
+    throw new UsageError(
+      `cannot tell the format of ${file} from its extension "${extname(file) || '(none)'}", and it is not a file of numbers (one per line, or the same count of comma-separated numbers on every line): ${FORMATS}`,
+    );
+  }
+  const kind = known;
   if (kind === 'npy') return readCsvInput(file, npyAsCsv(readBytes(file), file), o);
   const text = readText(file);
   const lines = kind === 'text' ? text.split(/\r?\n/).filter((l) => l.length > 0) : [];
