@@ -505,6 +505,16 @@ describe('lstm-vae CLI: errors', () => {
     );
     fails(['score', 'model.safetensors', 'seqs.json'], 1, /value column/);
     fails(['eval', 'model.safetensors', 'series.csv', '--labels', 'nolabels'], 2, /no such column/);
+    // constant columns in a header-less table (as SMD's): all named, and the --columns that leaves them out
+    writeFileSync(
+      join(dir, 'flat-columns.txt'),
+      Array.from({ length: 300 }, (_, i) => `${Math.sin(i / 4).toFixed(4)},0,${Math.cos(i / 7).toFixed(4)},3`).join('\n'),
+    );
+    fails(
+      ['train', 'flat-columns.txt', '--out', 'x.safetensors', '-q'],
+      1,
+      /^lstm-vae: 2 columns are constant \(x1 = 0, x3 = 3\): there is nothing to learn from them; drop them: train with --columns x0,x2 \(argument/,
+    );
     expect(existsSync(join(dir, 'x.safetensors'))).toBe(false);
   });
 

@@ -323,6 +323,16 @@ describe('bad input: a typed error with one clear sentence and no detector', () 
     expect(e.message).toMatch(/^valve is constant/);
     const e2 = await failure(DataError, () => AnomalyDetector.fit({ data: x, shape: [200, 2] }));
     expect(e2.message).toMatch(/^column 1 is constant/);
+    // several: every one named in one sentence, with the columns to keep; all of them: nothing to learn
+    const y = wave(200, 4);
+    for (let i = 0; i < 200; i++) [y[i * 4 + 1], y[i * 4 + 3]] = [0, 5];
+    const e3 = await failure(DataError, () => AnomalyDetector.fit({ data: y, shape: [200, 4] }, { columns: ['a', 'b', 'c', 'd'] }));
+    expect(e3.message).toMatch(
+      /^2 columns are constant \(b = 0, d = 5\): there is nothing to learn from them; drop them and keep the other 2 \(a, c\)/,
+    );
+    expect(e3.actual).toBe('b constant, d constant');
+    const e4 = await failure(DataError, () => AnomalyDetector.fit({ data: new Float32Array(400).fill(1), shape: [200, 2] }));
+    expect(e4.message).toMatch(/^every column is constant \(column 0 = 1, column 1 = 1\): there is nothing to learn from this series/);
   });
 
   it('a series shorter than a window is a DataError', async () => {

@@ -4,6 +4,7 @@
  */
 
 import { basename } from 'node:path';
+import { DataError } from '../core/errors.js';
 import type { ContinuousInput } from '../data/series.js';
 import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
 import { coverageWarning } from '../detect/diagnostics.js';
@@ -175,6 +176,21 @@ function reconstructionPanels(input: ContinuousInput, r: DetectorScores, w: numb
   return panels;
 }
 
+/** Constant columns: the same error, ending with the `--columns` that leaves them out (when any column varies). */
+function withColumnsHint(e: unknown, columns: readonly string[]): unknown {
+  if (!(e instanceof DataError) || e.expected !== 'columns whose values vary' || typeof e.actual !== 'string') return e;
+  const constant = new Set(e.actual.split(', ').map((c) => c.replace(/ constant$/, '')));
+  const keep = columns.filter((c) => !constant.has(c));
+  if (keep.length === 0 || keep.length === columns.length) return e;
+  const list = keep.map((c) => (/^[\w.-]+$/.test(c) ? c : JSON.stringify(c))).join(',');
+  const said = e.message.replace(/ \(argument: [\s\S]*$/, '').replace(/ and keep the other \d+ \([^)]*\)$/, '');
+  return new DataError(`${said}: train with --columns ${list}`, {
+    argument: e.argument,
+    expected: e.expected,
+    actual: e.actual,
+  });
+}
+
 export async function trainDetector(input: ContinuousInput, dataFile: string, o: DetectorTrainOptions): Promise<void> {
   const t0 = Date.now();
   await initBackend();
@@ -223,6 +239,8 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
         else if (e.epoch % 5 === 0) process.stderr.write(line + '\n');
       },
     });
+  } catch (e) {
+    throw withColumnsHint(e, input.columns);
   } finally {
     process.off('SIGINT', onSignal);
     if (!o.quiet && process.stderr.isTTY) process.stderr.write('\n');

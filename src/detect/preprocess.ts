@@ -154,6 +154,7 @@ export function fitScale(
 ): { center: number[]; scale: number[] } {
   const center: number[] = [];
   const scale: number[] = [];
+  const constant: number[] = [];
   const col = new Float64Array(n);
   const stride = Math.max(1, Math.floor(w / 4));
   for (let j = 0; j < d; j++) {
@@ -179,16 +180,24 @@ export function fitScale(
       for (let i = 0; i < n; i++) v += (col[i] - m) ** 2;
       sc = Math.sqrt(v / n);
     }
-    if (!(sc > tiny)) {
-      const name = names?.[j] ?? `column ${j}`;
-      throw new DataError(`${name} is constant (every value is ${col[0]}): there is nothing to learn from it; drop that column`, {
-        argument: 'series',
-        expected: 'columns whose values vary',
-        actual: `${name} constant`,
-      });
-    }
+    if (!(sc > tiny)) constant.push(j);
     center.push(med);
     scale.push(sc);
+  }
+  if (constant.length > 0) {
+    // every constant column named in one sentence, and the others, so that one retry is enough
+    const name = (j: number) => names?.[j] ?? `column ${j}`;
+    const value = (j: number) => data[j];
+    const listed = constant.map(name);
+    const others = Array.from({ length: d }, (_, j) => j).filter((j) => !constant.includes(j));
+    const what =
+      constant.length === 1
+        ? `${listed[0]} is constant (every value is ${value(constant[0])}): there is nothing to learn from it; drop that column`
+        : `${listed.length === d ? 'every column is' : `${listed.length} columns are`} constant (${constant.map((j) => `${name(j)} = ${value(j)}`).join(', ')}): there is nothing to learn from ${listed.length === d ? 'this series' : 'them; drop them'}`;
+    throw new DataError(
+      others.length > 0 && constant.length > 1 ? `${what} and keep the other ${others.length} (${others.map(name).join(', ')})` : what,
+      { argument: 'series', expected: 'columns whose values vary', actual: listed.map((c) => `${c} constant`).join(', ') },
+    );
   }
   return { center, scale };
 }
