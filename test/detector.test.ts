@@ -330,9 +330,29 @@ describe('bad input: a typed error with one clear sentence and no detector', () 
     expect(e3.message).toMatch(
       /^2 columns are constant \(b = 0, d = 5\): there is nothing to learn from them; drop them and keep the other 2 \(a, c\)/,
     );
-    expect(e3.actual).toBe('b constant, d constant');
+    expect((e3 as DataError).actual).toBe('b constant, d constant');
     const e4 = await failure(DataError, () => AnomalyDetector.fit({ data: new Float32Array(400).fill(1), shape: [200, 2] }));
     expect(e4.message).toMatch(/^every column is constant \(column 0 = 1, column 1 = 1\): there is nothing to learn from this series/);
+  });
+
+  it('a column that varies on a tiny scale (units of 1e-9) is not constant: it is scaled, and its spike found', async () => {
+    // the constant test is relative to the column's magnitude (it once compared the spread with 1e-9 · max(1, |median|))
+    const x = Array.from({ length: 1500 }, (_, i) => 1e-9 * (Math.sin(i / 4) + (i === 1000 ? 6 : 0)));
+    const det = await AnomalyDetector.fit(x, { members: 1, maxSteps: 300 });
+    try {
+      expect(det.plan.scale[0]).toBeLessThan(1e-8);
+      expect(det.plan.scale[0]).toBeGreaterThan(1e-11);
+      const r = det.score(x);
+      expect(r.scores.every(Number.isFinite)).toBe(true);
+      expect(r.anomalies[1000]).toBe(1);
+    } finally {
+      det.dispose();
+    }
+    // a column that is constant at a large value is still one
+    const y = wave(200, 2);
+    for (let i = 0; i < 200; i++) y[i * 2 + 1] = 1e12;
+    const e = await failure(DataError, () => AnomalyDetector.fit({ data: y, shape: [200, 2] }));
+    expect(e.message).toMatch(/^column 1 is constant \(every value is 1000000000000\)/);
   });
 
   it('a series shorter than a window is a DataError', async () => {

@@ -170,7 +170,10 @@ export function fitScale(
       count += w;
     }
     let sc = count ? Math.sqrt(ss / count) : 0;
-    const tiny = 1e-9 * Math.max(1, Math.abs(med));
+    // constant up to rounding, relative to the column's own magnitude (a series in units of 1e-9 still varies)
+    let big = 0;
+    for (let i = 0; i < n; i++) big = Math.max(big, Math.abs(col[i]));
+    const tiny = 1e-9 * big;
     if (!(sc > tiny)) {
       // piecewise-constant inside windows: the spread of the whole column
       let m = 0;
