@@ -94,7 +94,8 @@ function examples(lines: string[]): string {
 
 const DATA_HELP = `
 Data files:
-  .csv            a time series: one row per time point (header line first); the value columns are
+  .csv, .tsv      a time series: one row per time point (header line first; commas, tabs, or semicolons
+                  with decimal commas, found from the header line); the value columns are
                   every column except the timestamp (a column named timestamp or timestamps, or
                   --timestamp) and columns of 0/1 labels (label, is_anomaly, anomaly, outlier,
                   changepoint, ground_truth; --columns to choose); long series are cut into

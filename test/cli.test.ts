@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelColumns, readInput } from '../src/cli/input.js';
+import { labelColumns, readInput, sniffDelimiter } from '../src/cli/input.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -182,6 +182,29 @@ describe('readInput: a text file of numbers is one series', () => {
     const one = readInput(file('headerless1.csv', '7\n8\n'));
     expect(one.kind === 'csv' && [one.columns, Array.from(one.segments[0].data)]).toEqual([['value'], [7, 8]]);
     expect(readInput(file('words.txt', 'anna\n12\n')).kind).toBe('text');
+  });
+
+  it('tab- and semicolon-separated files (decimal commas with semicolons) read as the same series as the CSV', () => {
+    const file = (name: string, body: string) => {
+      writeFileSync(join(dir, name), body);
+      return join(dir, name);
+    };
+    const want = readInput(file('plain.csv', 'timestamp,a,b\n2024-01-01,1.5,-2\n2024-01-02,3,4e-1\n'));
+    const tsv = readInput(file('tabs.tsv', 'timestamp\ta\tb\n2024-01-01\t1.5\t-2\n2024-01-02\t3\t4e-1\n'));
+    const tabs = readInput(file('tabs.csv', 'timestamp\ta\tb\n2024-01-01\t1.5\t-2\n2024-01-02\t3\t4e-1\n'));
+    const semi = readInput(file('semi.csv', 'timestamp;a;b\n2024-01-01;1,5;-2\n2024-01-02;3;4e-1\n'));
+    for (const got of [tsv, tabs, semi]) {
+      if (got.kind !== 'csv' || want.kind !== 'csv') throw new Error('not read as a series');
+      expect([got.columns, got.timestampColumn, Array.from(got.segments[0].data), got.segments[0].timestamps]).toEqual([
+        want.columns,
+        want.timestampColumn,
+        Array.from(want.segments[0].data),
+        want.segments[0].timestamps,
+      ]);
+    }
+    expect(sniffDelimiter('"x,y";a;b\n', 'q.csv')).toBe(';');
+    expect(sniffDelimiter('"x;y;z",a\n', 'q.csv')).toBe(',');
+    expect(sniffDelimiter('value\n1\n', 'q.csv')).toBe(',');
   });
 
   it('without a header, a last column of 0/1 with at most half 1 is labels (value,label); any extension holding numbers is a series', () => {

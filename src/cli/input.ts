@@ -199,6 +199,44 @@ export function headerlessNames(rows: string[][]): string[] {
   return names;
 }
 
+/**
+ * The delimiter of a delimited text: a tab for `.tsv`; otherwise the most frequent of comma, semicolon and tab
+ * in its first non-empty line outside quotes (comma when there is none, or on a tie with it).
+ */
+export function sniffDelimiter(text: string, file: string): ',' | ';' | '\t' {
+  if (extname(file).toLowerCase() === '.tsv') return '\t';
+  const first = /^[^\r\n]*\S[^\r\n]*/m.exec(text)?.[0] ?? '';
+  const count = { ',': 0, ';': 0, '\t': 0 };
+  let quoted = false;
+  for (const ch of first) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && (ch === ',' || ch === ';' || ch === '\t')) count[ch]++;
+  }
+  const best = (['\t', ';'] as const).reduce<',' | ';' | '\t'>((a, c) => (count[c] > count[a] ? c : a), ',');
+  return best;
+}
+
+/**
+ * A CSV text separated by semicolons or tabs (`.tsv`, spreadsheets in locales that write decimal commas), as the
+ * comma-separated text the rest of the reader takes; with semicolons, a field such as `-1,25` is the number -1.25.
+ * A comma-separated text is returned as it is.
+ */
+export function commaSeparated(text: string, file: string): string {
+  const delimiter = sniffDelimiter(text, file);
+  if (delimiter === ',') return text;
+  let rows: string[][];
+  try {
+    rows = parse(text, { delimiter, bom: true, trim: true, skip_empty_lines: true, relax_column_count: true }) as string[][];
+  } catch (e) {
+    throw new DataError(`${file}: malformed ${delimiter === ';' ? 'semicolon' : 'tab'}-separated file: ${(e as Error).message}`);
+  }
+  const field = (f: string) => {
+    const v = delimiter === ';' && /^[-+]?\d+,\d+(e[-+]?\d+)?$/i.test(f) ? f.replace(',', '.') : f;
+    return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  };
+  return `${rows.map((r) => r.map(field).join(',')).join('\n')}\n`;
+}
+
 function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousInput {
   let text = text0;
   let header = csvHeader(text, file);
@@ -345,7 +383,7 @@ export function readInput(file: string, o: ReadOptions = {}): Input {
   if (kind !== 'csv' && (o.columns || o.timestamp)) {
     throw new UsageError(`--columns and --timestamp apply to CSV files (and text files of numbers) only, not to ${file}`);
   }
-  if (kind === 'csv') return readCsvInput(file, text, o);
+  if (kind === 'csv') return readCsvInput(file, commaSeparated(text, file), o);
   if (kind === 'text') {
     if (lines.length === 0) throw new DataError(`${file}: the file has no non-empty line`);
     return { kind: 'text', file, lines };
