@@ -87,9 +87,26 @@ export function readLabels(
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
-  if (lines.length > 0 && !/^(0|1|0\.0|1\.0|true|false)$/i.test(lines[0].split(/[,;\t]/).pop()!.trim())) lines = lines.slice(1); // header
+  if (
+    lines.length > 0 &&
+    !/^(0|1|0\.0|1\.0|true|false)$/i.test(
+      lines[0]
+        .split(/[,;\t]/)
+        .pop()!
+        .trim(),
+    )
+  )
+    lines = lines.slice(1); // header
   return checkCount(
-    Uint8Array.from(lines, (l, i) => zeroOne(l.split(/[,;\t]/).pop()!.trim(), `${spec}: line ${i + 1}`)),
+    Uint8Array.from(lines, (l, i) =>
+      zeroOne(
+        l
+          .split(/[,;\t]/)
+          .pop()!
+          .trim(),
+        `${spec}: line ${i + 1}`,
+      ),
+    ),
     total,
     spec,
   );
