@@ -207,6 +207,29 @@ describe('readInput: a text file of numbers is one series', () => {
     expect(sniffDelimiter('value\n1\n', 'q.csv')).toBe(',');
   });
 
+  it('a column named date, time, ds, … is the time axis when it holds dates or a counter that never goes back', () => {
+    const file = (name: string, body: string) => {
+      writeFileSync(join(dir, name), body);
+      return join(dir, name);
+    };
+    const dated = readInput(file('dated-sales.csv', 'Date,sales\n2024-01-01,3\n2024-01-02,4\n2024-01-03,2\n'));
+    expect(dated.kind === 'csv' && [dated.timestampColumn, dated.columns, dated.segments[0].timestamps]).toEqual([
+      'Date',
+      ['sales'],
+      ['2024-01-01', '2024-01-02', '2024-01-03'],
+    ]);
+    const counter = readInput(file('counter.csv', 'time,v\n0,3\n1,4\n1,5\n7,2\n'));
+    expect(counter.kind === 'csv' && [counter.timestampColumn, counter.columns]).toEqual(['time', ['v']]);
+    // a time-like name over values that are not times stays a feature; `timestamp` keeps its precedence
+    const back = readInput(file('dt.csv', 'dt,v\n0.5,3\n0.2,4\n0.9,5\n'));
+    expect(back.kind === 'csv' && [back.timestampColumn, back.columns]).toEqual([undefined, ['dt', 'v']]);
+    const both = readInput(file('both.csv', 'date,timestamp,v\n1,2024-01-01,1\n2,2024-01-02,2\n'));
+    expect(both.kind === 'csv' && [both.timestampColumn, both.columns]).toEqual(['timestamp', ['date', 'v']]);
+    // --timestamp false-like choices are the caller's: an explicit column wins
+    const given = readInput(file('given.csv', 'Date,when,v\n1,1,3\n2,2,4\n'), { timestamp: 'when' });
+    expect(given.kind === 'csv' && [given.timestampColumn, given.columns]).toEqual(['when', ['Date', 'v']]);
+  });
+
   it('without a header, a last column of 0/1 with at most half 1 is labels (value,label); any extension holding numbers is a series', () => {
     const file = (name: string, body: string) => {
       writeFileSync(join(dir, name), body);
@@ -515,11 +538,11 @@ describe('lstm-vae CLI: errors', () => {
     writeFileSync(join(dir, 'truncated.safetensors'), bytes.subarray(0, bytes.length - 100));
     fails(['score', 'truncated.safetensors', 'series.csv'], 1, /truncated\.safetensors is truncated: it ends before its data does \(/);
     // a time column under another name: the hint says how to name it
-    writeFileSync(join(dir, 'dated.csv'), 'date,value\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n');
+    writeFileSync(join(dir, 'dated.csv'), 'recorded,value\n2024-01-01T00:00:00Z,1\n2024-01-01T01:00:00Z,2\n');
     fails(
       ['train', 'dated.csv', '--out', 'x.safetensors'],
       1,
-      /non-numeric value.*column "date".*If "date" holds the times, pass --timestamp date/,
+      /non-numeric value.*column "recorded".*If "recorded" holds the times, pass --timestamp recorded/,
     );
     fails(
       ['train', 'text-in-numbers.csv', '--out', 'x.safetensors'],

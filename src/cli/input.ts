@@ -177,7 +177,7 @@ function timeHint(e: DataError): string {
   const column = /, column (.+)$/.exec(e.argument ?? '')?.[1];
   const raw = typeof e.actual === 'string' ? e.actual : '';
   if (!column || !/\d[-/:.]\d/.test(raw) || !Number.isFinite(Date.parse(raw))) return '';
-  return `. If "${column}" holds the times, pass --timestamp ${/^[\w.-]+$/.test(column) ? column : JSON.stringify(column)} (only a column named "timestamp" or "timestamps" is found by itself)`;
+  return `. If "${column}" holds the times, pass --timestamp ${/^[\w.-]+$/.test(column) ? column : JSON.stringify(column)} (a column is found by itself when it is named timestamp, or date, time, datetime, ds … and holds dates)`;
 }
 
 /**
@@ -237,6 +237,43 @@ export function commaSeparated(text: string, file: string): string {
   return `${rows.map((r) => r.map(field).join(',')).join('\n')}\n`;
 }
 
+/** Names that say a column holds times (besides `timestamp` / `timestamps`, which are always the time column). */
+const TIME_NAMES = /^(date|time|datetime|date[ _-]?time|time[ _-]?stamp|ds|dt)$/i;
+
+/**
+ * The first column with a time-like name (date, time, datetime, ds, …) that holds the times: its first value reads
+ * as a date and not as a number, or every value is a number and none is smaller than the one before (seconds or
+ * sequence numbers); undefined when there is none. A spreadsheet's `date` column is then the time axis, not a cell
+ * that cannot be read, and a `time` counter is not a feature.
+ */
+export function dateColumn(text: string, header: string[]): string | undefined {
+  const candidates = header.map((h, i) => [h, i] as const).filter(([h]) => TIME_NAMES.test(h));
+  if (candidates.length === 0) return undefined;
+  let rows: string[][];
+  try {
+    rows = parse(text, { bom: true, trim: true, skip_empty_lines: true, from_line: 2, relax_column_count: true }) as string[][];
+  } catch {
+    return undefined;
+  }
+  if (rows.length === 0) return undefined;
+  const asDate = (v: string | undefined) =>
+    v !== undefined &&
+    v !== '' &&
+    !Number.isFinite(Number(v)) &&
+    /\d/.test(v) &&
+    Number.isFinite(Date.parse(v.includes(' ') && !v.includes('T') ? v.replace(' ', 'T') : v));
+  const counter = (i: number) => {
+    let last = -Infinity;
+    for (const r of rows) {
+      const v = r[i] === undefined || r[i] === '' ? NaN : Number(r[i]);
+      if (!(v >= last)) return false;
+      last = v;
+    }
+    return true;
+  };
+  return candidates.find(([, i]) => asDate(rows[0][i]) || counter(i))?.[0];
+}
+
 function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousInput {
   let text = text0;
   let header = csvHeader(text, file);
@@ -253,7 +290,7 @@ function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousIn
   }
   let timestamp: string | false | undefined = o.timestamp;
   if (timestamp === undefined) {
-    const t = header.find(isTimestampName);
+    const t = header.find(isTimestampName) ?? dateColumn(text, header);
     timestamp = t ?? false;
   }
   let columns = o.columns;

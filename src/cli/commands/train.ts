@@ -3,6 +3,7 @@
  */
 
 import { basename } from 'node:path';
+import { isTimestampName } from '../../data/csv.js';
 import type { Input } from '../../data/series.js';
 import { detectIntervals } from '../../detect/intervals.js';
 import { fitNormalizer, normalizeSegments } from '../../detect/scaling.js';
@@ -63,6 +64,9 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
   // --labels) a column whose name and 0/1 values say it holds labels, as TimeEval's `is_anomaly`.
   const pre = readInput(dataFile, { columns: given.columns, timestamp: given.timestamp, missing, findLabels: !given.labels });
   const found = pre.kind === 'csv' ? (pre.labelColumns ?? []) : [];
+  if (pre.kind === 'csv' && pre.timestampColumn && given.timestamp === undefined && !isTimestampName(pre.timestampColumn)) {
+    note(given.quiet, `column ${pre.timestampColumn} holds the times: used as the time axis, not a feature (--timestamp chooses another)`);
+  }
   const o: TrainOptions = found.length > 0 ? { ...given, labels: found[0] } : given;
   if (found.length > 0) {
     note(
