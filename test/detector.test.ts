@@ -355,6 +355,23 @@ describe('bad input: a typed error with one clear sentence and no detector', () 
     expect(e.message).toMatch(/^column 1 is constant \(every value is 1000000000000\)/);
   });
 
+  it('an array of rows is the series [N, D]; rows of different lengths are a ShapeError', async () => {
+    const flat = wave(300, 2);
+    const rows = Array.from({ length: 300 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]);
+    const a = await AnomalyDetector.fit({ data: flat, shape: [300, 2] }, { members: 1, maxSteps: 40 });
+    const b = await AnomalyDetector.fit(rows, { members: 1, maxSteps: 40 });
+    try {
+      expect(b.plan.features).toBe(2);
+      expect(Array.from(b.score(rows).scores)).toEqual(Array.from(a.score({ data: flat, shape: [300, 2] }).scores));
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+    rows[7] = [1];
+    const e = await failure(ShapeError, () => AnomalyDetector.fit(rows));
+    expect(e.message).toMatch(/^row 7 has 1 values but row 0 has 2/);
+  });
+
   it('a series shorter than a window is a DataError', async () => {
     const e = await failure(DataError, () => AnomalyDetector.fit(wave(20)));
     expect(e.message).toMatch(/20 rows/);

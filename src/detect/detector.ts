@@ -30,8 +30,14 @@ export type { StreamEvent, StreamOptions, StreamPoint } from './stream.js';
 export type { IntervalExplanation } from './explain.js';
 export { DetectorStream } from './stream.js';
 
-/** A series: `{ data, shape: [N, D] }` row-major, or a plain array / typed array of N values (univariate). NaN marks a missing value. */
-export type SeriesInput = { data: ArrayLike<number>; shape: readonly number[] } | ArrayLike<number>;
+/**
+ * A series: `{ data, shape: [N, D] }` row-major, a plain array / typed array of N values (univariate), or an array
+ * of N rows of D values each (`[[a, b], [c, d], …]`). NaN (or null in an array) marks a missing value.
+ */
+export type SeriesInput =
+  | { data: ArrayLike<number>; shape: readonly number[] }
+  | ArrayLike<number>
+  | ReadonlyArray<ArrayLike<number | null | undefined>>;
 
 export interface DetectorOptions {
   /** Window length in rows of the input (default: from the dominant period, 32–128 points after aggregation; 64 without a period; a default window is shortened to a quarter of a short series, a given one is kept). */
@@ -138,14 +144,30 @@ function prepare(series: SeriesInput, features: number | undefined, columns?: re
         actual: raw?.length,
       });
     }
+  } else if (Array.isArray(series) && series.length > 0 && series.every((r) => Array.isArray(r) || ArrayBuffer.isView(r))) {
+    // rows: [[a, b], [c, d], …] is the series [N, D]
+    const rows = series as ReadonlyArray<ArrayLike<number>>;
+    n = rows.length;
+    d = rows[0].length;
+    const flat = new Array<number>(n * d);
+    rows.forEach((r, i) => {
+      if (r.length !== d)
+        throw new ShapeError(`row ${i} has ${r.length} values but row 0 has ${d}: every row needs one value per column`, {
+          argument: `series[${i}].length`,
+          expected: d,
+          actual: r.length,
+        });
+      for (let j = 0; j < d; j++) flat[i * d + j] = r[j];
+    });
+    raw = flat;
   } else if (series != null && typeof (series as ArrayLike<number>).length === 'number' && typeof series !== 'string') {
     raw = series as ArrayLike<number>;
     n = raw.length;
     d = 1;
   } else {
-    throw new ShapeError('series must be { data, shape: [N, D] } or an array of numbers', {
+    throw new ShapeError('series must be { data, shape: [N, D] }, an array of numbers or an array of rows', {
       argument: 'series',
-      expected: '{ data, shape } | number[]',
+      expected: '{ data, shape } | number[] | number[][]',
       actual: series === null ? 'null' : typeof series,
     });
   }
