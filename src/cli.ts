@@ -265,9 +265,9 @@ export function buildProgram(): Command {
     .description('evaluate anomaly scores against labels: ROC-AUC, PR-AUC, best F1, overlapping-segment F1')
     .argument('<model>', 'a model saved by `lstm-vae train`')
     .argument('<data>', 'labelled data')
-    .requiredOption(
+    .option(
       '--labels <column|file>',
-      'labels: a 0/1 column of the CSV, or a file (0/1 per line, JSON array of 0/1 or of [start, end] intervals)',
+      'labels: a 0/1 column of the CSV, or a file (0/1 per line, JSON array of 0/1 or of [start, end] intervals); default for an anomaly detector: the CSV column of 0/1 labels (label, is_anomaly, anomaly, …)',
     );
   dataOptions(evalCmd, false)
     .addOption(new Option('--reduce <how>', 'point score from the covering windows (default: as trained)').choices(REDUCE_CHOICES))
@@ -277,6 +277,7 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       examples([
+        'lstm-vae eval detector.safetensors test.csv                  # labels from its is_anomaly / label column',
         'lstm-vae eval model.safetensors test.csv --labels is_anomaly',
         'lstm-vae eval model.safetensors test.csv --labels labels.json --json',
       ]),

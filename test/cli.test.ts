@@ -450,6 +450,12 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect(m.segments.tp).toBe(3);
     const text = ok(['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label']).stdout;
     expect(text).toMatch(/segment F1 .*mean \+ 3·std of the training series' smoothed errors .*or a point's own error above/);
+    // without --labels, a detector takes the file's column of 0/1 labels, and says so
+    const found = ok(['eval', 'seasonal.safetensors', 'seasonal.csv']).stdout;
+    expect(found).toMatch(/^points: 1400 \(3 labelled anomalous, labels from column label\)/);
+    expect(found.split('\n').slice(1).join('\n')).toBe(text.split('\n').slice(1).join('\n'));
+    writeFileSync(join(dir, 'seasonal-unlabelled.csv'), readFileSync(join(dir, 'seasonal.csv'), 'utf8').replace(/,label$/m, ',state'));
+    fails(['eval', 'seasonal.safetensors', 'seasonal-unlabelled.csv'], 2, /has no column of 0\/1 labels .*pass --labels/);
     fails(
       ['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label', '--k', '3'],
       2,

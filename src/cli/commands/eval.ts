@@ -3,6 +3,7 @@
  */
 
 import { DataError } from '../../core/errors.js';
+import type { ContinuousInput } from '../../data/series.js';
 import { AnomalyDetector } from '../../detect/detector.js';
 import { detectIntervals, labelRuns } from '../../detect/intervals.js';
 import { concat, thresholdScores } from '../../detect/thresholds.js';
@@ -10,14 +11,15 @@ import { averagePrecision, bestF1, overlappingSegmentF1, rocAuc, type SegmentSco
 import { type DataOptions, scoreContinuous } from '../continuous.js';
 import { readDetectorInput, ruleText, scoreRows } from '../detector.js';
 import { UsageError } from '../errors.js';
-import { readInput } from '../input.js';
+import { labelColumns, readInput } from '../input.js';
 import { labelsExclusion, readLabels } from '../labels.js';
 import { fmt } from '../progress.js';
 import { loadModel, modelMode } from '../shared.js';
 import { scoreTokens } from '../tokens.js';
 
 export interface EvalOptions extends DataOptions {
-  labels: string;
+  /** Required but for a detector and a CSV with a column of 0/1 labels (`labelColumns`). */
+  labels?: string;
   json?: boolean;
   k?: number | 'auto';
   threshold?: number;
@@ -36,6 +38,19 @@ export interface EvalResult {
   segments?: SegmentScores & { detected: number; labelled: number };
 }
 
+/** The CSV column of 0/1 labels that is not one of the detector's features (`labelColumns`), or a UsageError. */
+function foundLabels(input: ContinuousInput, dataFile: string): string {
+  const found =
+    input.text && input.header
+      ? labelColumns(input.text, input.header, input.timestampColumn).filter((c) => !input.columns.includes(c))
+      : [];
+  if (found.length === 0)
+    throw new UsageError(
+      `${dataFile} has no column of 0/1 labels (named label, is_anomaly, anomaly, outlier, …): pass --labels <column|file>`,
+    );
+  return found[0];
+}
+
 export async function evaluate(modelFile: string, dataFile: string, o: EvalOptions): Promise<void> {
   const lm = await loadModel(modelFile);
   let scores: ArrayLike<number>;
@@ -44,6 +59,7 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
   let segments: EvalResult['segments'];
   let threshold = o.threshold ?? lm.meta?.scoring.threshold;
   let segmentRule = `findAnomalies k=${o.k ?? 4}`;
+  let labelsUsed = o.labels;
   if (lm.model.metadata.detector !== undefined) {
     // A detector: its own scores and intervals (its saved rule, or --threshold), as `score` gives them.
     if (o.k !== undefined)
@@ -53,9 +69,11 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
     const det = AnomalyDetector.fromModel(lm.model);
     try {
       const input = readDetectorInput(lm.model, modelFile, dataFile, o, labelsExclusion(o.labels, lm));
+      const spec = o.labels ?? foundLabels(input, dataFile);
+      labelsUsed = spec;
       const r = scoreRows(det, input);
       scores = r.scores;
-      labels = readLabels(o.labels, input, [input.segments[0].n]);
+      labels = readLabels(spec, input, [input.segments[0].n]);
       threshold = o.threshold ?? r.threshold;
       const intervals = o.threshold === undefined ? r.intervals : labelRuns(Uint8Array.from(r.scores, (v) => (v > threshold! ? 1 : 0)));
       const labelled = labelRuns(labels);
@@ -65,6 +83,8 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
       det.dispose();
       throw e;
     }
+  } else if (o.labels === undefined) {
+    throw new UsageError(`--labels is needed to evaluate ${modelFile} (a window or token model): a 0/1 column of the data, or a file`);
   } else if (modelMode(lm.model) === 'tokens') {
     const input = readInput(dataFile);
     if (input.kind !== 'text') throw new UsageError(`${modelFile} is a token model; evaluate it on a .txt file`);
@@ -102,7 +122,7 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
   const positives = labels.reduce((a, v) => a + v, 0);
   if (positives === 0 || positives === labels.length) {
     throw new DataError(
-      `the labels (${o.labels}) hold a single class (${positives === 0 ? 'no anomaly' : 'all anomalies'}); evaluation needs both`,
+      `the labels (${labelsUsed}) hold a single class (${positives === 0 ? 'no anomaly' : 'all anomalies'}); evaluation needs both`,
     );
   }
   const bf = bestF1(scores, labels);
@@ -127,7 +147,7 @@ export async function evaluate(modelFile: string, dataFile: string, o: EvalOptio
   }
   const f = (v: number) => v.toFixed(4);
   const lines = [
-    `${level === 'point' ? 'points' : 'sequences'}: ${result.count} (${result.anomalies} labelled anomalous)`,
+    `${level === 'point' ? 'points' : 'sequences'}: ${result.count} (${result.anomalies} labelled anomalous${o.labels === undefined ? `, labels from column ${labelsUsed}` : ''})`,
     `ROC-AUC              ${f(result.rocAuc)}`,
     `PR-AUC (avg. prec.)  ${f(result.averagePrecision)}`,
     `best F1              ${f(bf.f1)}  (precision ${f(bf.precision)}, recall ${f(bf.recall)} at score >= ${fmt(bf.threshold)})`,
