@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelColumns, readInput, sniffDelimiter } from '../src/cli/input.js';
+import { counterTimes, timeOf } from '../src/cli/labels.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -156,6 +157,30 @@ describe('labelColumns: which CSV columns hold labels, not measurements', () => 
     const input = readInput(join(dir, 'yahoo.csv'));
     expect(input.kind === 'csv' && input.timestampColumn).toBe('timestamps');
   });
+});
+
+describe('timestamps that are numbers', () => {
+  it('Unix seconds and milliseconds are times, smaller numbers counters (never read as years)', () => {
+    expect(timeOf('1476460800')).toBe(Date.UTC(2016, 9, 14, 16));
+    expect(timeOf('1476460800000')).toBe(Date.UTC(2016, 9, 14, 16));
+    expect(timeOf('100')).toBe(100);
+    expect(timeOf(' 12.5 ')).toBe(12.5);
+    expect(timeOf('2024-01-02 03:04:05')).toBe(Date.UTC(2024, 0, 2, 3, 4, 5));
+    expect(counterTimes(['7', '8'])).toBe(true);
+    expect(counterTimes(['1476460800'])).toBe(false);
+    expect(counterTimes(['2024-01-01'])).toBe(false);
+  });
+
+  it('train puts rows with gaps in Unix-second timestamps on a grid of their step, and score gives one row per row', () => {
+    const rows: string[] = [];
+    for (let i = 0; i < 900; i++) if (i < 400 || i >= 420) rows.push(`${1_700_000_000 + 60 * i},${Math.sin(i / 5).toFixed(4)}`);
+    writeFileSync(join(dir, 'epoch.csv'), `timestamp,value\n${rows.join('\n')}\n`);
+    const t = ok(['train', 'epoch.csv', '--members', '1', '--max-steps', '60', '--no-report', '--threads', '1']);
+    expect(t.stdout + t.stderr).toMatch(/rows averaged onto a regular grid of 60 s \(900 slots; empty slots filled/);
+    const out = csv(ok(['score', 'epoch.safetensors', 'epoch.csv', '-o', '-', '--quiet']).stdout);
+    expect(out).toHaveLength(1 + 880);
+    expect(out[1][0]).toBe('1700000000');
+  }, 120_000);
 });
 
 describe('readInput: a text file of numbers is one series', () => {

@@ -16,7 +16,7 @@ import type { LstmVae } from '../model/lstm-vae.js';
 import type { ReportInput } from '../report/index.js';
 import { UsageError } from './errors.js';
 import { readInput } from './input.js';
-import { readLabelsFor, timeOf } from './labels.js';
+import { counterTimes, readLabelsFor, timeOf } from './labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
 import { duration, fmt, note } from './progress.js';
 import { Interrupted, initBackend } from './shared.js';
@@ -203,7 +203,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
   if (grid.slot)
     note(
       o.quiet,
-      `the timestamps are irregular: rows averaged onto a regular grid of ${grid.interval! / 1000} s (${series.shape[0]} slots; empty slots filled as missing values)`,
+      `the timestamps are irregular: rows averaged onto a regular grid of ${counterTimes(input.segments[0].timestamps ?? []) ? `${grid.interval} (the timestamp column's units)` : `${grid.interval! / 1000} s`} (${series.shape[0]} slots; empty slots filled as missing values)`,
     );
   const ac = new AbortController();
   const onSignal = () => {

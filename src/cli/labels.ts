@@ -21,9 +21,23 @@ function zeroOne(v: unknown, where: string): number {
   throw new DataError(`${where}: expected a label 0 or 1, got ${JSON.stringify(v)}`);
 }
 
-/** Milliseconds of a timestamp cell (ISO 8601, or `YYYY-MM-DD HH:MM:SS` read as UTC); NaN if unreadable. */
+/**
+ * Milliseconds of a timestamp cell (ISO 8601, or `YYYY-MM-DD HH:MM:SS` read as UTC); NaN if unreadable. A plain
+ * number is Unix time in seconds (1e8 ≤ v < 1e11, 1973–5138) or in milliseconds (v ≥ 1e11), else a counter taken
+ * as it is (never `Date.parse`d: "100" would be the year 100).
+ */
 export function timeOf(s: string): number {
-  return Date.parse(s.includes('T') || s.endsWith('Z') || !s.includes(' ') ? s : `${s.replace(' ', 'T')}Z`);
+  const t = s.trim();
+  if (/^[-+]?\d+(\.\d+)?$/.test(t)) {
+    const v = Number(t);
+    return v >= 1e8 && v < 1e11 ? v * 1000 : v;
+  }
+  return Date.parse(t.includes('T') || t.endsWith('Z') || !t.includes(' ') ? t : `${t.replace(' ', 'T')}Z`);
+}
+
+/** Whether timestamp cells are plain numbers below Unix seconds' range (counters, not times): their gaps have no unit. */
+export function counterTimes(cells: readonly string[]): boolean {
+  return cells.length > 0 && /^[-+]?\d+(\.\d+)?$/.test(cells[0].trim()) && Math.abs(Number(cells[0])) < 1e8;
 }
 
 /**
