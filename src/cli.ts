@@ -98,7 +98,7 @@ Data files:
                   with decimal commas, found from the header line); the value columns are
                   every column except the timestamp (a column named timestamp or timestamps; else
                   one named date, time, datetime, ds, ... holding dates or a counter; or --timestamp)
-                  and columns of 0/1 labels (label, is_anomaly, anomaly, outlier,
+                  and columns of text or of 0/1 labels (label, is_anomaly, anomaly, outlier,
                   changepoint, ground_truth; --columns to choose); long series are cut into
                   windows (--window, --stride)
   .npy            a NumPy array [N] or [N, D] (float32/64, integers): a series, columns value or x0, x1, ...

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelColumns, readInput, sniffDelimiter } from '../src/cli/input.js';
+import { labelColumns, looksLikeDate, readInput, sniffDelimiter } from '../src/cli/input.js';
 import { counterTimes, timeOf } from '../src/cli/labels.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
 
@@ -230,6 +230,34 @@ describe('readInput: a text file of numbers is one series', () => {
     expect(sniffDelimiter('"x,y";a;b\n', 'q.csv')).toBe(';');
     expect(sniffDelimiter('"x;y;z",a\n', 'q.csv')).toBe(',');
     expect(sniffDelimiter('value\n1\n', 'q.csv')).toBe(',');
+  });
+
+  it('train leaves out columns of text (ids, hosts); a date under another name or a stray word in numbers is still an error', () => {
+    const file = (name: string, body: string) => {
+      writeFileSync(join(dir, name), body);
+      return join(dir, name);
+    };
+    const kpi = readInput(file('kpi-id.csv', 'timestamp,value,host,kpi\n1,0.5,web-1,a9f\n2,0.7,,a9f\n3,0.2,web-2,a9f\n'), {
+      findLabels: true,
+    });
+    expect(kpi.kind === 'csv' && [kpi.columns, kpi.textColumns]).toEqual([['value'], ['host', 'kpi']]);
+    // without train's detection (score reads the saved columns) nothing is left out
+    expect(() => readInput(join(dir, 'kpi-id.csv'))).toThrow(/non-numeric value at row 1 \(line 2\), column "host"/);
+    expect(() => readInput(file('stray.csv', 'a,b\n1,2\n3,oops\n'), { findLabels: true })).toThrow(/non-numeric value.*"oops"/);
+    expect(() => readInput(file('when.csv', 'when,v\n2024-01-01,1\n2024-01-02,2\n'), { findLabels: true })).toThrow(
+      /column "when".*pass --timestamp when/,
+    );
+    expect(() => readInput(file('all-text.csv', 'a\nx\ny\n'), { findLabels: true })).toThrow(/non-numeric value.*"x"/);
+    for (const d of [
+      '2024-01-02',
+      '2014-07-06 20:10:00',
+      '2024-01-01T00:00:00.000Z',
+      '2020-01-01 00:00:00+00:00',
+      '02/01/2024',
+      'Jan 5 2024',
+    ])
+      expect(looksLikeDate(d), d).toBe(true);
+    for (const d of ['web-1', 'host 3', 'a9f', '12', 'x']) expect(looksLikeDate(d), d).toBe(false);
   });
 
   it('a column named date, time, ds, … is the time axis when it holds dates or a counter that never goes back', () => {

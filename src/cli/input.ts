@@ -237,6 +237,19 @@ export function commaSeparated(text: string, file: string): string {
   return `${rows.map((r) => r.map(field).join(',')).join('\n')}\n`;
 }
 
+/**
+ * Whether a cell reads as a date: year-month-day or day/month/year digits (with an optional time of day and zone),
+ * or another form `Date.parse` takes that begins with a digit or a month's name ("Jan 5 2024"); not "web-1", which
+ * V8's lenient parser also reads as a date.
+ */
+export function looksLikeDate(c: string): boolean {
+  const numeric =
+    /^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}( \d{1,2}:\d{2}(:\d{2})?)?$/;
+  const named = /^(\d{1,2}\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d/i;
+  if (!numeric.test(c) && !named.test(c)) return false;
+  return Number.isFinite(Date.parse(c.includes(' ') && !c.includes('T') && numeric.test(c) && /^\d{4}/.test(c) ? c.replace(' ', 'T') : c));
+}
+
 /** Names that say a column holds times (besides `timestamp` / `timestamps`, which are always the time column). */
 const TIME_NAMES = /^(date|time|datetime|date[ _-]?time|time[ _-]?stamp|ds|dt)$/i;
 
@@ -256,12 +269,7 @@ export function dateColumn(text: string, header: string[]): string | undefined {
     return undefined;
   }
   if (rows.length === 0) return undefined;
-  const asDate = (v: string | undefined) =>
-    v !== undefined &&
-    v !== '' &&
-    !Number.isFinite(Number(v)) &&
-    /\d/.test(v) &&
-    Number.isFinite(Date.parse(v.includes(' ') && !v.includes('T') ? v.replace(' ', 'T') : v));
+  const asDate = (v: string | undefined) => v !== undefined && v !== '' && !Number.isFinite(Number(v)) && looksLikeDate(v);
   const counter = (i: number) => {
     let last = -Infinity;
     for (const r of rows) {
@@ -272,6 +280,41 @@ export function dateColumn(text: string, header: string[]): string | undefined {
     return true;
   };
   return candidates.find(([, i]) => asDate(rows[0][i]) || counter(i))?.[0];
+}
+
+/**
+ * The columns that hold text, not measurements: no cell is a number and the first is not a date (an id, a host
+ * name, a category). `train` leaves them out of the features and says so; a date column under another name, or a
+ * numeric column with a stray word, is still an error that names the cell.
+ */
+export function textColumns(text: string, header: string[]): string[] {
+  const missing = (c: string) => c === '' || /^(nan|na|null)$/i.test(c);
+  const num = (c: string) => Number.isFinite(Number(c));
+  let first: string[][];
+  try {
+    first = parse(text, {
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      from_line: 2,
+      to_line: 2,
+      relax_column_count: true,
+    }) as string[][];
+  } catch {
+    return [];
+  }
+  const row = first[0] ?? [];
+  const candidates = header
+    .map((_, i) => i)
+    .filter((i) => row[i] !== undefined && !missing(row[i]) && !num(row[i]) && !looksLikeDate(row[i]));
+  if (candidates.length === 0) return [];
+  let rows: string[][];
+  try {
+    rows = parse(text, { bom: true, trim: true, skip_empty_lines: true, from_line: 2, relax_column_count: true }) as string[][];
+  } catch {
+    return [];
+  }
+  return candidates.filter((i) => rows.every((r) => r[i] === undefined || missing(r[i]) || !num(r[i]))).map((i) => header[i]);
 }
 
 function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousInput {
@@ -295,6 +338,7 @@ function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousIn
   }
   let columns = o.columns;
   let labels: string[] = [];
+  let texts: string[] = [];
   if (!columns) {
     const skip = new Set([...(o.exclude ?? []), ...(timestamp ? [timestamp] : [])]);
     columns = header.filter((h) => !skip.has(h));
@@ -302,6 +346,9 @@ function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousIn
       labels = labelColumns(text, header, timestamp || undefined).filter((c) => columns!.includes(c));
       if (labels.length < columns.length) columns = columns.filter((c) => !labels.includes(c));
       else labels = []; // nothing else to learn from
+      texts = textColumns(text, header).filter((c) => columns!.includes(c));
+      if (texts.length < columns.length) columns = columns.filter((c) => !texts.includes(c));
+      else texts = []; // reading them as numbers says what is wrong
     }
     if (columns.length === 0) throw new DataError(`${file}: no value column (columns: ${header.join(', ')})`);
   }
@@ -316,6 +363,7 @@ function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousIn
     header,
     text,
     ...(labels.length > 0 ? { labelColumns: labels } : {}),
+    ...(texts.length > 0 ? { textColumns: texts } : {}),
   };
 }
 

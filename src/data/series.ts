@@ -24,6 +24,8 @@ export interface ContinuousInput {
   text?: string;
   /** CSV only: columns of 0/1 labels that were left out of the features (`findLabels`). */
   labelColumns?: string[];
+  /** CSV only: columns of text (ids, names, categories) that were left out of the features (`findLabels`). */
+  textColumns?: string[];
 }
 
 export interface TokenInput {

@@ -64,6 +64,12 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
   // --labels) a column whose name and 0/1 values say it holds labels, as TimeEval's `is_anomaly`.
   const pre = readInput(dataFile, { columns: given.columns, timestamp: given.timestamp, missing, findLabels: !given.labels });
   const found = pre.kind === 'csv' ? (pre.labelColumns ?? []) : [];
+  const texts = pre.kind === 'csv' ? (pre.textColumns ?? []) : [];
+  if (texts.length > 0)
+    note(
+      given.quiet,
+      `column${texts.length > 1 ? 's' : ''} ${texts.join(', ')} ${texts.length > 1 ? 'hold' : 'holds'} text, not numbers: not used as a feature (--columns chooses the features yourself)`,
+    );
   if (pre.kind === 'csv' && pre.timestampColumn && given.timestamp === undefined && !isTimestampName(pre.timestampColumn)) {
     note(given.quiet, `column ${pre.timestampColumn} holds the times: used as the time axis, not a feature (--timestamp chooses another)`);
   }
