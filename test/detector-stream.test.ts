@@ -232,6 +232,33 @@ describe('lstm-vae watch', () => {
     }
   });
 
+  it('reads semicolon-separated rows with decimal commas and tab-separated rows as the comma-separated ones', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
+    try {
+      await init();
+      const { s, model } = await watchModel(dir, 14, 300);
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const run = (text: string) => {
+        const r = spawnSync(process.execPath, [...flags, cli, 'watch', model], { input: text, encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stderr).toBe('');
+        return r.stdout;
+      };
+      const values = Array.from(s.data, (v) => v.toFixed(6));
+      const comma = run(`t,value\n${values.map((v, i) => `${i},${v}`).join('\n')}\n`);
+      expect(comma.trim().split('\n')).toHaveLength(300);
+      expect(run(`t;value\n${values.map((v, i) => `${i};${v.replace('.', ',')}`).join('\n')}\n`)).toBe(comma);
+      expect(run(`t\tvalue\n${values.map((v, i) => `${i}\t${v}`).join('\n')}\n`)).toBe(comma);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('end to end: rows written slowly by another process with malformed lines, SIGINT half-way, then resumed from its state: no line lost, no stack trace, the batch scores', async () => {
     const { spawn, spawnSync } = await import('node:child_process');
     const { mkdtempSync, rmSync } = await import('node:fs');

@@ -216,6 +216,11 @@ export function sniffDelimiter(text: string, file: string): ',' | ';' | '\t' {
   return best;
 }
 
+/** A number written with a decimal comma (`-1,25`, in a semicolon-separated file) with a decimal point; other cells as they are. */
+export function decimalPoint(cell: string): string {
+  return /^[-+]?\d+,\d+(e[-+]?\d+)?$/i.test(cell) ? cell.replace(',', '.') : cell;
+}
+
 /**
  * A CSV text separated by semicolons or tabs (`.tsv`, spreadsheets in locales that write decimal commas), as the
  * comma-separated text the rest of the reader takes; with semicolons, a field such as `-1,25` is the number -1.25.
@@ -231,7 +236,7 @@ export function commaSeparated(text: string, file: string): string {
     throw new DataError(`${file}: malformed ${delimiter === ';' ? 'semicolon' : 'tab'}-separated file: ${(e as Error).message}`);
   }
   const field = (f: string) => {
-    const v = delimiter === ';' && /^[-+]?\d+,\d+(e[-+]?\d+)?$/i.test(f) ? f.replace(',', '.') : f;
+    const v = delimiter === ';' ? decimalPoint(f) : f;
     return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
   };
   return `${rows.map((r) => r.map(field).join(',')).join('\n')}\n`;

@@ -12,6 +12,7 @@ import { AnomalyDetector } from '../../detect/detector.js';
 import type { DetectorStream, StreamEvent } from '../../detect/stream.js';
 import { writeFileAtomicSync } from '../../io/atomic-write.js';
 import { UsageError } from '../errors.js';
+import { decimalPoint, sniffDelimiter } from '../input.js';
 import { loadModel } from '../shared.js';
 
 export interface WatchOptions {
@@ -76,6 +77,7 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
     };
   };
   let layout: Layout | undefined;
+  let delimiter: ',' | ';' | '\t' | undefined;
   let lineNo = 0;
   let stopped = false;
   const out = (obj: unknown) => process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -115,7 +117,12 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
           continue;
         }
       } else {
-        const cells = line.split(',').map((c) => c.trim());
+        // the delimiter of the first CSV line (comma, tab, or semicolon with decimal commas), as train and score read files
+        delimiter ??= sniffDelimiter(line, o.input && o.input !== '-' ? o.input : 'stdin.csv');
+        const cells = line
+          .split(delimiter)
+          .map((c) => c.trim())
+          .map((c) => (delimiter === ';' ? decimalPoint(c) : c));
         if (!layout) {
           const header = cells.every((c) => c !== '' && Number.isNaN(Number(c)));
           if (header) {
