@@ -1,5 +1,8 @@
 // det.stream(): rows pushed one at a time give, after the stated delay, the batch scores to the last bit, and a
 // stream saved half-way and restored continues identically.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AnomalyDetector, type IntervalExplanation, init, type StreamPoint } from '../dist/index.node.js';
 import { synthetic } from '../src/data/synthetic.js';
@@ -183,6 +186,18 @@ describe('AnomalyDetector.stream', () => {
   });
 });
 
+const CLI = join(__dirname, '..', 'dist', 'cli.js');
+
+/** Runs `f` in a new temporary folder, removed afterwards. */
+async function inScratchDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
+  try {
+    await f(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A detector fitted on a seeded one-column series, saved in `dir` as the CLI saves it; its batch scores and delay. */
 async function watchModel(dir: string, seed: number, n: number) {
   const { writeFileSync } = await import('node:fs');
@@ -232,19 +247,14 @@ describe('lstm-vae watch', () => {
     }
   });
 
-  it('reads semicolon-separated rows with decimal commas and tab-separated rows as the comma-separated ones', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
-    try {
+  it('reads semicolon-separated rows with decimal commas and tab-separated rows as the comma-separated ones', () =>
+    inScratchDir(async (dir) => {
+      const { spawnSync } = await import('node:child_process');
       await init();
       const { s, model } = await watchModel(dir, 14, 300);
-      const cli = join(__dirname, '..', 'dist', 'cli.js');
       const flags = process.execArgv.filter((a) => a.includes('wasm'));
       const run = (text: string) => {
-        const r = spawnSync(process.execPath, [...flags, cli, 'watch', model], { input: text, encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [...flags, CLI, 'watch', model], { input: text, encoding: 'utf8' });
         expect(r.status, r.stderr).toBe(0);
         expect(r.stderr).toBe('');
         return r.stdout;
@@ -254,10 +264,7 @@ describe('lstm-vae watch', () => {
       expect(comma.trim().split('\n')).toHaveLength(300);
       expect(run(`t;value\n${values.map((v, i) => `${i};${v.replace('.', ',')}`).join('\n')}\n`)).toBe(comma);
       expect(run(`t\tvalue\n${values.map((v, i) => `${i}\t${v}`).join('\n')}\n`)).toBe(comma);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('end to end: rows written slowly by another process with malformed lines, SIGINT half-way, then resumed from its state: no line lost, no stack trace, the batch scores', async () => {
     const { spawn, spawnSync } = await import('node:child_process');
