@@ -102,8 +102,9 @@ Data files:
                   changepoint, ground_truth; --columns to choose); long series are cut into
                   windows (--window, --stride)
   .npy            a NumPy array [N] or [N, D] (float32/64, integers): a series, columns value or x0, x1, ...
-  .json           an array of sequences: [[1, 2, 3], ...] (one feature) or [[[x, y], ...], ...]
-  .ndjson/.jsonl  one sequence (JSON array) per line
+  .json           an array of sequences: [[1, 2, 3], ...] (one feature) or [[[x, y], ...], ...];
+                  an array of numbers, or of records [{"timestamp": ..., "cpu": ...}, ...]: one series
+  .ndjson/.jsonl  one sequence (JSON array) per line; or one record (JSON object) per line: one series
   .txt            one number per line (or one line of numbers): a series, as a one-column CSV;
                   the same count of comma-separated numbers per line: a CSV without a header
                   (a last column of only 0/1, at most half 1, is read as labels, as TSB-UAD's files);

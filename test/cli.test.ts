@@ -232,6 +232,39 @@ describe('readInput: a text file of numbers is one series', () => {
     expect(sniffDelimiter('value\n1\n', 'q.csv')).toBe(',');
   });
 
+  it('JSON: a flat array of numbers, records, or one record per NDJSON line is one series, read as the CSV would be', () => {
+    const file = (name: string, body: string) => {
+      writeFileSync(join(dir, name), body);
+      return join(dir, name);
+    };
+    const want = readInput(file('rec.csv', 'timestamp,cpu,mem,label\n2024-01-01,1.5,3,0\n2024-01-02,,4,1\n2024-01-03,2,5,0\n'), {
+      findLabels: true,
+      missing: 'nan',
+    });
+    const recs = [
+      { timestamp: '2024-01-01', cpu: 1.5, mem: 3, label: 0 },
+      { timestamp: '2024-01-02', cpu: null, mem: 4, label: 1 },
+      { timestamp: '2024-01-03', cpu: 2, mem: 5, label: 0 },
+    ];
+    const json = readInput(file('rec.json', JSON.stringify(recs)), { findLabels: true, missing: 'nan' });
+    const nd = readInput(file('rec.ndjson', recs.map((r) => JSON.stringify(r)).join('\n')), { findLabels: true, missing: 'nan' });
+    for (const got of [json, nd]) {
+      if (got.kind !== 'csv' || want.kind !== 'csv') throw new Error('not read as one series');
+      expect([got.columns, got.labelColumns, got.timestampColumn, got.segments[0].timestamps]).toEqual([
+        ['cpu', 'mem'],
+        ['label'],
+        'timestamp',
+        want.segments[0].timestamps,
+      ]);
+      expect(Array.from(got.segments[0].data)).toEqual(Array.from(want.segments[0].data));
+    }
+    const flat = readInput(file('flat.json', '[1, 2.5, null, 4]'), { missing: 'nan' });
+    expect(flat.kind === 'csv' && [flat.columns, Array.from(flat.segments[0].data)]).toEqual([['value'], [1, 2.5, NaN, 4]]);
+    // arrays of sequences keep their meaning; --columns names record keys, not sequence features
+    expect(readInput(file('seqs2.json', '[[1, 2], [3, 4, 5]]')).kind).toBe('json');
+    expect(() => readInput(join(dir, 'seqs2.json'), { columns: ['value'] })).toThrow(/--columns and --timestamp apply to CSV/);
+  });
+
   it('train leaves out columns of text (ids, hosts); a date under another name or a stray word in numbers is still an error', () => {
     const file = (name: string, body: string) => {
       writeFileSync(join(dir, name), body);

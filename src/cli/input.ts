@@ -409,8 +409,44 @@ function sequenceOf(v: unknown, where: string): { data: Float32Array; n: number;
   return { data, n: v.length, d: 1 };
 }
 
-function fromValues(file: string, kind: 'json' | 'ndjson', values: unknown[], where: (i: number) => string): Input {
+/** A CSV field: as it is, or quoted when it holds a comma, a quote or a line break; a missing value `""` (a line of its own is not an empty line). */
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '""';
+  const t = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return t === '' || /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+/**
+ * JSON records (`[{ "timestamp": …, "cpu": … }, …]`, or one object per NDJSON line, as `watch` reads them) as CSV
+ * text: one column per key, in the order the keys first appear; a key a record lacks is a missing value.
+ */
+function recordsAsCsv(records: Record<string, unknown>[]): string {
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  for (const r of records)
+    for (const k of Object.keys(r))
+      if (!seen.has(k)) {
+        seen.add(k);
+        keys.push(k);
+      }
+  return `${keys.map(csvField).join(',')}\n${records.map((r) => keys.map((k) => csvField(r[k])).join(',')).join('\n')}\n`;
+}
+
+function fromValues(
+  file: string,
+  kind: 'json' | 'ndjson',
+  values: unknown[],
+  where: (i: number) => string,
+  o: ReadOptions = {},
+  tableOnly: () => void = () => {},
+): Input {
   if (values.length === 0) throw new DataError(`${file}: no sequences`);
+  // one series: a flat array of numbers (null for a missing value), or records of named values
+  if (values.every((v) => typeof v === 'number' || v === null) && values.some((v) => v !== null))
+    return readCsvInput(file, `value\n${values.map(csvField).join('\n')}\n`, o);
+  if (values.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v)))
+    return readCsvInput(file, recordsAsCsv(values as Record<string, unknown>[]), o);
+  tableOnly();
   if (values.every((v) => typeof v === 'string')) {
     const lines = (values as string[]).filter((s) => s.length > 0);
     if (lines.length === 0) throw new DataError(`${file}: every string is empty`);
@@ -470,10 +506,12 @@ export function readInput(file: string, o: ReadOptions = {}): Input {
   // a text file of numbers (the UCR anomaly archive's format, a CSV without a header) is one series
   const series = kind === 'text' ? numericText(lines) : undefined;
   if (series) return readCsvInput(file, series, o);
-  if (kind !== 'csv' && (o.columns || o.timestamp)) {
-    throw new UsageError(`--columns and --timestamp apply to CSV files (and text files of numbers) only, not to ${file}`);
-  }
+  const tableOnly = () => {
+    if (o.columns || o.timestamp)
+      throw new UsageError(`--columns and --timestamp apply to CSV files (and text files of numbers, JSON records) only, not to ${file}`);
+  };
   if (kind === 'csv') return readCsvInput(file, commaSeparated(text, file), o);
+  if (kind === 'text') tableOnly();
   if (kind === 'text') {
     if (lines.length === 0) throw new DataError(`${file}: the file has no non-empty line`);
     return { kind: 'text', file, lines };
@@ -489,7 +527,7 @@ export function readInput(file: string, o: ReadOptions = {}): Input {
       v = (v as { sequences: unknown[] }).sequences;
     }
     if (!Array.isArray(v)) throw new DataError(`${file}: expected a JSON array of sequences, got ${describe(v)}`);
-    return fromValues(file, 'json', v, (i) => `sequence ${i}`);
+    return fromValues(file, 'json', v, (i) => `sequence ${i}`, o, tableOnly);
   }
   const values: unknown[] = [];
   const lineNo: number[] = [];
@@ -502,5 +540,5 @@ export function readInput(file: string, o: ReadOptions = {}): Input {
     }
     lineNo.push(i + 1);
   });
-  return fromValues(file, 'ndjson', values, (i) => `line ${lineNo[i]}`);
+  return fromValues(file, 'ndjson', values, (i) => `line ${lineNo[i]}`, o, tableOnly);
 }
