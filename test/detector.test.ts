@@ -17,8 +17,8 @@ import {
 } from '../dist/index.node.js';
 import { DataError as SrcDataError } from '../src/core/errors.js';
 import { synthetic } from '../src/data/synthetic.js';
-import { intervalsAbove, medianReconstruction } from '../src/detect/postprocess.js';
-import { dominantPeriod, fillMissing } from '../src/detect/preprocess.js';
+import { intervalsAbove, medianReconstruction, reconstructionErrors } from '../src/detect/postprocess.js';
+import { centredWindows, dominantPeriod, fillMissing, strideStarts } from '../src/detect/preprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
 import { assertSameBits, mulberry32 } from './shared/numeric.js';
 
@@ -671,6 +671,48 @@ describe('pure pieces', () => {
       [5, 5],
     ]);
     expect(intervalsAbove(s, 1, 0, 5, 2)).toEqual([[0, 7]]);
+  });
+
+  it('reconstructionErrors, band by band, equals the medians of all windows at once to the last bit (3 chunks, 2 models)', () => {
+    const n = 2200;
+    const d = 2;
+    const w = 50;
+    const xs = Float64Array.from({ length: n * d }, (_, i) => Math.sin(i / 7) + 0.3 * Math.cos(i / 3.1));
+    // stand-ins for models (no WebAssembly needed): the centred input plus an offset that jumps from window to window
+    // and step to step, so that every window's say in a point's median matters
+    const hash = (t: number) => {
+      const h = Math.sin(t * 12.9898) * 43758.5453;
+      return h - Math.floor(h) - 0.5;
+    };
+    const model = (g: number) => ({
+      reconstruct: (x: { data: Float32Array; shape: number[] }) => Float32Array.from(x.data, (v, i) => 0.8 * v + g * hash(i + 0.5)),
+    });
+    const models = [model(0.01), model(0.03)];
+    const got = reconstructionErrors(models, xs, n, d, w);
+    // the reference: every window reconstructed first (in the same chunks of 1024), then each point's median
+    const starts = strideStarts(n, w, 1);
+    const { data, means } = centredWindows(xs, d, w, starts);
+    const error = new Float64Array(n);
+    const sq = new Float64Array(n * d);
+    for (const m of models) {
+      const y = new Float32Array(data.length);
+      for (let a = 0; a < starts.length; a += 1024) {
+        const b = Math.min(starts.length, a + 1024);
+        y.set(m.reconstruct({ data: data.subarray(a * w * d, b * w * d), shape: [b - a, w, d] }), a * w * d);
+      }
+      const r = medianReconstruction(y, means, n, d, w);
+      for (let p = 0; p < n; p++) {
+        let s = 0;
+        for (let j = 0; j < d; j++) {
+          const e = (xs[p * d + j] - r[p * d + j]) ** 2;
+          sq[p * d + j] += e;
+          s += e;
+        }
+        error[p] += Math.sqrt(s);
+      }
+    }
+    expect(Array.from(got.error)).toEqual(Array.from(error, (v) => v / 2));
+    expect(Array.from(got.sq)).toEqual(Array.from(sq, (v) => v / 2));
   });
 
   it('medianReconstruction takes the median over the windows holding each point, their means added back', () => {

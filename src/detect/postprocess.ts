@@ -6,11 +6,19 @@
 import { meanStd } from './find-anomalies.js';
 import { centredWindows, strideStarts } from './preprocess.js';
 
+/** The median of `v` (sorted in place): the middle value, or the mean of the two middle ones. */
+function medianOf(v: Float64Array): number {
+  const c = v.length;
+  v.sort();
+  return c % 2 ? v[(c - 1) >> 1] : 0.5 * (v[c / 2 - 1] + v[c / 2]);
+}
+
 /**
  * For stride-1 windows (window k starts at point k, `n − w + 1` of them) with reconstructions `y`
  * `[windows, w, d]` of centred inputs and the windows' means: each point's reconstruction is the median,
  * over the windows that hold it, of that window's reconstruction of it (its mean added back), as Orion's
- * `reconstruction_errors` does. Returns `[n, d]`.
+ * `reconstruction_errors` does. Returns `[n, d]`. (All windows at once: `reconstructionErrors` takes the same medians
+ * band by band, and its test checks the two agree to the last bit.)
  */
 export function medianReconstruction(y: Float32Array, means: Float64Array, n: number, d: number, w: number): Float64Array {
   const out = new Float64Array(n * d);
@@ -21,8 +29,7 @@ export function medianReconstruction(y: Float32Array, means: Float64Array, n: nu
     for (let j = 0; j < d; j++) {
       let c = 0;
       for (let k = lo; k <= hi; k++) buf[c++] = y[(k * w + (p - k)) * d + j] + means[k * d + j];
-      const s = buf.subarray(0, c).sort();
-      out[p * d + j] = c % 2 ? s[(c - 1) >> 1] : 0.5 * (s[c / 2 - 1] + s[c / 2]);
+      out[p * d + j] = medianOf(buf.subarray(0, c));
     }
   }
   return out;
@@ -113,27 +120,53 @@ export function reconstructionErrors(
   w: number,
 ): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array } {
   const starts = strideStarts(n, w, 1);
-  const { data, means } = centredWindows(xs, d, w, starts);
-  const y = new Float32Array(data.length);
+  const count = starts.length;
   const chunk = 1024;
   const error = new Float64Array(n);
   const sq = new Float64Array(n * d);
   const rec = new Float64Array(n * d);
+  // Windows are reconstructed chunk by chunk, and a point's median taken as soon as every window that covers it is
+  // done, so memory holds one chunk and the w − 1 windows before it (not all n windows: a long, wide series would
+  // need n·w·d floats twice). Same chunks, same values, same order as reconstructing all windows first.
+  const keep = w - 1;
+  const band = new Float32Array((chunk + keep) * w * d);
+  const bandMeans = new Float64Array((chunk + keep) * d);
+  const buf = new Float64Array(w);
   for (const model of models) {
-    for (let a = 0; a < starts.length; a += chunk) {
-      const b = Math.min(starts.length, a + chunk);
-      y.set(reconstructWindows(model, data.subarray(a * w * d, b * w * d), b - a, w, d), a * w * d);
-    }
-    const r = medianReconstruction(y, means, n, d, w);
-    for (let p = 0; p < n; p++) {
-      let s = 0;
-      for (let j = 0; j < d; j++) {
-        const e = (xs[p * d + j] - r[p * d + j]) ** 2;
-        sq[p * d + j] += e;
-        rec[p * d + j] += r[p * d + j];
-        s += e;
+    let first = 0; // window index of band[0]
+    let held = 0; // windows in the band
+    let next = 0; // first point not yet done
+    for (let a = 0; a < count; a += chunk) {
+      const b = Math.min(count, a + chunk);
+      // drop the windows no point from `next` on needs (those before next − w + 1), keep the rest at the front
+      const from = Math.max(first, next - w + 1);
+      const shift = from - first;
+      band.copyWithin(0, shift * w * d, held * w * d);
+      bandMeans.copyWithin(0, shift * d, held * d);
+      held -= shift;
+      first = from;
+      const part = centredWindows(xs, d, w, starts.subarray(a, b));
+      band.set(reconstructWindows(model, part.data, b - a, w, d), held * w * d);
+      bandMeans.set(part.means, held * d);
+      held += b - a;
+      // points whose last covering window (min(p, n − w)) is done
+      const last = b === count ? n - 1 : b - 1;
+      for (let p = next; p <= last; p++) {
+        const lo = Math.max(0, p - w + 1);
+        const hi = Math.min(p, n - w);
+        let s = 0;
+        for (let j = 0; j < d; j++) {
+          let c = 0;
+          for (let k = lo; k <= hi; k++) buf[c++] = band[((k - first) * w + (p - k)) * d + j] + bandMeans[(k - first) * d + j];
+          const r = medianOf(buf.subarray(0, c));
+          const e = (xs[p * d + j] - r) ** 2;
+          sq[p * d + j] += e;
+          rec[p * d + j] += r;
+          s += e;
+        }
+        error[p] += Math.sqrt(s);
       }
-      error[p] += Math.sqrt(s);
+      next = last + 1;
     }
   }
   const k = models.length;
