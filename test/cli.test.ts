@@ -184,11 +184,13 @@ describe('timestamps that are numbers', () => {
 });
 
 describe('readInput: a text file of numbers is one series', () => {
+  /** Writes `body` to `name` in the scratch folder; its path. */
+  const file = (name: string, body: string) => {
+    writeFileSync(join(dir, name), body);
+    return join(dir, name);
+  };
+
   it('one number per line or one line of numbers: one column; equal comma-separated rows: a CSV without header; space-separated rows stay text', () => {
-    const file = (name: string, body: string) => {
-      writeFileSync(join(dir, name), body);
-      return join(dir, name);
-    };
     const a = readInput(file('per-line.txt', '1.5\n-2\n\n3e-1\n4\n'));
     expect(a.kind).toBe('csv');
     if (a.kind === 'text') throw new Error('read as text');
@@ -210,10 +212,6 @@ describe('readInput: a text file of numbers is one series', () => {
   });
 
   it('tab- and semicolon-separated files (decimal commas with semicolons) read as the same series as the CSV', () => {
-    const file = (name: string, body: string) => {
-      writeFileSync(join(dir, name), body);
-      return join(dir, name);
-    };
     const want = readInput(file('plain.csv', 'timestamp,a,b\n2024-01-01,1.5,-2\n2024-01-02,3,4e-1\n'));
     const tsv = readInput(file('tabs.tsv', 'timestamp\ta\tb\n2024-01-01\t1.5\t-2\n2024-01-02\t3\t4e-1\n'));
     const tabs = readInput(file('tabs.csv', 'timestamp\ta\tb\n2024-01-01\t1.5\t-2\n2024-01-02\t3\t4e-1\n'));
@@ -233,10 +231,6 @@ describe('readInput: a text file of numbers is one series', () => {
   });
 
   it('JSON: a flat array of numbers, records, or one record per NDJSON line is one series, read as the CSV would be', () => {
-    const file = (name: string, body: string) => {
-      writeFileSync(join(dir, name), body);
-      return join(dir, name);
-    };
     const want = readInput(file('rec.csv', 'timestamp,cpu,mem,label\n2024-01-01,1.5,3,0\n2024-01-02,,4,1\n2024-01-03,2,5,0\n'), {
       findLabels: true,
       missing: 'nan',
@@ -266,10 +260,6 @@ describe('readInput: a text file of numbers is one series', () => {
   });
 
   it('train leaves out columns of text (ids, hosts); a date under another name or a stray word in numbers is still an error', () => {
-    const file = (name: string, body: string) => {
-      writeFileSync(join(dir, name), body);
-      return join(dir, name);
-    };
     const kpi = readInput(file('kpi-id.csv', 'timestamp,value,host,kpi\n1,0.5,web-1,a9f\n2,0.7,,a9f\n3,0.2,web-2,a9f\n'), {
       findLabels: true,
     });
@@ -294,10 +284,6 @@ describe('readInput: a text file of numbers is one series', () => {
   });
 
   it('a column named date, time, ds, … is the time axis when it holds dates or a counter that never goes back', () => {
-    const file = (name: string, body: string) => {
-      writeFileSync(join(dir, name), body);
-      return join(dir, name);
-    };
     const dated = readInput(file('dated-sales.csv', 'Date,sales\n2024-01-01,3\n2024-01-02,4\n2024-01-03,2\n'));
     expect(dated.kind === 'csv' && [dated.timestampColumn, dated.columns, dated.segments[0].timestamps]).toEqual([
       'Date',
@@ -317,10 +303,6 @@ describe('readInput: a text file of numbers is one series', () => {
   });
 
   it('without a header, a last column of 0/1 with at most half 1 is labels (value,label); any extension holding numbers is a series', () => {
-    const file = (name: string, body: string) => {
-      writeFileSync(join(dir, name), body);
-      return join(dir, name);
-    };
     const rows = '0.5,0\n0.7,0\n3.1,1\n0.6,0\n';
     // TSB-UAD's layout (.out): value,label; the labels are found and left out of the features
     for (const name of ['tsb.out', 'tsb.csv', 'tsb.txt', 'tsb']) {
