@@ -176,7 +176,7 @@ function prefixed<T>(file: string, f: () => T): T {
 function timeHint(e: DataError): string {
   const column = /, column (.+)$/.exec(e.argument ?? '')?.[1];
   const raw = typeof e.actual === 'string' ? e.actual : '';
-  if (!column || !/\d[-/:.]\d/.test(raw) || !Number.isFinite(Date.parse(raw))) return '';
+  if (!column || !looksLikeDate(raw)) return '';
   return `. If "${column}" holds the times, pass --timestamp ${/^[\w.-]+$/.test(column) ? column : JSON.stringify(column)} (a column is found by itself when it is named timestamp, or date, time, datetime, ds … and holds dates)`;
 }
 
@@ -235,11 +235,7 @@ export function commaSeparated(text: string, file: string): string {
   } catch (e) {
     throw new DataError(`${file}: malformed ${delimiter === ';' ? 'semicolon' : 'tab'}-separated file: ${(e as Error).message}`);
   }
-  const field = (f: string) => {
-    const v = delimiter === ';' ? decimalPoint(f) : f;
-    return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-  };
-  return `${rows.map((r) => r.map(field).join(',')).join('\n')}\n`;
+  return `${rows.map((r) => r.map((f) => csvField(delimiter === ';' ? decimalPoint(f) : f)).join(',')).join('\n')}\n`;
 }
 
 /**
