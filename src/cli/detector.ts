@@ -344,6 +344,13 @@ export async function scoreDetector(
   dataFile: string,
   o: DetectorScoreOptions,
 ): Promise<void> {
+  // a long series takes a while (every window, every model): say so before the silence
+  const rows = input.segments[0].n;
+  if (rows * det.models.length >= 150_000)
+    note(
+      o.quiet,
+      `scoring ${rows} rows with ${det.models.length} model${det.models.length > 1 ? 's' : ''} (every window of ${det.plan.window * det.plan.aggregate} rows)…`,
+    );
   let r = scoreRows(det, input);
   let rule = `${ruleText(det.plan)}; saved with the model`;
   if (o.threshold !== undefined) {
