@@ -1,7 +1,7 @@
 // ONNX export: model.toOnnx() run in onnxruntime-web (wasm backend, in Node) gives the model's own
 // deterministic reconstruction (`reconstruct`, z = mu) and `encode` (mu, logvar) at rtol 1e-5; the same
 // files in Python's onnx checker and onnxruntime when those are installed (skipped with the reason when
-// not); and `lstm-vae export MODEL --onnx OUT`.
+// not, except under CI, which installs them); and `lstm-vae export MODEL --onnx OUT`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -201,6 +201,10 @@ describe('model.toOnnx() in onnxruntime-web', () => {
 const PY_MODULES = ['numpy', 'safetensors', 'onnx', 'onnxruntime'];
 const pyProblem = pythonProblem(PY_MODULES);
 if (pyProblem) console.warn(`onnx.test.ts: the Python check is skipped: ${pyProblem}`);
+// .ci/run installs the modules: under CI their absence is a failure, not a skip.
+it.runIf(Boolean(process.env.CI))('under CI, the Python modules of the ONNX check are installed', () => {
+  expect(pyProblem).toBeUndefined();
+});
 
 const PY_CHECK = `
 import json, sys, numpy as np, onnx, onnxruntime as rt
