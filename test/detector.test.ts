@@ -18,7 +18,7 @@ import {
 import { DataError as SrcDataError } from '../src/core/errors.js';
 import { synthetic } from '../src/data/synthetic.js';
 import { intervalsAbove, medianReconstruction, reconstructionErrors } from '../src/detect/postprocess.js';
-import { centredWindows, dominantPeriod, fillMissing, strideStarts } from '../src/detect/preprocess.js';
+import { centredWindows, dominantPeriod, fillMissing, longPeriod, strideStarts } from '../src/detect/preprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
 import { assertSameBits, mulberry32 } from './shared/numeric.js';
 
@@ -613,6 +613,27 @@ describe('aggregation', () => {
   });
 });
 
+describe('a period longer than 1,000 rows (a day of minute data)', () => {
+  it('is reported in the window reason; windows keep the default 64 rows, without aggregation', async () => {
+    const n = 5 * 1440;
+    const g = mulberry32(13);
+    const x = Float64Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / 1440) + 0.3 * (g() - 0.5));
+    const det = await AnomalyDetector.fit(x, { members: 1, maxSteps: 2 });
+    try {
+      expect(det.plan.period).toBeNull();
+      expect(det.plan.aggregate).toBe(1);
+      expect(det.plan.window).toBe(64);
+      const m = /^a period of (\d+) rows \(autocorrelation 0\.\d\d\), longer than the 1,000 rows windows follow/.exec(
+        det.plan.windowReason,
+      );
+      expect(m, det.plan.windowReason).not.toBeNull();
+      expect(Math.abs(Number(m![1]) - 1440)).toBeLessThanOrEqual(14);
+    } finally {
+      det.dispose();
+    }
+  });
+});
+
 describe('pure pieces', () => {
   it('fillMissing interpolates inside a column and carries the nearest value to the ends', () => {
     // two columns, six rows; column 1 is complete
@@ -636,6 +657,22 @@ describe('pure pieces', () => {
     expect(p.acf).toBeGreaterThan(0.5);
     const noise = Float64Array.from({ length: n }, () => g() - 0.5);
     expect(dominantPeriod(noise, n, 1).period).toBeNull();
+  });
+
+  it('longPeriod finds a day of minute data that dominantPeriod (1,000 lags) cannot see, and none in noise', () => {
+    const g = mulberry32(5);
+    const n = 7 * 1440;
+    const day = Float64Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / 1440) + (3 * i) / n + 0.8 * (g() - 0.5));
+    expect(dominantPeriod(day, n, 1).period).toBeNull();
+    const p = longPeriod(day, n, 1);
+    // within 1 % (the autocorrelation of a noisy sine is flat at its peak; the coarse search alone steps by 4 rows)
+    expect(p.period).toBeGreaterThanOrEqual(1426);
+    expect(p.period).toBeLessThanOrEqual(1454);
+    expect(p.acf).toBeGreaterThan(0.5);
+    // too short to hold three such periods: none
+    expect(longPeriod(day, 4000, 1).period).toBeNull();
+    const noise = Float64Array.from({ length: n }, () => g() - 0.5);
+    expect(longPeriod(noise, n, 1).period).toBeNull();
   });
 
   it('intervalsAbove merges runs at most gap apart, then pads and merges overlaps', () => {

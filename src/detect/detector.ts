@@ -23,7 +23,7 @@ import { explainRows, type IntervalExplanation } from './explain.js';
 import { intervalsAbove, meanPlusStd, pointScore, reconstructionErrors } from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
-import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, strideStarts } from './preprocess.js';
+import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, longPeriod, strideStarts } from './preprocess.js';
 
 export type { DetectorPlan } from './plan.js';
 export type { StreamEvent, StreamOptions, StreamPoint } from './stream.js';
@@ -283,7 +283,13 @@ export class AnomalyDetector {
       why = `the dominant period, ${per.period} rows (autocorrelation ${per.acf.toFixed(2)})${f > 1 ? `, aggregated ${f} rows per point` : ''}${w !== p ? `, kept within ${MIN_WINDOW}–${MAX_WINDOW} points` : ''}`;
     } else {
       w = NO_PERIOD_WINDOW;
-      why = `no clear period (best autocorrelation ${per.acf.toFixed(2)} < 0.2): the default ${NO_PERIOD_WINDOW} points`;
+      // A period past the 1,000 rows searched (a day of minute data) is reported, not followed: windows of a whole
+      // aggregated day found fewer anomalies on such series than these (docs/training.md).
+      const long = longPeriod(x0, n0, d);
+      why =
+        long.period !== null
+          ? `a period of ${long.period} rows (autocorrelation ${long.acf.toFixed(2)}), longer than the 1,000 rows windows follow: the default ${NO_PERIOD_WINDOW} points`
+          : `no clear period (best autocorrelation ${per.acf.toFixed(2)} < 0.2): the default ${NO_PERIOD_WINDOW} points`;
     }
     if (options.window === undefined && w > Math.floor(n / 4)) {
       w = Math.max(8, Math.floor(n / 4));

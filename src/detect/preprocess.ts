@@ -46,8 +46,11 @@ export function fillMissing(data: Float64Array, n: number, d: number, names?: re
   return filled;
 }
 
-/** Autocorrelation of the linearly detrended columns, averaged over the columns that vary, at lags 0..maxLag. */
-export function autocorrelation(data: Float64Array, n: number, d: number, maxLag: number): Float64Array {
+/**
+ * Autocorrelation of the linearly detrended columns, averaged over the columns that vary, at lags 0..maxLag
+ * (only from `fromLag` on; the entries below it stay 0).
+ */
+export function autocorrelation(data: Float64Array, n: number, d: number, maxLag: number, fromLag = 0): Float64Array {
   const out = new Float64Array(maxLag + 1);
   const x = new Float64Array(n);
   let used = 0;
@@ -73,7 +76,7 @@ export function autocorrelation(data: Float64Array, n: number, d: number, maxLag
     }
     if (!(v > 0)) continue;
     used++;
-    for (let lag = 0; lag <= maxLag; lag++) {
+    for (let lag = fromLag; lag <= maxLag; lag++) {
       let s = 0;
       for (let i = 0; i + lag < n; i++) s += x[i] * x[i + lag];
       out[lag] += s / v;
@@ -90,10 +93,15 @@ export interface Period {
   acf: number;
 }
 
+/** The lags `dominantPeriod` searches. */
+const FINE_LAGS = 1000;
+/** The longest period `longPeriod` looks for: a week of minutes is 10,080 rows. */
+const LONGEST_PERIOD = 20_000;
+
 /**
  * The dominant period: the lag of the highest local maximum of the autocorrelation after it first drops
- * to or below zero, between `minLag` and a third of the series (at most `maxLag`), when that maximum reaches
- * `minAcf`.
+ * to or below zero, between `minLag` and a third of the series (at most `maxLag`, default 1,000), when that
+ * maximum reaches `minAcf`.
  */
 export function dominantPeriod(
   data: Float64Array,
@@ -101,8 +109,47 @@ export function dominantPeriod(
   d: number,
   o: { minLag?: number; maxLag?: number; minAcf?: number } = {},
 ): Period {
-  const maxLag = Math.min(o.maxLag ?? 1000, Math.floor(n / 3));
-  const minLag = o.minLag ?? 4;
+  return periodUpTo(data, n, d, Math.min(o.maxLag ?? FINE_LAGS, Math.floor(n / 3)), o.minLag ?? 4, o.minAcf);
+}
+
+/**
+ * A period longer than `dominantPeriod` searches (1,000 rows to 20,000, and a third of the series at most), such
+ * as a day of minute data (1,440 rows), whose autocorrelation is still rising at lag 1,000: searched on the series
+ * averaged over groups of `g` rows (so that the search covers about 1,000 lags), the lag found refined on the rows
+ * themselves. Null when the series is too short or shows none. The detector reports it; its windows do not
+ * follow it (see docs/training.md, "Periods longer than 1,000 rows").
+ */
+export function longPeriod(data: Float64Array, n: number, d: number, minAcf = 0.2): Period {
+  const longest = Math.min(LONGEST_PERIOD, Math.floor(n / 3));
+  if (longest <= FINE_LAGS) return { period: null, acf: 0 };
+  const g = Math.ceil(longest / FINE_LAGS);
+  const m = Math.floor(n / g);
+  const L = Math.floor(longest / g);
+  const rc = autocorrelation(aggregate(data, n, d, g), m, d, L);
+  let start = 1;
+  while (start < L && rc[start] > 0) start++;
+  // A peak must be the highest point within a tenth of its lag on both sides, and that neighbourhood must lie
+  // inside the lags searched: a wiggle of noise on the rising slope at the end of the range is not a period.
+  let best = -1;
+  for (let lag = Math.max(start, Math.ceil(FINE_LAGS / g)); lag < L; lag++) {
+    const h = Math.max(1, Math.round(lag / 10));
+    if (lag + h > L) break;
+    let top = true;
+    for (let j = lag - h; j <= lag + h && top; j++) if (rc[j] > rc[lag]) top = false;
+    if (top && (best < 0 || rc[lag] > rc[best])) best = lag;
+  }
+  if (best < 0 || rc[best] < minAcf) return { period: null, acf: best < 0 ? 0 : rc[best] };
+  // Refine on the rows: the best lag within one group of the coarse one.
+  const lo = Math.max(FINE_LAGS, (best - 1) * g);
+  const hi = Math.min(longest, (best + 1) * g);
+  const r = autocorrelation(data, n, d, hi, lo);
+  let lag = Math.min(hi, Math.max(lo, best * g));
+  for (let k = lo; k <= hi; k++) if (r[k] > r[lag]) lag = k;
+  return { period: lag, acf: r[lag] };
+}
+
+/** The search of `dominantPeriod` over lags up to `maxLag` (exclusive). */
+function periodUpTo(data: Float64Array, n: number, d: number, maxLag: number, minLag: number, minAcf = 0.2): Period {
   if (maxLag <= minLag + 1) return { period: null, acf: 0 };
   const r = autocorrelation(data, n, d, maxLag);
   let start = 1;
@@ -116,7 +163,7 @@ export function dominantPeriod(
     }
   }
   if (best < 0) return { period: null, acf: 0 };
-  if (bestV < (o.minAcf ?? 0.2)) return { period: null, acf: bestV };
+  if (bestV < minAcf) return { period: null, acf: bestV };
   return { period: best, acf: bestV };
 }
 
