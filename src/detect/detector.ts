@@ -392,7 +392,7 @@ export class AnomalyDetector {
         scale,
         smoothing,
         threshold: auto.threshold,
-        thresholdRule: `mean + ${THRESHOLD_K}·std of the training series' smoothed errors (over ${smoothing} points), or a point's own error above mean + ${POINT_K}·std of its point errors`,
+        thresholdRule: `mean + ${THRESHOLD_K}·std of the training series' smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors`,
         k: auto.k,
         ...(pointThreshold > 0 ? { pointThreshold, pointK: POINT_K } : {}),
         gap,
