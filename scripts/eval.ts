@@ -5,8 +5,8 @@
 // ECG5000 (continuous model): train on 80 % of the normal beats (class 1, seeded split), test on the other 20 %
 //   plus every abnormal beat (140 samples each, already z-normalised per beat upstream); the model of the issue
 //   (hidden 64, latent 8) trained by `fit(train)` with no options (convergent training: 10 % validation split,
-//   the learning rate halved on validation plateaus, early stopping with the best weights restored, ≤ 10,000 steps;
-//   the time budget is only a safety net); score = squared reconstruction error through the posterior mean.
+//   batches of 16 at a constant learning rate, weights averaged (emaDecay 0.99), early stopping with the best
+//   average restored, ≤ 10,000 steps; the time budget is only a safety net); score = squared reconstruction error through the posterior mean.
 //   Targets: ROC-AUC ≥ 0.99 and no more than 0.005 below the PCA-reconstruction baseline on the same split and input
 //   (the best number of components on the test set, an optimistic baseline, and the 90 %-variance choice).
 // names (token model): 90 / 10 seeded split; held-out negative ELBO per character (EOS included; the single-sample
