@@ -181,6 +181,28 @@ describe('timestamps that are numbers', () => {
     expect(out).toHaveLength(1 + 880);
     expect(out[1][0]).toBe('1700000000');
   }, 120_000);
+
+  it('a clock set back once (as in NAB machine_temperature) keeps the rows in file order; a file sorted backwards is an error', () => {
+    const t0 = Date.UTC(2024, 0, 1);
+    const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+    // 600 rows every 5 minutes; at row 300 the clock is set back an hour (the row reads 55 minutes before the one above it)
+    const rows = Array.from(
+      { length: 600 },
+      (_, i) => `${stamp(t0 + 300_000 * i - (i >= 300 ? 3_600_000 : 0))},${Math.sin(i / 6).toFixed(4)}`,
+    );
+    writeFileSync(join(dir, 'setback.csv'), `timestamp,value\n${rows.join('\n')}\n`);
+    const t = ok(['train', 'setback.csv', '--members', '1', '--max-steps', '30', '--no-report', '--threads', '1']);
+    expect(t.stdout + t.stderr).toMatch(
+      /the timestamps go back in time at row 300 \(by 55m00s\): the rows are taken in file order, without a time grid/,
+    );
+    expect(t.stdout + t.stderr).not.toMatch(/regular grid/);
+    const s2 = ok(['score', 'setback.safetensors', 'setback.csv', '-o', '-', '--no-report']);
+    expect(s2.stderr).toMatch(/go back in time at row 300/);
+    expect(csv(s2.stdout)).toHaveLength(1 + 600);
+    // every step back: not a clock set back but a file in the wrong order
+    writeFileSync(join(dir, 'backwards.csv'), `timestamp,value\n${rows.slice().reverse().join('\n')}\n`);
+    fails(['train', 'backwards.csv', '--no-report'], 1, /the timestamps go back in time at row 1; sort the rows by time/);
+  }, 120_000);
 });
 
 describe('readInput: a text file of numbers is one series', () => {

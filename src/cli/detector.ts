@@ -56,9 +56,35 @@ function gridOf(input: ContinuousInput, interval?: number): Grid {
   if (!s.timestamps) return plain;
   const times = s.timestamps.map(timeOf);
   if (times.some((t) => !Number.isFinite(t))) return plain; // not times (e.g. sequence numbers as text): rows as they are
+  if (clockSetBack(input) !== undefined) return plain; // a clock set back in a few places: rows in file order
   const g = regularize(times, s.data, input.features, interval);
   if (g.regular && interval === undefined) return plain;
   return { series: { data: g.data, shape: [g.n, input.features] }, slot: g.slot, interval: g.interval };
+}
+
+/**
+ * At most this share of a file's steps may go back in time for its rows to be taken in file order (a clock set
+ * back: NAB's machine_temperature_system_failure.csv repeats 55 minutes once in 22,695 rows); more (a file sorted
+ * the wrong way) stays an error asking to sort the rows.
+ */
+const CLOCK_SET_BACK = 0.01;
+
+/**
+ * When the rows' times go back in a few places (a clock set back, a daylight-saving change), a sentence saying
+ * where and that the rows are taken in file order without a time grid; otherwise undefined.
+ */
+export function clockSetBack(input: ContinuousInput): string | undefined {
+  const stamps = input.segments[0]?.timestamps;
+  if (!stamps || stamps.length < 2) return undefined;
+  const times = stamps.map(timeOf);
+  if (times.some((t) => !Number.isFinite(t))) return undefined;
+  const back: number[] = [];
+  for (let i = 1; i < times.length; i++) if (times[i] < times[i - 1]) back.push(i);
+  if (back.length === 0 || back.length > Math.max(1, Math.floor(CLOCK_SET_BACK * (times.length - 1)))) return undefined;
+  const by = times[back[0] - 1] - times[back[0]];
+  const amount = counterTimes(stamps) ? `${by}` : duration(by / 1000);
+  const more = back.length > 1 ? ` and in ${back.length - 1} more place${back.length > 2 ? 's' : ''}` : '';
+  return `the timestamps go back in time at row ${back[0]} (by ${amount})${more}: the rows are taken in file order, without a time grid`;
 }
 
 /** Row-level scores from grid-level ones. */
@@ -200,6 +226,8 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
     o.quiet,
     `training an anomaly detector on ${input.segments[0].n} rows × ${series.shape[1]} column${series.shape[1] > 1 ? 's' : ''} (${input.columns.join(', ')}) from ${dataFile}`,
   );
+  const setBack = clockSetBack(input);
+  if (setBack) note(o.quiet, setBack);
   if (grid.slot)
     note(
       o.quiet,
@@ -351,6 +379,8 @@ export async function scoreDetector(
       o.quiet,
       `scoring ${rows} rows with ${det.models.length} model${det.models.length > 1 ? 's' : ''} (every window of ${det.plan.window * det.plan.aggregate} rows)…`,
     );
+  const setBack = clockSetBack(input);
+  if (setBack) note(o.quiet, setBack);
   let r = scoreRows(det, input);
   let rule = `${ruleText(det.plan)}; saved with the model`;
   if (o.threshold !== undefined) {
