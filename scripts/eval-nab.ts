@@ -8,7 +8,9 @@
 //   node scripts/run-ts.mjs scripts/eval-nab.ts [--data DIR] [--family NAME]... [--match SUBSTRING] [--seeds 1,2,3]
 //                                               [--quick] [--json FILE] [--md FILE]
 //
-// Protocol (unsupervised, as Orion's benchmark): each series is fitted whole and the same series scored. Then
+// Protocol (unsupervised, as Orion's benchmark): each series is fitted whole and the same series scored; a NAB file is
+// read as `lstm-vae train` reads it (src/cli/input.ts: float32 values) and put on its time grid when its times are
+// irregular (src/cli/grid.ts), so the figures are those of `train` + `score` with no flags. Then
 //  - detector: overlapping-segment tp/fp/fn of `intervals` against the labelled windows, point ROC-AUC of `scores`;
 //  - baseline, same run: rolling z-score over the previous 100 rows (deterministic, computed once per series), ROC-AUC
 //    on the raw z, and intervals from the SAME post-processing the detector's plan used on that series (moving
@@ -20,6 +22,8 @@
 // series; ROC-AUC is the mean over the series that hold both classes; both given as mean (min–max) over the seeds.
 import { writeFileSync } from 'node:fs';
 import { AnomalyDetector, backendInfo, DataError, init, overlappingSegmentF1, rocAuc } from 'lstm-vae';
+import { gridOf, toRows } from '../src/cli/grid.js';
+import { readInput } from '../src/cli/input.js';
 import { smoothScores } from '../src/detect/find-anomalies.js';
 import { intervalsAbove, meanPlusStd, pointScore } from '../src/detect/postprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
@@ -137,9 +141,15 @@ function baseline(s: Series, plan: AnomalyDetector['plan']): Counts {
 async function runSeries(family: string, s: Series, seed: number): Promise<{ run: Run; plan?: AnomalyDetector['plan'] }> {
   const rows = s.input.shape[0];
   const t0 = performance.now();
+  // A NAB file goes through what `lstm-vae train` / `score` do with it: the CLI's reader (float32 values, its time
+  // column) and its time grid (irregular times averaged onto a regular grid, scores mapped back to the rows).
+  const input = s.file ? readInput(s.file, { missing: 'nan', findLabels: true }) : undefined;
+  if (input && input.kind === 'text') throw new Error(`${s.file} read as text`);
+  const grid = input ? gridOf(input) : undefined;
+  const series = grid ? grid.series : s.input;
   let det: AnomalyDetector;
   try {
-    det = await AnomalyDetector.fit(s.input, { seed });
+    det = await AnomalyDetector.fit(series, { seed, ...(input ? { columns: input.columns } : {}) });
   } catch (e) {
     if (e instanceof DataError)
       return {
@@ -148,7 +158,7 @@ async function runSeries(family: string, s: Series, seed: number): Promise<{ run
     throw e;
   }
   try {
-    const r = det.score(s.input);
+    const r = input && grid ? toRows(det.score(series), grid, input.segments[0].n, input.features) : det.score(s.input);
     const p = det.plan;
     const c = counts(r.intervals, s, r.scores);
     const run: Run = {

@@ -1,7 +1,8 @@
 // The development set the detector's defaults were chosen on, as the evaluation scripts load it: NAB
 // artificialWithAnomaly, realKnownCause and artificialNoAnomaly (from ../shared/data or --data), the sensor network
 // (npm), and seeded synthetic series (5 kinds × 3, seeds 1000 + 100·kind + i).
-import { listNab, loadNabFile, loadSensorNetwork } from '../../src/data/datasets.js';
+import { join } from 'node:path';
+import { dataRoot, listNab, loadNabFile, loadSensorNetwork } from '../../src/data/datasets.js';
 import { type AnomalyKind, synthetic } from '../../src/data/synthetic.js';
 import { labelRuns } from '../../src/detect/intervals.js';
 
@@ -14,6 +15,8 @@ export interface Series {
   /** Labelled intervals (inclusive rows) and point labels. */
   windows: Array<[number, number]>;
   labels: Uint8Array;
+  /** The file (NAB series): `eval:nab` reads it as \`lstm-vae train\` does (its reader and time grid). */
+  file?: string;
 }
 
 function labelsFromWindows(n: number, windows: Array<[number, number]>): Uint8Array {
@@ -49,6 +52,7 @@ function familySeries(family: string, data: string | undefined, quick: boolean):
     const f = loadNabFile(data, rel);
     return {
       name: rel,
+      file: join(dataRoot(data), 'nab', ...rel.split('/')),
       input: { data: f.values, shape: [f.values.length, 1] as [number, number] },
       windows: f.windows,
       labels: labelsFromWindows(f.values.length, f.windows),
