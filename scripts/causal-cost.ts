@@ -27,7 +27,7 @@ function causalScores(det: AnomalyDetector, xs: Float64Array, n: number, d: numb
   const err = new Float64Array(n).fill(Number.NaN);
   for (let a = 0; a < starts.length; a += 1024) {
     const b = Math.min(starts.length, a + 1024);
-    const y = reconstructWindows(det.model as never, win.subarray(a * w * d, b * w * d), b - a, w, d);
+    const y = reconstructWindows(det.model, win.subarray(a * w * d, b * w * d), b - a, w, d).reconstruction;
     for (let k = a; k < b; k++) {
       const p = k + w - 1; // the window starting at k ends at p
       let s = 0;

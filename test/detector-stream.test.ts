@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AnomalyDetector, type IntervalExplanation, init, type StreamPoint } from '../dist/index.node.js';
+import {
+  AnomalyDetector,
+  decodeSafetensors,
+  encodeSafetensors,
+  type IntervalExplanation,
+  init,
+  type StreamPoint,
+} from '../dist/index.node.js';
 import { synthetic } from '../src/data/synthetic.js';
 
 /** Seeded sines with a phase and an amplitude per feature and a little noise; each anomaly flips one feature's sign for a while. */
@@ -64,6 +71,24 @@ describe('AnomalyDetector.stream', () => {
         compared++;
       }
       expect(compared).toBe(n - live.delay);
+      // the latent score decides some of these scores (the comparison covers it): without it (the plan's latent part
+      // taken out of the file) the error score alone is lower there, and never higher
+      expect(det.plan.latent).toBeDefined();
+      const file = decodeSafetensors(det.toSafetensors());
+      const plan = JSON.parse(file.metadata.metadata);
+      delete plan.detector.latent;
+      const errorOnly = AnomalyDetector.fromSafetensors(encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(plan) }));
+      try {
+        const e = errorOnly.score(series).scores;
+        let latentDecides = 0;
+        for (let i = live.delay; i < n - live.delay; i++) {
+          expect(e[i]).toBeLessThanOrEqual(batch.scores[i]);
+          if (e[i] < batch.scores[i]) latentDecides++;
+        }
+        expect(latentDecides).toBeGreaterThan(0);
+      } finally {
+        errorOnly.dispose();
+      }
     } finally {
       det.dispose();
     }

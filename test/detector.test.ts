@@ -189,6 +189,7 @@ describe('several models (members): their point errors averaged', () => {
       const plan = JSON.parse(meta.metadata);
       delete plan.detector.pointThreshold;
       delete plan.detector.pointK;
+      delete plan.detector.latent; // the latent score is the same kind of larger-of (and one model's statistics)
       return { ...meta, metadata: JSON.stringify(plan) };
     };
     const meta = noPoint(decodeSafetensors(one.toSafetensors()).metadata);
@@ -278,6 +279,7 @@ describe('several models (members): their point errors averaged', () => {
     const meta = decodeSafetensors(single).metadata;
     const plan = JSON.parse(meta.metadata);
     plan.detector.members = 3;
+    delete plan.detector.latent; // (else its statistics of one model already fail the check)
     const forged = encodeSafetensors(decodeSafetensors(single).tensors, { ...meta, metadata: JSON.stringify(plan) });
     const e2 = await failure(FormatError, () => AnomalyDetector.fromSafetensors(forged));
     expect(e2.message).toMatch(/no tensors of model 1/);
@@ -723,6 +725,13 @@ describe('pure pieces', () => {
     };
     const model = (g: number) => ({
       reconstruct: (x: { data: Float32Array; shape: number[] }) => Float32Array.from(x.data, (v, i) => 0.8 * v + g * hash(i + 0.5)),
+      reconstructWithMean(x: { data: Float32Array; shape: number[] }) {
+        const B = x.shape[0];
+        const T = x.data.length / B;
+        // a stand-in posterior mean: each window's first and last value
+        const mu = Float32Array.from({ length: 2 * B }, (_, i) => x.data[Math.floor(i / 2) * T + (i % 2) * (T - 1)]);
+        return { reconstruction: this.reconstruct(x), mu };
+      },
     });
     const models = [model(0.01), model(0.03)];
     const got = reconstructionErrors(models, xs, n, d, w);
@@ -750,6 +759,10 @@ describe('pure pieces', () => {
     }
     expect(Array.from(got.error)).toEqual(Array.from(error, (v) => v / 2));
     expect(Array.from(got.sq)).toEqual(Array.from(sq, (v) => v / 2));
+    // every window's posterior mean, in window order across the chunks
+    const mu = models[1].reconstructWithMean({ data, shape: [starts.length, w, d] }).mu;
+    expect(got.mu).toHaveLength(2);
+    expect(Array.from(got.mu[1])).toEqual(Array.from(mu));
   });
 
   it('medianReconstruction takes the median over the windows holding each point, their means added back', () => {

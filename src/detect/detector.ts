@@ -20,7 +20,8 @@ import type { BatchStats, Diagnostics, EpochStats, History } from '../train/inde
 import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
-import { intervalsAbove, meanPlusStd, pointScore, reconstructionErrors } from './postprocess.js';
+import { interior, latentStats, type LatentModelStats, pointLatentScores, smoothLatent, windowLatentDistances } from './latent.js';
+import { intervalsAbove, meanPlusStd, pointScore, reconstructionErrors, withLatent } from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, longPeriod, strideStarts } from './preprocess.js';
@@ -64,6 +65,12 @@ export interface DetectorOptions {
    * depends far less on it. 1 = a single model, as older detector files hold.
    */
   members?: number;
+  /**
+   * Score the windows' posterior means too (default true): a point is anomalous when its reconstruction error or its
+   * latent score (how far its windows' posterior means lie from the training windows') crosses its bar; false = the
+   * reconstruction error alone.
+   */
+  latentScore?: boolean;
   /** At most this many windows train the model (default 1024, evenly spaced over the series); scoring uses every window. */
   maxTrainWindows?: number;
   seed?: number;
@@ -106,6 +113,7 @@ const DEFAULTS = {
   maxSeconds: 40,
   maxTrainWindows: 1024,
   members: 3,
+  latentScore: true,
 };
 /** The seed of member j is the detector's seed + MEMBER_SEED_STEP·j (modulo 2^32, the seeds' range). */
 const MEMBER_SEED_STEP = 7919;
@@ -213,6 +221,7 @@ function checkOptions(o: DetectorOptions): void {
     'maxSeconds',
     'maxTrainWindows',
     'members',
+    'latentScore',
     'seed',
     'columns',
     'onBatchEnd',
@@ -223,6 +232,12 @@ function checkOptions(o: DetectorOptions): void {
     if (o[key] !== undefined) checkInt(o[key], `options.${key}`, key === 'window' ? 2 : 1);
   }
   if (o.members !== undefined) checkInt(o.members, 'options.members', 1, MAX_MEMBERS);
+  if (o.latentScore !== undefined && typeof o.latentScore !== 'boolean')
+    throw new ConfigError('options.latentScore must be true or false', {
+      argument: 'options.latentScore',
+      expected: 'boolean',
+      actual: o.latentScore,
+    });
 }
 
 /** A training callback's statistics, with which of the detector's models is training (0-based) and how many there are. */
@@ -372,13 +387,15 @@ export class AnomalyDetector {
       const smoothing = Math.max(1, Math.round(0.01 * n));
       const gap = smoothing;
       const padding = Math.round(w / 2);
-      const errors = reconstructionErrors(models, xs, n, d, w).error;
+      const rec = reconstructionErrors(models, xs, n, d, w);
+      const errors = rec.error;
       const smoothed = smoothScores(errors, 'moving-average', smoothing);
       const auto = { k: THRESHOLD_K, threshold: meanPlusStd(smoothed, THRESHOLD_K) };
       // A one-point anomaly is diluted by the moving average's span; a point whose own error is above mean +
       // 12·std of the point errors is anomalous too (chosen on the development set among 6, 8, 10 and 12; see
       // docs/training.md). Its score is its error scaled so that this bar falls on the threshold.
       const pointThreshold = meanPlusStd(errors, POINT_K);
+      const latent = latentPlan(rec.mu, n, w, smoothing, o.latentScore);
       const plan: DetectorPlan = {
         version: 1,
         features: d,
@@ -392,12 +409,13 @@ export class AnomalyDetector {
         scale,
         smoothing,
         threshold: auto.threshold,
-        thresholdRule: `mean + ${THRESHOLD_K}·std of the training series' smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors`,
+        thresholdRule: `mean + ${THRESHOLD_K}·std of the training series' smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above the same rules on its own scores` : ''}`,
         k: auto.k,
         ...(pointThreshold > 0 ? { pointThreshold, pointK: POINT_K } : {}),
         gap,
         padding,
         warmup: Math.floor(w / 2),
+        ...(latent ? { latent } : {}),
         training: {
           rows: n0,
           windows: count,
@@ -432,9 +450,15 @@ export class AnomalyDetector {
       });
     }
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
-    const { error, share, rec, sq: sqBins } = reconstructionErrors(this.models, xs, n, d, p.window);
+    const { error, share, rec, sq: sqBins, mu } = reconstructionErrors(this.models, xs, n, d, p.window);
     const smoothed = smoothScores(error, 'moving-average', p.smoothing);
-    const scored = smoothed.map((v, b) => pointScore(v, error[b], p.threshold, p.pointThreshold));
+    let scored = smoothed.map((v, b) => pointScore(v, error[b], p.threshold, p.pointThreshold));
+    if (p.latent) {
+      const z = p.latent.models[0].mean.length;
+      const lat = pointLatentScores(windowLatentDistances(mu, p.latent.models, n - p.window + 1, z), n, p.window);
+      const latSmoothed = smoothLatent(lat, n, p.window, p.smoothing);
+      scored = scored.map((v, b) => withLatent(v, latSmoothed[b], lat[b], p));
+    }
     const binIntervals = intervalsAbove(scored, p.threshold, p.gap, p.padding, p.warmup ?? 0);
     const scores = new Float32Array(n0);
     const contributions = new Float32Array(n0 * d);
@@ -501,6 +525,12 @@ export class AnomalyDetector {
         actual: plan.features,
       });
     }
+    if (plan.latent && plan.latent.models[0].mean.length !== model.config.latent)
+      throw new FormatError('the detector plan\'s latent statistics do not match its model', {
+        argument: '__metadata__.metadata.detector.latent',
+        expected: `means of ${model.config.latent} values`,
+        actual: plan.latent.models[0].mean.length,
+      });
     const k = plan.members ?? 1;
     if (k === 1) return new AnomalyDetector(model, plan);
     const tensors = model.detectorTensors ?? {};
@@ -540,6 +570,32 @@ export class AnomalyDetector {
     for (const m of this.others) m.dispose();
     this.model.dispose();
   }
+}
+
+/**
+ * The latent part of a plan (see `DetectorPlan.latent`) from the models' posterior means of the training series'
+ * stride-1 windows, or undefined when a model's means do not spread (a collapsed latent) or `enabled` is false.
+ */
+function latentPlan(mus: Float32Array[], n: number, w: number, smoothing: number, enabled: boolean): DetectorPlan['latent'] {
+  if (!enabled) return undefined;
+  const count = n - w + 1;
+  const z = mus[0].length / count;
+  const stats: LatentModelStats[] = [];
+  for (const mu of mus) {
+    const s = latentStats(mu, count, z);
+    if (!s) return undefined;
+    stats.push(s);
+  }
+  const lat = pointLatentScores(windowLatentDistances(mus, stats, count, z), n, w);
+  const threshold = meanPlusStd(interior(smoothLatent(lat, n, w, smoothing), n, w), THRESHOLD_K);
+  const pointThreshold = meanPlusStd(interior(lat, n, w), POINT_K);
+  if (!(threshold > 0 && Number.isFinite(threshold))) return undefined;
+  return {
+    models: stats,
+    threshold,
+    k: THRESHOLD_K,
+    ...(pointThreshold > 0 && Number.isFinite(pointThreshold) ? { pointThreshold, pointK: POINT_K } : {}),
+  };
 }
 
 function scaleRows(x: Float64Array, n: number, d: number, center: number[], scale: number[]): Float64Array {

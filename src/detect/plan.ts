@@ -58,6 +58,20 @@ export interface DetectorPlan {
   };
   /** The first model's diagnostics. */
   diagnostics: Diagnostics;
+  /**
+   * The latent score (detect/latent.ts): each model's mean and precision of its posterior means over the training
+   * series' windows; `threshold` (mean + `k`·std of the training series' smoothed latent scores) and `pointThreshold`
+   * (mean + `pointK`·std of its point latent scores) play the parts the error's `threshold` and `pointThreshold` play
+   * for it. A point's score is the larger of its error score and its latent score × `threshold / latent.threshold`, so
+   * that either crossing its own bar crosses `threshold`. Files without it: the error score alone.
+   */
+  latent?: {
+    models: Array<{ mean: number[]; precision: number[] }>;
+    threshold: number;
+    k: number;
+    pointThreshold?: number;
+    pointK?: number;
+  };
   /** Models whose point errors are averaged (files without it: 1); the file holds the others as `detector.member<j>.*`. */
   members?: number;
 }
@@ -89,5 +103,19 @@ export function readPlan(v: unknown): DetectorPlan {
     throw bad('pointThreshold is not a positive number');
   if (p.members !== undefined && !(Number.isInteger(p.members) && p.members >= 1 && p.members <= 64))
     throw bad('members is not a whole number from 1 to 64');
+  if (p.latent !== undefined) {
+    const l = p.latent as Partial<NonNullable<DetectorPlan['latent']>>;
+    const pos = (v: unknown) => typeof v === 'number' && v > 0 && Number.isFinite(v);
+    if (l === null || typeof l !== 'object' || !pos(l.threshold) || (l.pointThreshold !== undefined && !pos(l.pointThreshold)))
+      throw bad('the latent thresholds are not positive numbers');
+    const finite = (a: unknown, len: number) =>
+      Array.isArray(a) && a.length === len && a.every((v) => typeof v === 'number' && Number.isFinite(v));
+    if (
+      !Array.isArray(l.models) ||
+      l.models.length !== (p.members ?? 1) ||
+      !l.models.every((m) => m && Array.isArray(m.mean) && finite(m.mean, m.mean.length) && m.mean.length > 0 && finite(m.precision, m.mean.length ** 2))
+    )
+      throw bad('the latent statistics do not match the models');
+  }
   return p as DetectorPlan;
 }

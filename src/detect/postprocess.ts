@@ -4,6 +4,7 @@
  */
 
 import { meanStd } from './find-anomalies.js';
+import type { DetectorPlan } from './plan.js';
 import { centredWindows, strideStarts } from './preprocess.js';
 
 /** The median of `v` (sorted in place): the middle value, or the mean of the two middle ones. */
@@ -56,6 +57,17 @@ export function pointScore(smoothed: number, error: number, threshold: number, p
 }
 
 /**
+ * A point's score with the latent score beside the error's (`score`, from `pointScore`): the larger of the two, the
+ * latent one (its own `pointScore` with the latent bars) scaled so that its threshold falls on the error's. Without
+ * `plan.latent` (files made before it), `score`.
+ */
+export function withLatent(score: number, smoothedLatent: number, latent: number, plan: DetectorPlan): number {
+  const l = plan.latent;
+  if (!l || Number.isNaN(smoothedLatent)) return score; // NaN: a point without a latent score (smoothLatent)
+  return Math.max(score, (pointScore(smoothedLatent, latent, l.threshold, l.pointThreshold) * plan.threshold) / l.threshold);
+}
+
+/**
  * Intervals where `smoothed` is above `threshold`: runs of points above it, runs at most `gap` points apart
  * merged, then each widened by `pad` points on both sides (clipped to the series) and overlapping ones merged.
  * Points before `from` are never above (they cannot open an interval; padding may still reach them).
@@ -91,34 +103,40 @@ export function intervalsAbove(
   return out;
 }
 
+/** What the detector needs of a model: reconstructions of windows and their posterior means, from one encoder pass. */
+export type WindowModel = {
+  reconstructWithMean(x: { data: Float32Array; shape: number[] }): { reconstruction: Float32Array; mu: Float32Array };
+};
+
 /**
- * Reconstructions of `count` centred windows `[count, w, d]`. A window gives the same bits alone as inside a batch
- * (the kernels compute every row of a batch as they compute a single one), so the live stream, which reconstructs
- * one window at a time, gives the batch's scores to the last bit.
+ * Reconstructions `[count, w, d]` of `count` centred windows and their posterior means `[count, Z]`. A window gives the
+ * same bits alone as inside a batch (the kernels compute every row of a batch as they compute a single one), so the
+ * live stream, which reconstructs one window at a time, gives the batch's scores to the last bit.
  */
 export function reconstructWindows(
-  model: { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array },
+  model: WindowModel,
   data: Float32Array,
   count: number,
   w: number,
   d: number,
-): Float32Array {
-  return model.reconstruct({ data, shape: [count, w, d] });
+): { reconstruction: Float32Array; mu: Float32Array } {
+  return model.reconstructWithMean({ data, shape: [count, w, d] });
 }
 
 /**
  * Every model's median reconstruction of each point from all stride-1 windows (in chunks), and the point errors
  * averaged over the models: `error` [n] the mean of the models' error norms, `sq` [n, d] the mean squared error of
  * each feature, `share` each feature's share of the summed squares, `rec` the mean reconstruction. (The live stream
- * (stream.ts) does the same arithmetic in the same order, so its scores equal these to the last bit.)
+ * (stream.ts) does the same arithmetic in the same order, so its scores equal these to the last bit.) `mu`: each model's
+ * posterior means of the windows `[n − w + 1, Z]`.
  */
 export function reconstructionErrors(
-  models: readonly { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array }[],
+  models: readonly WindowModel[],
   xs: Float64Array,
   n: number,
   d: number,
   w: number,
-): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array } {
+): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array; mu: Float32Array[] } {
   const starts = strideStarts(n, w, 1);
   const count = starts.length;
   const chunk = 1024;
@@ -132,7 +150,9 @@ export function reconstructionErrors(
   const band = new Float32Array((chunk + keep) * w * d);
   const bandMeans = new Float64Array((chunk + keep) * d);
   const buf = new Float64Array(w);
+  const mus: Float32Array[] = [];
   for (const model of models) {
+    let mu: Float32Array | undefined;
     let first = 0; // window index of band[0]
     let held = 0; // windows in the band
     let next = 0; // first point not yet done
@@ -146,7 +166,11 @@ export function reconstructionErrors(
       held -= shift;
       first = from;
       const part = centredWindows(xs, d, w, starts.subarray(a, b));
-      band.set(reconstructWindows(model, part.data, b - a, w, d), held * w * d);
+      const out = reconstructWindows(model, part.data, b - a, w, d);
+      band.set(out.reconstruction, held * w * d);
+      const z = out.mu.length / (b - a);
+      mu ??= new Float32Array(count * z);
+      mu.set(out.mu, a * z);
       bandMeans.set(part.means, held * d);
       held += b - a;
       // points whose last covering window (min(p, n − w)) is done
@@ -168,6 +192,7 @@ export function reconstructionErrors(
       }
       next = last + 1;
     }
+    mus.push(mu ?? new Float32Array(0));
   }
   const k = models.length;
   const share = new Float32Array(n * d);
@@ -181,5 +206,5 @@ export function reconstructionErrors(
       rec[p * d + j] /= k;
     }
   }
-  return { error, share, rec, sq };
+  return { error, share, rec, sq, mu: mus };
 }

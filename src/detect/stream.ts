@@ -16,7 +16,8 @@
 import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 import { emptyTally, explanationOf, type IntervalExplanation, mergeTally, type Tally, tallyRow } from './explain.js';
 import type { DetectorPlan } from './plan.js';
-import { pointScore } from './postprocess.js';
+import { latentDistance, medianSorted } from './latent.js';
+import { pointScore, type WindowModel, withLatent } from './postprocess.js';
 import { isSpotState, newSpot, type SpotOptions, type SpotState, spotOptions, spotStep } from './spot.js';
 
 /**
@@ -90,10 +91,13 @@ interface State {
   /** The online threshold (`threshold: 'spot'`), and the threshold of each of the `ready` scores. */
   spot?: SpotState;
   readyThreshold?: number[];
+  /** With a latent score: its running prefix sums and last point scores, as `prefix` and `raw` for the errors. */
+  lprefix?: number[];
+  lraw?: number[];
 }
 
-/** What the stream needs of a model: window reconstructions. */
-type Reconstructor = { reconstruct(x: { data: Float32Array; shape: number[] }): Float32Array };
+/** What the stream needs of a model: window reconstructions and posterior means. */
+type Reconstructor = WindowModel;
 
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
@@ -114,6 +118,8 @@ export class DetectorStream {
   private readonly rec: Float32Array[];
   private readonly models: readonly Reconstructor[];
   private readonly means: Float64Array;
+  /** The latent distance of the last W windows, by window start modulo W (with a latent score). */
+  private readonly winLatent: Float64Array;
   /** Buffers kept between rows (no allocation per row but the model's output and the point returned). */
   private readonly win: Float32Array;
   private readonly medianBuf: Float64Array;
@@ -141,6 +147,7 @@ export class DetectorStream {
       });
     this.rec = this.models.map(() => new Float32Array(this.w * this.w * this.d));
     this.means = new Float64Array(this.w * this.d);
+    this.winLatent = new Float64Array(this.w);
     this.win = new Float32Array(this.w * this.d);
     this.medianBuf = new Float64Array(this.w);
     this.s = state
@@ -160,6 +167,7 @@ export class DetectorStream {
           readyFrom: 0,
           sq: [],
           alarm: null,
+          ...(plan.latent ? { lprefix: [0], lraw: [] } : {}),
         };
     if (options !== undefined) {
       const o = spotOptions(options);
@@ -275,7 +283,15 @@ export class DetectorStream {
       this.means[slot * d + j] = m;
       for (let t = 0; t < w; t++) x[t * d + j] = this.bin(k + t, j) - m;
     }
-    this.models.forEach((m, i) => this.rec[i].set(m.reconstruct({ data: x, shape: [1, w, d] }), slot * w * d));
+    // the batch's arithmetic (windowLatentDistances): each model's distance, summed in order, divided by their count
+    const lat = this.plan.latent;
+    let dist = 0;
+    this.models.forEach((m, i) => {
+      const out = m.reconstructWithMean({ data: x, shape: [1, w, d] });
+      this.rec[i].set(out.reconstruction, slot * w * d);
+      if (lat) dist += latentDistance(out.mu, 0, lat.models[i], out.mu.length);
+    });
+    this.winLatent[slot] = dist / this.models.length;
   }
 
   /** The error of bin `b` (all its windows are in), its running prefix sum, and the score it completes (the smoothed error, or the point's own, `pointScore`). */
@@ -318,6 +334,18 @@ export class DetectorStream {
     s.shares.push(...share);
     const keep = before + after + 2;
     if (s.prefix.length > keep) s.prefix.splice(0, s.prefix.length - keep);
+    if (this.plan.latent && s.lprefix && s.lraw) {
+      // the point's latent score: the median of the distances of its w windows (pointLatentScores); 0 before w − 1
+      let l = 0;
+      if (b >= w - 1) {
+        for (let k = lo; k <= b; k++) buf[k - lo] = this.winLatent[k % w];
+        l = medianSorted(buf);
+      }
+      s.lprefix.push(s.lprefix[s.lprefix.length - 1] + l);
+      s.lraw.push(l);
+      if (s.lraw.length > after + 1) s.lraw.splice(0, s.lraw.length - after - 1);
+      if (s.lprefix.length > keep) s.lprefix.splice(0, s.lprefix.length - keep);
+    }
     if (s.shares.length > (after + 1) * d) s.shares.splice(0, s.shares.length - (after + 1) * d);
     // smoothed score of bin c = b − after: mean of errors max(0, c − before) .. c + after
     const c = b - after;
@@ -326,7 +354,14 @@ export class DetectorStream {
     const firstKept = lastPrefix - (s.prefix.length - 1);
     const loE = Math.max(0, c - before);
     const smoothed = (s.prefix[lastPrefix - firstKept] - s.prefix[loE - firstKept]) / (b - loE + 1);
-    const score = pointScore(smoothed, s.raw[s.raw.length - 1 - after], this.plan.threshold, this.plan.pointThreshold);
+    let score = pointScore(smoothed, s.raw[s.raw.length - 1 - after], this.plan.threshold, this.plan.pointThreshold);
+    if (this.plan.latent && c >= w - 1) {
+      // smoothLatent: the mean over the points from w − 1 on (the stream never reaches the series' end)
+      const lp = s.lprefix ?? [];
+      const lo = Math.max(w - 1, loE);
+      const lsmoothed = (lp[lastPrefix - firstKept] - lp[lo - firstKept]) / (b - lo + 1);
+      score = withLatent(score, lsmoothed, (s.lraw ?? [])[(s.lraw ?? []).length - 1 - after], this.plan);
+    }
     s.ready.push(Math.fround(score));
     const warm = c >= (this.plan.warmup ?? 0); // the batch's rule: the first points cannot open an alarm
     let above = warm && score > this.plan.threshold;
@@ -413,6 +448,11 @@ export class DetectorStream {
       (st.sq === undefined || (Array.isArray(st.sq) && st.sq.length % d === 0)) &&
       (st.raw === undefined || (Array.isArray(st.raw) && st.raw.every((v) => typeof v === 'number'))) &&
       (st.spot === undefined || isSpotState(st.spot)) &&
+      (!this.plan.latent ||
+        (Array.isArray(st.lprefix) &&
+          st.lprefix.length === st.prefix.length &&
+          Array.isArray(st.lraw) &&
+          st.lraw.every((v) => typeof v === 'number'))) &&
       (st.alarm == null ||
         (Number.isInteger(st.alarm.start) &&
           Number.isInteger(st.alarm.last) &&

@@ -307,15 +307,22 @@ export class LstmVae {
 
   /** Reconstruction of `x` through the posterior mean (`z = mu`): `[B·T·D]`. */
   reconstruct(x: ModelInput): Float32Array {
+    return this.reconstructWithMean(x).reconstruction;
+  }
+
+  /**
+   * The reconstruction of `x` through the posterior mean (as `reconstruct`, the same bits) and that mean `[B·Z]`, from
+   * one pass of the encoder.
+   */
+  reconstructWithMean(x: ModelInput): { reconstruction: Float32Array; mu: Float32Array } {
     this.alive();
     const bt = this.toBatch(x);
     const mu = this.graph.encodeBatch(bt).mu.toFloat32Array();
-    if (this.config.decoder === 'repeat') return this.decode({ data: mu, shape: [bt.B, this.config.latent] }, bt.T);
+    if (this.config.decoder === 'repeat')
+      return { reconstruction: this.decode({ data: mu, shape: [bt.B, this.config.latent] }, bt.T), mu };
     // teacher-forced reconstruction for the autoregressive decoder
-    const k = wasm();
     const zb = this.graph.ws.z.get(bt.B * this.config.latent).set(mu);
-    void k;
-    return this.graph.decodeBatch(bt, zb.ptr, false).out.toFloat32Array();
+    return { reconstruction: this.graph.decodeBatch(bt, zb.ptr, false).out.toFloat32Array(), mu };
   }
 
   /** `n` sequences of `T` steps decoded from `z ~ N(0, I)`. */
