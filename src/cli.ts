@@ -190,6 +190,10 @@ export function buildProgram(): Command {
       'detector: models trained from seeds apart, their point errors averaged (default 3; 1 scores live streams three times faster)',
       int(1, 16),
     )
+    .option(
+      '--no-latent-score',
+      "detector: score by the reconstruction error alone (default: also the windows' latent distance, each against its own bar)",
+    )
     .option('--batch-size <n>', 'sequences per batch', int(1), 32)
     .option('--lr <rate>', 'Adam learning rate', num(0, 10, true), 1e-3)
     .option('--beta <b>', 'weight of the KL term (β-VAE); default 1', num(0))

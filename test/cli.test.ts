@@ -553,19 +553,32 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     );
   }, 120_000);
 
-  it('train says how many models it trained; --members 1 trains one (info tells), --members 0 is refused', () => {
+  it('train says how many models it trained; --members 1 trains one (info tells), --members 0 is refused; --no-latent-score', () => {
     const three = ok(['info', 'seasonal.safetensors']).stdout;
     expect(three).toMatch(/3 models \(seeds apart\), their point errors averaged/);
-    const t = ok(['train', 'seasonal.csv', '--members', '1', '--max-steps', '30', '--out', 'one.safetensors', '--no-report']);
+    expect(three).toMatch(/or the latent score .* \(point error bar [0-9.e+-]+; latent bars [0-9.e+-]+ and [0-9.e+-]+ \(point\)\)/);
+    const t = ok([
+      'train',
+      'seasonal.csv',
+      '--members',
+      '1',
+      '--max-steps',
+      '30',
+      '--no-latent-score',
+      '--out',
+      'one.safetensors',
+      '--no-report',
+    ]);
     expect(t.stdout + t.stderr).toMatch(/trained 30 steps in/);
     const one = ok(['info', 'one.safetensors']).stdout;
     expect(one).toMatch(/30 steps/);
     expect(one).not.toMatch(/models \(seeds apart\)/);
+    expect(one).not.toMatch(/latent score|latent bars/);
     fails(['train', 'seasonal.csv', '--members', '0', '--out', 'zero.safetensors'], 2, /--members/);
     fails(
       ['train', 'seasonal.csv', '--members', '2', '--epochs', '3', '--out', 'w.safetensors', '-q'],
       2,
-      /--members go with the anomaly detector/,
+      /--members and --no-latent-score go with the anomaly detector/,
     );
   }, 120_000);
 

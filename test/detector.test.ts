@@ -543,6 +543,40 @@ describe('a one-point anomaly in a long series (the point threshold)', () => {
       expect(e.message).toMatch(/pointThreshold is not a positive number/);
     }
   });
+
+  it('a saved plan whose latent statistics or bars are malformed is a FormatError; without them the error score alone', async () => {
+    const det = await AnomalyDetector.fit(data.subarray(0, 1000), { maxSteps: 5, members: 1 });
+    const bytes = det.toSafetensors();
+    const scores = det.score(data.subarray(0, 1000)).scores;
+    det.dispose();
+    const meta = decodeSafetensors(bytes).metadata;
+    const forge = (edit: (l: Record<string, unknown>, plan: Record<string, unknown>) => void) => {
+      const plan = JSON.parse(meta.metadata);
+      expect(plan.detector.latent).toBeDefined();
+      edit(plan.detector.latent, plan.detector);
+      return encodeSafetensors(decodeSafetensors(bytes).tensors, { ...meta, metadata: JSON.stringify(plan) });
+    };
+    const cases: Array<[(l: any, p: any) => void, RegExp]> = [
+      [(l) => (l.threshold = 0), /latent thresholds are not positive numbers/],
+      [(l) => (l.pointThreshold = 'x'), /latent thresholds are not positive numbers/],
+      [(l) => l.models[0].precision.pop(), /latent statistics do not match the models/],
+      [(l) => (l.models[0].mean[2] = null), /latent statistics do not match the models/],
+      [(l) => l.models.push(l.models[0]), /latent statistics do not match the models/],
+      [(l) => (l.models[0] = { mean: [1, 2], precision: [1, 0, 0, 1] }), /latent statistics do not match its model/],
+    ];
+    for (const [edit, message] of cases) {
+      const e = await failure(FormatError, () => AnomalyDetector.fromSafetensors(forge(edit)));
+      expect(e.message).toMatch(message);
+    }
+    // without the latent part: a valid (older) detector whose scores are the error's alone, never above the full ones
+    const old = AnomalyDetector.fromSafetensors(forge((_l, p) => delete p.latent));
+    try {
+      const e = old.score(data.subarray(0, 1000)).scores;
+      for (let i = 0; i < e.length; i++) expect(e[i]).toBeLessThanOrEqual(scores[i]);
+    } finally {
+      old.dispose();
+    }
+  });
 });
 
 describe('files', () => {

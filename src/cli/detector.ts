@@ -33,6 +33,7 @@ export interface DetectorTrainOptions {
   maxSteps?: number;
   maxSeconds?: number;
   members?: number;
+  latentScore?: boolean;
   labels?: string;
   report?: string | boolean;
   quiet?: boolean;
@@ -185,6 +186,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
       ...(o.maxSeconds !== undefined ? { maxSeconds: o.maxSeconds } : {}),
       ...(o.members !== undefined ? { members: o.members } : {}),
+      ...(o.latentScore === false ? { latentScore: false } : {}),
       signal: ac.signal,
       onBatchEnd: (b) => {
         step = b.step;
@@ -352,5 +354,11 @@ export async function scoreDetector(
 
 /** The saved rule in words, with the point threshold's value when the plan has one. */
 export function ruleText(p: DetectorPlan): string {
-  return p.pointThreshold === undefined ? p.thresholdRule : `${p.thresholdRule} (${fmt(p.pointThreshold)})`;
+  const bars: string[] = [];
+  if (p.pointThreshold !== undefined) bars.push(`point error bar ${fmt(p.pointThreshold)}`);
+  if (p.latent)
+    bars.push(
+      `latent bars ${fmt(p.latent.threshold)}${p.latent.pointThreshold !== undefined ? ` and ${fmt(p.latent.pointThreshold)} (point)` : ''}`,
+    );
+  return bars.length ? `${p.thresholdRule} (${bars.join('; ')})` : p.thresholdRule;
 }

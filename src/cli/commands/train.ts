@@ -33,6 +33,7 @@ export interface TrainOptions {
   maxSteps?: number;
   maxSeconds?: number;
   members?: number;
+  latentScore?: boolean;
   lrGiven?: boolean;
   columns?: string[];
   timestamp?: string;
@@ -88,9 +89,9 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
   if (input.segments.length === 1 && !o.windowFlags?.length) {
     return trainDetector(input, dataFile, { ...o, lr: o.lrGiven ? o.lr : undefined });
   }
-  if (o.maxSteps !== undefined || o.maxSeconds !== undefined || o.members !== undefined) {
+  if (o.maxSteps !== undefined || o.maxSeconds !== undefined || o.members !== undefined || o.latentScore === false) {
     throw new UsageError(
-      `--max-steps, --max-seconds and --members go with the anomaly detector (one series, no ${o.windowFlags?.length ? o.windowFlags.join(', ') : 'window-model flags'}); the window model trains for --epochs`,
+      `--max-steps, --max-seconds, --members and --no-latent-score go with the anomaly detector (one series, no ${o.windowFlags?.length ? o.windowFlags.join(', ') : 'window-model flags'}); the window model trains for --epochs`,
     );
   }
   if (o.embedding !== 16 && o.embedding !== undefined) {
