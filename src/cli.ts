@@ -114,7 +114,10 @@ Data files:
 Scores of the anomaly detector (one series, no window-model flags): a point's error is the mean of its
 models' reconstruction errors, smoothed over 1% of the series; a point is anomalous when that is above
 mean + 3·std of the training series' smoothed errors, or when its own error is above mean + 12·std of its
-point errors (README, "Anomaly detection on your own series"); train and score print the saved rule.
+point errors, or when its latent score (how far its windows' posterior means lie from the training
+windows') is above mean + 4·std of its smoothed values or 12·std of its point values (--no-latent-score:
+the error alone; README,
+"Anomaly detection on your own series"); train and score print the saved rule.
 Scores of the window model: a window's score is its squared reconstruction error (summed over steps and features, in
 normalised units); a point's score is, by default, the 10th percentile of the scores of the windows
 that cover it (--reduce q10), which keeps a short anomaly from raising its neighbours' scores.
