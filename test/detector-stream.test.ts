@@ -77,7 +77,9 @@ describe('AnomalyDetector.stream', () => {
       const file = decodeSafetensors(det.toSafetensors());
       const plan = JSON.parse(file.metadata.metadata);
       delete plan.detector.latent;
-      const errorOnly = AnomalyDetector.fromSafetensors(encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(plan) }));
+      const errorOnly = AnomalyDetector.fromSafetensors(
+        encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(plan) }),
+      );
       try {
         const e = errorOnly.score(series).scores;
         let latentDecides = 0;

@@ -533,7 +533,7 @@ export class AnomalyDetector {
       });
     }
     if (plan.latent && plan.latent.models[0].mean.length !== model.config.latent)
-      throw new FormatError('the detector plan\'s latent statistics do not match its model', {
+      throw new FormatError("the detector plan's latent statistics do not match its model", {
         argument: '__metadata__.metadata.detector.latent',
         expected: `means of ${model.config.latent} values`,
         actual: plan.latent.models[0].mean.length,

@@ -88,7 +88,12 @@ export function latentDistance(mu: ArrayLike<number>, offset: number, s: LatentM
  * The latent distance of each of `count` windows: the mean over the models of each model's distance (`mus[m]` holds
  * model m's posterior means `[count, z]`), summed in the models' order and then divided by their number.
  */
-export function windowLatentDistances(mus: readonly Float32Array[], stats: readonly LatentModelStats[], count: number, z: number): Float64Array {
+export function windowLatentDistances(
+  mus: readonly Float32Array[],
+  stats: readonly LatentModelStats[],
+  count: number,
+  z: number,
+): Float64Array {
   const out = new Float64Array(count);
   for (let i = 0; i < count; i++) {
     let s = 0;

@@ -113,7 +113,9 @@ export function readPlan(v: unknown): DetectorPlan {
     if (
       !Array.isArray(l.models) ||
       l.models.length !== (p.members ?? 1) ||
-      !l.models.every((m) => m && Array.isArray(m.mean) && finite(m.mean, m.mean.length) && m.mean.length > 0 && finite(m.precision, m.mean.length ** 2))
+      !l.models.every(
+        (m) => m && Array.isArray(m.mean) && finite(m.mean, m.mean.length) && m.mean.length > 0 && finite(m.precision, m.mean.length ** 2),
+      )
     )
       throw bad('the latent statistics do not match the models');
   }

@@ -318,8 +318,7 @@ export class LstmVae {
     this.alive();
     const bt = this.toBatch(x);
     const mu = this.graph.encodeBatch(bt).mu.toFloat32Array();
-    if (this.config.decoder === 'repeat')
-      return { reconstruction: this.decode({ data: mu, shape: [bt.B, this.config.latent] }, bt.T), mu };
+    if (this.config.decoder === 'repeat') return { reconstruction: this.decode({ data: mu, shape: [bt.B, this.config.latent] }, bt.T), mu };
     // teacher-forced reconstruction for the autoregressive decoder
     const zb = this.graph.ws.z.get(bt.B * this.config.latent).set(mu);
     return { reconstruction: this.graph.decodeBatch(bt, zb.ptr, false).out.toFloat32Array(), mu };
