@@ -66,6 +66,6 @@ export {
   type StreamOptions,
   type IntervalExplanation,
 } from './detect/detector.js';
-export { explainRows } from './detect/explain.js';
+export { explainRows, type ScoreSource } from './detect/explain.js';
 export { findAnomalies, findAnomaliesDetailed, type FindAnomaliesOptions, type AnomalyDetails } from './detect/find-anomalies.js';
 export { diagnose } from './detect/diagnostics.js';

@@ -169,6 +169,8 @@ describe('AnomalyDetector.stream', () => {
         // … with the batch's explanation of the same rows (sums merged in another order: equal to rounding)
         const sameExplanation = (a: IntervalExplanation, b: IntervalExplanation) => {
           expect(a.interval).toEqual(b.interval);
+          expect(a.by).toBeDefined();
+          expect(a.by).toBe(b.by);
           expect(a.features.map((x) => x.feature)).toEqual(b.features.map((x) => x.feature));
           a.features.forEach((x, k) => expect(x.share).toBeCloseTo(b.features[k].share, 9));
           expect(a.steps.map((x) => x.index)).toEqual(b.steps.map((x) => x.index));
@@ -196,6 +198,56 @@ describe('AnomalyDetector.stream', () => {
       }
     },
   );
+
+  it('an alarm that the latent score decides names it (by), as the batch interval does, across save/restore', async () => {
+    const n = 2000;
+    const trained = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 300 });
+    const file = decodeSafetensors(trained.toSafetensors());
+    trained.dispose();
+    const series = wavy(2, n, 1, 40, [{ feature: 0, start: 900, length: 30 }]);
+    // the error's bars raised (by the first factor that leaves the latent score to decide an interval that ends well
+    // before the series does; the latent score is unchanged), so that the comparison covers latent-decided alarms
+    let det: AnomalyDetector | undefined;
+    let batch: ReturnType<AnomalyDetector['score']> | undefined;
+    for (const factor of [1, 2, 4, 8, 16]) {
+      const meta = JSON.parse(file.metadata.metadata);
+      meta.detector.threshold *= factor;
+      if (meta.detector.pointThreshold !== undefined) meta.detector.pointThreshold *= factor;
+      const d = AnomalyDetector.fromSafetensors(encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(meta) }));
+      const r = d.score(series);
+      if (r.explanations.some((e) => e.interval[1] < n / 2 + 200 && (e.by === 'latent' || e.by === 'latent-point'))) {
+        [det, batch] = [d, r];
+        break;
+      }
+      d.dispose();
+    }
+    if (!det || !batch) throw new Error('no factor made the latent score decide an interval');
+    try {
+      const live = det.stream();
+      let resumed: ReturnType<typeof det.stream> | undefined;
+      const closed: IntervalExplanation[] = [];
+      const resumedClosed: IntervalExplanation[] = [];
+      for (let i = 0; i < n; i++) {
+        const row = series.data.subarray(i, i + 1);
+        const p = live.push(row);
+        if (p.event?.type === 'close') closed.push(p.event.explanation);
+        const q = resumed?.push(row);
+        if (q?.event?.type === 'close') resumedClosed.push(q.event.explanation);
+        if (i === 700) resumed = det.stream(live.save());
+      }
+      expect(closed.length).toBeGreaterThan(0);
+      closed.forEach((e, k) => {
+        expect(e.interval).toEqual(batch.explanations[k].interval);
+        expect(e.by).toBe(batch.explanations[k].by);
+      });
+      expect(closed.some((e) => e.by === 'latent' || e.by === 'latent-point')).toBe(true);
+      const late = closed.filter((e) => resumedClosed.some((r) => r.interval[0] === e.interval[0]));
+      expect(resumedClosed.length).toBeGreaterThan(0);
+      expect(resumedClosed.map((e) => [e.interval, e.by])).toEqual(late.map((e) => [e.interval, e.by]));
+    } finally {
+      det.dispose();
+    }
+  });
 
   it('rejects a row of the wrong width, a non-number and a state of another detector', async () => {
     const s = synthetic(12, { n: 600, period: 30, anomalies: 1 });
@@ -447,6 +499,7 @@ describe('lstm-vae watch --alarms', () => {
         expect(p.to).toBe(stamp(closable[k][1]));
         expect(p.peakTime).toBe(stamp(p.peak));
         expect(Object.keys(p.features)[0]).toBe(batch.explanations[k].features[0].name);
+        expect(p.by).toBe(batch.explanations[k].by);
       });
       // the injected anomalies: the feature named first is the one that was changed
       for (const [start, name] of [
@@ -457,6 +510,64 @@ describe('lstm-vae watch --alarms', () => {
         expect(p, `an alarm holds row ${start}`).toBeDefined();
         expect(Object.keys(p.features)[0]).toBe(name);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lstm-vae score: the bar of each interval', () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  it('names the latent score beside an interval it decided, and nothing beside one the smoothed error decided', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-by-'));
+    try {
+      const n = 2000;
+      const trained = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 300, columns: ['value'] });
+      const file = decodeSafetensors(trained.toSafetensors());
+      trained.dispose();
+      const series = wavy(2, n, 1, 40, [{ feature: 0, start: 900, length: 30 }]);
+      writeFileSync(join(dir, 's.csv'), `value\n${Array.from(series.data).join('\n')}\n`);
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const lines: string[] = [];
+      for (const factor of [1, 4]) {
+        // the error's bars raised fourfold: the latent score (unchanged) then decides the interval of the anomaly
+        const meta = JSON.parse(file.metadata.metadata);
+        meta.detector.threshold *= factor;
+        if (meta.detector.pointThreshold !== undefined) meta.detector.pointThreshold *= factor;
+        meta.cliInput = { columns: ['value'], timestamp: null };
+        const model = join(dir, `d${factor}.safetensors`);
+        writeFileSync(model, encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(meta) }));
+        const det = AnomalyDetector.fromSafetensors(encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(meta) }));
+        const by = det.score(series).explanations.map((e) => e.by);
+        det.dispose();
+        const r = spawnSync(
+          process.execPath,
+          [...flags, cli, 'score', model, join(dir, 's.csv'), '-o', join(dir, 'o.csv'), '--no-report'],
+          {
+            encoding: 'utf8',
+          },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        const line = r.stdout.split('\n').find((l) => l.startsWith('scored')) ?? '';
+        lines.push(line);
+        const tags = [...line.matchAll(/\d+–\d+(?: \(([^)]*)\))?/g)].map((m) => m[1] ?? 'smoothed error');
+        const words = {
+          error: 'smoothed error',
+          point: "one point's error",
+          latent: 'latent score',
+          'latent-point': "one point's latent score",
+        };
+        expect(tags.length).toBeGreaterThan(0);
+        expect(tags).toEqual(by.map((b) => words[b ?? 'error']));
+      }
+      expect(lines[0]).not.toMatch(/latent score\)/);
+      expect(lines[1]).toMatch(/latent score\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

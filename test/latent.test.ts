@@ -1,6 +1,8 @@
 // The detector's latent score (src/detect/latent.ts): the statistics of the posterior means, the distances, and how a
 // point's score is taken from its windows.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AnomalyDetector, type DetectorPlan, decodeSafetensors, encodeSafetensors, init } from '../dist/index.node.js';
+import { synthetic } from '../src/data/synthetic.js';
 import { interior, latentDistance, latentStats, pointLatentScores, smoothLatent, windowLatentDistances } from '../src/detect/latent.js';
 import { mulberry32 } from './shared/numeric.js';
 
@@ -90,5 +92,79 @@ describe('latent statistics and distances', () => {
       expect(sm[q]).toBeCloseTo(t / (hi - lo + 1), 12);
     }
     expect(Array.from(interior(p, n, w))).toEqual(Array.from(p.subarray(3, 9)));
+  });
+});
+
+describe("a detected interval's bar (explanation.by)", () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  it('names the part of the score that its highest score comes from, as plans without that part recompute it', async () => {
+    const n = 1500;
+    const s = synthetic(11, { n, period: 40, kinds: ['spike', 'level'], anomalies: 3 });
+    const series = { data: Float32Array.from(s.data), shape: [n, 1] as [number, number] };
+    const det = await AnomalyDetector.fit(series, { maxSteps: 60 });
+    const file = decodeSafetensors(det.toSafetensors());
+    det.dispose();
+    /** The detector with its plan edited. */
+    const edited = (edit: (p: DetectorPlan) => void) => {
+      const meta = JSON.parse(file.metadata.metadata);
+      edit(meta.detector);
+      return AnomalyDetector.fromSafetensors(encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(meta) }));
+    };
+    const seen = new Set<string>();
+    // the saved plan; its error bars halved and latent bars raised tenfold (the error then decides); its latent bars
+    // lowered tenfold (the latent score then decides where it is high)
+    for (const [name, errorBars, latentBars] of [
+      ['saved', 1, 1],
+      ['error', 0.5, 10],
+      ['latent', 1, 0.1],
+    ] as const) {
+      const scale = (p: DetectorPlan) => {
+        if (!p.latent) throw new Error('the detector has no latent score');
+        p.threshold *= errorBars;
+        if (p.pointThreshold !== undefined) p.pointThreshold *= errorBars;
+        p.latent.threshold *= latentBars;
+        if (p.latent.pointThreshold !== undefined) p.latent.pointThreshold *= latentBars;
+      };
+      const full = edited(scale);
+      const noLatent = edited((p) => {
+        scale(p);
+        delete p.latent;
+      });
+      const smoothedOnly = edited((p) => {
+        scale(p);
+        delete p.latent;
+        delete p.pointThreshold;
+      });
+      try {
+        const r = full.score(series);
+        const e = noLatent.score(series).scores;
+        const m = smoothedOnly.score(series).scores;
+        const { threshold, warmup = 0 } = full.plan;
+        if (name !== 'saved') expect(r.intervals.length).toBeGreaterThan(0);
+        r.intervals.forEach(([a, b], k) => {
+          let peak = -1;
+          for (let i = Math.max(a, warmup); i <= b; i++)
+            if (r.scores[i] > threshold && (peak < 0 || r.scores[i] > r.scores[peak])) peak = i;
+          const by = r.explanations[k].by;
+          seen.add(`${name}:${by}`);
+          if (by === 'error') expect(r.scores[peak]).toBe(m[peak]);
+          else if (by === 'point') {
+            expect(r.scores[peak]).toBe(e[peak]);
+            expect(r.scores[peak]).toBeGreaterThan(m[peak]);
+          } else {
+            expect(['latent', 'latent-point']).toContain(by);
+            expect(r.scores[peak]).toBeGreaterThan(e[peak]);
+          }
+        });
+      } finally {
+        for (const d of [full, noLatent, smoothedOnly]) d.dispose();
+      }
+    }
+    // each kind of bar decides where the edit makes it the larger
+    expect([...seen].some((x) => x === 'error:error' || x === 'error:point')).toBe(true);
+    expect([...seen].some((x) => x === 'latent:latent' || x === 'latent:latent-point')).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { DataError } from '../core/errors.js';
 import type { ContinuousInput } from '../data/series.js';
 import { AnomalyDetector, type DetectorScores } from '../detect/detector.js';
 import { coverageWarning } from '../detect/diagnostics.js';
-import { explainRows } from '../detect/explain.js';
+import { explainRows, type ScoreSource } from '../detect/explain.js';
 import { labelRuns } from '../detect/intervals.js';
 import type { DetectorPlan } from '../detect/plan.js';
 import type { LstmVae } from '../model/lstm-vae.js';
@@ -39,10 +39,21 @@ export interface DetectorTrainOptions {
   quiet?: boolean;
 }
 
+/** How the summary names an interval's bar (the smoothed error, the default, is not named). */
+const BY_TEXT: Record<ScoreSource, string> = {
+  error: 'smoothed error',
+  point: "one point's error",
+  latent: 'latent score',
+  'latent-point': "one point's latent score",
+};
+
 function describeIntervals(r: DetectorScores, times?: string[]): string {
   if (r.intervals.length === 0) return 'none';
   const at = (i: number) => (times ? times[i] : String(i));
-  const shown = r.intervals.slice(0, 8).map(([a, b]) => `${at(a)}–${at(b)}`);
+  const shown = r.intervals.slice(0, 8).map(([a, b], k) => {
+    const by = r.explanations[k]?.by;
+    return `${at(a)}–${at(b)}${by && by !== 'error' ? ` (${BY_TEXT[by]})` : ''}`;
+  });
   return shown.join(', ') + (r.intervals.length > 8 ? `, … (${r.intervals.length} in all)` : '');
 }
 

@@ -60,6 +60,12 @@ export function clockSetBack(input: ContinuousInput): string | undefined {
   return `the timestamps go back in time at row ${back[0]} (by ${amount})${more}: the rows are taken in file order, without a time grid`;
 }
 
+function peakOf(scores: Float32Array, a: number, b: number): number {
+  let m = -Infinity;
+  for (let i = a; i <= b; i++) if (scores[i] > m) m = scores[i];
+  return m;
+}
+
 /** Row-level scores from grid-level ones. */
 export function toRows(r: DetectorScores, g: Grid, rows: number, d: number): DetectorScores {
   const slot = g.slot;
@@ -77,6 +83,16 @@ export function toRows(r: DetectorScores, g: Grid, rows: number, d: number): Det
   const intervals = labelRuns(anomalies);
   const names: string[] = [];
   for (const f of r.explanations[0]?.features ?? []) names[f.feature] = f.name;
-  const explanations = intervals.map((iv) => explainRows(errors, d, iv, names));
+  // each row interval's bar: that of the grid interval with the highest score among those it covers
+  const explanations = intervals.map((iv) => {
+    const e = explainRows(errors, d, iv, names);
+    let best = -1;
+    r.intervals.forEach(([a, b], k) => {
+      if (b < slot[iv[0]] || a > slot[iv[1]]) return;
+      if (best < 0 || peakOf(r.scores, a, b) > peakOf(r.scores, ...r.intervals[best])) best = k;
+    });
+    const by = best >= 0 ? r.explanations[best]?.by : undefined;
+    return by ? { ...e, by } : e;
+  });
   return { ...r, scores, anomalies, contributions, reconstruction, errors, intervals, explanations };
 }

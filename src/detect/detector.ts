@@ -23,7 +23,7 @@ import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
 import { interior, latentStats, type LatentModelStats, pointLatentScores, smoothLatent, windowLatentDistances } from './latent.js';
-import { intervalsAbove, meanPlusStd, pointScore, reconstructionErrors, withLatent } from './postprocess.js';
+import { intervalsAbove, meanPlusStd, pointScore, reconstructionErrors, scoreSource, withLatent } from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, longPeriod, strideStarts } from './preprocess.js';
@@ -460,13 +460,23 @@ export class AnomalyDetector {
     const { error, share, rec, sq: sqBins, mu } = reconstructionErrors(this.models, xs, n, d, p.window);
     const smoothed = smoothScores(error, 'moving-average', p.smoothing);
     let scored = smoothed.map((v, b) => pointScore(v, error[b], p.threshold, p.pointThreshold));
+    let lat: Float64Array | undefined;
+    let latSmoothed: Float64Array | undefined;
     if (p.latent) {
       const z = p.latent.models[0].mean.length;
-      const lat = pointLatentScores(windowLatentDistances(mu, p.latent.models, n - p.window + 1, z), n, p.window);
-      const latSmoothed = smoothLatent(lat, n, p.window, p.smoothing);
-      scored = scored.map((v, b) => withLatent(v, latSmoothed[b], lat[b], p));
+      lat = pointLatentScores(windowLatentDistances(mu, p.latent.models, n - p.window + 1, z), n, p.window);
+      latSmoothed = smoothLatent(lat, n, p.window, p.smoothing);
+      const [l, ls] = [lat, latSmoothed];
+      scored = scored.map((v, b) => withLatent(v, ls[b], l[b], p));
     }
-    const binIntervals = intervalsAbove(scored, p.threshold, p.gap, p.padding, p.warmup ?? 0);
+    const warmup = p.warmup ?? 0;
+    const binIntervals = intervalsAbove(scored, p.threshold, p.gap, p.padding, warmup);
+    // each interval's bar: the one its highest score (above the threshold, past the warm-up; the first on a tie) crossed
+    const sources = binIntervals.map(([a, b]) => {
+      let peak = -1;
+      for (let k = Math.max(a, warmup); k <= b; k++) if (scored[k] > p.threshold && (peak < 0 || scored[k] > scored[peak])) peak = k;
+      return scoreSource(smoothed[peak], error[peak], latSmoothed ? latSmoothed[peak] : NaN, lat ? lat[peak] : NaN, p);
+    });
     const scores = new Float32Array(n0);
     const contributions = new Float32Array(n0 * d);
     const reconstruction = new Float32Array(n0 * d);
@@ -483,7 +493,7 @@ export class AnomalyDetector {
     const intervals = binIntervals.map(([a, b]) => [a * f, b === n - 1 ? n0 - 1 : (b + 1) * f - 1] as [number, number]);
     const anomalies = new Uint8Array(n0);
     for (const [a, b] of intervals) anomalies.fill(1, a, b + 1);
-    const explanations = intervals.map((iv) => explainRows(sq, d, iv, p.columns));
+    const explanations = intervals.map((iv, k) => ({ ...explainRows(sq, d, iv, p.columns), by: sources[k] }));
     return {
       scores,
       anomalies,

@@ -9,9 +9,22 @@ import { ConfigError, ShapeError } from '../core/errors.js';
 /** Steps listed in an explanation (the rows with the largest error). */
 export const EXPLAIN_STEPS = 10;
 
+/**
+ * The bar behind a score: `error` the smoothed reconstruction error, `point` one point's own reconstruction error,
+ * `latent` the smoothed latent score (how far the windows' posterior means lie from the training windows'),
+ * `latent-point` one point's own latent score.
+ */
+export type ScoreSource = 'error' | 'point' | 'latent' | 'latent-point';
+
 export interface IntervalExplanation {
   /** The interval, inclusive rows. */
   interval: [number, number];
+  /**
+   * The bar that the interval's highest score crossed (a detected interval; absent for rows explained with
+   * `explainRows` or intervals of a threshold given by hand). With `latent` or `latent-point` the features and steps
+   * below still split the reconstruction error, which did not decide the interval.
+   */
+  by?: ScoreSource;
   /** Every feature with its share of the interval's squared error, largest first (shares sum to 1). */
   features: Array<{ feature: number; name: string; share: number }>;
   /**
@@ -60,7 +73,7 @@ function insertTop(top: number[][], r: number[]): void {
 }
 
 /** The explanation of an interval from its tally; `names` are the columns' names. */
-export function explanationOf(t: Tally, interval: [number, number], names: readonly string[]): IntervalExplanation {
+export function explanationOf(t: Tally, interval: [number, number], names: readonly string[], by?: ScoreSource): IntervalExplanation {
   const d = t.sum.length;
   let total = 0;
   for (const v of t.sum) total += v;
@@ -73,7 +86,7 @@ export function explanationOf(t: Tally, interval: [number, number], names: reado
     share: share(r[1], total, t.top.length),
     features: r.slice(2).map((v) => share(v, r[1], d)),
   }));
-  return { interval: [interval[0], interval[1]], features, steps };
+  return { interval: [interval[0], interval[1]], ...(by ? { by } : {}), features, steps };
 }
 
 /**

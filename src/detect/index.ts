@@ -22,5 +22,5 @@ export {
   type StreamOptions,
   type IntervalExplanation,
 } from './detector.js';
-export { explainRows } from './explain.js';
+export { explainRows, type ScoreSource } from './explain.js';
 export * from './diagnostics.js';

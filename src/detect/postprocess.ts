@@ -3,6 +3,7 @@
  * over the detector's models, and intervals above a saved threshold.
  */
 
+import type { ScoreSource } from './explain.js';
 import { meanStd } from './find-anomalies.js';
 import type { DetectorPlan } from './plan.js';
 import { centredWindows, strideStarts } from './preprocess.js';
@@ -65,6 +66,28 @@ export function withLatent(score: number, smoothedLatent: number, latent: number
   const l = plan.latent;
   if (!l || Number.isNaN(smoothedLatent)) return score; // NaN: a point without a latent score (smoothLatent)
   return Math.max(score, (pointScore(smoothedLatent, latent, l.threshold, l.pointThreshold) * plan.threshold) / l.threshold);
+}
+
+/**
+ * Which bar a point's score comes from (the part of `withLatent(pointScore(…))` that equals it, the earlier on a tie;
+ * see `ScoreSource`). The same arithmetic on the same values in the batch and the stream, so the two agree.
+ */
+export function scoreSource(smoothed: number, error: number, smoothedLatent: number, latent: number, plan: DetectorPlan): ScoreSource {
+  let by: ScoreSource = 'error';
+  let best = smoothed;
+  if (plan.pointThreshold !== undefined) {
+    const v = (error * plan.threshold) / plan.pointThreshold;
+    if (v > best) [by, best] = ['point', v];
+  }
+  const l = plan.latent;
+  if (!l || Number.isNaN(smoothedLatent)) return by;
+  const s = (smoothedLatent * plan.threshold) / l.threshold;
+  if (s > best) [by, best] = ['latent', s];
+  if (l.pointThreshold !== undefined) {
+    const v = (((latent * l.threshold) / l.pointThreshold) * plan.threshold) / l.threshold;
+    if (v > best) by = 'latent-point';
+  }
+  return by;
 }
 
 /**

@@ -14,10 +14,10 @@
  */
 
 import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
-import { emptyTally, explanationOf, type IntervalExplanation, mergeTally, type Tally, tallyRow } from './explain.js';
+import { emptyTally, explanationOf, type IntervalExplanation, mergeTally, type ScoreSource, type Tally, tallyRow } from './explain.js';
 import type { DetectorPlan } from './plan.js';
 import { latentDistance, medianSorted } from './latent.js';
-import { pointScore, type WindowModel, withLatent } from './postprocess.js';
+import { pointScore, scoreSource, type WindowModel, withLatent } from './postprocess.js';
 import { isSpotState, newSpot, type SpotOptions, type SpotState, spotOptions, spotStep } from './spot.js';
 
 /**
@@ -61,6 +61,9 @@ interface Alarm {
   /** Tally of the bins surely inside (up to `last + padding`), and of the bins after them (inside only if another run joins). */
   done: Tally;
   pend: Tally;
+  /** Its highest score above the threshold so far and the bar that score crossed (absent in states saved before them). */
+  peak?: number;
+  by?: ScoreSource;
 }
 
 interface State {
@@ -99,6 +102,7 @@ interface State {
 /** What the stream needs of a model: window reconstructions and posterior means. */
 type Reconstructor = WindowModel;
 
+const SOURCES: readonly ScoreSource[] = ['error', 'point', 'latent', 'latent-point'];
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
 
@@ -354,13 +358,17 @@ export class DetectorStream {
     const firstKept = lastPrefix - (s.prefix.length - 1);
     const loE = Math.max(0, c - before);
     const smoothed = (s.prefix[lastPrefix - firstKept] - s.prefix[loE - firstKept]) / (b - loE + 1);
-    let score = pointScore(smoothed, s.raw[s.raw.length - 1 - after], this.plan.threshold, this.plan.pointThreshold);
+    const own = s.raw[s.raw.length - 1 - after];
+    let score = pointScore(smoothed, own, this.plan.threshold, this.plan.pointThreshold);
+    let lsmoothed = NaN;
+    let latent = NaN;
     if (this.plan.latent && c >= w - 1) {
       // smoothLatent: the mean over the points from w − 1 on (the stream never reaches the series' end)
       const lp = s.lprefix ?? [];
       const lo = Math.max(w - 1, loE);
-      const lsmoothed = (lp[lastPrefix - firstKept] - lp[lo - firstKept]) / (b - lo + 1);
-      score = withLatent(score, lsmoothed, (s.lraw ?? [])[(s.lraw ?? []).length - 1 - after], this.plan);
+      lsmoothed = (lp[lastPrefix - firstKept] - lp[lo - firstKept]) / (b - lo + 1);
+      latent = (s.lraw ?? [])[(s.lraw ?? []).length - 1 - after];
+      score = withLatent(score, lsmoothed, latent, this.plan);
     }
     s.ready.push(Math.fround(score));
     const warm = c >= (this.plan.warmup ?? 0); // the batch's rule: the first points cannot open an alarm
@@ -372,7 +380,7 @@ export class DetectorStream {
       (s.readyThreshold ??= []).push(thr);
       if (s.readyThreshold.length > 4) s.readyThreshold.splice(0, s.readyThreshold.length - 4);
     }
-    this.alarmStep(c, b, above);
+    this.alarmStep(c, b, above, score, () => scoreSource(smoothed, own, lsmoothed, latent, this.plan));
     s.readyShares.push(...s.shares.slice(0, d));
     if (s.ready.length > 4) {
       s.ready.splice(0, s.ready.length - 4);
@@ -382,7 +390,7 @@ export class DetectorStream {
   }
 
   /** The interval rule at bin `c`, whose score (before rounding to float32, as the batch compares) is `above` the threshold or not; `b` is the newest bin with an error. */
-  private alarmStep(c: number, b: number, above: boolean): void {
+  private alarmStep(c: number, b: number, above: boolean, score: number, source: () => ScoreSource): void {
     const { d, f, plan } = this;
     const s = this.s;
     const sq = s.sq ?? [];
@@ -398,11 +406,12 @@ export class DetectorStream {
         a.pend = emptyTally(d);
         addBin(a.done, c);
         a.last = c;
+        if (a.peak === undefined || score > a.peak) [a.peak, a.by] = [score, source()];
       } else {
         addBin(c <= a.last + plan.padding ? a.done : a.pend, c);
         if (c - a.last > this.join) {
           const interval: [number, number] = [a.start * f, (a.last + plan.padding + 1) * f - 1];
-          this.event = { type: 'close', interval, explanation: explanationOf(a.done, interval, this.names()) };
+          this.event = { type: 'close', interval, explanation: explanationOf(a.done, interval, this.names(), a.by) };
           s.alarm = null;
         }
       }
@@ -410,7 +419,7 @@ export class DetectorStream {
       const start = Math.max(0, c - plan.padding);
       const done = emptyTally(d);
       for (let k = start; k <= c; k++) addBin(done, k);
-      s.alarm = { start, last: c, done, pend: emptyTally(d) };
+      s.alarm = { start, last: c, done, pend: emptyTally(d), peak: score, by: source() };
       this.event = { type: 'open', interval: [start * f, null] };
     }
   }
@@ -456,7 +465,9 @@ export class DetectorStream {
       (st.alarm == null ||
         (Number.isInteger(st.alarm.start) &&
           Number.isInteger(st.alarm.last) &&
-          [st.alarm.done, st.alarm.pend].every((t) => t && Array.isArray(t.sum) && t.sum.length === d && Array.isArray(t.top))));
+          [st.alarm.done, st.alarm.pend].every((t) => t && Array.isArray(t.sum) && t.sum.length === d && Array.isArray(t.top)) &&
+          (st.alarm.peak === undefined || typeof st.alarm.peak === 'number') &&
+          (st.alarm.by === undefined || SOURCES.includes(st.alarm.by))));
     if (!ok)
       throw new FormatError('the stream state does not belong to this detector', {
         argument: 'state',

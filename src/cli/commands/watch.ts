@@ -72,6 +72,7 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
       interval: [a, b],
       ...(from !== undefined ? { from } : {}),
       ...(to !== undefined ? { to } : {}),
+      ...(e.explanation.by ? { by: e.explanation.by } : {}),
       features: Object.fromEntries(top.map((f) => [f.name, Number(f.share.toFixed(3))])),
       ...(peak ? { peak: peak.index, ...(timeAt(peak.index) !== undefined ? { peakTime: timeAt(peak.index) } : {}) } : {}),
     };
