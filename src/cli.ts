@@ -16,6 +16,7 @@ import {
   importModel,
   info,
   Interrupted,
+  recalibrate,
   reconstruct,
   sample,
   score,
@@ -338,6 +339,29 @@ export function buildProgram(): Command {
     )
     .action(async (model: string, opts) => {
       await watch(model, opts);
+    });
+
+  // recalibrate --------------------------------------------------------------------------------
+  program
+    .command('recalibrate')
+    .description("set a detector's threshold and bars again from a series it should find normal (its weights stay)")
+    .argument('<detector>', 'an anomaly detector saved by `lstm-vae train`')
+    .argument('<data>', 'a series of normal behaviour, with the columns the detector was trained on')
+    .option('-o, --out <file>', 'where to write the recalibrated detector (default: over <detector>, atomically)')
+    .option('--latent-score', 'add the latent score to a detector without it')
+    .option('--no-latent-score', 'drop the latent score (the reconstruction error alone)')
+    .option('-q, --quiet', 'no summary line')
+    .addHelpText(
+      'after',
+      '\nThe same rule as `train` (mean + 3·std of the smoothed errors, and the point and latent bars), on this series\n' +
+        'instead of the training series: for a normal that has drifted, or weights trained further elsewhere.\n' +
+        examples([
+          'lstm-vae recalibrate detector.safetensors last-week.csv',
+          'lstm-vae recalibrate detector.safetensors last-week.csv --out detector-week.safetensors',
+        ]),
+    )
+    .action(async (model: string, data: string, opts) => {
+      await recalibrate(model, data, opts);
     });
 
   // sample -------------------------------------------------------------------------------------

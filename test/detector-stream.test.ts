@@ -573,3 +573,53 @@ describe('lstm-vae score: the bar of each interval', () => {
     }
   });
 });
+
+describe('lstm-vae recalibrate', () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  it("rewrites the detector with det.recalibrate's bars for the file's series; a file of other columns writes nothing", async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { writeFileSync, readFileSync, existsSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-recal-'));
+    try {
+      const n = 1200;
+      const det = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 40, columns: ['value'] });
+      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
+      const model = join(dir, 'd.safetensors');
+      writeFileSync(model, det.toSafetensors());
+      // a noisier week of the same signal
+      const week = wavy(3, n, 1, 40, []);
+      const noisy = Float32Array.from(week.data, (v, i) => v + 0.3 * Math.sin(i * 12.9898));
+      writeFileSync(join(dir, 'week.csv'), `value,other\n${Array.from(noisy, (v) => `${v},1`).join('\n')}\n`);
+      const expected = det.recalibrate({ data: noisy, shape: [n, 1] });
+      det.dispose();
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const run = (...args: string[]) => spawnSync(process.execPath, [...flags, cli, 'recalibrate', ...args], { encoding: 'utf8' });
+      const out = join(dir, 'week.safetensors');
+      const r = run(model, join(dir, 'week.csv'), '-o', out);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(
+        /^recalibrated on 1200 rows of .*week\.csv: threshold [\d.]+, point error bar [\d.]+, latent bar [\d.]+ → threshold /,
+      );
+      const loaded = AnomalyDetector.fromSafetensors(new Uint8Array(readFileSync(out)));
+      try {
+        expect(loaded.plan).toEqual(expected);
+      } finally {
+        loaded.dispose();
+      }
+      // the training file stays as it was; a file without the detector's column is one sentence, and nothing is written
+      const other = join(dir, 'other.csv');
+      writeFileSync(other, `x\n${Array.from(noisy).join('\n')}\n`);
+      const bad = run(model, other, '-o', join(dir, 'bad.safetensors'));
+      expect(bad.status).not.toBe(0);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bad.stderr).toMatch(/value/);
+      expect(existsSync(join(dir, 'bad.safetensors'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -844,3 +844,67 @@ describe('pure pieces', () => {
     expect(got[45]).toBeGreaterThan(5);
   });
 });
+
+describe('det.recalibrate(series)', () => {
+  it("on the training series gives the fit's own bars back, to the last bit; on a noisier series higher ones, saved with the file", async () => {
+    const n = 1500;
+    const s = synthetic(21, { n, period: 40, kinds: ['spike'], anomalies: 2 });
+    const series = { data: Float32Array.from(s.data), shape: [n, 1] as [number, number] };
+    const det = await AnomalyDetector.fit(series, { maxSteps: 60 });
+    try {
+      const fitted = structuredClone(det.plan);
+      expect(fitted.latent).toBeDefined();
+      const again = det.recalibrate(series);
+      const { calibration, thresholdRule, ...rest } = again;
+      expect(calibration).toEqual({ rows: n });
+      expect(thresholdRule).toBe(fitted.thresholdRule.replace("the training series'", `a recalibration series' (${n} rows)`));
+      expect(rest).toEqual({ ...fitted, thresholdRule: undefined }); // every bar and statistic, to the last bit
+      // a noisier stretch of the same signal: every bar rises, and the file keeps them
+      const rand = mulberry32(5);
+      const noisy = Float32Array.from(s.data, (v) => v + 0.5 * (rand() - 0.5));
+      const before = det.score(noisy).intervals.length;
+      const plan = det.recalibrate({ data: noisy, shape: [n, 1] });
+      expect(plan.threshold).toBeGreaterThan(fitted.threshold);
+      expect(plan.pointThreshold).toBeGreaterThan(fitted.pointThreshold!);
+      expect(plan.latent!.models[0].mean).not.toEqual(fitted.latent!.models[0].mean);
+      expect(det.plan).toBe(plan);
+      expect(det.score(noisy).intervals.length).toBeLessThanOrEqual(before);
+      const loaded = AnomalyDetector.fromSafetensors(det.toSafetensors());
+      try {
+        expect(loaded.plan).toEqual(plan);
+        expect(Array.from(loaded.score(noisy).scores)).toEqual(Array.from(det.score(noisy).scores));
+      } finally {
+        loaded.dispose();
+      }
+      // without the latent score, then with it again
+      expect(det.recalibrate(series, { latentScore: false }).latent).toBeUndefined();
+      expect(det.recalibrate(series, { latentScore: true }).latent).toEqual(fitted.latent);
+    } finally {
+      det.dispose();
+    }
+  });
+
+  it('rejects a series shorter than two windows, of another width, or unknown options, and leaves the plan as it was', async () => {
+    const n = 600;
+    const s = synthetic(22, { n, period: 30, kinds: ['spike'], anomalies: 1 });
+    const det = await AnomalyDetector.fit(Array.from(s.data), { maxSteps: 5 });
+    try {
+      const plan = det.plan;
+      const w = plan.window * plan.aggregate;
+      expect(() => det.recalibrate(Array.from(s.data).slice(0, 2 * w - 1))).toThrow(DataError);
+      expect(() => det.recalibrate(Array.from(s.data).slice(0, 2 * w - 1))).toThrow(`at least two windows, ${2 * w} rows`);
+      expect(() => det.recalibrate({ data: new Float32Array(2 * n), shape: [n, 2] })).toThrow(ShapeError);
+      expect(() => det.recalibrate(Array.from(s.data), { latentScore: 'yes' } as never)).toThrow(ConfigError);
+      expect(() => det.recalibrate(Array.from(s.data), { windows: 3 } as never)).toThrow(ConfigError);
+      expect(det.plan).toBe(plan);
+      const file = decodeSafetensors(det.toSafetensors());
+      const meta = JSON.parse(file.metadata.metadata);
+      meta.detector.calibration = { rows: -1 };
+      expect(() =>
+        AnomalyDetector.fromSafetensors(encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(meta) })),
+      ).toThrow(FormatError);
+    } finally {
+      det.dispose();
+    }
+  });
+});

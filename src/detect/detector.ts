@@ -23,7 +23,7 @@ import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
 import { interior, latentStats, type LatentModelStats, pointLatentScores, smoothLatent, windowLatentDistances } from './latent.js';
-import { intervalsAbove, meanPlusStd, pointScore, reconstructionErrors, scoreSource, withLatent } from './postprocess.js';
+import { intervalsAbove, meanPlusStd, pointScore, reconstructionErrors, scoreSource, type WindowModel, withLatent } from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, longPeriod, strideStarts } from './preprocess.js';
@@ -255,11 +255,16 @@ export class AnomalyDetector {
   private constructor(
     /** The first trained LSTM-VAE (its `metadata.detector` holds the plan); `models` lists them all. */
     readonly model: LstmVae,
-    readonly plan: DetectorPlan,
+    private current: DetectorPlan,
     /** The first model's training history (on a loaded detector: epochs are not kept). */
     readonly history?: History,
     private readonly others: LstmVae[] = [],
   ) {}
+
+  /** What the detector saves beside its models' weights: windows, scaling, threshold rule and bars. */
+  get plan(): DetectorPlan {
+    return this.current;
+  }
 
   /** Every model of the detector (`plan.members` of them; the first is `model`); their point errors are averaged. */
   get models(): readonly LstmVae[] {
@@ -388,21 +393,8 @@ export class AnomalyDetector {
       if (!history) throw new Error('unreachable: no model trained');
       const diagnostics = diagnose(model, val);
       history.diagnostics = diagnostics;
-      // Threshold on the training series' own smoothed scores: mean + 3·std after a centred moving average
-      // over 1 % of the points (chosen on the development set among fixed k = 3, 4, 5 and Hundman's automatic k,
-      // moving average or EWMA over W/4, W or 1 % of the points, squared or plain errors, with or without padding).
-      const smoothing = Math.max(1, Math.round(0.01 * n));
-      const gap = smoothing;
+      const bars = calibration(models, xs, n, d, w, o.latentScore);
       const padding = Math.round(w / 2);
-      const rec = reconstructionErrors(models, xs, n, d, w);
-      const errors = rec.error;
-      const smoothed = smoothScores(errors, 'moving-average', smoothing);
-      const auto = { k: THRESHOLD_K, threshold: meanPlusStd(smoothed, THRESHOLD_K) };
-      // A one-point anomaly is diluted by the moving average's span; a point whose own error is above mean +
-      // 12·std of the point errors is anomalous too (chosen on the development set among 6, 8, 10 and 12; see
-      // docs/training.md). Its score is its error scaled so that this bar falls on the threshold.
-      const pointThreshold = meanPlusStd(errors, POINT_K);
-      const latent = latentPlan(rec.mu, n, w, smoothing, o.latentScore);
       const plan: DetectorPlan = {
         version: 1,
         features: d,
@@ -414,15 +406,15 @@ export class AnomalyDetector {
         windowReason: why,
         center,
         scale,
-        smoothing,
-        threshold: auto.threshold,
-        thresholdRule: `mean + ${THRESHOLD_K}·std of the training series' smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above mean + ${LATENT_K}·std of its smoothed values or ${POINT_K}·std of its point values` : ''}`,
-        k: auto.k,
-        ...(pointThreshold > 0 ? { pointThreshold, pointK: POINT_K } : {}),
-        gap,
+        smoothing: bars.smoothing,
+        threshold: bars.threshold,
+        thresholdRule: bars.thresholdRule,
+        k: bars.k,
+        ...(bars.pointThreshold !== undefined ? { pointThreshold: bars.pointThreshold, pointK: bars.pointK } : {}),
+        gap: bars.gap,
         padding,
         warmup: Math.floor(w / 2),
-        ...(latent ? { latent } : {}),
+        ...(bars.latent ? { latent: bars.latent } : {}),
         training: {
           rows: n0,
           windows: count,
@@ -504,6 +496,54 @@ export class AnomalyDetector {
       errors: Float32Array.from(sq),
       explanations,
     };
+  }
+
+  /**
+   * Sets the detector's bars again from a series it should find normal, with its models as they are: the threshold
+   * (mean + 3·std of the series' smoothed errors), the point error bar and the latent score's statistics and bars,
+   * by the rule `fit` uses on its training series. The windows, scaling and weights stay. For a detector whose
+   * normal has drifted (recalibrate on recent normal data instead of training again), or whose weights changed after
+   * `fit` (trained further elsewhere, e.g. in PyTorch). `latentScore` (default: as the plan has it) adds or drops the
+   * latent score. Streams opened before keep the bars they started with. Returns the new plan (also `det.plan`, and
+   * saved by `toSafetensors()`), with `calibration.rows` the series' length.
+   */
+  recalibrate(series: SeriesInput, options: { latentScore?: boolean } = {}): DetectorPlan {
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError('options must be an object', { argument: 'options', expected: 'object', actual: options });
+    checkKnownKeys(options, ['latentScore']);
+    if (options.latentScore !== undefined && typeof options.latentScore !== 'boolean')
+      throw new ConfigError('options.latentScore must be true or false', {
+        argument: 'options.latentScore',
+        expected: 'boolean',
+        actual: options.latentScore,
+      });
+    const p = this.current;
+    const { x: x0, n: n0, d } = prepare(series, p.features, p.columns);
+    const f = p.aggregate;
+    const n = Math.floor(n0 / f);
+    const w = p.window;
+    if (n < 2 * w)
+      throw new DataError(`the series has ${n0} rows; recalibrating takes at least two windows, ${2 * w * f} rows`, {
+        argument: 'series',
+        expected: `>= ${2 * w * f} rows`,
+        actual: n0,
+      });
+    const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
+    const bars = calibration(
+      this.models,
+      xs,
+      n,
+      d,
+      w,
+      options.latentScore ?? p.latent !== undefined,
+      `a recalibration series' (${n0} rows)`,
+    );
+    const { pointThreshold: _pt, pointK: _pk, latent: _l, ...kept } = p;
+    const plan: DetectorPlan = { ...kept, ...bars, calibration: { rows: n0 } };
+    readPlan(plan);
+    this.current = plan;
+    this.model.metadata = { ...this.model.metadata, detector: plan };
+    return plan;
   }
 
   /**
@@ -593,6 +633,46 @@ export class AnomalyDetector {
  * The latent part of a plan (see `DetectorPlan.latent`) from the models' posterior means of the training series'
  * stride-1 windows, or undefined when a model's means do not spread (a collapsed latent) or `enabled` is false.
  */
+/** The parts of a plan that `calibration` sets (and `recalibrate` replaces). */
+type Bars = Pick<DetectorPlan, 'smoothing' | 'gap' | 'threshold' | 'thresholdRule' | 'k' | 'pointThreshold' | 'pointK' | 'latent'>;
+
+/**
+ * The detector's bars from its models' reconstructions of a (scaled, aggregated) series `xs` `[n, d]`: the threshold
+ * on the series' own smoothed errors, the point error bar, and the latent score's statistics and bars.
+ */
+function calibration(
+  models: readonly WindowModel[],
+  xs: Float64Array,
+  n: number,
+  d: number,
+  w: number,
+  latentScore: boolean,
+  series = "the training series'",
+): Bars {
+  // Threshold on the training series' own smoothed scores: mean + 3·std after a centred moving average
+  // over 1 % of the points (chosen on the development set among fixed k = 3, 4, 5 and Hundman's automatic k,
+  // moving average or EWMA over W/4, W or 1 % of the points, squared or plain errors, with or without padding).
+  const smoothing = Math.max(1, Math.round(0.01 * n));
+  const rec = reconstructionErrors(models, xs, n, d, w);
+  const errors = rec.error;
+  const smoothed = smoothScores(errors, 'moving-average', smoothing);
+  const threshold = meanPlusStd(smoothed, THRESHOLD_K);
+  // A one-point anomaly is diluted by the moving average's span; a point whose own error is above mean +
+  // 12·std of the point errors is anomalous too (chosen on the development set among 6, 8, 10 and 12; see
+  // docs/training.md). Its score is its error scaled so that this bar falls on the threshold.
+  const pointThreshold = meanPlusStd(errors, POINT_K);
+  const latent = latentPlan(rec.mu, n, w, smoothing, latentScore);
+  return {
+    smoothing,
+    gap: smoothing,
+    threshold,
+    thresholdRule: `mean + ${THRESHOLD_K}·std of ${series} smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above mean + ${LATENT_K}·std of its smoothed values or ${POINT_K}·std of its point values` : ''}`,
+    k: THRESHOLD_K,
+    ...(pointThreshold > 0 ? { pointThreshold, pointK: POINT_K } : {}),
+    ...(latent ? { latent } : {}),
+  };
+}
+
 function latentPlan(mus: Float32Array[], n: number, w: number, smoothing: number, enabled: boolean): DetectorPlan['latent'] {
   if (!enabled) return undefined;
   const count = n - w + 1;

@@ -74,6 +74,8 @@ export interface DetectorPlan {
   };
   /** Models whose point errors are averaged (files without it: 1); the file holds the others as `detector.member<j>.*`. */
   members?: number;
+  /** Set by `recalibrate`: the bars come from a series of `rows` rows, not from the training series. */
+  calibration?: { rows: number };
 }
 
 /** Checks a saved plan (FormatError naming what is wrong). */
@@ -103,6 +105,8 @@ export function readPlan(v: unknown): DetectorPlan {
     throw bad('pointThreshold is not a positive number');
   if (p.members !== undefined && !(Number.isInteger(p.members) && p.members >= 1 && p.members <= 64))
     throw bad('members is not a whole number from 1 to 64');
+  if (p.calibration !== undefined && !(p.calibration && Number.isInteger(p.calibration.rows) && p.calibration.rows >= 1))
+    throw bad('calibration.rows is not a whole number >= 1');
   if (p.latent !== undefined) {
     const l = p.latent as Partial<NonNullable<DetectorPlan['latent']>>;
     const pos = (v: unknown) => typeof v === 'number' && v > 0 && Number.isFinite(v);

@@ -6,6 +6,7 @@ export { exportModel, type ExportOptions } from './export.js';
 export { generate, type GenerateOptions } from './generate.js';
 export { importModel, type ImportOptions } from './import.js';
 export { info } from './info.js';
+export { recalibrate, type RecalibrateOptions } from './recalibrate.js';
 export { reconstruct, type ReconstructOptions } from './reconstruct.js';
 export { sample, type SampleOptions } from './sample.js';
 export { score, type ScoreOptions } from './score.js';
