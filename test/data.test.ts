@@ -184,6 +184,17 @@ describe('readCsv', () => {
     expect(plain.shape).toEqual([2, 2]);
   });
 
+  it("in a one-column file, an empty line between rows is that row's missing value; at the end it is skipped", () => {
+    const r = readCsv('value\n1\n\n3\n\r\n5\n\n\n', { missing: 'nan' });
+    expect(r.shape).toEqual([5, 1]);
+    expect(Array.from(r.data)).toEqual([1, NaN, 3, NaN, 5]);
+    // without missing: 'nan', the empty line is a missing value named by its row and line
+    expect(() => readCsv('value\n1\n\n3\n')).toThrow(/missing value at row 2 \(line 3\), column "value"/);
+    // several columns: an empty line is not a row (as before); a file with quotes is read as it is
+    expect(readCsv('a,b\n1,2\n\n3,4\n').shape).toEqual([2, 2]);
+    expect(readCsv('"v"\n1\n\n2\n').shape).toEqual([2, 1]);
+  });
+
   it('names the row and column of a bad value', () => {
     const text = 'timestamp,value\n2014-01-01,1\n2014-01-02,abc\n';
     expect(() => readCsv(text)).toThrow(DataError);

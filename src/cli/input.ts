@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { isTimestampName, readCsv } from '../data/csv.js';
+import { emptyLinesAsCells, isTimestampName, readCsv } from '../data/csv.js';
 import { DataError, IOError } from '../core/errors.js';
 import type { ContinuousInput, Input, Segment } from '../data/series.js';
 import { UsageError } from './errors.js';
@@ -319,7 +319,7 @@ export function textColumns(text: string, header: string[]): string[] {
 }
 
 function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousInput {
-  let text = text0;
+  let text = emptyLinesAsCells(text0);
   let header = csvHeader(text, file);
   // a first line of numbers is data, not a header: columns `value` (one) or x0, x1, …
   if (header.every((h) => h !== '' && Number.isFinite(Number(h)))) {

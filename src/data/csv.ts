@@ -35,14 +35,37 @@ export interface CsvSeries {
   timestamps?: string[];
 }
 
+/**
+ * In a one-column CSV (a header, or a first line, without a comma), an empty line between data lines is the empty
+ * cell of its row, not a line to skip: spreadsheets write a missing value of a single column so. Each such line
+ * becomes `""` (an empty field), so that the rows keep their places; empty lines at the end stay skipped. Other
+ * files (several columns, or any quote) are returned as they are.
+ */
+export function emptyLinesAsCells(text: string): string {
+  if (text.includes('"')) return text;
+  const lines = text.split(/\r?\n/);
+  const first = lines.findIndex((l) => l.trim() !== '');
+  if (first < 0 || lines[first].includes(',')) return text;
+  let last = lines.length - 1;
+  while (last > first && lines[last].trim() === '') last--;
+  let changed = false;
+  for (let i = first + 1; i < last; i++) {
+    if (lines[i].trim() === '') {
+      lines[i] = '""';
+      changed = true;
+    }
+  }
+  return changed ? lines.join('\n') : text;
+}
+
 interface ParsedRecord {
   record: string[];
   info: { lines: number };
 }
 
 /**
- * Parses CSV `text` (with csv-parse) into a float32 `[N, D]` series. Empty lines are skipped, fields are
- * trimmed. Throws `DataError` naming the row (1-based data row and file line) and column on a missing
+ * Parses CSV `text` (with csv-parse) into a float32 `[N, D]` series. Empty lines are skipped (in a one-column file,
+ * those between data lines are empty cells: `emptyLinesAsCells`), fields are trimmed. Throws `DataError` naming the row (1-based data row and file line) and column on a missing
  * (empty) or non-numeric / non-finite value, on an unknown column (listing the available ones), on a
  * malformed file (e.g. a row with a different number of fields) and when there is no data row.
  */
@@ -52,7 +75,7 @@ export function readCsv(text: string, options: ReadCsvOptions = {}): CsvSeries {
   }
   let records: ParsedRecord[];
   try {
-    records = parse(text, { info: true, skip_empty_lines: true, trim: true, bom: true }) as unknown as ParsedRecord[];
+    records = parse(emptyLinesAsCells(text), { info: true, skip_empty_lines: true, trim: true, bom: true }) as unknown as ParsedRecord[];
   } catch (e) {
     const err = e as { message?: string; lines?: number };
     throw new DataError(`malformed CSV${err.lines !== undefined ? ` at line ${err.lines}` : ''}: ${err.message ?? String(e)}`, {
