@@ -293,6 +293,40 @@ async function watchModel(dir: string, seed: number, n: number) {
 }
 
 describe('lstm-vae watch', () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  it("reads an empty line of a one-column CSV as that row's missing value: every row keeps its index", async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
+    try {
+      const { s, model, batch, delay } = await watchModel(dir, 13, 500);
+      const lines = ['value', ...Array.from(s.data, (v) => String(v))];
+      lines[1 + 300] = ''; // row 300's value missing
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const r = spawnSync(process.execPath, [...flags, cli, 'watch', model], { input: `${lines.join('\n')}\n`, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      const out = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(out).toHaveLength(500);
+      const scored = out.filter((p) => !p.warmingUp);
+      expect(scored.map((p) => p.index)).toEqual(Array.from({ length: 500 - delay }, (_, i) => i));
+      // rows whose scores do not reach row 300 are the batch's; the last row is still row 499 - delay
+      for (const p of scored.filter((q) => q.index + delay < 300)) expect(p.score).toBe(batch.scores[p.index]);
+      expect(Number.isFinite(scored[scored.length - 1].score)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints one NDJSON line per row with the stream scores, skips a malformed line, and saves its state', async () => {
     const { spawnSync } = await import('node:child_process');
     const { mkdtempSync, existsSync, rmSync } = await import('node:fs');

@@ -99,10 +99,12 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
       if (stopped) break;
       lineNo++;
       const line = raw.trim();
-      if (!line) continue;
+      // in a one-column CSV an empty line is that row's missing value, as train and score read such a file
+      if (!line && layout?.width !== 1) continue;
       let values: number[] | undefined;
       let time: string | undefined;
-      if (line.startsWith('{')) {
+      if (!line) values = [NaN];
+      else if (line.startsWith('{')) {
         let obj: Record<string, unknown>;
         try {
           obj = JSON.parse(line);
