@@ -203,6 +203,14 @@ describe('readCsv', () => {
     expect(() => readCsv('a,b\n1,NaN\n')).toThrow(/row 1 .*column "b"/);
   });
 
+  it('rejects a column name the header holds twice (it would read the first of them twice)', () => {
+    expect(() => readCsv('a,a\n1,2\n')).toThrow(DataError);
+    expect(() => readCsv('a,a\n1,2\n')).toThrow(/column "a" appears 2 times in the header \(fields 1, 2\)/);
+    expect(() => readCsv('t,a,b,a\nx,1,2,3\n', { columns: ['a'] })).toThrow(/fields 2, 4/);
+    // a repeated name that is not read is no problem
+    expect(Array.from(readCsv('a,b,b\n1,2,3\n', { columns: ['a'] }).data)).toEqual([1]);
+  });
+
   it('lists the available columns for an unknown one', () => {
     expect(() => readCsv('a,b\n1,2\n', { columns: ['c'] })).toThrow(DataError);
     expect(() => readCsv('a,b\n1,2\n', { columns: ['c'] })).toThrow(/unknown column "c"; available columns: a, b/);

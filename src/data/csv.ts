@@ -137,6 +137,19 @@ export function readCsv(text: string, options: ReadCsvOptions = {}): CsvSeries {
     }
   }
 
+  // a name that the header holds twice would read the first of them twice
+  for (const c of new Set(columns)) {
+    const at = header.flatMap((h, i) => (h === c ? [i + 1] : []));
+    if (at.length > 1)
+      throw new DataError(
+        `column "${c}" appears ${at.length} times in the header (fields ${at.join(', ')}); give the columns distinct names`,
+        {
+          argument: 'text',
+          expected: 'distinct column names',
+          actual: header.join(','),
+        },
+      );
+  }
   const n = rows.length;
   const d = colIdx.length;
   const data = new Float32Array(n * d);
