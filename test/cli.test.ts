@@ -314,6 +314,17 @@ describe('readInput: a text file of numbers is one series', () => {
     ]);
     const counter = readInput(file('counter.csv', 'time,v\n0,3\n1,4\n1,5\n7,2\n'));
     expect(counter.kind === 'csv' && [counter.timestampColumn, counter.columns]).toEqual(['time', ['v']]);
+    // other common names of a time column: Unix seconds under ts / epoch, dates under created_at / time_utc
+    for (const [name, first, second] of [
+      ['ts', '1700000000', '1700000060'],
+      ['epoch', '1700000000', '1700000060'],
+      ['created_at', '2024-01-01 00:00:00', '2024-01-01 00:01:00'],
+      ['time_utc', '2024-01-01T00:00:00Z', '2024-01-01T00:01:00Z'],
+      ['unix_time', '1700000000', '1700000060'],
+    ]) {
+      const t = readInput(file(`${name}.csv`, `${name},v\n${first},3\n${second},4\n`));
+      expect(t.kind === 'csv' && [t.timestampColumn, t.columns]).toEqual([name, ['v']]);
+    }
     // a time-like name over values that are not times stays a feature; `timestamp` keeps its precedence
     const back = readInput(file('dt.csv', 'dt,v\n0.5,3\n0.2,4\n0.9,5\n'));
     expect(back.kind === 'csv' && [back.timestampColumn, back.columns]).toEqual([undefined, ['dt', 'v']]);

@@ -252,7 +252,9 @@ export function looksLikeDate(c: string): boolean {
 }
 
 /** Names that say a column holds times (besides `timestamp` / `timestamps`, which are always the time column). */
-const TIME_NAMES = /^(date|time|datetime|date[ _-]?time|time[ _-]?stamp|ds|dt)$/i;
+/** Names of a time column: date, time, datetime, timestamp, ds, dt, ts, epoch, unix_time, created_at, event_time, time_utc, … */
+const TIME_NAMES =
+  /^(date|time|datetime|date[ _-]?time|time[ _-]?stamp|ds|dt|ts|epoch|unix[ _-]?time(stamp)?|(created|updated|recorded|event|observed)[ _-]?(at|time|on)|(date|time|date[ _-]?time|time[ _-]?stamp)[ _-]?(utc|gmt|local|ms|s|sec|seconds))$/i;
 
 /**
  * The first column with a time-like name (date, time, datetime, ds, …) that holds the times: its first value reads
