@@ -325,6 +325,16 @@ describe('readInput: a text file of numbers is one series', () => {
       const t = readInput(file(`${name}.csv`, `${name},v\n${first},3\n${second},4\n`));
       expect(t.kind === 'csv' && [t.timestampColumn, t.columns]).toEqual([name, ['v']]);
     }
+    // pandas' index column (DataFrame.to_csv): unnamed (read as `index`) or `Unnamed: 0`, row numbers or dates
+    const unnamed = readInput(file('pandas.csv', ',v\n0,3\n1,4\n2,5\n'));
+    expect(unnamed.kind === 'csv' && [unnamed.timestampColumn, unnamed.columns]).toEqual(['index', ['v']]);
+    const named = readInput(file('pandas0.csv', 'Unnamed: 0,v\n0,3\n1,4\n'));
+    expect(named.kind === 'csv' && [named.timestampColumn, named.columns]).toEqual(['Unnamed: 0', ['v']]);
+    const dates = readInput(file('pandas-dates.csv', ',v\n2024-01-01,3\n2024-01-02,4\n'));
+    expect(dates.kind === 'csv' && [dates.timestampColumn, dates.segments[0].timestamps]).toEqual(['index', ['2024-01-01', '2024-01-02']]);
+    // an index column that is not first, or that goes back, stays a feature
+    expect(readInput(file('index2.csv', 'v,index\n3,0\n4,1\n')).columns).toEqual(['v', 'index']);
+    expect(readInput(file('index3.csv', 'index,v\n2,3\n1,4\n')).columns).toEqual(['index', 'v']);
     // a time-like name over values that are not times stays a feature; `timestamp` keeps its precedence
     const back = readInput(file('dt.csv', 'dt,v\n0.5,3\n0.2,4\n0.9,5\n'));
     expect(back.kind === 'csv' && [back.timestampColumn, back.columns]).toEqual([undefined, ['dt', 'v']]);

@@ -252,6 +252,9 @@ export function looksLikeDate(c: string): boolean {
 }
 
 /** Names that say a column holds times (besides `timestamp` / `timestamps`, which are always the time column). */
+/** The name of the index column `DataFrame.to_csv()` writes first (an unnamed one is read as `index`). */
+const INDEX_NAME = /^(index|unnamed: ?0)$/i;
+
 /** Names of a time column: date, time, datetime, timestamp, ds, dt, ts, epoch, unix_time, created_at, event_time, time_utc, … */
 const TIME_NAMES =
   /^(date|time|datetime|date[ _-]?time|time[ _-]?stamp|ds|dt|ts|epoch|unix[ _-]?time(stamp)?|(created|updated|recorded|event|observed)[ _-]?(at|time|on)|(date|time|date[ _-]?time|time[ _-]?stamp)[ _-]?(utc|gmt|local|ms|s|sec|seconds))$/i;
@@ -263,7 +266,8 @@ const TIME_NAMES =
  * that cannot be read, and a `time` counter is not a feature.
  */
 export function dateColumn(text: string, header: string[]): string | undefined {
-  const candidates = header.map((h, i) => [h, i] as const).filter(([h]) => TIME_NAMES.test(h));
+  // a time-like name, or pandas' index column (the first, named index or Unnamed: 0): dates or a row counter
+  const candidates = header.map((h, i) => [h, i] as const).filter(([h, i]) => TIME_NAMES.test(h) || (i === 0 && INDEX_NAME.test(h)));
   if (candidates.length === 0) return undefined;
   let rows: string[][];
   try {
@@ -323,6 +327,11 @@ export function textColumns(text: string, header: string[]): string[] {
 function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousInput {
   let text = emptyLinesAsCells(text0);
   let header = csvHeader(text, file);
+  // a first column without a name (pandas writes its index so) is named `index`
+  if (header.length > 1 && header[0] === '' && !header.includes('index')) {
+    text = text.replace(/^(\uFEFF?)/, '$1index');
+    header = ['index', ...header.slice(1)];
+  }
   // a first line of numbers is data, not a header: columns `value` (one) or x0, x1, …
   if (header.every((h) => h !== '' && Number.isFinite(Number(h)))) {
     let rows: string[][] = [];
