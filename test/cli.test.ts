@@ -321,6 +321,8 @@ describe('readInput: a text file of numbers is one series', () => {
       ['created_at', '2024-01-01 00:00:00', '2024-01-01 00:01:00'],
       ['time_utc', '2024-01-01T00:00:00Z', '2024-01-01T00:01:00Z'],
       ['unix_time', '1700000000', '1700000060'],
+      ['t', '0', '1'],
+      ['timestep', '10', '20'],
     ]) {
       const t = readInput(file(`${name}.csv`, `${name},v\n${first},3\n${second},4\n`));
       expect(t.kind === 'csv' && [t.timestampColumn, t.columns]).toEqual([name, ['v']]);
@@ -333,8 +335,10 @@ describe('readInput: a text file of numbers is one series', () => {
     const dates = readInput(file('pandas-dates.csv', ',v\n2024-01-01,3\n2024-01-02,4\n'));
     expect(dates.kind === 'csv' && [dates.timestampColumn, dates.segments[0].timestamps]).toEqual(['index', ['2024-01-01', '2024-01-02']]);
     // an index column that is not first, or that goes back, stays a feature
-    expect(readInput(file('index2.csv', 'v,index\n3,0\n4,1\n')).columns).toEqual(['v', 'index']);
-    expect(readInput(file('index3.csv', 'index,v\n2,3\n1,4\n')).columns).toEqual(['index', 'v']);
+    const second = readInput(file('index2.csv', 'v,index\n3,0\n4,1\n'));
+    expect(second.kind === 'csv' && second.columns).toEqual(['v', 'index']);
+    const back2 = readInput(file('index3.csv', 'index,v\n2,3\n1,4\n'));
+    expect(back2.kind === 'csv' && back2.columns).toEqual(['index', 'v']);
     // a time-like name over values that are not times stays a feature; `timestamp` keeps its precedence
     const back = readInput(file('dt.csv', 'dt,v\n0.5,3\n0.2,4\n0.9,5\n'));
     expect(back.kind === 'csv' && [back.timestampColumn, back.columns]).toEqual([undefined, ['dt', 'v']]);

@@ -255,9 +255,9 @@ export function looksLikeDate(c: string): boolean {
 /** The name of the index column `DataFrame.to_csv()` writes first (an unnamed one is read as `index`). */
 const INDEX_NAME = /^(index|unnamed: ?0)$/i;
 
-/** Names of a time column: date, time, datetime, timestamp, ds, dt, ts, epoch, unix_time, created_at, event_time, time_utc, … */
+/** Names of a time column: date, time, datetime, timestamp, ds, dt, ts, t, step, timestep, epoch, unix_time, created_at, event_time, time_utc, … */
 const TIME_NAMES =
-  /^(date|time|datetime|date[ _-]?time|time[ _-]?stamp|ds|dt|ts|epoch|unix[ _-]?time(stamp)?|(created|updated|recorded|event|observed)[ _-]?(at|time|on)|(date|time|date[ _-]?time|time[ _-]?stamp)[ _-]?(utc|gmt|local|ms|s|sec|seconds))$/i;
+  /^(date|time|datetime|date[ _-]?time|time[ _-]?stamp|ds|dt|ts|t|step|time[ _-]?step|epoch|unix[ _-]?time(stamp)?|(created|updated|recorded|event|observed)[ _-]?(at|time|on)|(date|time|date[ _-]?time|time[ _-]?stamp)[ _-]?(utc|gmt|local|ms|s|sec|seconds))$/i;
 
 /**
  * The first column with a time-like name (date, time, datetime, ds, …) that holds the times: its first value reads
