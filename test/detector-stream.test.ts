@@ -657,3 +657,47 @@ describe('lstm-vae recalibrate', () => {
     }
   });
 });
+
+describe('lstm-vae score: a file without the time column of the training file', () => {
+  beforeAll(async () => {
+    await init();
+  });
+
+  it('scores its rows in file order and says so, with the scores of the same rows given with their times', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-notime-'));
+    try {
+      const n = 800;
+      const det = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 20, columns: ['value'] });
+      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: 'time' } };
+      const model = join(dir, 'd.safetensors');
+      writeFileSync(model, det.toSafetensors());
+      det.dispose();
+      const series = wavy(2, n, 1, 40, []);
+      const stamp = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+      writeFileSync(join(dir, 'timed.csv'), `time,value\n${Array.from(series.data, (v, i) => `${stamp(i)},${v}`).join('\n')}\n`);
+      writeFileSync(join(dir, 'plain.csv'), `value\n${Array.from(series.data).join('\n')}\n`);
+      const cli = join(__dirname, '..', 'dist', 'cli.js');
+      const flags = process.execArgv.filter((a) => a.includes('wasm'));
+      const score = (f: string) =>
+        spawnSync(process.execPath, [...flags, cli, 'score', model, join(dir, f), '-o', join(dir, `${f}.out`), '--no-report'], {
+          encoding: 'utf8',
+        });
+      const plain = score('plain.csv');
+      expect(plain.status, plain.stderr).toBe(0);
+      expect(plain.stderr).toMatch(/plain\.csv has no column time \(the training file's times\): its rows are taken in file order/);
+      const timed = score('timed.csv');
+      expect(timed.status, timed.stderr).toBe(0);
+      const col = (f: string) =>
+        readFileSync(join(dir, `${f}.out`), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(',')[1]);
+      expect(col('plain.csv')).toEqual(col('timed.csv'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -283,16 +283,22 @@ export function readDetectorInput(
   model: LstmVae,
   modelFile: string,
   dataFile: string,
-  o: { columns?: string[]; timestamp?: string | false; labels?: string },
+  o: { columns?: string[]; timestamp?: string | false; labels?: string; quiet?: boolean },
   exclude: { exclude?: string[] },
 ): ContinuousInput {
   const saved = model.metadata.cliInput as { columns?: string[]; timestamp?: string | null } | undefined;
-  const input = readInput(dataFile, {
-    columns: o.columns ?? saved?.columns,
-    timestamp: o.timestamp ?? (saved?.timestamp === null ? false : saved?.timestamp),
-    missing: 'nan',
-    ...exclude,
-  });
+  const read = (timestamp: string | false | undefined) =>
+    readInput(dataFile, { columns: o.columns ?? saved?.columns, timestamp, missing: 'nan', ...exclude });
+  let input: ReturnType<typeof readInput>;
+  try {
+    input = read(o.timestamp ?? (saved?.timestamp === null ? false : saved?.timestamp));
+  } catch (e) {
+    // the training file's time column is not in this one: its rows are taken in file order
+    const missingTime = e instanceof DataError && /\(argument: options\.timestamp;/.test(e.message);
+    if (!(missingTime && o.timestamp === undefined && saved?.timestamp)) throw e;
+    input = read(false);
+    note(o.quiet, `${dataFile} has no column ${saved.timestamp} (the training file's times): its rows are taken in file order`);
+  }
   if (input.kind === 'text') throw new UsageError(`${modelFile} is an anomaly detector for continuous data; ${dataFile} is text`);
   if (input.segments.length !== 1)
     throw new UsageError(

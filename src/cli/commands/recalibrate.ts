@@ -36,7 +36,7 @@ export async function recalibrate(modelFile: string, dataFile: string, o: Recali
   const det = AnomalyDetector.fromModel(lm.model);
   try {
     const before = det.plan;
-    const input = readDetectorInput(det.model, modelFile, dataFile, {}, {});
+    const input = readDetectorInput(det.model, modelFile, dataFile, { quiet: o.quiet }, {});
     const interval = (det.model.metadata.cliInput as { interval?: number } | undefined)?.interval;
     const grid = gridOf(input, typeof interval === 'number' && interval > 0 ? interval : undefined);
     const after = det.recalibrate(grid.series, o.latentScore === undefined ? {} : { latentScore: o.latentScore });
