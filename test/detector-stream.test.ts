@@ -1,13 +1,15 @@
 // det.stream(): rows pushed one at a time give, after the stated delay, the batch scores to the last bit, and a
 // stream saved half-way and restored continues identically.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AnomalyDetector,
   decodeSafetensors,
   encodeSafetensors,
+  type DetectorPlan,
   type IntervalExplanation,
   init,
   type StreamPoint,
@@ -298,32 +300,27 @@ describe('lstm-vae watch', () => {
   });
 
   it("reads an empty line of a one-column CSV as that row's missing value: every row keeps its index", async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
+    const scratch = mkdtempSync(join(tmpdir(), 'lstm-vae-watch-'));
     try {
-      const { s, model, batch, delay } = await watchModel(dir, 13, 500);
-      const lines = ['value', ...Array.from(s.data, (v) => String(v))];
-      lines[1 + 300] = ''; // row 300's value missing
-      const cli = join(__dirname, '..', 'dist', 'cli.js');
-      const flags = process.execArgv.filter((a) => a.includes('wasm'));
-      const r = spawnSync(process.execPath, [...flags, cli, 'watch', model], { input: `${lines.join('\n')}\n`, encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
-      expect(r.stderr).toBe('');
-      const out = r.stdout
+      const { s, model, batch, delay } = await watchModel(scratch, 13, 500);
+      const rows = Array.from(s.data, (v, i) => (i === 300 ? '' : String(v))); // row 300's value missing
+      const wasm = process.execArgv.filter((a) => a.includes('wasm'));
+      const r = spawnSync(process.execPath, [...wasm, join(__dirname, '..', 'dist', 'cli.js'), 'watch', model], {
+        input: `value\n${rows.join('\n')}\n`,
+        encoding: 'utf8',
+      });
+      expect([r.status, r.stderr]).toEqual([0, '']);
+      const scored = r.stdout
         .trim()
         .split('\n')
-        .map((l) => JSON.parse(l));
-      expect(out).toHaveLength(500);
-      const scored = out.filter((p) => !p.warmingUp);
+        .map((l) => JSON.parse(l))
+        .filter((p) => !p.warmingUp);
       expect(scored.map((p) => p.index)).toEqual(Array.from({ length: 500 - delay }, (_, i) => i));
-      // rows whose scores do not reach row 300 are the batch's; the last row is still row 499 - delay
+      // rows whose scores do not reach row 300 are the batch's; the last one is still finite
       for (const p of scored.filter((q) => q.index + delay < 300)) expect(p.score).toBe(batch.scores[p.index]);
       expect(Number.isFinite(scored[scored.length - 1].score)).toBe(true);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 
@@ -550,154 +547,128 @@ describe('lstm-vae watch --alarms', () => {
   });
 });
 
-describe('lstm-vae score: the bar of each interval', () => {
+// The commands below on detector files written here: each test in its own scratch folder, the CLI run as a child process
+// on the same WebAssembly build as this process (Node 20 needs the flag for relaxed SIMD).
+describe('lstm-vae score and recalibrate on detector files', () => {
+  let dir = '';
   beforeAll(async () => {
     await init();
   });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lstm-vae-cli-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [...process.execArgv.filter((a) => a.includes('wasm')), join(__dirname, '..', 'dist', 'cli.js'), ...args], {
+      encoding: 'utf8',
+    });
+  /** `file`'s plan edited, written as `name` in the scratch folder (with the CLI's reading of a `value` column). */
+  const writeEdited = (
+    file: ReturnType<typeof decodeSafetensors>,
+    name: string,
+    edit: (meta: { detector: DetectorPlan; cliInput?: unknown }) => void,
+  ) => {
+    const meta = JSON.parse(file.metadata.metadata);
+    edit(meta);
+    const bytes = encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(meta) });
+    writeFileSync(join(dir, name), bytes);
+    return bytes;
+  };
 
-  it('names the latent score beside an interval it decided, and nothing beside one the smoothed error decided', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { writeFileSync } = await import('node:fs');
-    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-by-'));
-    try {
-      const n = 2000;
-      const trained = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 300, columns: ['value'] });
-      const file = decodeSafetensors(trained.toSafetensors());
-      trained.dispose();
-      const series = wavy(2, n, 1, 40, [{ feature: 0, start: 900, length: 30 }]);
-      writeFileSync(join(dir, 's.csv'), `value\n${Array.from(series.data).join('\n')}\n`);
-      const cli = join(__dirname, '..', 'dist', 'cli.js');
-      const flags = process.execArgv.filter((a) => a.includes('wasm'));
-      const lines: string[] = [];
-      for (const factor of [1, 4]) {
-        // the error's bars raised fourfold: the latent score (unchanged) then decides the interval of the anomaly
-        const meta = JSON.parse(file.metadata.metadata);
+  it('score names the latent score beside an interval it decided, and nothing beside one the smoothed error decided', async () => {
+    const n = 2000;
+    const trained = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 300, columns: ['value'] });
+    const file = decodeSafetensors(trained.toSafetensors());
+    trained.dispose();
+    const series = wavy(2, n, 1, 40, [{ feature: 0, start: 900, length: 30 }]);
+    writeFileSync(join(dir, 's.csv'), `value\n${Array.from(series.data).join('\n')}\n`);
+    const words = {
+      error: 'smoothed error',
+      point: "one point's error",
+      latent: 'latent score',
+      'latent-point': "one point's latent score",
+    };
+    const lines: string[] = [];
+    for (const factor of [1, 4]) {
+      // the error's bars raised fourfold: the latent score (unchanged) then decides the interval of the anomaly
+      const bytes = writeEdited(file, `d${factor}.safetensors`, (meta) => {
         meta.detector.threshold *= factor;
         if (meta.detector.pointThreshold !== undefined) meta.detector.pointThreshold *= factor;
         meta.cliInput = { columns: ['value'], timestamp: null };
-        const model = join(dir, `d${factor}.safetensors`);
-        writeFileSync(model, encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(meta) }));
-        const det = AnomalyDetector.fromSafetensors(encodeSafetensors(file.tensors, { ...file.metadata, metadata: JSON.stringify(meta) }));
-        const by = det.score(series).explanations.map((e) => e.by);
-        det.dispose();
-        const r = spawnSync(
-          process.execPath,
-          [...flags, cli, 'score', model, join(dir, 's.csv'), '-o', join(dir, 'o.csv'), '--no-report'],
-          {
-            encoding: 'utf8',
-          },
-        );
-        expect(r.status, r.stderr).toBe(0);
-        const line = r.stdout.split('\n').find((l) => l.startsWith('scored')) ?? '';
-        lines.push(line);
-        const tags = [...line.matchAll(/\d+–\d+(?: \(([^)]*)\))?/g)].map((m) => m[1] ?? 'smoothed error');
-        const words = {
-          error: 'smoothed error',
-          point: "one point's error",
-          latent: 'latent score',
-          'latent-point': "one point's latent score",
-        };
-        expect(tags.length).toBeGreaterThan(0);
-        expect(tags).toEqual(by.map((b) => words[b ?? 'error']));
-      }
-      expect(lines[0]).not.toMatch(/latent score\)/);
-      expect(lines[1]).toMatch(/latent score\)/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('lstm-vae recalibrate', () => {
-  beforeAll(async () => {
-    await init();
-  });
-
-  it("rewrites the detector with det.recalibrate's bars for the file's series; a file of other columns writes nothing", async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { writeFileSync, readFileSync, existsSync } = await import('node:fs');
-    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-recal-'));
-    try {
-      const n = 1200;
-      const det = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 40, columns: ['value'] });
-      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
-      const model = join(dir, 'd.safetensors');
-      writeFileSync(model, det.toSafetensors());
-      // a noisier week of the same signal
-      const week = wavy(3, n, 1, 40, []);
-      const noisy = Float32Array.from(week.data, (v, i) => v + 0.3 * Math.sin(i * 12.9898));
-      writeFileSync(join(dir, 'week.csv'), `value,other\n${Array.from(noisy, (v) => `${v},1`).join('\n')}\n`);
-      const expected = det.recalibrate({ data: noisy, shape: [n, 1] });
+      });
+      const det = AnomalyDetector.fromSafetensors(bytes);
+      const by = det.score(series).explanations.map((e) => e.by);
       det.dispose();
-      const cli = join(__dirname, '..', 'dist', 'cli.js');
-      const flags = process.execArgv.filter((a) => a.includes('wasm'));
-      const run = (...args: string[]) => spawnSync(process.execPath, [...flags, cli, 'recalibrate', ...args], { encoding: 'utf8' });
-      const out = join(dir, 'week.safetensors');
-      const r = run(model, join(dir, 'week.csv'), '-o', out);
+      const r = cli('score', join(dir, `d${factor}.safetensors`), join(dir, 's.csv'), '-o', join(dir, 'o.csv'), '--no-report');
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(
-        /^recalibrated on 1200 rows of .*week\.csv: threshold [\d.]+, point error bar [\d.]+, latent bar [\d.]+ → threshold /,
-      );
-      const loaded = AnomalyDetector.fromSafetensors(new Uint8Array(readFileSync(out)));
-      try {
-        expect(loaded.plan).toEqual(expected);
-      } finally {
-        loaded.dispose();
-      }
-      // the training file stays as it was; a file without the detector's column is one sentence, and nothing is written
-      const other = join(dir, 'other.csv');
-      writeFileSync(other, `x\n${Array.from(noisy).join('\n')}\n`);
-      const bad = run(model, other, '-o', join(dir, 'bad.safetensors'));
-      expect(bad.status).not.toBe(0);
-      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-      expect(bad.stderr).toMatch(/value/);
-      expect(existsSync(join(dir, 'bad.safetensors'))).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+      const line = r.stdout.split('\n').find((l) => l.startsWith('scored')) ?? '';
+      lines.push(line);
+      const tags = [...line.matchAll(/\d+–\d+(?: \(([^)]*)\))?/g)].map((m) => m[1] ?? 'smoothed error');
+      expect(tags.length).toBeGreaterThan(0);
+      expect(tags).toEqual(by.map((b) => words[b ?? 'error']));
     }
-  });
-});
-
-describe('lstm-vae score: a file without the time column of the training file', () => {
-  beforeAll(async () => {
-    await init();
+    expect(lines[0]).not.toMatch(/latent score\)/);
+    expect(lines[1]).toMatch(/latent score\)/);
   });
 
-  it('scores its rows in file order and says so, with the scores of the same rows given with their times', async () => {
-    const { spawnSync } = await import('node:child_process');
-    const { writeFileSync, readFileSync } = await import('node:fs');
-    const dir = mkdtempSync(join(tmpdir(), 'lstm-vae-notime-'));
+  it("recalibrate rewrites the detector with det.recalibrate's bars for the file's series; a file of other columns writes nothing", async () => {
+    const n = 1200;
+    const det = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 40, columns: ['value'] });
+    det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: null } };
+    const model = join(dir, 'd.safetensors');
+    writeFileSync(model, det.toSafetensors());
+    // a noisier week of the same signal
+    const week = wavy(3, n, 1, 40, []);
+    const noisy = Float32Array.from(week.data, (v, i) => v + 0.3 * Math.sin(i * 12.9898));
+    writeFileSync(join(dir, 'week.csv'), `value,other\n${Array.from(noisy, (v) => `${v},1`).join('\n')}\n`);
+    const expected = det.recalibrate({ data: noisy, shape: [n, 1] });
+    det.dispose();
+    const out = join(dir, 'week.safetensors');
+    const r = cli('recalibrate', model, join(dir, 'week.csv'), '-o', out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^recalibrated on 1200 rows of .*week\.csv: threshold [\d.]+, point error bar [\d.]+, latent bar [\d.]+ → threshold /,
+    );
+    const loaded = AnomalyDetector.fromSafetensors(new Uint8Array(readFileSync(out)));
     try {
-      const n = 800;
-      const det = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 20, columns: ['value'] });
-      det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: 'time' } };
-      const model = join(dir, 'd.safetensors');
-      writeFileSync(model, det.toSafetensors());
-      det.dispose();
-      const series = wavy(2, n, 1, 40, []);
-      const stamp = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
-      writeFileSync(join(dir, 'timed.csv'), `time,value\n${Array.from(series.data, (v, i) => `${stamp(i)},${v}`).join('\n')}\n`);
-      writeFileSync(join(dir, 'plain.csv'), `value\n${Array.from(series.data).join('\n')}\n`);
-      const cli = join(__dirname, '..', 'dist', 'cli.js');
-      const flags = process.execArgv.filter((a) => a.includes('wasm'));
-      const score = (f: string) =>
-        spawnSync(process.execPath, [...flags, cli, 'score', model, join(dir, f), '-o', join(dir, `${f}.out`), '--no-report'], {
-          encoding: 'utf8',
-        });
-      const plain = score('plain.csv');
-      expect(plain.status, plain.stderr).toBe(0);
-      expect(plain.stderr).toMatch(/plain\.csv has no column time \(the training file's times\): its rows are taken in file order/);
-      const timed = score('timed.csv');
-      expect(timed.status, timed.stderr).toBe(0);
-      const col = (f: string) =>
-        readFileSync(join(dir, `${f}.out`), 'utf8')
-          .trim()
-          .split('\n')
-          .slice(1)
-          .map((l) => l.split(',')[1]);
-      expect(col('plain.csv')).toEqual(col('timed.csv'));
+      expect(loaded.plan).toEqual(expected);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      loaded.dispose();
     }
+    // a file without the detector's column is one sentence, and nothing is written
+    writeFileSync(join(dir, 'other.csv'), `x\n${Array.from(noisy).join('\n')}\n`);
+    const bad = cli('recalibrate', model, join(dir, 'other.csv'), '-o', join(dir, 'bad.safetensors'));
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/value/);
+    expect(existsSync(join(dir, 'bad.safetensors'))).toBe(false);
+  });
+
+  it("score takes a file without the training file's time column in file order, says so, and gives the scores of the same rows with their times", async () => {
+    const n = 800;
+    const det = await AnomalyDetector.fit(wavy(1, n, 1, 40, []), { maxSteps: 20, columns: ['value'] });
+    det.model.metadata = { ...det.model.metadata, cliInput: { columns: ['value'], timestamp: 'time' } };
+    const model = join(dir, 'd.safetensors');
+    writeFileSync(model, det.toSafetensors());
+    det.dispose();
+    const series = wavy(2, n, 1, 40, []);
+    const stamp = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+    writeFileSync(join(dir, 'timed.csv'), `time,value\n${Array.from(series.data, (v, i) => `${stamp(i)},${v}`).join('\n')}\n`);
+    writeFileSync(join(dir, 'plain.csv'), `value\n${Array.from(series.data).join('\n')}\n`);
+    const score = (f: string) => cli('score', model, join(dir, f), '-o', join(dir, `${f}.out`), '--no-report');
+    const plain = score('plain.csv');
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stderr).toMatch(/plain\.csv has no column time \(the training file's times\): its rows are taken in file order/);
+    const timed = score('timed.csv');
+    expect(timed.status, timed.stderr).toBe(0);
+    const col = (f: string) =>
+      readFileSync(join(dir, `${f}.out`), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[1]);
+    expect(col('plain.csv')).toEqual(col('timed.csv'));
   });
 });
