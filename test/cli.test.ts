@@ -213,11 +213,15 @@ describe('readInput: a text file of numbers is one series', () => {
   };
 
   it('one number per line or one line of numbers: one column; equal comma-separated rows: a CSV without header; space-separated rows stay text', () => {
-    const a = readInput(file('per-line.txt', '1.5\n-2\n\n3e-1\n4\n'));
+    const a = readInput(file('per-line.txt', '\n1.5\n-2\n3e-1\n4\n\n'));
     expect(a.kind).toBe('csv');
     if (a.kind === 'text') throw new Error('read as text');
     expect(a.columns).toEqual(['value']);
     expect(Array.from(a.segments[0].data)).toEqual([1.5, -2, Math.fround(0.3), 4]);
+    // an empty line between numbers is that row's missing value (the rows after it keep their places), as in a CSV
+    const gap = readInput(file('gap.txt', '1.5\n-2\n\n3e-1\n4\n'), { missing: 'nan' });
+    expect(gap.kind === 'csv' && Array.from(gap.segments[0].data)).toEqual([1.5, -2, Number.NaN, Math.fround(0.3), 4]);
+    expect(() => readInput(file('gap.txt', '1.5\n-2\n\n3e-1\n4\n'))).toThrow(/missing value at row 3/);
     const b = readInput(file('one-line.txt', '  1 2\t3,4   5\n'));
     expect(b.kind === 'csv' && b.segments[0].n).toBe(5);
     expect(readInput(file('tokens.txt', '60 62 64\n62 64 65\n')).kind).toBe('text');

@@ -486,7 +486,15 @@ function numericText(lines: string[]): string | undefined {
     const tokens = trimmed[0].split(/[\s,]+/).filter((t) => t.length > 0);
     return tokens.length >= 2 && tokens.every(num) ? column(tokens) : undefined;
   }
-  if (trimmed.every(num)) return column(trimmed);
+  if (trimmed.every(num)) {
+    // one number a line: an empty line between numbers is that row's missing value (as in a one-column CSV), so the
+    // rows after it keep their places (and their labels); empty lines before the first and after the last are not rows
+    const all = lines.map((l) => l.trim());
+    const first = all.findIndex((l) => l.length > 0);
+    let last = all.length - 1;
+    while (all[last].length === 0) last--;
+    return column(all.slice(first, last + 1));
+  }
   const rows = trimmed.map((l) => l.split(',').map((t) => t.trim()));
   const d = rows[0].length;
   if (d >= 2 && rows.every((r) => r.length === d && r.every(num))) {
@@ -509,9 +517,10 @@ export function readInput(file: string, o: ReadOptions = {}): Input {
   const kind = known;
   if (kind === 'npy') return readCsvInput(file, npyAsCsv(readBytes(file), file), o);
   const text = readText(file);
-  const lines = kind === 'text' ? text.split(/\r?\n/).filter((l) => l.length > 0) : [];
+  const all = kind === 'text' ? text.split(/\r?\n/) : [];
+  const lines = all.filter((l) => l.length > 0);
   // a text file of numbers (the UCR anomaly archive's format, a CSV without a header) is one series
-  const series = kind === 'text' ? numericText(lines) : undefined;
+  const series = kind === 'text' ? numericText(all) : undefined;
   if (series) return readCsvInput(file, series, o);
   const tableOnly = () => {
     if (o.columns || o.timestamp)
