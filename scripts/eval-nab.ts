@@ -6,7 +6,11 @@
 // (no default was chosen on them) and reported beside Orion's published LSTM-VAE F1.
 //
 //   node scripts/run-ts.mjs scripts/eval-nab.ts [--data DIR] [--family NAME]... [--match SUBSTRING] [--seeds 1,2,3]
-//                                               [--quick] [--json FILE] [--md FILE]
+//                                               [--csv DIR]... [--quick] [--json FILE] [--md FILE]
+//
+// `--csv DIR` scores a folder of labelled CSV files (every .csv under DIR with a 0/1 label column such as
+// `is_anomaly`; GutenTAG's and TimeEval's layout) as one held-out family: `scripts/heldout-gutentag` generates such a
+// folder from scripts/heldout/gutentag.yaml and runs it.
 //
 // Protocol (unsupervised, as Orion's benchmark): each series is fitted whole and the same series scored; a NAB file is
 // read as `lstm-vae train` reads it (src/cli/input.ts: float32 values) and put on its time grid when its times are
@@ -28,7 +32,7 @@ import { smoothScores } from '../src/detect/find-anomalies.js';
 import { intervalsAbove, meanPlusStd, pointScore } from '../src/detect/postprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
 import { type SegmentCounts, sumSegmentCounts } from '../src/eval/metrics.js';
-import { FAMILIES, familySeries, type Series } from './lib/dev-set.js';
+import { CSV_FAMILY, FAMILIES, familySeries, type Series } from './lib/dev-set.js';
 
 // Orion's published overlapping-segment F1 (benchmark/results/0.7.1.csv of sintel-dev/Orion, counts summed over the files).
 const ORION: Record<string, string> = {
@@ -93,13 +97,14 @@ function args(argv: string[]) {
     if (a === '--data') o.data = argv[++i];
     else if (a === '--family') o.families.push(argv[++i]);
     else if (a === '--match') o.match = argv[++i];
+    else if (a === '--csv') o.families.push(CSV_FAMILY + argv[++i]);
     else if (a === '--seeds') o.seeds = argv[++i].split(',').map(Number);
     else if (a === '--quick') o.quick = true;
     else if (a === '--json') o.json = argv[++i];
     else if (a === '--md') o.md = argv[++i];
     else if (a === '--help' || a === '-h') {
       console.log(
-        `usage: eval-nab [--data DIR] [--family ${FAMILIES.join('|')}|<another NAB group>]... [--match SUBSTRING] [--seeds 1,2,3] [--quick] [--json FILE] [--md FILE]`,
+        `usage: eval-nab [--data DIR] [--family ${FAMILIES.join('|')}|<another NAB group>]... [--csv DIR]... [--match SUBSTRING] [--seeds 1,2,3] [--quick] [--json FILE] [--md FILE]`,
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
@@ -107,7 +112,7 @@ function args(argv: string[]) {
   // Besides the development set, any other NAB group under DIR/nab (e.g. Orion's realAdExchange, realTraffic,
   // realAWSCloudwatch, realTweets from a NAB checkout): held out, reported, used to choose nothing.
   for (const f of o.families)
-    if (!FAMILIES.includes(f) && !/^[A-Za-z][\w-]*$/.test(f))
+    if (!FAMILIES.includes(f) && !f.startsWith(CSV_FAMILY) && !/^[A-Za-z][\w-]*$/.test(f))
       throw new Error(`unknown family ${f}; families: ${FAMILIES.join(', ')}, or another NAB group under DIR/nab`);
   if (!o.seeds.length || !o.seeds.every((s) => Number.isInteger(s))) throw new Error('--seeds takes whole numbers, like 1,2,3');
   if (o.quick) o.seeds = [1];

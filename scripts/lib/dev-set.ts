@@ -1,7 +1,10 @@
 // The development set the detector's defaults were chosen on, as the evaluation scripts load it: NAB
 // artificialWithAnomaly, realKnownCause and artificialNoAnomaly (from ../shared/data or --data), the sensor network
 // (npm), and seeded synthetic series (5 kinds × 3, seeds 1000 + 100·kind + i).
-import { join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { readInput } from '../../src/cli/input.js';
+import { readCsv } from '../../src/data/csv.js';
 import { dataRoot, listNab, loadNabFile, loadSensorNetwork } from '../../src/data/datasets.js';
 import { type AnomalyKind, synthetic } from '../../src/data/synthetic.js';
 import { labelRuns } from '../../src/detect/intervals.js';
@@ -25,8 +28,46 @@ function labelsFromWindows(n: number, windows: Array<[number, number]>): Uint8Ar
   return labels;
 }
 
+/** The family name `eval:nab --csv DIR` gives a folder of labelled CSV files. */
+export const CSV_FAMILY = 'csv:';
+
+/**
+ * Every CSV file under `dir` (recursively, in name order; GutenTAG writes `<name>/test.csv`) that has a column of
+ * 0/1 labels (`is_anomaly`, `label`, … as `lstm-vae train` finds them): a held-out series read as the CLI reads it,
+ * the label column left out of the values. A file without labels is an error, not a series without anomalies: write
+ * a label column of zeros for those.
+ */
+export function labelledCsvSeries(dir: string): Series[] {
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d).sort()) {
+      const f = join(d, e);
+      if (statSync(f).isDirectory()) walk(f);
+      else if (e.toLowerCase().endsWith('.csv')) files.push(f);
+    }
+  };
+  walk(dir);
+  if (files.length === 0) throw new Error(`no .csv file under ${dir}`);
+  return files.map((file) => {
+    const input = readInput(file, { missing: 'nan', findLabels: true });
+    if (input.kind !== 'csv' || !input.labelColumns?.length || input.text === undefined)
+      throw new Error(`${file}: no column of 0/1 labels (is_anomaly, label, …); a held-out series needs its labels`);
+    const l = readCsv(input.text, { columns: input.labelColumns.slice(0, 1), timestamp: false });
+    const labels = Uint8Array.from(l.data, (v) => (v === 1 ? 1 : 0));
+    const seg = input.segments[0];
+    return {
+      name: relative(dir, file),
+      file,
+      input: { data: seg.data, shape: [seg.n, input.features] as [number, number] },
+      windows: labelRuns(labels),
+      labels,
+    };
+  });
+}
+
 export /** The series of a family (loaded lazily, one family at a time). */
 function familySeries(family: string, data: string | undefined, quick: boolean): Series[] {
+  if (family.startsWith(CSV_FAMILY)) return labelledCsvSeries(family.slice(CSV_FAMILY.length));
   if (family === 'sensor') {
     return loadSensorNetwork().motes.map((m) => ({
       name: `mote ${m.moteId}`,
