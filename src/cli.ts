@@ -198,6 +198,10 @@ export function buildProgram(): Command {
       '--no-latent-score',
       "detector: score by the reconstruction error alone (default: also the windows' latent distance, each against its own bar)",
     )
+    .option(
+      '--no-tail-correction',
+      "detector: leave the errors of the last window's rows as they come (default: put them on the scale of rows every window holds)",
+    )
     .option('--batch-size <n>', 'sequences per batch', int(1), 32)
     .option('--lr <rate>', 'Adam learning rate', num(0, 10, true), 1e-3)
     .option('--beta <b>', 'weight of the KL term (β-VAE); default 1', num(0))
@@ -350,6 +354,8 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', 'where to write the recalibrated detector (default: over <detector>, atomically)')
     .option('--latent-score', 'add the latent score to a detector without it')
     .option('--no-latent-score', 'drop the latent score (the reconstruction error alone)')
+    .option('--tail-correction', "add the correction of the last window's rows to a detector without it")
+    .option('--no-tail-correction', "drop the correction of the last window's rows")
     .option('-q, --quiet', 'no summary line')
     .addHelpText(
       'after',

@@ -582,9 +582,10 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     );
   }, 120_000);
 
-  it('train says how many models it trained; --members 1 trains one (info tells), --members 0 is refused; --no-latent-score', () => {
+  it('train says how many models it trained; --members 1 trains one (info tells), --members 0 is refused; --no-latent-score, --no-tail-correction', () => {
     const three = ok(['info', 'seasonal.safetensors']).stdout;
     expect(three).toMatch(/3 models \(seeds apart\), their point errors averaged/);
+    expect(three).toMatch(/the last \d+ points' errors first put on the scale of points that every window holds/);
     expect(three).toMatch(/or the latent score .* \(point error bar [0-9.e+-]+; latent bars [0-9.e+-]+ and [0-9.e+-]+ \(point\)\)/);
     const t = ok([
       'train',
@@ -594,6 +595,7 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
       '--max-steps',
       '30',
       '--no-latent-score',
+      '--no-tail-correction',
       '--out',
       'one.safetensors',
       '--no-report',
@@ -603,11 +605,12 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect(one).toMatch(/30 steps/);
     expect(one).not.toMatch(/models \(seeds apart\)/);
     expect(one).not.toMatch(/latent score|latent bars/);
+    expect(one).not.toMatch(/the last \d+ points' errors/);
     fails(['train', 'seasonal.csv', '--members', '0', '--out', 'zero.safetensors'], 2, /--members/);
     fails(
       ['train', 'seasonal.csv', '--members', '2', '--epochs', '3', '--out', 'w.safetensors', '-q'],
       2,
-      /--members and --no-latent-score go with the anomaly detector/,
+      /--members, --no-latent-score and --no-tail-correction go with the anomaly detector/,
     );
   }, 120_000);
 

@@ -629,13 +629,25 @@ describe('lstm-vae score and recalibrate on detector files', () => {
     const r = cli('recalibrate', model, join(dir, 'week.csv'), '-o', out);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
-      /^recalibrated on 1200 rows of .*week\.csv: threshold [\d.]+, point error bar [\d.]+, latent bar [\d.]+ → threshold /,
+      /^recalibrated on 1200 rows of .*week\.csv: threshold [\d.]+, point error bar [\d.]+, latent bar [\d.]+, the last window's rows corrected → threshold /,
     );
     const loaded = AnomalyDetector.fromSafetensors(new Uint8Array(readFileSync(out)));
     try {
       expect(loaded.plan).toEqual(expected);
     } finally {
       loaded.dispose();
+    }
+    // --no-tail-correction drops the correction of the last window's rows, and says so
+    const plain = join(dir, 'week-plain.safetensors');
+    const r2 = cli('recalibrate', model, join(dir, 'week.csv'), '-o', plain, '--no-tail-correction');
+    expect(r2.status, r2.stderr).toBe(0);
+    expect(r2.stdout).toMatch(/→ threshold .*the last window's rows as they come;/);
+    const dropped = AnomalyDetector.fromSafetensors(new Uint8Array(readFileSync(plain)));
+    try {
+      expect(dropped.plan.tail).toBeUndefined();
+      expect(dropped.plan.latent).toEqual(expected.latent);
+    } finally {
+      dropped.dispose();
     }
     // a file without the detector's column is one sentence, and nothing is written
     writeFileSync(join(dir, 'other.csv'), `x\n${Array.from(noisy).join('\n')}\n`);

@@ -17,7 +17,7 @@ import {
 } from '../dist/index.node.js';
 import { DataError as SrcDataError } from '../src/core/errors.js';
 import { synthetic } from '../src/data/synthetic.js';
-import { intervalsAbove, medianReconstruction, reconstructionErrors } from '../src/detect/postprocess.js';
+import { correctTail, intervalsAbove, medianReconstruction, reconstructionErrors } from '../src/detect/postprocess.js';
 import { centredWindows, dominantPeriod, fillMissing, longPeriod, strideStarts } from '../src/detect/preprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
 import { assertSameBits, mulberry32 } from './shared/numeric.js';
@@ -190,6 +190,7 @@ describe('several models (members): their point errors averaged', () => {
       delete plan.detector.pointThreshold;
       delete plan.detector.pointK;
       delete plan.detector.latent; // the latent score is the same kind of larger-of (and one model's statistics)
+      delete plan.detector.tail; // the end rows' correction: statistics of each detector's own errors, not linear
       return { ...meta, metadata: JSON.stringify(plan) };
     };
     const meta = noPoint(decodeSafetensors(one.toSafetensors()).metadata);
@@ -207,8 +208,21 @@ describe('several models (members): their point errors averaged', () => {
     dets.push(oneNoPoint, threeNoPoint);
     assertSameBits('first model', rs[0].scores, oneNoPoint.score(x).scores);
     const r = threeNoPoint.score(x);
-    // with the point threshold, every score is at least the smoothed one
-    const withPoint = three.score(x).scores;
+    // with the point threshold, every score is at least the smoothed one (both without the end rows' correction)
+    const threeNoTail = AnomalyDetector.fromSafetensors(
+      encodeSafetensors(threeFile.tensors, {
+        ...threeFile.metadata,
+        metadata: JSON.stringify(
+          (() => {
+            const plan = JSON.parse(threeFile.metadata.metadata);
+            delete plan.detector.tail;
+            return plan;
+          })(),
+        ),
+      }),
+    );
+    dets.push(threeNoTail);
+    const withPoint = threeNoTail.score(x).scores;
     for (let i = 0; i < x.length; i++) expect(withPoint[i]).toBeGreaterThanOrEqual(r.scores[i]);
     let worst = 0;
     for (let i = 0; i < x.length; i++) {
@@ -579,6 +593,81 @@ describe('a one-point anomaly in a long series (the point threshold)', () => {
   });
 });
 
+describe('the end of a series (tail correction)', () => {
+  it('a clean seasonal series ends without an alarm wherever in its cycle it ends, far more often than without the correction', async () => {
+    // a development series without anomalies (period 81); the series cut at 10 ends spread over one period
+    const s = synthetic(5003, { anomalies: 0 });
+    const series = { data: s.data, shape: [s.n, 1] };
+    const det = await AnomalyDetector.fit(series);
+    try {
+      const p = det.plan.period ?? det.plan.window;
+      const ends = Array.from({ length: 10 }, (_, i) => s.n - Math.round((i * p) / 10));
+      const alarmedEnds = () =>
+        ends.filter((L) => det.score({ data: s.data.subarray(0, L), shape: [L, 1] }).intervals.some(([, b]) => b === L - 1)).length;
+      const withCorrection = alarmedEnds();
+      det.recalibrate(series, { tailCorrection: false });
+      const without = alarmedEnds();
+      // measured (native backend): 2 of 10 ends alarmed with the correction, 9 of 10 without
+      expect(without).toBeGreaterThanOrEqual(6);
+      expect(withCorrection).toBeLessThanOrEqual(3);
+    } finally {
+      det.dispose();
+    }
+  }, 120_000);
+
+  it('a saved plan whose tail statistics are malformed is a FormatError; without them the errors as they come', async () => {
+    const x = synthetic(5, { kinds: ['spike'], n: 900, period: 40, anomalies: 1, noise: 0.05 });
+    const det = await AnomalyDetector.fit(x.data, { maxSteps: 5, members: 1 });
+    expect(det.plan.tail?.mean).toHaveLength(det.plan.window);
+    const bytes = det.toSafetensors();
+    const scores = det.score(x.data).scores;
+    det.dispose();
+    const meta = decodeSafetensors(bytes).metadata;
+    const forge = (edit: (plan: Record<string, any>) => void) => {
+      const plan = JSON.parse(meta.metadata);
+      edit(plan.detector);
+      return encodeSafetensors(decodeSafetensors(bytes).tensors, { ...meta, metadata: JSON.stringify(plan) });
+    };
+    for (const edit of [
+      (p: Record<string, any>) => p.tail.mean.pop(),
+      (p: Record<string, any>) => (p.tail.std[3] = -1),
+      (p: Record<string, any>) => (p.tail.mean[0] = 'x'),
+      (p: Record<string, any>) => (p.tail = [1, 2]),
+    ]) {
+      const e = await failure(FormatError, () => AnomalyDetector.fromSafetensors(forge(edit)));
+      expect(e.message).toMatch(/tail is not a mean and a std/);
+    }
+    // without the tail statistics (an older file): the same scores up to the last window − 1 rows, never lower there
+    const old = AnomalyDetector.fromSafetensors(forge((p) => delete p.tail));
+    try {
+      const e = old.score(x.data).scores;
+      let raised = 0;
+      for (let i = 0; i < e.length; i++) {
+        expect(e[i]).toBeGreaterThanOrEqual(scores[i]);
+        if (e[i] > scores[i]) raised++;
+      }
+      expect(raised).toBeGreaterThan(0);
+    } finally {
+      old.dispose();
+    }
+  });
+
+  it('recalibrate adds or drops the correction; tailCorrection must be true or false', async () => {
+    const x = synthetic(6, { kinds: ['spike'], n: 900, period: 40, anomalies: 1, noise: 0.05 });
+    const det = await AnomalyDetector.fit(x.data, { maxSteps: 5, members: 1, tailCorrection: false });
+    try {
+      expect(det.plan.tail).toBeUndefined();
+      expect(det.recalibrate(x.data, { tailCorrection: true }).tail?.std).toHaveLength(det.plan.window);
+      expect(det.recalibrate(x.data).tail).toBeDefined(); // kept as the plan has it
+      expect(det.recalibrate(x.data, { tailCorrection: false }).tail).toBeUndefined();
+      await failure(ConfigError, () => det.recalibrate(x.data, { tailCorrection: 'yes' as never }));
+      await failure(ConfigError, () => AnomalyDetector.fit(x.data, { tailCorrection: 1 as never }));
+    } finally {
+      det.dispose();
+    }
+  });
+});
+
 describe('files', () => {
   it('a plain LstmVae file is not a detector: FormatError', async () => {
     const m = new LstmVae({ features: 1, hidden: 4, latent: 2, seed: 1 });
@@ -797,6 +886,87 @@ describe('pure pieces', () => {
     const mu = models[1].reconstructWithMean({ data, shape: [starts.length, w, d] }).mu;
     expect(got.mu).toHaveLength(2);
     expect(Array.from(got.mu[1])).toEqual(Array.from(mu));
+  });
+
+  it("reconstructionErrors' tail statistics: errors of points from the windows that hold them in their last c positions", () => {
+    // n − 2w + 2 = 212 points that every window holds: fewer than the 256 sampled, so every one of them is measured
+    const n = 250;
+    const d = 2;
+    const w = 20;
+    const xs = Float64Array.from({ length: n * d }, (_, i) => Math.sin(i / 5) + 0.2 * Math.cos(i / 2.3));
+    const hash = (t: number) => {
+      const h = Math.sin(t * 78.233) * 43758.5453;
+      return h - Math.floor(h) - 0.5;
+    };
+    // stand-in models whose reconstruction of a window's step t drifts more the later the step (as a decoder's does)
+    const model = (g: number) => ({
+      reconstructWithMean(x: { data: Float32Array; shape: number[] }) {
+        const T = x.shape[1];
+        const D = x.shape[2];
+        const reconstruction = Float32Array.from(x.data, (v, i) => v + g * (Math.floor(i / D) % T) * hash(i + g));
+        return { reconstruction, mu: new Float32Array(x.shape[0] * 2) };
+      },
+    });
+    const models = [model(0.01), model(0.02)];
+    const got = reconstructionErrors(models, xs, n, d, w, { tail: true });
+    expect(reconstructionErrors(models, xs, n, d, w).tail).toBeUndefined();
+    const tail = got.tail!;
+    expect(tail.mean).toHaveLength(w);
+    expect(tail.std).toHaveLength(w);
+    // the reference, directly: every window reconstructed, then for each point and c the median of the last c
+    const starts = strideStarts(n, w, 1);
+    const { data, means } = centredWindows(xs, d, w, starts);
+    const ys = models.map((m) => m.reconstructWithMean({ data, shape: [starts.length, w, d] }).reconstruction);
+    const median = (v: number[]) => {
+      const s = [...v].sort((a, b) => a - b);
+      const c = s.length;
+      return c % 2 ? s[(c - 1) >> 1] : 0.5 * (s[c / 2 - 1] + s[c / 2]);
+    };
+    const points: number[] = [];
+    for (let p = w - 1; p <= n - w; p++) points.push(p);
+    for (const c of [1, 2, 7, w - 1, w]) {
+      const e = points.map((p) => {
+        let t = 0;
+        for (const y of ys) {
+          let s = 0;
+          for (let j = 0; j < d; j++) {
+            const v: number[] = [];
+            for (let k = p - w + 1; k <= p - w + c; k++) v.push(y[(k * w + (p - k)) * d + j] + means[k * d + j]);
+            s += (xs[p * d + j] - median(v)) ** 2;
+          }
+          t += Math.sqrt(s);
+        }
+        return t / ys.length;
+      });
+      const m = e.reduce((a, b) => a + b, 0) / e.length;
+      const sd = Math.sqrt(e.reduce((a, b) => a + (b - m) ** 2, 0) / e.length);
+      expect(tail.mean[c - 1]).toBeCloseTo(m, 12);
+      expect(tail.std[c - 1]).toBeCloseTo(sd, 12);
+    }
+    // c = w is every window: the points' own errors
+    const own = points.map((p) => got.error[p]);
+    expect(tail.mean[w - 1]).toBeCloseTo(own.reduce((a, b) => a + b, 0) / own.length, 12);
+    // with the drift growing along the window, fewer (and later) windows reconstruct worse
+    expect(tail.mean[0]).toBeGreaterThan(1.5 * tail.mean[w - 1]);
+  });
+
+  it('correctTail puts the last w − 1 errors on the scale of fully held points, never raising one nor going below 0', () => {
+    // w = 4: c = 1, 2, 3 for the last three points; c = 4 is every window (mean 1, std 0.5)
+    const tail = { mean: [5, 3, 1, 1], std: [4, 2, 1, 0.5] };
+    const e = Float64Array.from([9, 9, 9, 1, 1, 13]);
+    correctTail(e, tail);
+    // point 5 (c = 1): 1 + (13 − 5)·0.5/4 = 2; point 4 (c = 2): 1 + (1 − 3)·0.5/2 = 0.5;
+    // point 3 (c = 3): 1 + (1 − 1)·0.5/1 = 1 (= its own error); the points before: unchanged
+    expect(Array.from(e)).toEqual([9, 9, 9, 1, 0.5, 2]);
+    const low = Float64Array.from([0, 0.1]);
+    correctTail(low, { mean: [5, 1], std: [1, 1] });
+    expect(Array.from(low)).toEqual([0, 0]); // 1 + (0.1 − 5)·1 < 0: clipped at 0
+    const high = Float64Array.from([3, 3]);
+    correctTail(high, { mean: [1, 1], std: [0.1, 1] });
+    expect(Array.from(high)).toEqual([3, 3]); // 1 + (3 − 1)·1/0.1 = 21 would raise it: kept
+    const none = Float64Array.from([3, 3]);
+    correctTail(none, undefined);
+    expect(Array.from(none)).toEqual([3, 3]);
   });
 
   it('medianReconstruction takes the median over the windows holding each point, their means added back', () => {

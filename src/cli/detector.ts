@@ -34,6 +34,7 @@ export interface DetectorTrainOptions {
   maxSeconds?: number;
   members?: number;
   latentScore?: boolean;
+  tailCorrection?: boolean;
   labels?: string;
   report?: string | boolean;
   quiet?: boolean;
@@ -198,6 +199,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       ...(o.maxSeconds !== undefined ? { maxSeconds: o.maxSeconds } : {}),
       ...(o.members !== undefined ? { members: o.members } : {}),
       ...(o.latentScore === false ? { latentScore: false } : {}),
+      ...(o.tailCorrection === false ? { tailCorrection: false } : {}),
       signal: ac.signal,
       onBatchEnd: (b) => {
         step = b.step;

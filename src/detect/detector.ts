@@ -23,7 +23,16 @@ import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
 import { interior, latentStats, type LatentModelStats, pointLatentScores, smoothLatent, windowLatentDistances } from './latent.js';
-import { intervalsAbove, meanPlusStd, pointScore, reconstructionErrors, scoreSource, type WindowModel, withLatent } from './postprocess.js';
+import {
+  correctTail,
+  intervalsAbove,
+  meanPlusStd,
+  pointScore,
+  reconstructionErrors,
+  scoreSource,
+  type WindowModel,
+  withLatent,
+} from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fillMissing, fitScale, longPeriod, strideStarts } from './preprocess.js';
@@ -73,6 +82,13 @@ export interface DetectorOptions {
    * reconstruction error alone.
    */
   latentScore?: boolean;
+  /**
+   * Correct the errors of the last window − 1 rows for being held by fewer windows (default true): the c-th row from
+   * the end is reconstructed only by the windows that hold it in their last c positions, which the model reconstructs
+   * less well, so its error is divided by how much larger such errors are on the training series (`plan.tail`).
+   * false = the errors as they come, as files made before it.
+   */
+  tailCorrection?: boolean;
   /** At most this many windows train the model (default 1024, evenly spaced over the series); scoring uses every window. */
   maxTrainWindows?: number;
   seed?: number;
@@ -116,6 +132,7 @@ const DEFAULTS = {
   maxTrainWindows: 1024,
   members: 3,
   latentScore: true,
+  tailCorrection: true,
 };
 /** The seed of member j is the detector's seed + MEMBER_SEED_STEP·j (modulo 2^32, the seeds' range). */
 const MEMBER_SEED_STEP = 7919;
@@ -229,6 +246,7 @@ function checkOptions(o: DetectorOptions): void {
     'maxTrainWindows',
     'members',
     'latentScore',
+    'tailCorrection',
     'seed',
     'columns',
     'onBatchEnd',
@@ -239,12 +257,13 @@ function checkOptions(o: DetectorOptions): void {
     if (o[key] !== undefined) checkInt(o[key], `options.${key}`, key === 'window' ? 2 : 1);
   }
   if (o.members !== undefined) checkInt(o.members, 'options.members', 1, MAX_MEMBERS);
-  if (o.latentScore !== undefined && typeof o.latentScore !== 'boolean')
-    throw new ConfigError('options.latentScore must be true or false', {
-      argument: 'options.latentScore',
-      expected: 'boolean',
-      actual: o.latentScore,
-    });
+  for (const key of ['latentScore', 'tailCorrection'] as const)
+    if (o[key] !== undefined && typeof o[key] !== 'boolean')
+      throw new ConfigError(`options.${key} must be true or false`, {
+        argument: `options.${key}`,
+        expected: 'boolean',
+        actual: o[key],
+      });
 }
 
 /** A training callback's statistics, with which of the detector's models is training (0-based) and how many there are. */
@@ -393,7 +412,7 @@ export class AnomalyDetector {
       if (!history) throw new Error('unreachable: no model trained');
       const diagnostics = diagnose(model, val);
       history.diagnostics = diagnostics;
-      const bars = calibration(models, xs, n, d, w, o.latentScore);
+      const bars = calibration(models, xs, n, d, w, o.latentScore, o.tailCorrection);
       const padding = Math.round(w / 2);
       const plan: DetectorPlan = {
         version: 1,
@@ -414,6 +433,7 @@ export class AnomalyDetector {
         gap: bars.gap,
         padding,
         warmup: Math.floor(w / 2),
+        ...(bars.tail ? { tail: bars.tail } : {}),
         ...(bars.latent ? { latent: bars.latent } : {}),
         training: {
           rows: n0,
@@ -450,6 +470,7 @@ export class AnomalyDetector {
     }
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
     const { error, share, rec, sq: sqBins, mu } = reconstructionErrors(this.models, xs, n, d, p.window);
+    correctTail(error, p.tail);
     const smoothed = smoothScores(error, 'moving-average', p.smoothing);
     let scored = smoothed.map((v, b) => pointScore(v, error[b], p.threshold, p.pointThreshold));
     let lat: Float64Array | undefined;
@@ -507,16 +528,17 @@ export class AnomalyDetector {
    * latent score. Streams opened before keep the bars they started with. Returns the new plan (also `det.plan`, and
    * saved by `toSafetensors()`), with `calibration.rows` the series' length.
    */
-  recalibrate(series: SeriesInput, options: { latentScore?: boolean } = {}): DetectorPlan {
+  recalibrate(series: SeriesInput, options: { latentScore?: boolean; tailCorrection?: boolean } = {}): DetectorPlan {
     if (options === null || typeof options !== 'object')
       throw new ConfigError('options must be an object', { argument: 'options', expected: 'object', actual: options });
-    checkKnownKeys(options, ['latentScore']);
-    if (options.latentScore !== undefined && typeof options.latentScore !== 'boolean')
-      throw new ConfigError('options.latentScore must be true or false', {
-        argument: 'options.latentScore',
-        expected: 'boolean',
-        actual: options.latentScore,
-      });
+    checkKnownKeys(options, ['latentScore', 'tailCorrection']);
+    for (const key of ['latentScore', 'tailCorrection'] as const)
+      if (options[key] !== undefined && typeof options[key] !== 'boolean')
+        throw new ConfigError(`options.${key} must be true or false`, {
+          argument: `options.${key}`,
+          expected: 'boolean',
+          actual: options[key],
+        });
     const p = this.current;
     const { x: x0, n: n0, d } = prepare(series, p.features, p.columns);
     const f = p.aggregate;
@@ -536,9 +558,10 @@ export class AnomalyDetector {
       d,
       w,
       options.latentScore ?? p.latent !== undefined,
+      options.tailCorrection ?? p.tail !== undefined,
       `a recalibration series' (${n0} rows)`,
     );
-    const { pointThreshold: _pt, pointK: _pk, latent: _l, ...kept } = p;
+    const { pointThreshold: _pt, pointK: _pk, latent: _l, tail: _t, ...kept } = p;
     const plan: DetectorPlan = { ...kept, ...bars, calibration: { rows: n0 } };
     readPlan(plan);
     this.current = plan;
@@ -634,7 +657,7 @@ export class AnomalyDetector {
  * stride-1 windows, or undefined when a model's means do not spread (a collapsed latent) or `enabled` is false.
  */
 /** The parts of a plan that `calibration` sets (and `recalibrate` replaces). */
-type Bars = Pick<DetectorPlan, 'smoothing' | 'gap' | 'threshold' | 'thresholdRule' | 'k' | 'pointThreshold' | 'pointK' | 'latent'>;
+type Bars = Pick<DetectorPlan, 'smoothing' | 'gap' | 'threshold' | 'thresholdRule' | 'k' | 'pointThreshold' | 'pointK' | 'latent' | 'tail'>;
 
 /**
  * The detector's bars from its models' reconstructions of a (scaled, aggregated) series `xs` `[n, d]`: the threshold
@@ -647,14 +670,17 @@ function calibration(
   d: number,
   w: number,
   latentScore: boolean,
+  tailCorrection: boolean,
   series = "the training series'",
 ): Bars {
   // Threshold on the training series' own smoothed scores: mean + 3·std after a centred moving average
   // over 1 % of the points (chosen on the development set among fixed k = 3, 4, 5 and Hundman's automatic k,
   // moving average or EWMA over W/4, W or 1 % of the points, squared or plain errors, with or without padding).
   const smoothing = Math.max(1, Math.round(0.01 * n));
-  const rec = reconstructionErrors(models, xs, n, d, w);
+  const rec = reconstructionErrors(models, xs, n, d, w, { tail: tailCorrection });
+  const tail = rec.tail;
   const errors = rec.error;
+  correctTail(errors, tail);
   const smoothed = smoothScores(errors, 'moving-average', smoothing);
   const threshold = meanPlusStd(smoothed, THRESHOLD_K);
   // A one-point anomaly is diluted by the moving average's span; a point whose own error is above mean +
@@ -666,10 +692,11 @@ function calibration(
     smoothing,
     gap: smoothing,
     threshold,
-    thresholdRule: `mean + ${THRESHOLD_K}·std of ${series} smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above mean + ${LATENT_K}·std of its smoothed values or ${POINT_K}·std of its point values` : ''}`,
+    thresholdRule: `mean + ${THRESHOLD_K}·std of ${series} smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${tail ? ` (the last ${w - 1} points' errors first put on the scale of points that every window holds)` : ''}${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above mean + ${LATENT_K}·std of its smoothed values or ${POINT_K}·std of its point values` : ''}`,
     k: THRESHOLD_K,
     ...(pointThreshold > 0 ? { pointThreshold, pointK: POINT_K } : {}),
     ...(latent ? { latent } : {}),
+    ...(tail ? { tail } : {}),
   };
 }
 

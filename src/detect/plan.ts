@@ -44,6 +44,14 @@ export interface DetectorPlan {
    */
   warmup?: number;
   /**
+   * How a point's error depends on how many windows hold it, measured on the training (or recalibration) series:
+   * `mean[c − 1]`, `std[c − 1]` of the errors of points reconstructed only by the windows that hold them in their last
+   * c positions (c = 1 … window; c = window: by every window). The c-th row from the end of a series is held by the
+   * last c windows alone; its error is put on the scale of the others (`correctTail`) before smoothing, so that the end
+   * of a normal series does not look anomalous for being the end. Files without it: no correction.
+   */
+  tail?: { mean: number[]; std: number[] };
+  /**
    * Training: `steps` over all the models, `stopped` the first model's reason, `members` each model's steps and
    * reason (with more than one model).
    */
@@ -98,6 +106,13 @@ export function readPlan(v: unknown): DetectorPlan {
   if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1)
     throw bad('window / aggregate are not whole numbers');
   if (p.warmup !== undefined && !(Number.isInteger(p.warmup) && p.warmup >= 0)) throw bad('warmup is not a whole number >= 0');
+  if (p.tail !== undefined) {
+    const t = p.tail as Partial<NonNullable<DetectorPlan['tail']>> | null;
+    const list = (a: unknown) =>
+      Array.isArray(a) && a.length === p.window && a.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v));
+    if (t === null || typeof t !== 'object' || !list(t.mean) || !list(t.std))
+      throw bad('tail is not a mean and a std of window numbers >= 0');
+  }
   if (
     p.pointThreshold !== undefined &&
     !(typeof p.pointThreshold === 'number' && p.pointThreshold > 0 && Number.isFinite(p.pointThreshold))

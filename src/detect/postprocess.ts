@@ -159,8 +159,16 @@ export function reconstructionErrors(
   n: number,
   d: number,
   w: number,
-): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array; mu: Float32Array[] } {
+  o: { tail?: boolean } = {},
+): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array; mu: Float32Array[]; tail?: TailStats } {
   const starts = strideStarts(n, w, 1);
+  // With `tail`: on up to TAIL_SAMPLES evenly spaced points that every window holds, the error each would have if
+  // only the windows that hold it in their last c positions were there, as only the last c windows hold the c-th
+  // row from the end of a series (see `tailStats`).
+  const samples = o.tail ? tailSamples(n, w) : undefined;
+  const tailSum = samples ? new Float64Array(samples.length * w) : undefined; // [sample, c − 1], summed over the models
+  const sorted = samples ? new Float64Array(w * d) : undefined;
+  let nextSample = 0;
   const count = starts.length;
   const chunk = 1024;
   const error = new Float64Array(n);
@@ -175,6 +183,7 @@ export function reconstructionErrors(
   const buf = new Float64Array(w);
   const mus: Float32Array[] = [];
   for (const model of models) {
+    nextSample = 0;
     let mu: Float32Array | undefined;
     let first = 0; // window index of band[0]
     let held = 0; // windows in the band
@@ -212,6 +221,10 @@ export function reconstructionErrors(
           s += e;
         }
         error[p] += Math.sqrt(s);
+        if (samples && tailSum && sorted && nextSample < samples.length && samples[nextSample] === p) {
+          tailErrors(band, bandMeans, xs, p, first, w, d, sorted, tailSum.subarray(nextSample * w, (nextSample + 1) * w));
+          nextSample++;
+        }
       }
       next = last + 1;
     }
@@ -229,5 +242,103 @@ export function reconstructionErrors(
       rec[p * d + j] /= k;
     }
   }
-  return { error, share, rec, sq, mu: mus };
+  const tail = tailSum && samples?.length ? tailStats(tailSum, samples.length, w, k) : undefined;
+  return { error, share, rec, sq, mu: mus, ...(tail ? { tail } : {}) };
+}
+
+/** At most this many points measure the tail statistics. */
+const TAIL_SAMPLES = 256;
+
+/**
+ * How a point's error depends on how many windows hold it, measured on points that every window holds: `mean[c − 1]`
+ * and `std[c − 1]` (population) of their errors when reconstructed only by the windows that hold them in their last c
+ * positions, for c = 1 … w (c = w: by every window, their own errors).
+ */
+export interface TailStats {
+  mean: number[];
+  std: number[];
+}
+
+/** The points that measure the tail statistics: evenly spaced from w − 1 to n − w (ascending), none when there are none. */
+function tailSamples(n: number, w: number): Int32Array {
+  const lo = w - 1;
+  const hi = n - w;
+  if (hi < lo) return new Int32Array(0);
+  const count = Math.min(TAIL_SAMPLES, hi - lo + 1);
+  const out = new Int32Array(count);
+  for (let i = 0; i < count; i++) out[i] = count === 1 ? lo : lo + Math.round((i * (hi - lo)) / (count - 1));
+  return out;
+}
+
+/**
+ * For point `p` (held by windows p − w + 1 … p, in the band from window `first`): adds to `sum[c − 1]` the error norm
+ * of its median reconstruction from the windows that hold it in their last c positions (windows p − w + 1 … p − w + c),
+ * for c = 1 … w (c = w: every window, the point's own error). The medians grow one window at a time (sorted insertion).
+ */
+function tailErrors(
+  band: Float32Array,
+  bandMeans: Float64Array,
+  xs: Float64Array,
+  p: number,
+  first: number,
+  w: number,
+  d: number,
+  sorted: Float64Array,
+  sum: Float64Array,
+): void {
+  for (let c = 1; c <= w; c++) {
+    const k = p - w + c;
+    let s = 0;
+    for (let j = 0; j < d; j++) {
+      const v = band[((k - first) * w + (p - k)) * d + j] + bandMeans[(k - first) * d + j];
+      const col = sorted.subarray(j * w, j * w + c);
+      let i = c - 1;
+      while (i > 0 && col[i - 1] > v) {
+        col[i] = col[i - 1];
+        i--;
+      }
+      col[i] = v;
+      const r = c % 2 ? col[(c - 1) >> 1] : 0.5 * (col[c / 2 - 1] + col[c / 2]);
+      s += (xs[p * d + j] - r) ** 2;
+    }
+    sum[c - 1] += Math.sqrt(s);
+  }
+}
+
+/** Mean and std over the sampled points of their errors (summed over `models` in `sum` `[samples, w]`), per c. */
+function tailStats(sum: Float64Array, samples: number, w: number, models: number): TailStats | undefined {
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let c = 0; c < w; c++) {
+    let m = 0;
+    for (let i = 0; i < samples; i++) m += sum[i * w + c] / models;
+    m /= samples;
+    let v = 0;
+    for (let i = 0; i < samples; i++) v += (sum[i * w + c] / models - m) ** 2;
+    mean.push(m);
+    std.push(Math.sqrt(v / samples));
+  }
+  return mean.every(Number.isFinite) && std.every(Number.isFinite) && std[w - 1] > 0 ? { mean, std } : undefined;
+}
+
+/**
+ * The errors of the last w − 1 points put on the scale of a point that every window holds, in place: point n − c, which
+ * only the last c windows hold (in their last c positions), gets `mean_w + (e − mean_c)·std_w / std_c` (the same
+ * standard score among such errors as among every-window errors), never more than its own error nor below 0. A model
+ * reconstructs the last steps of a window less well than the middle ones, depending on where in its cycle the window
+ * ends, and a median of few windows is noisier than one of w: without this the end of a normal series looks anomalous
+ * for being the end. `tail` absent (files made before it): unchanged.
+ */
+export function correctTail(error: Float64Array, tail: TailStats | undefined): void {
+  if (!tail) return;
+  const w = tail.mean.length;
+  const n = error.length;
+  const mw = tail.mean[w - 1];
+  const sw = tail.std[w - 1];
+  for (let c = 1; c < w && c <= n; c++) {
+    const sc = tail.std[c - 1];
+    if (!(sc > 0)) continue;
+    const e = error[n - c];
+    error[n - c] = Math.min(e, Math.max(0, mw + ((e - tail.mean[c - 1]) * sw) / sc));
+  }
 }

@@ -16,6 +16,8 @@ export interface RecalibrateOptions {
   out?: string;
   /** false: drop the latent score; true: add it; undefined: as the detector has it. */
   latentScore?: boolean;
+  /** false: drop the correction of the last window's rows; true: add it; undefined: as the detector has it. */
+  tailCorrection?: boolean;
   quiet?: boolean;
 }
 
@@ -23,6 +25,7 @@ function bars(p: DetectorPlan): string {
   const parts = [`threshold ${fmt(p.threshold)}`];
   if (p.pointThreshold !== undefined) parts.push(`point error bar ${fmt(p.pointThreshold)}`);
   parts.push(p.latent ? `latent bar ${fmt(p.latent.threshold)}` : 'no latent score');
+  parts.push(p.tail ? "the last window's rows corrected" : "the last window's rows as they come");
   return parts.join(', ');
 }
 
@@ -39,7 +42,10 @@ export async function recalibrate(modelFile: string, dataFile: string, o: Recali
     const input = readDetectorInput(det.model, modelFile, dataFile, { quiet: o.quiet }, {});
     const interval = (det.model.metadata.cliInput as { interval?: number } | undefined)?.interval;
     const grid = gridOf(input, typeof interval === 'number' && interval > 0 ? interval : undefined);
-    const after = det.recalibrate(grid.series, o.latentScore === undefined ? {} : { latentScore: o.latentScore });
+    const after = det.recalibrate(grid.series, {
+      ...(o.latentScore === undefined ? {} : { latentScore: o.latentScore }),
+      ...(o.tailCorrection === undefined ? {} : { tailCorrection: o.tailCorrection }),
+    });
     const out = o.out ?? modelFile;
     await writeOutput(out, det.toSafetensors());
     if (!o.quiet)

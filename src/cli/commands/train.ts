@@ -34,6 +34,7 @@ export interface TrainOptions {
   maxSeconds?: number;
   members?: number;
   latentScore?: boolean;
+  tailCorrection?: boolean;
   lrGiven?: boolean;
   columns?: string[];
   timestamp?: string;
@@ -89,9 +90,15 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
   if (input.segments.length === 1 && !o.windowFlags?.length) {
     return trainDetector(input, dataFile, { ...o, lr: o.lrGiven ? o.lr : undefined });
   }
-  if (o.maxSteps !== undefined || o.maxSeconds !== undefined || o.members !== undefined || o.latentScore === false) {
+  if (
+    o.maxSteps !== undefined ||
+    o.maxSeconds !== undefined ||
+    o.members !== undefined ||
+    o.latentScore === false ||
+    o.tailCorrection === false
+  ) {
     throw new UsageError(
-      `--max-steps, --max-seconds, --members and --no-latent-score go with the anomaly detector (one series, no ${o.windowFlags?.length ? o.windowFlags.join(', ') : 'window-model flags'}); the window model trains for --epochs`,
+      `--max-steps, --max-seconds, --members, --no-latent-score and --no-tail-correction go with the anomaly detector (one series, no ${o.windowFlags?.length ? o.windowFlags.join(', ') : 'window-model flags'}); the window model trains for --epochs`,
     );
   }
   if (o.embedding !== 16 && o.embedding !== undefined) {
