@@ -117,7 +117,8 @@ models' reconstruction errors, smoothed over 1% of the series; a point is anomal
 mean + 3·std of the training series' smoothed errors, or when its own error is above mean + 12·std of its
 point errors, or when its latent score (how far its windows' posterior means lie from the training
 windows') is above mean + 4·std of its smoothed values or 12·std of its point values (--no-latent-score:
-the error alone; README,
+the error alone); the errors of the last window's rows, which fewer windows hold, are first put on the scale of the
+others (--no-tail-correction: as they come; README,
 "Anomaly detection on your own series"); train and score print the saved rule.
 Scores of the window model: a window's score is its squared reconstruction error (summed over steps and features, in
 normalised units); a point's score is, by default, the 10th percentile of the scores of the windows
