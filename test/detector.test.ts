@@ -68,6 +68,12 @@ async function failure(type: new (...a: never[]) => Error, run: () => unknown): 
   throw new Error(`expected a ${type.name}, got a result`);
 }
 
+/** A deterministic stand-in for noise in [−0.5, 0.5) (the fractional part of a scaled sine). */
+function hashNoise(t: number): number {
+  const h = Math.sin(t * 12.9898) * 43758.5453;
+  return h - Math.floor(h) - 0.5;
+}
+
 // A seasonal series (period 50) with a trend of 3 amplitudes over the series and 4 spikes.
 const spiky = synthetic(3, { kinds: ['spike'], trend: 3, n: 2000, period: 50, anomalies: 4, noise: 0.05 });
 
@@ -842,12 +848,8 @@ describe('pure pieces', () => {
     const xs = Float64Array.from({ length: n * d }, (_, i) => Math.sin(i / 7) + 0.3 * Math.cos(i / 3.1));
     // stand-ins for models (no WebAssembly needed): the centred input plus an offset that jumps from window to window
     // and step to step, so that every window's say in a point's median matters
-    const hash = (t: number) => {
-      const h = Math.sin(t * 12.9898) * 43758.5453;
-      return h - Math.floor(h) - 0.5;
-    };
     const model = (g: number) => ({
-      reconstruct: (x: { data: Float32Array; shape: number[] }) => Float32Array.from(x.data, (v, i) => 0.8 * v + g * hash(i + 0.5)),
+      reconstruct: (x: { data: Float32Array; shape: number[] }) => Float32Array.from(x.data, (v, i) => 0.8 * v + g * hashNoise(i + 0.5)),
       reconstructWithMean(x: { data: Float32Array; shape: number[] }) {
         const B = x.shape[0];
         const T = x.data.length / B;
@@ -894,16 +896,12 @@ describe('pure pieces', () => {
     const d = 2;
     const w = 20;
     const xs = Float64Array.from({ length: n * d }, (_, i) => Math.sin(i / 5) + 0.2 * Math.cos(i / 2.3));
-    const hash = (t: number) => {
-      const h = Math.sin(t * 78.233) * 43758.5453;
-      return h - Math.floor(h) - 0.5;
-    };
     // stand-in models whose reconstruction of a window's step t drifts more the later the step (as a decoder's does)
     const model = (g: number) => ({
       reconstructWithMean(x: { data: Float32Array; shape: number[] }) {
         const T = x.shape[1];
         const D = x.shape[2];
-        const reconstruction = Float32Array.from(x.data, (v, i) => v + g * (Math.floor(i / D) % T) * hash(i + g));
+        const reconstruction = Float32Array.from(x.data, (v, i) => v + g * (Math.floor(i / D) % T) * hashNoise(i + g));
         return { reconstruction, mu: new Float32Array(x.shape[0] * 2) };
       },
     });

@@ -257,6 +257,11 @@ function checkOptions(o: DetectorOptions): void {
     if (o[key] !== undefined) checkInt(o[key], `options.${key}`, key === 'window' ? 2 : 1);
   }
   if (o.members !== undefined) checkInt(o.members, 'options.members', 1, MAX_MEMBERS);
+  checkSwitches(o);
+}
+
+/** `latentScore` and `tailCorrection`, when given, are true or false (a ConfigError naming the option otherwise). */
+function checkSwitches(o: { latentScore?: unknown; tailCorrection?: unknown }): void {
   for (const key of ['latentScore', 'tailCorrection'] as const)
     if (o[key] !== undefined && typeof o[key] !== 'boolean')
       throw new ConfigError(`options.${key} must be true or false`, {
@@ -532,13 +537,7 @@ export class AnomalyDetector {
     if (options === null || typeof options !== 'object')
       throw new ConfigError('options must be an object', { argument: 'options', expected: 'object', actual: options });
     checkKnownKeys(options, ['latentScore', 'tailCorrection']);
-    for (const key of ['latentScore', 'tailCorrection'] as const)
-      if (options[key] !== undefined && typeof options[key] !== 'boolean')
-        throw new ConfigError(`options.${key} must be true or false`, {
-          argument: `options.${key}`,
-          expected: 'boolean',
-          actual: options[key],
-        });
+    checkSwitches(options);
     const p = this.current;
     const { x: x0, n: n0, d } = prepare(series, p.features, p.columns);
     const f = p.aggregate;
