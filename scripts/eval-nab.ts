@@ -10,7 +10,9 @@
 //
 // `--csv DIR` scores a folder of labelled CSV files (every .csv under DIR with a 0/1 label column such as
 // `is_anomaly`; GutenTAG's and TimeEval's layout) as one held-out family: `scripts/heldout-gutentag` generates such a
-// folder from scripts/heldout/gutentag.yaml and runs it.
+// folder from scripts/heldout/gutentag.yaml and runs it. A `test.csv` with a `train_no_anomaly.csv` beside it (GutenTAG's
+// semi-supervised files; `scripts/heldout-gutentag --train-test`) is fitted on that file and then scored, as
+// `lstm-vae train TRAIN` + `lstm-vae score MODEL TEST` do.
 //
 // Protocol (unsupervised, as Orion's benchmark): each series is fitted whole and the same series scored; a NAB file is
 // read as `lstm-vae train` reads it (src/cli/input.ts: float32 values) and put on its time grid when its times are
@@ -152,9 +154,13 @@ async function runSeries(family: string, s: Series, seed: number): Promise<{ run
   if (input && input.kind === 'text') throw new Error(`${s.file} read as text`);
   const grid = input ? gridOf(input) : undefined;
   const series = grid ? grid.series : s.input;
+  // With a training file (a train/test held-out set): fitted on it, read and put on its grid the same way.
+  const trainInput = s.train ? readInput(s.train, { missing: 'nan', findLabels: true }) : undefined;
+  if (trainInput && trainInput.kind === 'text') throw new Error(`${s.train} read as text`);
+  const fitSeries = trainInput ? gridOf(trainInput).series : series;
   let det: AnomalyDetector;
   try {
-    det = await AnomalyDetector.fit(series, { seed, ...(input ? { columns: input.columns } : {}) });
+    det = await AnomalyDetector.fit(fitSeries, { seed, ...(input ? { columns: input.columns } : {}) });
   } catch (e) {
     if (e instanceof DataError)
       return {

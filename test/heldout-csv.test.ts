@@ -42,6 +42,22 @@ describe('labelled CSV folders for held-out checks', () => {
     expect(b.file).toBe(join(dir, 'b-two', 'test.csv'));
   });
 
+  it('pairs a test.csv with the train_no_anomaly.csv beside it (fitted on it), which is not a series of its own', () => {
+    const dir = scratch();
+    mkdirSync(join(dir, 'paired'));
+    mkdirSync(join(dir, 'alone'));
+    const rows = (n: number, ones: number[]) => Array.from({ length: n }, (_, i) => `${i},${i * 2},${ones.includes(i) ? 1 : 0}`).join('\n');
+    writeFileSync(join(dir, 'paired', 'test.csv'), `timestamp,value-0,is_anomaly\n${rows(6, [4])}\n`);
+    writeFileSync(join(dir, 'paired', 'train_no_anomaly.csv'), `timestamp,value-0,is_anomaly\n${rows(9, [])}\n`);
+    writeFileSync(join(dir, 'paired', 'train_anomaly.csv'), `timestamp,value-0,is_anomaly\n${rows(9, [1])}\n`);
+    writeFileSync(join(dir, 'alone', 'test.csv'), `timestamp,value-0,is_anomaly\n${rows(5, [])}\n`);
+    const list = labelledCsvSeries(dir);
+    expect(list.map((s) => s.name)).toEqual([join('alone', 'test.csv'), join('paired', 'test.csv')]);
+    expect(list[0].train).toBeUndefined();
+    expect(list[1].train).toBe(join(dir, 'paired', 'train_no_anomaly.csv'));
+    expect(Array.from(list[1].labels)).toEqual([0, 0, 0, 0, 1, 0]);
+  });
+
   it('refuses a file without a label column and a folder without CSV files', () => {
     const dir = scratch();
     writeFileSync(join(dir, 'x.csv'), 'timestamp,value\n0,1\n1,2\n2,3\n');

@@ -1,8 +1,8 @@
 // The development set the detector's defaults were chosen on, as the evaluation scripts load it: NAB
 // artificialWithAnomaly, realKnownCause and artificialNoAnomaly (from ../shared/data or --data), the sensor network
 // (npm), and seeded synthetic series (5 kinds × 3, seeds 1000 + 100·kind + i).
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { readInput } from '../../src/cli/input.js';
 import { readCsv } from '../../src/data/csv.js';
 import { dataRoot, listNab, loadNabFile, loadSensorNetwork } from '../../src/data/datasets.js';
@@ -20,6 +20,12 @@ export interface Series {
   labels: Uint8Array;
   /** The file (NAB series): `eval:nab` reads it as \`lstm-vae train\` does (its reader and time grid). */
   file?: string;
+  /**
+   * A training file without anomalies (GutenTAG's `train_no_anomaly.csv` beside a `test.csv`): the detector is fitted
+   * on it and scores the series, as `lstm-vae train TRAIN` then `lstm-vae score MODEL FILE` do. Without it the
+   * series is fitted whole and scored (Orion's unsupervised protocol).
+   */
+  train?: string;
 }
 
 function labelsFromWindows(n: number, windows: Array<[number, number]>): Uint8Array {
@@ -31,11 +37,15 @@ function labelsFromWindows(n: number, windows: Array<[number, number]>): Uint8Ar
 /** The family name `eval:nab --csv DIR` gives a folder of labelled CSV files. */
 export const CSV_FAMILY = 'csv:';
 
+/** GutenTAG's training files: not series to score, but what the `test.csv` beside them is fitted on. */
+const TRAIN_FILES = ['train_no_anomaly.csv', 'train_anomaly.csv'];
+
 /**
  * Every CSV file under `dir` (recursively, in name order; GutenTAG writes `<name>/test.csv`) that has a column of
  * 0/1 labels (`is_anomaly`, `label`, … as `lstm-vae train` finds them): a held-out series read as the CLI reads it,
  * the label column left out of the values. A file without labels is an error, not a series without anomalies: write
- * a label column of zeros for those.
+ * a label column of zeros for those. GutenTAG's training files are not series of their own: a `test.csv` with a
+ * `train_no_anomaly.csv` beside it gets it as `train` (fitted on it, then scored).
  */
 export function labelledCsvSeries(dir: string): Series[] {
   const files: string[] = [];
@@ -43,7 +53,7 @@ export function labelledCsvSeries(dir: string): Series[] {
     for (const e of readdirSync(d).sort()) {
       const f = join(d, e);
       if (statSync(f).isDirectory()) walk(f);
-      else if (e.toLowerCase().endsWith('.csv')) files.push(f);
+      else if (e.toLowerCase().endsWith('.csv') && !TRAIN_FILES.includes(e.toLowerCase())) files.push(f);
     }
   };
   walk(dir);
@@ -55,9 +65,11 @@ export function labelledCsvSeries(dir: string): Series[] {
     const l = readCsv(input.text, { columns: input.labelColumns.slice(0, 1), timestamp: false });
     const labels = Uint8Array.from(l.data, (v) => (v === 1 ? 1 : 0));
     const seg = input.segments[0];
+    const train = join(dirname(file), TRAIN_FILES[0]);
     return {
       name: relative(dir, file),
       file,
+      ...(basename(file).toLowerCase() === 'test.csv' && existsSync(train) ? { train } : {}),
       input: { data: seg.data, shape: [seg.n, input.features] as [number, number] },
       windows: labelRuns(labels),
       labels,
