@@ -1,7 +1,7 @@
 // Small versions of `npm run eval` on the shared real data (../shared/data, or LSTM_VAE_DATA): a few seconds each,
 // with bounds that an untrained model or a trivial baseline does not reach, so a broken gradient fails them.
 // Without the data folder the suite is skipped (with the reason printed), except under CI (CI set), where that is a failure.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { CharTokenizer, init, LstmVae, rocAuc } from '../dist/index.node.js';
 import { loadEcg5000, loadNamesFile } from '../src/data/datasets.js';
 import { pcaReconstructionScores } from '../src/eval/baselines.js';

@@ -155,7 +155,7 @@ describe('encodeSafetensors / decodeSafetensors round trip', () => {
     const bytes = encodeSafetensors({ '\u{1F600}': t(2), '\uFF5E': t(1), b: t(0) });
     const text = new TextDecoder().decode(bytes.subarray(8, 8 + Number(bytes[0])));
     const hdr = JSON.parse(text) as Record<string, { data_offsets: number[] }>;
-    expect(hdr['b']!.data_offsets).toEqual([0, 4]);
+    expect(hdr.b!.data_offsets).toEqual([0, 4]);
     expect(hdr['\uFF5E']!.data_offsets).toEqual([4, 8]);
     expect(hdr['\u{1F600}']!.data_offsets).toEqual([8, 12]);
   });
@@ -216,7 +216,7 @@ describe('encodeSafetensors argument errors', () => {
   it('rejects the reserved name __metadata__ and non-string metadata', () => {
     expect(() => encodeSafetensors({ __metadata__: { shape: [], data: new Float32Array(1) } })).toThrow(FormatError);
     expect(() => encodeSafetensors({}, { a: 1 as unknown as string })).toThrow(/must be a string/);
-    expect(() => encodeSafetensors({ ['\uD800']: { shape: [], data: new Float32Array(1) } })).toThrow(/surrogate/);
+    expect(() => encodeSafetensors({ '\uD800': { shape: [], data: new Float32Array(1) } })).toThrow(/surrogate/);
   });
 });
 

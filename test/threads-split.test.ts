@@ -61,7 +61,7 @@ describe('threads on large problems (simd-mt, 2 threads)', () => {
   }, 60_000);
 
   it('splits a GEMM whose M·N·K is 2³² (2048 × 2048 × 1024)', async () => {
-    const { glue, memory } = await loadRaw(root, 'simd-mt');
+    const { glue } = await loadRaw(root, 'simd-mt');
     glue.set_threads(2);
     const [M, N, K] = [2048, 2048, 1024];
     const a = glue.alloc_f32(M * K),

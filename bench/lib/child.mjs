@@ -45,7 +45,7 @@ const rss = () => {
 const maxRss = () => {
   try {
     const r = process.resourceUsage?.();
-    return r && r.maxRSS ? r.maxRSS * 1024 : null;
+    return r?.maxRSS ? r.maxRSS * 1024 : null;
   } catch {
     return null;
   }

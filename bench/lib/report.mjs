@@ -366,9 +366,9 @@ export function svgChart(results) {
   const width = left + labelW + cfgs.length * (panelW + panelGap) + 10;
   const all = results.runs.filter((r) => r.mode === 'train' && r.seqPerSec > 0).map((r) => r.seqPerSec);
   const min = Math.min(...all, 10);
-  let lo = Math.pow(10, Math.floor(Math.log10(min)));
+  let lo = 10 ** Math.floor(Math.log10(min));
   if (min / lo < 2) lo /= 10;
-  const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...all, 10))));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...all, 10)));
   const xs = (v) => (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo));
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="10">`,

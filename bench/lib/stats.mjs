@@ -62,6 +62,6 @@ export function summarize(times, B, cpu) {
       n: times.length,
       all: times.map((t) => +t.toFixed(3)),
     },
-    cpuMsPerStep: cpu && cpu.length ? median(cpu) : null,
+    cpuMsPerStep: cpu?.length ? median(cpu) : null,
   };
 }

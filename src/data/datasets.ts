@@ -154,7 +154,7 @@ export function loadNames(): string[] {
 function moduleDir(): string | undefined {
   try {
     const url = import.meta.url;
-    if (url && url.startsWith('file:')) return dirname(fileURLToPath(url));
+    if (url?.startsWith('file:')) return dirname(fileURLToPath(url));
   } catch {
     // not an ES module (CommonJS build): fall through
   }

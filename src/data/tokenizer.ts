@@ -86,7 +86,7 @@ export class CharTokenizer {
   }
   static fromJSON(j: unknown): CharTokenizer {
     const o = j as { type?: unknown; chars?: unknown };
-    if (!o || o.type !== 'char' || !Array.isArray(o.chars) || !o.chars.every((c) => typeof c === 'string')) {
+    if (o?.type !== 'char' || !Array.isArray(o.chars) || !o.chars.every((c) => typeof c === 'string')) {
       throw new FormatError('tokenizer in the file is not a character tokenizer', {
         argument: 'metadata.tokenizer',
         expected: '{ type: "char", chars: string[] }',

@@ -87,7 +87,7 @@ export function meanStd(x: Float64Array, mask?: Uint8Array): [number, number, nu
   let n = 0;
   let s = 0;
   for (let i = 0; i < x.length; i++) {
-    if (mask && mask[i]) continue;
+    if (mask?.[i]) continue;
     s += x[i];
     n++;
   }
@@ -95,7 +95,7 @@ export function meanStd(x: Float64Array, mask?: Uint8Array): [number, number, nu
   const m = s / n;
   let v = 0;
   for (let i = 0; i < x.length; i++) {
-    if (mask && mask[i]) continue;
+    if (mask?.[i]) continue;
     v += (x[i] - m) ** 2;
   }
   return [m, Math.sqrt(v / n), n];

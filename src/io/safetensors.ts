@@ -376,11 +376,11 @@ export function validateStateDict(
 ): void {
   const have = Object.keys(tensors);
   const want = Object.keys(expected);
-  const missing = want.filter((k) => !Object.prototype.hasOwnProperty.call(tensors, k)).sort(compareCodePoints);
-  const unexpected = have.filter((k) => !Object.prototype.hasOwnProperty.call(expected, k)).sort(compareCodePoints);
+  const missing = want.filter((k) => !Object.hasOwn(tensors, k)).sort(compareCodePoints);
+  const unexpected = have.filter((k) => !Object.hasOwn(expected, k)).sort(compareCodePoints);
   const mismatched: string[] = [];
   for (const k of want.slice().sort(compareCodePoints)) {
-    if (!Object.prototype.hasOwnProperty.call(tensors, k)) continue;
+    if (!Object.hasOwn(tensors, k)) continue;
     const got = tensors[k]!.shape;
     const exp = expected[k]!;
     if (got.length !== exp.length || got.some((d, i) => d !== exp[i])) {

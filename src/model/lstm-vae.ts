@@ -9,7 +9,7 @@ import { isInt } from '../core/checks.js';
 import { BackendError, ConfigError, DataError, FormatError, ShapeError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { type ModelInput, product } from '../core/tensor.js';
-import { CharTokenizer } from '../data/tokenizer.js';
+import type { CharTokenizer } from '../data/tokenizer.js';
 import { readKerasFile } from '../io/keras-file.js';
 import { modelToOnnx } from '../io/onnx.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from '../io/safetensors.js';

@@ -238,7 +238,7 @@ export function renderReport(input: ReportInput): RenderedReport {
     scoreSvgs = scoreCharts(input.series);
     parts.push('<h2>Anomaly scores over time</h2>');
     const info = input.series
-      .filter((s) => (s.labels && s.labels.length) || (s.detected && s.detected.length))
+      .filter((s) => s.labels?.length || s.detected?.length)
       .map(
         (s) =>
           `<li>${escapeXml(s.name)}: labelled ${escapeXml(intervalsToText(s.labels ?? []))}; detected ${escapeXml(intervalsToText(s.detected ?? []))}</li>`,

@@ -10,8 +10,8 @@ export type Schedule =
 
 export function lrAt(base: number, step: number, totalSteps: number, s: Schedule | undefined, warmup: number): number {
   let lr = base;
-  if (s && s.type === 'step') lr = base * Math.pow(s.gamma ?? 0.1, Math.floor(step / s.stepSize));
-  else if (s && s.type === 'exponential') lr = base * Math.pow(s.gamma, step);
+  if (s && s.type === 'step') lr = base * (s.gamma ?? 0.1) ** Math.floor(step / s.stepSize);
+  else if (s && s.type === 'exponential') lr = base * s.gamma ** step;
   else if (s && s.type === 'cosine') {
     const T = s.totalSteps ?? totalSteps;
     const min = s.minLr ?? 0;

@@ -54,7 +54,7 @@ async function runPage(browser, label, url, { onConsole } = {}) {
   };
   try {
     const res = await page.goto(url, { timeout: PAGE_TIMEOUT });
-    if (!res || !res.ok()) throw new Error(`loading ${url}: HTTP ${res && res.status()}`);
+    if (!res?.ok()) throw new Error(`loading ${url}: HTTP ${res?.status()}`);
     const deadline = Date.now() + PAGE_TIMEOUT;
     for (;;) {
       const r = await flush();

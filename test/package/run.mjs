@@ -354,7 +354,7 @@ async function main() {
         timeout: 150_000,
       });
       assert(existsSync(join(app, 'node_modules/lstm-vae/dist/index.node.js')), 'node_modules/lstm-vae is not there');
-      const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: app }).catch((e) => ({ stdout: '' }));
+      const { stdout } = await run('npm', ['ls', '--all', '--parseable'], { cwd: app }).catch(() => ({ stdout: '' }));
       // a lean install: the run-time dependencies are what dist/ imports (the demo's data sets are devDependencies)
       const bytes = dirBytes(join(app, 'node_modules'));
       console.log(

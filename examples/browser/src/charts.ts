@@ -283,7 +283,7 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
       g.fillRect(x1, PAD.t + H - 6, Math.max(1, x2 - x1), 6);
     }
   }
-  if (spec.marks && spec.marks.xs.length) {
+  if (spec.marks?.xs.length) {
     g.fillStyle = spec.marks.color;
     let lastPx = -10;
     for (let i = 0; i < spec.marks.xs.length; i++) {

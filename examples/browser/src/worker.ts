@@ -517,7 +517,7 @@ scope.onmessage = async (e: MessageEvent) => {
       type: 'reply',
       id,
       ok: false,
-      error: x && x.message ? `${x.name && x.name !== 'Error' ? x.name + ': ' : ''}${x.message}` : String(err),
+      error: x?.message ? `${x.name && x.name !== 'Error' ? x.name + ': ' : ''}${x.message}` : String(err),
     };
   }
   scope.postMessage(reply, transfer);

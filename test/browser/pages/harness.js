@@ -21,7 +21,7 @@ export function assertThrows(fn, name, re) {
     fn();
   } catch (e) {
     threw = true;
-    if (!e || e.name !== name) throw new Error(`expected a ${name}, got ${e && e.name}: ${e && e.message}`);
+    if (!e || e.name !== name) throw new Error(`expected a ${name}, got ${e?.name}: ${e?.message}`);
     if (re && !re.test(e.message)) throw new Error(`${name} message ${JSON.stringify(e.message)} does not match ${re}`);
   }
   if (!threw) throw new Error(`expected a ${name}, nothing was thrown`);
