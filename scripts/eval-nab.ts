@@ -152,12 +152,14 @@ async function runSeries(family: string, s: Series, seed: number): Promise<{ run
   // column) and its time grid (irregular times averaged onto a regular grid, scores mapped back to the rows).
   const input = s.file ? readInput(s.file, { missing: 'nan', findLabels: true }) : undefined;
   if (input && input.kind === 'text') throw new Error(`${s.file} read as text`);
-  const grid = input ? gridOf(input) : undefined;
-  const series = grid ? grid.series : s.input;
-  // With a training file (a train/test held-out set): fitted on it, read and put on its grid the same way.
+  // With a training file (a train/test held-out set): fitted on it, read and put on its grid the same way; the
+  // scored file then goes on the training's grid interval, as `lstm-vae score` does with the one its model saved.
   const trainInput = s.train ? readInput(s.train, { missing: 'nan', findLabels: true }) : undefined;
   if (trainInput && trainInput.kind === 'text') throw new Error(`${s.train} read as text`);
-  const fitSeries = trainInput ? gridOf(trainInput).series : series;
+  const trainGrid = trainInput ? gridOf(trainInput) : undefined;
+  const grid = input ? gridOf(input, trainGrid?.interval) : undefined;
+  const series = grid ? grid.series : s.input;
+  const fitSeries = trainGrid ? trainGrid.series : series;
   let det: AnomalyDetector;
   try {
     det = await AnomalyDetector.fit(fitSeries, { seed, ...(input ? { columns: input.columns } : {}) });
