@@ -181,6 +181,25 @@ describe('token model', () => {
     m.dispose();
     m2.dispose();
   });
+
+  it('anomaly scores: each name’s cross-entropy at the posterior mean, as the loss computes it one name at a time', async () => {
+    const names = ['anna', 'bob', 'hannah', 'x', 'nana', 'otto'];
+    const tok = CharTokenizer.fit(names);
+    const m = new LstmVae({ mode: 'tokens', vocabSize: tok.vocabSize, embedding: 4, hidden: 8, latent: 3, seed: 2 });
+    await m.fit(tok.encodeBatch(names), { epochs: 5, batchSize: 3, learningRate: 1e-2 });
+    const s = m.anomalyScores(tok.encodeBatch(names));
+    expect(s).toHaveLength(names.length);
+    names.forEach((name, b) => {
+      // eps = 0 puts z at the posterior mean, as the 'error' score does; the loss is that name's cross-entropy
+      const { recon } = m.evaluate(tok.encodeBatch([name]), { eps: new Float32Array(3) });
+      expect(Math.abs(s[b] - recon)).toBeLessThan(1e-5 * recon);
+    });
+    // longer names cost more here, so the scores are not one value repeated
+    expect(new Set(Array.from(s, (v) => v.toFixed(3))).size).toBe(names.length);
+    const p = m.anomalyScores(tok.encodeBatch(names), { method: 'probability', samples: 3 });
+    expect(p.every((v, b) => Number.isFinite(v) && v > 0 && Math.abs(v - s[b]) < 10 * s[b])).toBe(true);
+    m.dispose();
+  });
 });
 
 describe('files', () => {

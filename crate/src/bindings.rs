@@ -458,6 +458,20 @@ pub fn softmax_xent(b: usize, t: usize, v: usize, logits: usize, targets: usize,
     }
 }
 
+/// Per-sequence softmax cross-entropy `[b]` (written as f32).
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn xent_per_sequence(b: usize, t: usize, v: usize, logits: usize, targets: usize, lengths: usize, out: usize) {
+    let mut o = vec![0f64; b];
+    unsafe {
+        let tg = ndarray::ArrayView2::from_shape_ptr((b, t), pp::<i32>(targets));
+        nn::xent_per_sequence(v3(logits, b, t, v), tg, lens(lengths, b), &mut o);
+        for (dst, s) in sl_mut(out, b).iter_mut().zip(&o) {
+            *dst = *s as f32;
+        }
+    }
+}
+
 /// dst `[rows, cols]` (row stride dst_stride) = src `[rows, cols]` (row stride src_stride).
 #[wasm_bindgen]
 pub fn copy_strided(rows: usize, cols: usize, src: usize, src_stride: usize, dst: usize, dst_stride: usize) {

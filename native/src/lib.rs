@@ -250,6 +250,7 @@ kernels! {
     "mse_recon" mse_recon(b: i64, t: i64, d: i64, x: i64, y: i64, lengths: i64, scale: f64, dy: i64) -> f64;
     "mse_per_sequence" mse_per_sequence(b: i64, t: i64, d: i64, x: i64, y: i64, lengths: i64, out: i64);
     "softmax_xent" softmax_xent(b: i64, t: i64, v: i64, logits: i64, targets: i64, lengths: i64, scale: f64, dlogits: i64) -> f64;
+    "xent_per_sequence" xent_per_sequence(b: i64, t: i64, v: i64, logits: i64, targets: i64, lengths: i64, out: i64);
     "copy_strided" copy_strided(rows: i64, cols: i64, src: i64, src_stride: i64, dst: i64, dst_stride: i64);
     "add_inplace" add_inplace(n: i64, dst: i64, src: i64);
     "sgd_step" sgd_step(n: i64, p: i64, g: i64, buf: i64, lr: f64, momentum: f64, dampening: f64, nesterov: bool, weight_decay: f64, first_step: bool);

@@ -404,22 +404,10 @@ export class LstmVae {
           out[b] += method === 'error' ? pv[b] : 0.5 * pv[b] + 0.5 * n * Math.log(2 * Math.PI);
         }
       } else {
-        // token models: cross-entropy of each sequence, summed in float64 here: the softmax_xent kernel
-        // returns only the batch mean (in float32), not one value per sequence
-        const V = this.config.vocabSize;
-        const logits = dec.out.f32();
-        for (let b = 0; b < B; b++) {
-          let nll = 0;
-          for (let t = 0; t < bt.lengths![b]; t++) {
-            const row = logits.subarray((b * T + t) * V, (b * T + t + 1) * V);
-            let m = -Infinity;
-            for (let v = 0; v < V; v++) m = Math.max(m, row[v]);
-            let se = 0;
-            for (let v = 0; v < V; v++) se += Math.exp(row[v] - m);
-            nll += m + Math.log(se) - row[bt.ids![b * T + t]];
-          }
-          out[b] += nll;
-        }
+        // token models: the cross-entropy of each sequence (encodeBatch left the ids in ws.ids)
+        k.xent_per_sequence(B, T, this.config.vocabSize, dec.out.ptr, this.graph.ws.ids.get(B * T).ptr, enc.lens, per.ptr);
+        const pv = per.f32();
+        for (let b = 0; b < B; b++) out[b] += pv[b];
       }
     }
     if (draws > 1) for (let b = 0; b < B; b++) out[b] /= draws;

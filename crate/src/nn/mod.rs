@@ -8,7 +8,7 @@
 //!
 //! Files: `linear` (dense and tanh layers), `embedding`, `latent` (reparameterisation, latent
 //! repeated or concatenated over time), `kl` (the Gaussian KL), `recon` (reconstruction losses:
-//! squared error, softmax cross-entropy).
+//! squared error, softmax cross-entropy; per batch and per sequence).
 
 mod embedding;
 mod kl;
@@ -24,4 +24,4 @@ pub use latent::{
     concat_time_latent, concat_time_latent_backward, reparameterize, reparameterize_backward, repeat_time, repeat_time_backward,
 };
 pub use linear::{linear_backward, linear_forward, tanh_backward, tanh_forward};
-pub use recon::{mse_per_sequence, mse_recon, softmax_xent};
+pub use recon::{mse_per_sequence, mse_recon, softmax_xent, xent_per_sequence};

@@ -85,13 +85,35 @@ const XENT_PAR_MIN: u64 = 1 << 15;
 pub fn softmax_xent<T: Act>(
     logits: ArrayView3<T>, targets: ArrayView2<i32>, lengths: Option<&[u32]>, scale: T, dlogits: Option<ArrayViewMut3<T>>,
 ) -> f64 {
-    const N: &str = "softmax_xent";
-    let (b, t, v) = logits.dim();
-    dims_eq(N, "targets", targets.dim(), (b, t));
-    check_lengths(N, lengths, b, t, MIN_LEN);
+    let b = logits.dim().0;
+    let row_loss = xent_rows("softmax_xent", logits, targets, lengths, scale, dlogits);
     if b == 0 {
         return 0.0;
     }
+    row_loss.iter().sum::<f64>() / b as f64
+}
+
+/// Token reconstruction loss per sequence: `out[b] = Σ_{t < len_b} −log softmax(logits[b, t])[targets[b, t]]`
+/// (f64, t increasing; the rows' losses as in `softmax_xent`). `logits`: `[B, T, V]`, `targets`: `[B, T]`,
+/// `lengths`: `[B]` (None: all `T`), `out`: `[B]` (overwritten). Panics on a target outside `0..V` at a real step.
+pub fn xent_per_sequence<T: Act>(logits: ArrayView3<T>, targets: ArrayView2<i32>, lengths: Option<&[u32]>, out: &mut [f64]) {
+    const N: &str = "xent_per_sequence";
+    let (b, t, _) = logits.dim();
+    dims_eq(N, "out", out.len(), b);
+    let row_loss = xent_rows(N, logits, targets, lengths, T::from_f64(1.0), None);
+    for (bb, o) in out.iter_mut().enumerate() {
+        *o = row_loss[bb * t..(bb + 1) * t].iter().sum();
+    }
+}
+
+/// The loss of every row `[B·T]` (0 at steps `t >= len_b`), and `dlogits` as `softmax_xent` documents.
+#[allow(non_snake_case)]
+fn xent_rows<T: Act>(
+    N: &str, logits: ArrayView3<T>, targets: ArrayView2<i32>, lengths: Option<&[u32]>, scale: T, dlogits: Option<ArrayViewMut3<T>>,
+) -> Vec<f64> {
+    let (b, t, v) = logits.dim();
+    dims_eq(N, "targets", targets.dim(), (b, t));
+    check_lengths(N, lengths, b, t, MIN_LEN);
     let (lc, tc) = (contig(logits), contig(targets));
     let (ls, ts) = (sl(&lc), sl(&tc));
     for bb in 0..b {
@@ -106,6 +128,9 @@ pub fn softmax_xent<T: Act>(
         let _ = mut_slice(N, "dlogits", &mut d);
         d
     });
+    if b == 0 {
+        return Vec::new();
+    }
     let dp = dl.as_mut().map(|d| SendPtr(d.as_mut_ptr()));
     let mut row_loss = vec![0.0f64; b * t];
     let rp = SendPtr(row_loss.as_mut_ptr());
@@ -143,5 +168,5 @@ pub fn softmax_xent<T: Act>(
             unsafe { *ptr(rp).add(r) = loss };
         }
     });
-    row_loss.iter().sum::<f64>() / b as f64
+    row_loss
 }

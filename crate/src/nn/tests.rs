@@ -247,6 +247,43 @@ fn softmax_xent_gradients_with_lengths() {
 }
 
 #[test]
+fn xent_per_sequence_matches_the_direct_sum() {
+    let (b, t, v) = (3, 4, 9);
+    let mut r = rng(10);
+    let mut logits = rand_vec(&mut r, b * t * v, 3.0);
+    logits[7] = 50.0; // a large logit (stability)
+    let targets = vec![1, 8, 0, 3, 2, -5, -5, -5, 4, 4, 6, 7]; // -5 at masked steps
+    let lengths = [4u32, 1, 3];
+    let mut per = vec![f64::NAN; b];
+    xent_per_sequence(v3(&logits, (b, t, v)), v2(&targets, (b, t)), Some(&lengths), &mut per);
+    for bb in 0..b {
+        let mut want = 0.0;
+        for tt in 0..lengths[bb] as usize {
+            let row = &logits[(bb * t + tt) * v..(bb * t + tt + 1) * v];
+            let m = row.iter().cloned().fold(f64::MIN, f64::max);
+            want += m + row.iter().map(|x| (x - m).exp()).sum::<f64>().ln() - row[targets[bb * t + tt] as usize];
+        }
+        assert!((per[bb] - want).abs() < 1e-12 * want.abs().max(1.0), "sequence {bb}: {} vs {want}", per[bb]);
+    }
+    // the batch loss is their mean
+    let l = softmax_xent(v3(&logits, (b, t, v)), v2(&targets, (b, t)), Some(&lengths), 1.0, None);
+    assert!((per.iter().sum::<f64>() / b as f64 - l).abs() < 1e-12 * l.abs());
+    // an empty sequence scores 0, and f32 logits agree
+    let mut per32 = vec![f64::NAN; b];
+    xent_per_sequence(v3(&to_f32(&logits), (b, t, v)), v2(&targets, (b, t)), Some(&[4, 0, 3]), &mut per32);
+    assert_eq!(per32[1], 0.0);
+    assert!((per32[0] - per[0]).abs() < 1e-5 * per[0].abs());
+}
+
+#[test]
+#[should_panic(expected = "xent_per_sequence: targets[1, 0] = 9 is not in 0..9")]
+fn xent_per_sequence_rejects_a_target_out_of_range() {
+    let logits = vec![0.0f64; 2 * 2 * 9];
+    let mut per = vec![0.0; 2];
+    xent_per_sequence(v3(&logits, (2, 2, 9)), v2(&[0, 1, 9, 0], (2, 2)), None, &mut per);
+}
+
+#[test]
 fn softmax_xent_bit_identical_for_1_2_and_3_threads() {
     let _g = crate::testutil::THREADS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let (b, t, v) = (4, 8, 1100);
