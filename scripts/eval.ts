@@ -6,7 +6,7 @@
 //   plus every abnormal beat (140 samples each, already z-normalised per beat upstream); the model of the issue
 //   (hidden 64, latent 8) trained by `fit(train)` with no options (convergent training: 10 % validation split,
 //   batches of 16 at a constant learning rate, weights averaged (emaDecay 0.99), early stopping with the best
-//   average restored, ≤ 10,000 steps; the time budget is only a safety net); score = squared reconstruction error through the posterior mean.
+//   average restored, ≤ 20,000 steps; the time budget is only a safety net); score = squared reconstruction error through the posterior mean.
 //   Targets: ROC-AUC ≥ 0.99 and no more than 0.005 below the PCA-reconstruction baseline on the same split and input
 //   (the best number of components on the test set, an optimistic baseline, and the 90 %-variance choice).
 // names (token model): 90 / 10 seeded split; held-out negative ELBO per character (EOS included; the single-sample

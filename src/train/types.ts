@@ -119,7 +119,7 @@ export interface FitOptions {
    * runs past `maxSteps` optimizer steps or `maxSeconds`.
    */
   epochs?: number;
-  /** Without `epochs`: the most optimizer steps (default 10,000). The budget is in steps, not epochs. */
+  /** Without `epochs`: the most optimizer steps (default 20,000). The budget is in steps, not epochs. */
   maxSteps?: number;
   /**
    * Without `epochs`: the most seconds of training (default 3,600), a safety net: the step budget and convergence
