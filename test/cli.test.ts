@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelColumns, looksLikeDate, readInput, sniffDelimiter } from '../src/cli/input.js';
+import { DataError } from '../src/core/errors.js';
 import { counterTimes, timeOf } from '../src/cli/labels.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';
 
@@ -235,6 +236,28 @@ describe('readInput: a text file of numbers is one series', () => {
     const one = readInput(file('headerless1.csv', '7\n8\n'));
     expect(one.kind === 'csv' && [one.columns, Array.from(one.segments[0].data)]).toEqual([['value'], [7, 8]]);
     expect(readInput(file('words.txt', 'anna\n12\n')).kind).toBe('text');
+  });
+
+  it('NaN, NA and null are missing values in a text file of numbers; a stray word in one is a DataError naming its line, not a text model', () => {
+    const body = (bad: string) => Array.from({ length: 40 }, (_, i) => (i === 17 ? bad : String(i % 7))).join('\n');
+    for (const marker of ['NaN', 'nan', 'NA', 'null']) {
+      const a = readInput(file('marked.txt', `${body(marker)}\n`), { missing: 'nan' });
+      if (a.kind === 'text') throw new Error(`${marker}: read as text`);
+      expect([a.segments[0].n, Number.isNaN(a.segments[0].data[17]), a.segments[0].data[18]]).toEqual([40, true, 18 % 7]);
+    }
+    expect(readInput(file('one-line-nan.txt', '1 NaN 3\n'), { missing: 'nan' }).kind).toBe('csv');
+    expect(readInput(file('matrix-na.txt', '1,NA\n3,4\n'), { missing: 'nan' }).kind).toBe('csv');
+    // without missing: 'nan' the marker is the CSV reader's error for that row, not text
+    expect(() => readInput(file('one-line-nan.txt', '1 NaN 3\n'))).toThrow(/row 2 .*"NaN"/);
+    // one line in 40 is a word: the file is a series with a bad line (line 18, counted from 1 in the file)
+    expect(() => readInput(file('typo.txt', `${body('1,5')}\n`))).toThrow(
+      /typo\.txt: line 18 is "1,5", not a number, in a file whose other lines are numbers \(39 of 40\): a series needs a number on every line/,
+    );
+    expect(() => readInput(file('typo.txt', `\n\n${body('x')}\n`))).toThrow(DataError);
+    expect(() => readInput(file('typo.txt', `\n\n${body('x')}\n`))).toThrow(/line 20 is "x"/);
+    // fewer than 10 numbers, or under 90 % of the lines: text, as before
+    expect(readInput(file('few.txt', '1\n2\n3\nanna\n')).kind).toBe('text');
+    expect(readInput(file('mixed.txt', Array.from({ length: 20 }, (_, i) => (i % 4 ? String(i) : `w${i}`)).join('\n'))).kind).toBe('text');
   });
 
   it('tab- and semicolon-separated files (decimal commas with semicolons) read as the same series as the CSV', () => {
@@ -639,11 +662,13 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
 });
 
 describe('lstm-vae CLI: text (token) models', () => {
-  it('a .txt of numbers (one per line, as the UCR anomaly archive) trains and scores an anomaly detector, not a text model', () => {
+  it('a .txt of numbers (one per line, as the UCR anomaly archive; NaN for a missing value) trains and scores an anomaly detector, not a text model', () => {
     const v = Array.from({ length: 600 }, (_, i) => Math.sin((2 * Math.PI * i) / 30) + (i >= 400 && i < 403 ? 3 : 0));
-    writeFileSync(join(dir, 'ucr.txt'), v.map((x) => x.toFixed(5)).join('\n') + '\n');
+    // row 100 is missing (NaN): filled, and said so
+    writeFileSync(join(dir, 'ucr.txt'), v.map((x, i) => (i === 100 ? 'NaN' : x.toFixed(5))).join('\n') + '\n');
     const t = ok(['train', 'ucr.txt', '--threads', '1']);
     expect(t.stdout + t.stderr).toMatch(/training an anomaly detector on 600 rows × 1 column \(value\)/);
+    expect(t.stdout + t.stderr).toMatch(/missing values: 1 of 600 cells \(0\.17%\) filled by linear interpolation/);
     const rows = csv(ok(['score', 'ucr.safetensors', 'ucr.txt', '-o', '-', '--quiet']).stdout);
     expect(rows[0]).toEqual(['index', 'score', 'anomaly']);
     expect(rows).toHaveLength(601);
@@ -703,6 +728,17 @@ describe('lstm-vae CLI: errors', () => {
       /^lstm-vae: 2 columns are constant \(x1 = 0, x3 = 3\): there is nothing to learn from them; drop them: train with --columns x0,x2 \(argument/,
     );
     expect(existsSync(join(dir, 'x.safetensors'))).toBe(false);
+    // a series in a .txt with one stray word: the line named, no text model trained, nothing written
+    writeFileSync(
+      join(dir, 'typo-series.txt'),
+      Array.from({ length: 300 }, (_, i) => (i === 150 ? 'n/a' : Math.sin(i / 5).toFixed(4))).join('\n'),
+    );
+    fails(
+      ['train', 'typo-series.txt', '--out', 'typo.safetensors', '-q'],
+      1,
+      /^lstm-vae: .*typo-series\.txt: line 151 is "n\/a", not a number/,
+    );
+    expect(existsSync(join(dir, 'typo.safetensors'))).toBe(false);
   });
 
   it('bad arguments give exit code 2 and one line on stderr', () => {

@@ -237,6 +237,12 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       `trained ${(p.members ?? 1) > 1 ? `${p.members} models, ${p.training.steps} steps in all,` : `${p.training.steps} steps`} in ${duration(p.training.seconds)}; stopped: ${why}; best validation loss ${fmt(Math.min(...(det.history?.epochs.map((e) => e.valLoss ?? Infinity) ?? [NaN])))}`,
     );
     note(o.quiet, `window ${p.window * p.aggregate} rows: ${p.windowReason}`);
+    const cells = p.training.rows * input.features;
+    if (p.training.filled > 0)
+      note(
+        o.quiet,
+        `missing values: ${p.training.filled} of ${cells} cells (${((100 * p.training.filled) / cells).toPrecision(2)}%) filled by linear interpolation between the nearest values (the ends take the nearest value)`,
+      );
     if (p.diagnostics.notLearnt) process.stderr.write(`warning: ${p.diagnostics.message}\n`);
     else note(o.quiet, `diagnostics: ${p.diagnostics.message}`);
     det.model.metadata = {

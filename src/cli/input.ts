@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { emptyLinesAsCells, isTimestampName, readCsv } from '../data/csv.js';
+import { emptyLinesAsCells, isMissingCell, isTimestampName, readCsv } from '../data/csv.js';
 import { DataError, IOError } from '../core/errors.js';
 import type { ContinuousInput, Input, Segment } from '../data/series.js';
 import { UsageError } from './errors.js';
@@ -295,7 +295,7 @@ export function dateColumn(text: string, header: string[]): string | undefined {
  * numeric column with a stray word, is still an error that names the cell.
  */
 export function textColumns(text: string, header: string[]): string[] {
-  const missing = (c: string) => c === '' || /^(nan|na|null)$/i.test(c);
+  const missing = isMissingCell;
   const num = (c: string) => Number.isFinite(Number(c));
   let first: string[][];
   try {
@@ -471,22 +471,29 @@ function fromValues(
   return { kind, file, columns, features: d, segments };
 }
 
+/** Share of a text file's non-empty lines that are numbers from which a line that is not one is an error, not text. */
+const NUMERIC_TEXT_SHARE = 0.9;
+
 /**
  * A text file that is a numeric series, as CSV text with a header (`value`, or `x0, x1, …`), or undefined (text
  * for the token model): one number on every non-empty line; one line of numbers separated by spaces, tabs or
  * commas; or the same count of comma-separated numbers on every line (a CSV without a header, as the SMD files).
- * Several space-separated numbers on each of several lines stay text: they may be token sequences.
+ * `NaN`, `NA` and `null` stand for a missing value wherever a number may. Several space-separated numbers on each of
+ * several lines stay text: they may be token sequences. A file of one number a line but for a few lines (at least
+ * 90 % numbers, 10 or more) is a series with a bad line: a `DataError` naming the first, not a text model.
  */
-function numericText(lines: string[]): string | undefined {
+function numericText(lines: string[], file: string): string | undefined {
   const num = (t: string) => t !== '' && Number.isFinite(Number(t));
+  const cell = (t: string) => num(t) || isMissingCell(t);
   const trimmed = lines.map((l) => l.trim()).filter((l) => l.length > 0);
   if (trimmed.length === 0) return undefined;
   const column = (values: string[]) => `value\n${values.join('\n')}\n`;
   if (trimmed.length === 1) {
     const tokens = trimmed[0].split(/[\s,]+/).filter((t) => t.length > 0);
-    return tokens.length >= 2 && tokens.every(num) ? column(tokens) : undefined;
+    return tokens.length >= 2 && tokens.every(cell) && tokens.some(num) ? column(tokens) : undefined;
   }
-  if (trimmed.every(num)) {
+  const numbers = trimmed.filter(num).length;
+  if (trimmed.every(cell)) {
     // one number a line: an empty line between numbers is that row's missing value (as in a one-column CSV), so the
     // rows after it keep their places (and their labels); empty lines before the first and after the last are not rows
     const all = lines.map((l) => l.trim());
@@ -495,9 +502,21 @@ function numericText(lines: string[]): string | undefined {
     while (all[last].length === 0) last--;
     return column(all.slice(first, last + 1));
   }
+  if (numbers >= 10 && numbers >= NUMERIC_TEXT_SHARE * trimmed.length) {
+    const at = lines.findIndex((l) => l.trim().length > 0 && !cell(l.trim()));
+    const bad = trimmed.length - trimmed.filter(cell).length;
+    throw new DataError(
+      `${file}: line ${at + 1} is "${lines[at].trim()}", not a number, in a file whose other lines are numbers (${numbers} of ${trimmed.length}${bad > 1 ? `; ${bad} such lines` : ''}): a series needs a number on every line (an empty line, NaN, NA or null for a missing value)`,
+      {
+        argument: `${file}:${at + 1}`,
+        expected: 'a number, or an empty line / NaN / NA / null for a missing value',
+        actual: lines[at].trim(),
+      },
+    );
+  }
   const rows = trimmed.map((l) => l.split(',').map((t) => t.trim()));
   const d = rows[0].length;
-  if (d >= 2 && rows.every((r) => r.length === d && r.every(num))) {
+  if (d >= 2 && rows.every((r) => r.length === d && r.every(cell)) && rows.some((r) => r.some(num))) {
     return `${headerlessNames(rows).join(',')}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
   }
   return undefined;
@@ -508,7 +527,7 @@ export function readInput(file: string, o: ReadOptions = {}): Input {
   const known = kindOf(file);
   if (known === undefined) {
     // an extension of its own (TSB-UAD's .out, .dat, none): a file of numbers is still one series
-    const series = numericText(readText(file).split(/\r?\n/));
+    const series = numericText(readText(file).split(/\r?\n/), file);
     if (series) return readCsvInput(file, series, o);
     throw new UsageError(
       `cannot tell the format of ${file} from its extension "${extname(file) || '(none)'}", and it is not a file of numbers (one per line, or the same count of comma-separated numbers on every line): ${FORMATS}`,
@@ -520,7 +539,7 @@ export function readInput(file: string, o: ReadOptions = {}): Input {
   const all = kind === 'text' ? text.split(/\r?\n/) : [];
   const lines = all.filter((l) => l.length > 0);
   // a text file of numbers (the UCR anomaly archive's format, a CSV without a header) is one series
-  const series = kind === 'text' ? numericText(all) : undefined;
+  const series = kind === 'text' ? numericText(all, file) : undefined;
   if (series) return readCsvInput(file, series, o);
   const tableOnly = () => {
     if (o.columns || o.timestamp)

@@ -5,6 +5,11 @@
 import { parse } from 'csv-parse/sync';
 import { DataError } from '../core/errors.js';
 
+/** A cell that stands for a missing value (with `missing: 'nan'`): empty, `NaN`, `NA` or `null`, in any case. */
+export function isMissingCell(raw: string): boolean {
+  return raw === '' || /^(nan|na|null)$/i.test(raw);
+}
+
 /** The header names read as the timestamp column without `timestamp` being given: `timestamp` or `timestamps`, any case. */
 export function isTimestampName(h: string): boolean {
   const l = h.toLowerCase();
@@ -160,7 +165,7 @@ export function readCsv(text: string, options: ReadCsvOptions = {}): CsvSeries {
     for (let k = 0; k < d; k++) {
       const raw = record[colIdx[k]];
       const column = columns[k];
-      if (options.missing === 'nan' && raw !== undefined && (raw === '' || /^(nan|na|null)$/i.test(raw))) {
+      if (options.missing === 'nan' && raw !== undefined && isMissingCell(raw)) {
         data[r * d + k] = NaN;
         continue;
       }
