@@ -44,6 +44,25 @@ describe('convergent fit (no epochs)', () => {
     m.dispose();
   });
 
+  it('with klAnnealing, the validation loss is at the final β, so that early stopping compares like with like', async () => {
+    const m = small(4);
+    const beta = 0.8;
+    const h = await m.fit(sines(50, 8, 4), {
+      maxSteps: 200,
+      batchSize: 9,
+      learningRate: 1e-2,
+      beta,
+      klAnnealing: { type: 'linear', steps: 150 },
+      emaDecay: 0,
+    });
+    const warm = h.epochs.filter((e) => e.beta < beta);
+    expect(warm.length).toBeGreaterThan(5); // epochs inside the warm-up, trained at a smaller β
+    for (const e of h.epochs) expect(e.valLoss!).toBeCloseTo(e.valRecon! + beta * e.valKl!, 4);
+    // the restored weights' validation loss is the best epoch's, recomputed at the final β
+    expect(h.epochs[h.bestEpoch!].valLoss!).toBe(Math.min(...h.epochs.map((e) => e.valLoss!)));
+    m.dispose();
+  });
+
   it('the default patience is a tenth of the step budget (at least 150 steps), in epochs', async () => {
     // 45 training sequences in batches of 9: 5 steps per epoch; maxSteps 2000 → 200 steps → 40 epochs
     const m = small(6);

@@ -438,7 +438,9 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
           vk = 0;
         for (let s = 0; s < val.n; s += batchSize) {
           const idx = Int32Array.from({ length: Math.min(val.n, s + batchSize) - s }, (_, i) => s + i);
-          const r = model.evaluate(val.slice(idx), { beta: cur.beta, freeBits: options.freeBits });
+          // at the final KL weight, not klAnnealing's weight of the moment: early stopping compares epochs, and a loss
+          // with a smaller β during the warm-up would look better than the same model's loss at the β it trains for
+          const r = model.evaluate(val.slice(idx), { beta, freeBits: options.freeBits });
           vl += r.loss * idx.length;
           vr += r.recon * idx.length;
           vk += r.kl * idx.length;

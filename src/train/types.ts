@@ -28,6 +28,7 @@ export interface EpochStats {
   kl: number;
   beta: number;
   learningRate: number;
+  /** Loss on the validation data at the final KL weight (`beta`, also while `klAnnealing` ramps it up). */
   valLoss?: number;
   valRecon?: number;
   valKl?: number;
