@@ -674,6 +674,8 @@ describe('lstm-vae CLI: text (token) models', () => {
     expect(rows).toHaveLength(601);
     // the spike's rows are flagged
     expect(rows.slice(401, 404).every((r) => r[2] === '1')).toBe(true);
+    const sc = ok(['score', 'ucr.safetensors', 'ucr.txt', '-o', 'ucr-scores.csv', '--no-report']);
+    expect(sc.stdout + sc.stderr).toMatch(/missing values: 1 of 600 cells \(0\.17%\) filled/);
   }, 120_000);
 
   it('train on .txt, then generate, info and score', () => {

@@ -237,12 +237,8 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       `trained ${(p.members ?? 1) > 1 ? `${p.members} models, ${p.training.steps} steps in all,` : `${p.training.steps} steps`} in ${duration(p.training.seconds)}; stopped: ${why}; best validation loss ${fmt(Math.min(...(det.history?.epochs.map((e) => e.valLoss ?? Infinity) ?? [NaN])))}`,
     );
     note(o.quiet, `window ${p.window * p.aggregate} rows: ${p.windowReason}`);
-    const cells = p.training.rows * input.features;
-    if (p.training.filled > 0)
-      note(
-        o.quiet,
-        `missing values: ${p.training.filled} of ${cells} cells (${((100 * p.training.filled) / cells).toPrecision(2)}%) filled by linear interpolation between the nearest values (the ends take the nearest value)`,
-      );
+    const filled = filledNote(input.segments[0].data);
+    if (filled) note(o.quiet, filled);
     if (p.diagnostics.notLearnt) process.stderr.write(`warning: ${p.diagnostics.message}\n`);
     else note(o.quiet, `diagnostics: ${p.diagnostics.message}`);
     det.model.metadata = {
@@ -315,6 +311,17 @@ export function readDetectorInput(
   return input;
 }
 
+/**
+ * The line `train` and `score` print when cells of the file were missing (empty, NaN, NA, null) and so filled;
+ * undefined when none was. (Empty slots of a time grid are said by the grid's own line.)
+ */
+function filledNote(data: Float32Array): string | undefined {
+  const filled = data.reduce((k, v) => k + (Number.isNaN(v) ? 1 : 0), 0);
+  const cells = data.length;
+  if (filled === 0) return undefined;
+  return `missing values: ${filled} of ${cells} cells (${((100 * filled) / cells).toPrecision(2)}%) filled by linear interpolation between the nearest values (the ends take the nearest value)`;
+}
+
 /** The detector's scores of every row of the input (through the saved time grid when the rows' times are irregular). */
 export function scoreRows(det: AnomalyDetector, input: ContinuousInput): DetectorScores {
   const interval = (det.model.metadata.cliInput as { interval?: number } | undefined)?.interval;
@@ -338,6 +345,8 @@ export async function scoreDetector(
     );
   const setBack = clockSetBack(input);
   if (setBack) note(o.quiet, setBack);
+  const filled = filledNote(input.segments[0].data);
+  if (filled) note(o.quiet, filled);
   let r = scoreRows(det, input);
   let rule = `${ruleText(det.plan)}; saved with the model`;
   if (o.threshold !== undefined) {
