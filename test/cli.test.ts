@@ -478,6 +478,29 @@ describe('lstm-vae CLI: continuous data', () => {
     expect(readFileSync(join(dir, 'model.svg'), 'utf8')).toMatch(/<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   });
 
+  it('train says whether the window model learnt the windows’ shape: a warning after one epoch, with the flags to change', () => {
+    const r = ok([
+      'train',
+      'series.csv',
+      '--timestamp',
+      'time',
+      '--window',
+      '24',
+      '--stride',
+      '4',
+      '--epochs',
+      '1',
+      '--threads',
+      '1',
+      '--out',
+      'one-epoch.safetensors',
+    ]);
+    expect(r.stderr).toMatch(
+      /^warning: the model has not learnt the shape of the windows: its reconstruction error is \d+% of the window mean's .*(train longer \(--epochs\) or try another window \(--window\)|look like noise)/m,
+    );
+    expect(readFileSync(join(dir, 'one-epoch.html'), 'utf8')).toMatch(/Warning: the model has not learnt the shape of the windows/);
+  });
+
   it('info shows the configuration, parameters and training summary', () => {
     const r = ok(['info', 'model.safetensors']);
     expect(r.stdout).toMatch(/mode\s+continuous/);

@@ -86,6 +86,39 @@ describe('diagnostics', () => {
     expect(dg.message).not.toMatch(/noise/);
   });
 
+  it('fit sets history.diagnostics on its validation sequences: quiet when the model learnt the shape, firing when not', async () => {
+    // sines of period 24 and random phase over windows of 48: a shape to learn
+    const g = new Rng(5);
+    const n = 200;
+    const t = 48;
+    const data = new Float32Array(n * t);
+    for (let k = 0; k < n; k++) {
+      const ph = g.uniform(0, 2 * Math.PI);
+      for (let s = 0; s < t; s++) data[k * t + s] = Math.sin(ph + (2 * Math.PI * s) / 24) + 0.05 * g.normal();
+    }
+    const x = { data, shape: [n, t, 1] as [number, number, number] };
+    const good = new LstmVae({ mode: 'continuous', features: 1, hidden: 32, latent: 4, layers: 1, seed: 2 });
+    const h = await good.fit(x, { maxSteps: 1500, learningRate: 5e-3 });
+    const dg = h.diagnostics;
+    expect(dg, 'fit without epochs holds out validation data, so it diagnoses').toBeDefined();
+    expect(dg!.notLearnt, dg!.message).toBe(false);
+    expect(dg!.modelError).toBeLessThan(0.5 * dg!.meanError);
+    expect(dg!.message).toMatch(/^learnt: reconstruction error \d+% of the window mean's/);
+    // the same numbers as diagnose() on the validation split (the last 10 % of the sequences)
+    const val = { data: data.slice((n - 20) * t), shape: [20, t, 1] as [number, number, number] };
+    expect(diagnose(good, val).modelError).toBeCloseTo(dg!.modelError, 4);
+    good.dispose();
+    // three steps: the model has learnt nothing yet, and fit's hint is its own options, not the detector's
+    const raw = new LstmVae({ mode: 'continuous', features: 1, hidden: 32, latent: 4, layers: 1, seed: 2 });
+    const h0 = await raw.fit(x, { maxSteps: 3 });
+    expect(h0.diagnostics!.notLearnt).toBe(true);
+    expect(h0.diagnostics!.message).toMatch(/has not learnt the shape.*train longer \(a larger maxSteps, or more epochs\)$/);
+    // no validation data (epochs, no split): nothing measured
+    const h1 = await raw.fit(x, { epochs: 1 });
+    expect(h1.diagnostics).toBeUndefined();
+    raw.dispose();
+  }, 120_000);
+
   it('warn when the anomalous rows are half of a series or more, and not below', () => {
     const rows = (flagged: number, n = 1000) => Uint8Array.from({ length: n }, (_, i) => (i < flagged ? 1 : 0));
     expect(COVERAGE_WARNING).toBe(0.5);

@@ -13,9 +13,10 @@ import type { CharTokenizer } from '../data/tokenizer.js';
 import { readKerasFile } from '../io/keras-file.js';
 import { modelToOnnx } from '../io/onnx.js';
 import { decodeSafetensors, encodeSafetensors, validateStateDict } from '../io/safetensors.js';
-import { fit, type FitOptions, type History, makeCheckpoint, type Optimizer, type TrainerState } from '../train/index.js';
+import { type Diagnostics, fit, type FitOptions, type History, makeCheckpoint, type Optimizer, type TrainerState } from '../train/index.js';
 import { Graph } from './graph.js';
 import { FORMAT_VERSION, type LstmVaeConfig, resolveConfig, type Resolved } from './config.js';
+import { sequenceDiagnostics } from './diagnostics.js';
 import { configOfFile, metadataOfFile, tokenizerOfFile } from './file.js';
 import { type Batch, toBatch } from './input.js';
 import { type LossOptions, lossOptions, type LossResult } from './loss.js';
@@ -178,6 +179,11 @@ export class LstmVae {
     const { beta, freeBits } = lossOptions(options);
     const eps = options.eps !== undefined ? this.checkEps(options.eps, bt.B) : this.randn(bt.B * this.config.latent);
     return this.graph.run(bt, eps, beta, freeBits, true, options.train ?? false);
+  }
+
+  /** @internal `fit`'s diagnostics on validation sequences (model/diagnostics.ts); undefined for token models. */
+  diagnose(x: ModelInput): Diagnostics | undefined {
+    return sequenceDiagnostics(this, x);
   }
 
   /** Loss terms without gradients. */

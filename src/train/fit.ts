@@ -471,6 +471,8 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
     history.trainerState = state();
     if (stopper.restoreBest(model)) history.bestEpoch = stopper.bestEpoch;
     else if (avg) model.copyWeightsFrom(avg.weights());
+    // did the model learn more than each sequence's mean? (continuous models, on the validation data)
+    if (val && model.diagnose) history.diagnostics = model.diagnose(val.slice(Int32Array.from({ length: val.n }, (_, i) => i)));
     return history;
   }
 }

@@ -62,4 +62,22 @@ export interface Trainable {
   toConfigJSON(): object;
   loadStateDict(tensors: Record<string, { shape: number[]; data: Float32Array }>): void;
   toSafetensors(extraTensors?: Record<string, { shape: number[]; data: Float32Array }>, extraMeta?: Record<string, string>): Uint8Array;
+  /** Whether the trained model learnt more than trivial reconstructions of `x` (continuous models; else undefined). */
+  diagnose?(x: ModelInput): Diagnostics | undefined;
+}
+
+/** What training measured on validation data: `fit` on its validation sequences, `AnomalyDetector.fit` on its windows. */
+export interface Diagnostics {
+  /** Mean squared reconstruction error per window: the model's, the window mean's, last value carried forward. */
+  modelError: number;
+  meanError: number;
+  lastValueError: number;
+  /** KL divergence of each latent dimension (nats, mean over windows); below 0.01 a dimension carries nothing. */
+  klPerDimension: number[];
+  /** Dimensions with a KL of at least 0.01 nats. */
+  activeDimensions: number;
+  /** True when the model is no better than the window mean or its latent has collapsed. */
+  notLearnt: boolean;
+  /** One sentence: what was found, and what to do about it when something is wrong. */
+  message: string;
 }

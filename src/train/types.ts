@@ -6,6 +6,9 @@ import type { Optimizer, OptimizerName, OptimizerOptions } from './optim/index.j
 import type { ModelInput } from '../core/tensor.js';
 import type { KlAnnealing } from './annealing.js';
 import type { Schedule } from './schedules.js';
+import type { Diagnostics } from './trainable.js';
+
+export type { Diagnostics } from './trainable.js';
 
 export interface BatchStats {
   epoch: number;
@@ -45,7 +48,10 @@ export interface History {
   stopped: 'epochs' | 'early-stopping' | 'aborted' | 'converged' | 'max-steps' | 'max-seconds';
   /** Optimizer steps taken (in all, counting a resumed run's earlier steps). */
   steps?: number;
-  /** Set by `AnomalyDetector.fit`: whether the model learnt more than trivial reconstructions. */
+  /**
+   * Whether the model learnt more than trivial reconstructions, measured on the validation data after training: set by
+   * `fit` for a continuous model with validation data (its sequences all of one length), and by `AnomalyDetector.fit`.
+   */
   diagnostics?: Diagnostics;
   /** Epoch whose weights the model holds after early stopping with restoreBest. */
   bestEpoch?: number;
@@ -93,22 +99,6 @@ export interface TrainerState {
   emaDecay?: number;
   /** The averaged weights now (with `emaDecay`), in the model's parameter order; saved as `trainer.ema.<key>` tensors. */
   emaWeights?: Float32Array;
-}
-
-/** What `AnomalyDetector.fit` measured after training, on validation windows. */
-export interface Diagnostics {
-  /** Mean squared reconstruction error per window: the model's, the window mean's, last value carried forward. */
-  modelError: number;
-  meanError: number;
-  lastValueError: number;
-  /** KL divergence of each latent dimension (nats, mean over windows); below 0.01 a dimension carries nothing. */
-  klPerDimension: number[];
-  /** Dimensions with a KL of at least 0.01 nats. */
-  activeDimensions: number;
-  /** True when the model is no better than the window mean or its latent has collapsed. */
-  notLearnt: boolean;
-  /** One sentence: what was found, and what to do about it when something is wrong. */
-  message: string;
 }
 
 export interface FitOptions {

@@ -5,6 +5,7 @@
 import { basename } from 'node:path';
 import { isTimestampName } from '../../data/csv.js';
 import type { Input } from '../../data/series.js';
+import { diagnose } from '../../detect/diagnostics.js';
 import { detectIntervals } from '../../detect/intervals.js';
 import { fitNormalizer, normalizeSegments } from '../../detect/scaling.js';
 import { pointScores, type Reduce, scoreWindows } from '../../detect/scores.js';
@@ -136,6 +137,10 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
     validationSplit: o.validationSplit ?? (W >= 50 ? 0.1 : 0),
     quiet: o.quiet,
   });
+  // did it learn more than each window's level? (on every window: a small data set may have no validation split)
+  const dg = diagnose(model, ws.x, 'train longer (--epochs) or try another window (--window)');
+  if (dg.notLearnt) process.stderr.write(`warning: ${dg.message}\n`);
+  else note(o.quiet, `diagnostics: ${dg.message}`);
 
   const sc = scoreWindows(model, ws.x, { recon: true, mu: true });
   const pts = pointScores(ws, sc, segments, o.reduce);
@@ -204,6 +209,7 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
           'threshold',
           `${fmt(threshold)} per point (${o.percentile}th percentile of training scores; point score = ${describeReduce(o.reduce)})`,
         ],
+        ['diagnostics', `${dg.notLearnt ? 'Warning: ' : ''}${dg.message}`],
       ],
       main: 'loss',
     }),

@@ -1,0 +1,101 @@
+/**
+ * Diagnostics of a trained continuous model: did it learn the shape of its windows, or only their level?
+ * `AnomalyDetector.fit` runs them on its validation windows, `LstmVae.fit` on its validation sequences.
+ */
+
+import type { ModelInput } from '../core/tensor.js';
+import type { Diagnostics } from '../train/index.js';
+
+/** What the diagnostics call of a model (an `LstmVae`). */
+interface Reconstructs {
+  readonly config: { readonly mode: 'continuous' | 'tokens' };
+  reconstruct(x: { data: Float32Array; shape: [number, number, number] }): Float32Array;
+  encode(x: { data: Float32Array; shape: [number, number, number] }): { mu: Float32Array; logvar: Float32Array };
+}
+
+/** What to do about a model no better than the window mean: the anomaly detector's options. */
+export const DETECTOR_HINT = 'train longer (maxSteps / --max-steps) or try another window (--window)';
+/** The same for a model trained with `fit`. */
+export const FIT_HINT = 'train longer (a larger maxSteps, or more epochs)';
+
+/**
+ * `LstmVae.fit`'s diagnostics of a continuous model on its validation sequences `[B, T, D]`; undefined for a token
+ * model, or for sequences of several lengths (their padding is not data).
+ */
+export function sequenceDiagnostics(model: Reconstructs, x: ModelInput, hint = FIT_HINT): Diagnostics | undefined {
+  if (model.config.mode !== 'continuous') return undefined;
+  const { data, shape, lengths } = x as { data: Float32Array; shape: number[]; lengths?: ArrayLike<number> };
+  if (!(data instanceof Float32Array) || shape.length !== 3 || shape[0] < 1) return undefined;
+  if (lengths && Array.from(lengths).some((l) => l !== shape[1])) return undefined;
+  return diagnose(model, { data, shape: shape as [number, number, number] }, hint);
+}
+
+/**
+ * Whether a continuous model learnt more than trivial reconstructions of windows `x` `[B, T, D]`: its error
+ * (posterior-mean reconstruction) against each window's own mean and against the last value carried forward,
+ * and the KL of each latent dimension. `notLearnt` when the model is no better than 90 % of the window mean's
+ * error, or when every latent dimension carries less than 0.01 nats. `hint`: what to do when the model is no
+ * better than the window mean (the anomaly detector's options by default).
+ */
+export function diagnose(
+  model: Omit<Reconstructs, 'config'>,
+  val: { data: Float32Array; shape: [number, number, number] },
+  hint = DETECTOR_HINT,
+): Diagnostics {
+  const [b, t, d] = val.shape;
+  const y = model.reconstruct(val);
+  let modelError = 0,
+    meanError = 0,
+    lastValueError = 0;
+  for (let k = 0; k < b; k++) {
+    for (let j = 0; j < d; j++) {
+      let m = 0;
+      for (let s = 0; s < t; s++) m += val.data[(k * t + s) * d + j];
+      m /= t;
+      for (let s = 0; s < t; s++) {
+        const i = (k * t + s) * d + j;
+        modelError += (val.data[i] - y[i]) ** 2;
+        meanError += (val.data[i] - m) ** 2;
+        if (s > 0) lastValueError += (val.data[i] - val.data[i - d]) ** 2;
+      }
+    }
+  }
+  modelError /= b;
+  meanError /= b;
+  lastValueError /= b;
+  const { mu, logvar } = model.encode(val);
+  const z = mu.length / b;
+  const klPerDimension = Array.from({ length: z }, (_, j) => {
+    let s = 0;
+    for (let i = 0; i < b; i++) s += -0.5 * (1 + logvar[i * z + j] - mu[i * z + j] ** 2 - Math.exp(logvar[i * z + j]));
+    return s / b;
+  });
+  const activeDimensions = klPerDimension.filter((k) => k >= 0.01).length;
+  const noBetter = !(modelError < 0.9 * meanError);
+  const collapsed = activeDimensions === 0;
+  const ratio = meanError > 0 ? modelError / meanError : 1;
+  let message: string;
+  if (noBetter) {
+    const head = `the model has not learnt the shape of the windows: its reconstruction error is ${(100 * ratio).toFixed(0)}% of the window mean's (${modelError.toPrecision(3)} vs ${meanError.toPrecision(3)}), so its scores are those of a moving-average detector`;
+    // Consecutive values no more alike than the window's mean predicts (the last value carried forward does not beat
+    // the mean): the windows look like noise around their level, and there may be no shape to learn at all.
+    message = looksLikeNoise(lastValueError, meanError, t)
+      ? `${head}; the windows look like noise around their level (the last value carried forward does no better than the window's mean: ${((100 * lastValueError) / meanError).toFixed(0)}% of its error), so there may be no shape to learn: the scores then flag changes of level and spread, as a moving average would`
+      : `${head}; ${hint}`;
+  } else if (collapsed) {
+    message =
+      'the latent has collapsed (every dimension carries less than 0.01 nats): the decoder ignores the input; lower beta or train longer';
+  } else {
+    message = `learnt: reconstruction error ${(100 * ratio).toFixed(0)}% of the window mean's (last value carried forward: ${meanError > 0 ? ((100 * lastValueError) / meanError).toFixed(0) : '–'}%), ${activeDimensions} of ${z} latent dimensions active`;
+  }
+  return { modelError, meanError, lastValueError, klPerDimension, activeDimensions, notLearnt: noBetter || collapsed, message };
+}
+
+/**
+ * Whether windows of `t` steps look like noise around their level: the last value carried forward (summed over the
+ * `t − 1` steps it predicts) does no better than the window's mean (over `t`). For independent noise of variance σ² the
+ * two are 2σ²(t − 1) and σ²(t − 1); for a smooth shape the last value is far closer.
+ */
+export function looksLikeNoise(lastValueError: number, meanError: number, t: number): boolean {
+  return meanError > 0 && t > 1 && lastValueError / (t - 1) >= meanError / t;
+}
