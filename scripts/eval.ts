@@ -123,6 +123,7 @@ async function ecg(data?: string, splits = ECG_SPLITS, modelSeeds = [ECG_RECIPE.
       console.log(
         `      validation loss: best ${bestVal?.toFixed(2) ?? '-'} at epoch ${h.bestEpoch ?? '-'} (weights restored); learning rate at the end ${last.learningRate.toPrecision(3)}; ROC-AUC ${a.toFixed(4)}`,
       );
+      if (h.diagnostics) console.log(`      diagnostics: ${h.diagnostics.message}`);
     }
     const pca: { k: number; auc: number }[] = [];
     for (const k of [1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 32])
