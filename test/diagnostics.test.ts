@@ -119,6 +119,32 @@ describe('diagnostics', () => {
     raw.dispose();
   }, 120_000);
 
+  it('sequences of several lengths: only their real steps count, not the padding', () => {
+    // a perfect model (reconstructs its input) on 3 sequences of lengths 5, 2 and 4 in [3, 5, 1], padding 1000
+    const lengths = Int32Array.from([5, 2, 4]);
+    const real = [
+      [1, 2, 3, 4, 5],
+      [2, -2],
+      [0, 1, 0, 1],
+    ];
+    const data = new Float32Array(15).fill(1000);
+    real.forEach((r, k) => data.set(r, k * 5));
+    const perfect = {
+      reconstruct: (x: { data: Float32Array }) => Float32Array.from(x.data),
+      encode: (x: { shape: number[] }) => ({ mu: new Float32Array(x.shape[0]).fill(1), logvar: new Float32Array(x.shape[0]) }),
+    };
+    const dg = diagnose(perfect, { data, shape: [3, 5, 1], lengths });
+    const sq = (r: number[]) => {
+      const m = r.reduce((a, v) => a + v, 0) / r.length;
+      return r.reduce((a, v) => a + (v - m) ** 2, 0);
+    };
+    const lastValue = (r: number[]) => r.slice(1).reduce((a, v, i) => a + (v - r[i]) ** 2, 0);
+    expect(dg.modelError).toBe(0);
+    expect(dg.meanError).toBeCloseTo(real.reduce((a, r) => a + sq(r), 0) / 3, 10);
+    expect(dg.lastValueError).toBeCloseTo(real.reduce((a, r) => a + lastValue(r), 0) / 3, 10);
+    expect(dg.notLearnt).toBe(false);
+  });
+
   it('warn when the anomalous rows are half of a series or more, and not below', () => {
     const rows = (flagged: number, n = 1000) => Uint8Array.from({ length: n }, (_, i) => (i < flagged ? 1 : 0));
     expect(COVERAGE_WARNING).toBe(0.5);

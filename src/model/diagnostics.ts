@@ -9,9 +9,12 @@ import type { Diagnostics } from '../train/index.js';
 /** What the diagnostics call of a model (an `LstmVae`). */
 interface Reconstructs {
   readonly config: { readonly mode: 'continuous' | 'tokens' };
-  reconstruct(x: { data: Float32Array; shape: [number, number, number] }): Float32Array;
-  encode(x: { data: Float32Array; shape: [number, number, number] }): { mu: Float32Array; logvar: Float32Array };
+  reconstruct(x: Sequences): Float32Array;
+  encode(x: Sequences): { mu: Float32Array; logvar: Float32Array };
 }
+
+/** Continuous sequences `[B, T, D]`; with `lengths`, sequence b holds its first `lengths[b]` steps (the rest padding). */
+type Sequences = { data: Float32Array; shape: [number, number, number]; lengths?: ArrayLike<number> };
 
 /** What to do about a model no better than the window mean: the anomaly detector's options. */
 export const DETECTOR_HINT = 'train longer (maxSteps / --max-steps) or try another window (--window)';
@@ -19,40 +22,39 @@ export const DETECTOR_HINT = 'train longer (maxSteps / --max-steps) or try anoth
 export const FIT_HINT = 'train longer (a larger maxSteps, or more epochs)';
 
 /**
- * `LstmVae.fit`'s diagnostics of a continuous model on its validation sequences `[B, T, D]`; undefined for a token
- * model, or for sequences of several lengths (their padding is not data).
+ * `LstmVae.fit`'s diagnostics of a continuous model on its validation sequences `[B, T, D]` (each over its own
+ * length); undefined for a token model.
  */
 export function sequenceDiagnostics(model: Reconstructs, x: ModelInput, hint = FIT_HINT): Diagnostics | undefined {
   if (model.config.mode !== 'continuous') return undefined;
   const { data, shape, lengths } = x as { data: Float32Array; shape: number[]; lengths?: ArrayLike<number> };
   if (!(data instanceof Float32Array) || shape.length !== 3 || shape[0] < 1) return undefined;
-  if (lengths && Array.from(lengths).some((l) => l !== shape[1])) return undefined;
-  return diagnose(model, { data, shape: shape as [number, number, number] }, hint);
+  return diagnose(model, { data, shape: shape as [number, number, number], lengths }, hint);
 }
 
 /**
- * Whether a continuous model learnt more than trivial reconstructions of windows `x` `[B, T, D]`: its error
+ * Whether a continuous model learnt more than trivial reconstructions of windows `x` `[B, T, D]` (with `lengths`,
+ * each over its first `lengths[b]` steps): its error
  * (posterior-mean reconstruction) against each window's own mean and against the last value carried forward,
  * and the KL of each latent dimension. `notLearnt` when the model is no better than 90 % of the window mean's
  * error, or when every latent dimension carries less than 0.01 nats. `hint`: what to do when the model is no
  * better than the window mean (the anomaly detector's options by default).
  */
-export function diagnose(
-  model: Omit<Reconstructs, 'config'>,
-  val: { data: Float32Array; shape: [number, number, number] },
-  hint = DETECTOR_HINT,
-): Diagnostics {
+export function diagnose(model: Omit<Reconstructs, 'config'>, val: Sequences, hint = DETECTOR_HINT): Diagnostics {
   const [b, t, d] = val.shape;
   const y = model.reconstruct(val);
   let modelError = 0,
     meanError = 0,
-    lastValueError = 0;
+    lastValueError = 0,
+    steps = 0;
   for (let k = 0; k < b; k++) {
+    const len = val.lengths ? val.lengths[k] : t;
+    steps += len;
     for (let j = 0; j < d; j++) {
       let m = 0;
-      for (let s = 0; s < t; s++) m += val.data[(k * t + s) * d + j];
-      m /= t;
-      for (let s = 0; s < t; s++) {
+      for (let s = 0; s < len; s++) m += val.data[(k * t + s) * d + j];
+      m /= Math.max(1, len);
+      for (let s = 0; s < len; s++) {
         const i = (k * t + s) * d + j;
         modelError += (val.data[i] - y[i]) ** 2;
         meanError += (val.data[i] - m) ** 2;
@@ -79,7 +81,7 @@ export function diagnose(
     const head = `the model has not learnt the shape of the windows: its reconstruction error is ${(100 * ratio).toFixed(0)}% of the window mean's (${modelError.toPrecision(3)} vs ${meanError.toPrecision(3)}), so its scores are those of a moving-average detector`;
     // Consecutive values no more alike than the window's mean predicts (the last value carried forward does not beat
     // the mean): the windows look like noise around their level, and there may be no shape to learn at all.
-    message = looksLikeNoise(lastValueError, meanError, t)
+    message = looksLikeNoise(lastValueError, meanError, steps / b)
       ? `${head}; the windows look like noise around their level (the last value carried forward does no better than the window's mean: ${((100 * lastValueError) / meanError).toFixed(0)}% of its error), so there may be no shape to learn: the scores then flag changes of level and spread, as a moving average would`
       : `${head}; ${hint}`;
   } else if (collapsed) {
@@ -94,7 +96,8 @@ export function diagnose(
 /**
  * Whether windows of `t` steps look like noise around their level: the last value carried forward (summed over the
  * `t − 1` steps it predicts) does no better than the window's mean (over `t`). For independent noise of variance σ² the
- * two are 2σ²(t − 1) and σ²(t − 1); for a smooth shape the last value is far closer.
+ * two are 2σ²(t − 1) and σ²(t − 1); for a smooth shape the last value is far closer. Windows of several lengths: `t`
+ * their mean length (the sums then run over Σ(len − 1) and Σ len steps).
  */
 export function looksLikeNoise(lastValueError: number, meanError: number, t: number): boolean {
   return meanError > 0 && t > 1 && lastValueError / (t - 1) >= meanError / t;

@@ -50,7 +50,7 @@ export interface History {
   steps?: number;
   /**
    * Whether the model learnt more than trivial reconstructions, measured on the validation data after training: set by
-   * `fit` for a continuous model with validation data (its sequences all of one length), and by `AnomalyDetector.fit`.
+   * `fit` for a continuous model with validation data (each sequence over its own length), and by `AnomalyDetector.fit`.
    */
   diagnostics?: Diagnostics;
   /** Epoch whose weights the model holds after early stopping with restoreBest. */
