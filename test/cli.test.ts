@@ -251,10 +251,12 @@ describe('readInput: a text file of numbers is one series', () => {
     expect(() => readInput(file('one-line-nan.txt', '1 NaN 3\n'))).toThrow(/row 2 .*"NaN"/);
     // one line in 40 is a word: the file is a series with a bad line (line 18, counted from 1 in the file)
     expect(() => readInput(file('typo.txt', `${body('1,5')}\n`))).toThrow(
-      /typo\.txt: line 18 is "1,5", not a number, in a file whose other lines are numbers \(39 of 40\): a series needs a number on every line/,
+      /typo\.txt: line 18 is "1,5", not a number, but 39 of its 40 lines are numbers: as a series it needs a number on every line .*; to model the lines as text instead, give them as a JSON array of strings \(argument/,
     );
     expect(() => readInput(file('typo.txt', `\n\n${body('x')}\n`))).toThrow(DataError);
     expect(() => readInput(file('typo.txt', `\n\n${body('x')}\n`))).toThrow(/line 20 is "x"/);
+    const two = Array.from({ length: 40 }, (_, i) => (i === 3 || i === 30 ? 'n/a' : String(i))).join('\n');
+    expect(() => readInput(file('typo2.txt', two))).toThrow(/line 4 is "n\/a", not a number \(nor is one more line\), but 38 of its 40/);
     // fewer than 10 numbers, or under 90 % of the lines: text, as before
     expect(readInput(file('few.txt', '1\n2\n3\nanna\n')).kind).toBe('text');
     expect(readInput(file('mixed.txt', Array.from({ length: 20 }, (_, i) => (i % 4 ? String(i) : `w${i}`)).join('\n'))).kind).toBe('text');

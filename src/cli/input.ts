@@ -506,7 +506,7 @@ function numericText(lines: string[], file: string): string | undefined {
     const at = lines.findIndex((l) => l.trim().length > 0 && !cell(l.trim()));
     const bad = trimmed.length - trimmed.filter(cell).length;
     throw new DataError(
-      `${file}: line ${at + 1} is "${lines[at].trim()}", not a number, in a file whose other lines are numbers (${numbers} of ${trimmed.length}${bad > 1 ? `; ${bad} such lines` : ''}): a series needs a number on every line (an empty line, NaN, NA or null for a missing value)`,
+      `${file}: line ${at + 1} is "${lines[at].trim()}", not a number${bad > 2 ? ` (nor are ${bad - 1} more lines)` : bad === 2 ? ' (nor is one more line)' : ''}, but ${numbers} of its ${trimmed.length} lines are numbers: as a series it needs a number on every line (an empty line, NaN, NA or null for a missing value); to model the lines as text instead, give them as a JSON array of strings`,
       {
         argument: `${file}:${at + 1}`,
         expected: 'a number, or an empty line / NaN / NA / null for a missing value',
