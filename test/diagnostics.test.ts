@@ -145,6 +145,49 @@ describe('diagnostics', () => {
     expect(dg.notLearnt).toBe(false);
   });
 
+  it('many windows: measured 512 at a time (the same figures as one pass), at most 4,096 of them evenly spaced', () => {
+    const g = new Rng(9);
+    const t = 8;
+    // a model whose posterior mean is each window's first value, and whose reconstruction is the input halved
+    const fake = {
+      calls: 0,
+      reconstruct(x: { data: Float32Array; shape: number[] }) {
+        this.calls++;
+        return Float32Array.from(x.data, (v) => v / 2);
+      },
+      encode(x: { data: Float32Array; shape: number[] }) {
+        return { mu: Float32Array.from({ length: x.shape[0] }, (_, k) => x.data[k * t]), logvar: new Float32Array(x.shape[0]) };
+      },
+    };
+    const want = (data: Float32Array, b: number) => {
+      let model = 0;
+      let kl = 0;
+      for (let k = 0; k < b; k++) {
+        for (let s = 0; s < t; s++) model += (data[k * t + s] / 2) ** 2;
+        kl += 0.5 * data[k * t] ** 2;
+      }
+      return [model / b, kl / b];
+    };
+    const b = 1300;
+    const data = Float32Array.from({ length: b * t }, () => g.normal());
+    const dg = diagnose(fake, { data, shape: [b, t, 1] });
+    expect(fake.calls).toBe(3);
+    const [model, kl] = want(data, b);
+    expect(dg.modelError).toBeCloseTo(model, 6);
+    expect(dg.klPerDimension[0]).toBeCloseTo(kl, 6);
+    // 10,000 windows: the 4,096 at floor(i · 10000 / 4096)
+    const big = Float32Array.from({ length: 10_000 * t }, () => g.normal());
+    fake.calls = 0;
+    const dgBig = diagnose(fake, { data: big, shape: [10_000, t, 1] });
+    expect(fake.calls).toBe(8);
+    const picked = new Float32Array(4096 * t);
+    for (let i = 0; i < 4096; i++)
+      picked.set(big.subarray(Math.floor((i * 10_000) / 4096) * t, (Math.floor((i * 10_000) / 4096) + 1) * t), i * t);
+    const [modelBig, klBig] = want(picked, 4096);
+    expect(dgBig.modelError).toBeCloseTo(modelBig, 6);
+    expect(dgBig.klPerDimension[0]).toBeCloseTo(klBig, 6);
+  });
+
   it('warn when the anomalous rows are half of a series or more, and not below', () => {
     const rows = (flagged: number, n = 1000) => Uint8Array.from({ length: n }, (_, i) => (i < flagged ? 1 : 0));
     expect(COVERAGE_WARNING).toBe(0.5);

@@ -38,11 +38,13 @@ export function sequenceDiagnostics(model: Reconstructs, x: ModelInput, hint = F
  * (posterior-mean reconstruction) against each window's own mean and against the last value carried forward,
  * and the KL of each latent dimension. `notLearnt` when the model is no better than 90 % of the window mean's
  * error, or when every latent dimension carries less than 0.01 nats. `hint`: what to do when the model is no
- * better than the window mean (the anomaly detector's options by default).
+ * better than the window mean (the anomaly detector's options by default). At most 4,096 windows, evenly spaced, are
+ * measured, 512 at a time.
  */
-export function diagnose(model: Omit<Reconstructs, 'config'>, val: Sequences, hint = DETECTOR_HINT): Diagnostics {
+export function diagnose(model: Omit<Reconstructs, 'config'>, windows: Sequences, hint = DETECTOR_HINT): Diagnostics {
+  const val = evenlySpaced(windows, MAX_SEQUENCES);
   const [b, t, d] = val.shape;
-  const y = model.reconstruct(val);
+  const { y, mu, logvar } = inChunks(model, val);
   let modelError = 0,
     meanError = 0,
     lastValueError = 0,
@@ -65,7 +67,6 @@ export function diagnose(model: Omit<Reconstructs, 'config'>, val: Sequences, hi
   modelError /= b;
   meanError /= b;
   lastValueError /= b;
-  const { mu, logvar } = model.encode(val);
   const z = mu.length / b;
   const klPerDimension = Array.from({ length: z }, (_, j) => {
     let s = 0;
@@ -91,6 +92,53 @@ export function diagnose(model: Omit<Reconstructs, 'config'>, val: Sequences, hi
     message = `learnt: reconstruction error ${(100 * ratio).toFixed(0)}% of the window mean's (last value carried forward: ${meanError > 0 ? ((100 * lastValueError) / meanError).toFixed(0) : '–'}%), ${activeDimensions} of ${z} latent dimensions active`;
   }
   return { modelError, meanError, lastValueError, klPerDimension, activeDimensions, notLearnt: noBetter || collapsed, message };
+}
+
+/** At most this many sequences are diagnosed (evenly spaced), so that a large validation set costs little. */
+const MAX_SEQUENCES = 4096;
+/** Sequences reconstructed and encoded at a time (bounded WebAssembly memory, as the window scores are). */
+const CHUNK = 512;
+
+/** `max` sequences of `x` taken evenly spaced (x itself when it has no more). */
+function evenlySpaced(x: Sequences, max: number): Sequences {
+  const [b, t, d] = x.shape;
+  if (b <= max) return x;
+  const pick = Array.from({ length: max }, (_, i) => Math.floor((i * b) / max));
+  const data = new Float32Array(max * t * d);
+  pick.forEach((k, i) => data.set(x.data.subarray(k * t * d, (k + 1) * t * d), i * t * d));
+  const lengths = x.lengths;
+  return { data, shape: [max, t, d], lengths: lengths ? Int32Array.from(pick, (k) => lengths[k]) : undefined };
+}
+
+/** The reconstructions `[B, T, D]` and posterior `mu`, `logvar` `[B, Z]` of `x`, CHUNK sequences at a time. */
+function inChunks(model: Omit<Reconstructs, 'config'>, x: Sequences): { y: Float32Array; mu: Float32Array; logvar: Float32Array } {
+  const [b, t, d] = x.shape;
+  const y = new Float32Array(b * t * d);
+  const mus: Float32Array[] = [];
+  const logvars: Float32Array[] = [];
+  const lengths = x.lengths;
+  for (let a = 0; a < b; a += CHUNK) {
+    const e = Math.min(b, a + CHUNK);
+    const part: Sequences = {
+      data: x.data.subarray(a * t * d, e * t * d),
+      shape: [e - a, t, d],
+      lengths: lengths ? Int32Array.from({ length: e - a }, (_, i) => lengths[a + i]) : undefined,
+    };
+    y.set(model.reconstruct(part), a * t * d);
+    const enc = model.encode(part);
+    mus.push(enc.mu);
+    logvars.push(enc.logvar);
+  }
+  const join = (parts: Float32Array[]) => {
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  };
+  return { y, mu: join(mus), logvar: join(logvars) };
 }
 
 /**
