@@ -63,6 +63,25 @@ describe('convergent fit (no epochs)', () => {
     m.dispose();
   });
 
+  it('with klAnnealing and the training loss monitored, early stopping compares the loss at the final β', async () => {
+    const m = small(5);
+    const beta = 1;
+    const h = await m.fit(sines(48, 8, 5), {
+      epochs: 40,
+      batchSize: 8,
+      learningRate: 1e-2,
+      beta,
+      klAnnealing: { type: 'linear', steps: 200 },
+      earlyStopping: { patience: 40, monitor: 'loss' },
+    });
+    const atBeta = h.epochs.map((e) => e.recon + beta * e.kl);
+    const argmin = (v: number[]) => v.indexOf(Math.min(...v));
+    expect(h.bestEpoch).toBe(argmin(atBeta));
+    // the reported loss (at the β of the moment) would have picked another epoch: the test can tell the two apart
+    expect(argmin(h.epochs.map((e) => e.loss))).not.toBe(argmin(atBeta));
+    m.dispose();
+  });
+
   it('the default patience is a tenth of the step budget (at least 150 steps), in epochs', async () => {
     // 45 training sequences in batches of 9: 5 steps per epoch; maxSteps 2000 → 200 steps → 40 epochs
     const m = small(6);

@@ -450,7 +450,9 @@ export async function fit(model: Trainable, data: ModelInput | AsyncIterable<Mod
         stats.valKl = vk / val.n;
       }
       history.epochs.push(stats);
-      const stop = stopper.update(stats, epoch, model);
+      // a training loss monitored under klAnnealing is taken at the final β too (recon + β·KL of the epoch), as the
+      // validation loss is: otherwise the ramp itself raises the loss and runs out the patience
+      const stop = stopper.update(options.klAnnealing ? { ...stats, loss: stats.recon + beta * stats.kl } : stats, epoch, model);
       if (live) model.copyWeightsFrom(live);
       if (options.onEpochEnd) await options.onEpochEnd(stats);
       // the next epoch's start (also the position reported if training ends here)

@@ -153,6 +153,10 @@ export interface FitOptions {
   beta?: number;
   klAnnealing?: KlAnnealing;
   freeBits?: number;
+  /**
+   * Stop when the monitored loss (`valLoss` with validation data, else the training `loss`) has not improved for
+   * `patience` epochs. Under `klAnnealing` both are compared at the final `beta`, not the warm-up's.
+   */
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean; monitor?: 'valLoss' | 'loss' };
   onBatchEnd?: (s: BatchStats) => void | Promise<void>;
   onEpochEnd?: (s: EpochStats) => void | Promise<void>;
