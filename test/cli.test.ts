@@ -501,6 +501,10 @@ describe('lstm-vae CLI: continuous data', () => {
       /^warning: the model has not learnt the shape of the windows: its reconstruction error is \d+% of the window mean's .*(train longer \(--epochs\) or try another window \(--window\)|look like noise)/m,
     );
     expect(readFileSync(join(dir, 'one-epoch.html'), 'utf8')).toMatch(/Warning: the model has not learnt the shape of the windows/);
+    // and info says it too, from the file
+    expect(ok(['info', 'one-epoch.safetensors']).stdout).toMatch(
+      /diagnostics\s+warning: the model has not learnt the shape of the windows/,
+    );
   });
 
   it('info shows the configuration, parameters and training summary', () => {

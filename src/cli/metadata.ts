@@ -38,6 +38,8 @@ export interface CliMetadata {
     points?: number;
     options: Record<string, unknown>;
     history: Array<{ epoch: number; loss: number; recon: number; kl: number; valLoss?: number; seqPerSec?: number }>;
+    /** Continuous window models: whether the model learnt more than each window's mean (`train`'s diagnostics line). */
+    diagnostics?: { notLearnt: boolean; message: string };
   };
 }
 

@@ -114,6 +114,7 @@ export async function info(modelFile: string, o: { json?: boolean }): Promise<vo
           (bestVal !== undefined ? `; best validation loss ${fmt(bestVal)}` : ''),
       );
     }
+    if (t.diagnostics) kv('diagnostics', `${t.diagnostics.notLearnt ? 'warning: ' : ''}${t.diagnostics.message}`);
   } else if (lm.model.metadata.detector !== undefined) {
     const p = lm.model.metadata.detector as DetectorPlan;
     kv('detector', `anomaly detector: window ${p.window * p.aggregate} rows (${p.windowReason})`);

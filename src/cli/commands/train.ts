@@ -153,14 +153,17 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
     window: plan,
     normalizer: normalizer?.toJSON(),
     scoring: { reduce: o.reduce, threshold, percentile: o.percentile, windowThreshold },
-    training: trainingMetadata(
-      dataFile,
-      seconds,
-      W,
-      input.segments.reduce((a, s) => a + s.n, 0),
-      o,
-      history,
-    ),
+    training: {
+      ...trainingMetadata(
+        dataFile,
+        seconds,
+        W,
+        input.segments.reduce((a, s) => a + s.n, 0),
+        o,
+        history,
+      ),
+      diagnostics: { notLearnt: dg.notLearnt, message: dg.message },
+    },
   };
   model.metadata = { ...model.metadata, lstmVaeCli: meta };
   await writeOutput(o.out, model.toSafetensors());
