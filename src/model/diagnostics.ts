@@ -114,8 +114,8 @@ function evenlySpaced(x: Sequences, max: number): Sequences {
 function inChunks(model: Omit<Reconstructs, 'config'>, x: Sequences): { y: Float32Array; mu: Float32Array; logvar: Float32Array } {
   const [b, t, d] = x.shape;
   const y = new Float32Array(b * t * d);
-  const mus: Float32Array[] = [];
-  const logvars: Float32Array[] = [];
+  let mu = new Float32Array(0);
+  let logvar = new Float32Array(0);
   const lengths = x.lengths;
   for (let a = 0; a < b; a += CHUNK) {
     const e = Math.min(b, a + CHUNK);
@@ -126,19 +126,15 @@ function inChunks(model: Omit<Reconstructs, 'config'>, x: Sequences): { y: Float
     };
     y.set(model.reconstruct(part), a * t * d);
     const enc = model.encode(part);
-    mus.push(enc.mu);
-    logvars.push(enc.logvar);
-  }
-  const join = (parts: Float32Array[]) => {
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
+    const z = enc.mu.length / (e - a);
+    if (a === 0) {
+      mu = new Float32Array(b * z);
+      logvar = new Float32Array(b * z);
     }
-    return out;
-  };
-  return { y, mu: join(mus), logvar: join(logvars) };
+    mu.set(enc.mu, a * z);
+    logvar.set(enc.logvar, a * z);
+  }
+  return { y, mu, logvar };
 }
 
 /**
