@@ -770,6 +770,16 @@ describe('lstm-vae CLI: errors', () => {
       /^lstm-vae: .*typo-series\.txt: line 151 is "n\/a", not a number/,
     );
     expect(existsSync(join(dir, 'typo.safetensors'))).toBe(false);
+    // several series one after another (an id column changes where the times start again): refused by train and score
+    const kpi = ['timestamp,value,label,KPI ID'];
+    for (const id of ['a1', 'b2', 'c3'])
+      for (let i = 0; i < 200; i++) kpi.push(`${1_500_000_000 + 60 * i},${Math.sin(i / 6).toFixed(4)},0,${id}`);
+    writeFileSync(join(dir, 'kpi-stacked.csv'), `${kpi.join('\n')}\n`);
+    const stacked =
+      /kpi-stacked\.csv: the file holds 3 series one after another, one for each value of column "KPI ID" \(a1, b2, c3\), each with its own times \(they start again at row 200\): a detector learns one series; split the file by KPI ID/;
+    fails(['train', 'kpi-stacked.csv', '--out', 'kpi.safetensors', '-q'], 1, stacked);
+    expect(existsSync(join(dir, 'kpi.safetensors'))).toBe(false);
+    fails(['score', 'ucr.safetensors', 'kpi-stacked.csv', '--timestamp', 'timestamp', '-q'], 1, stacked);
   });
 
   it('bad arguments give exit code 2 and one line on stderr', () => {

@@ -15,7 +15,7 @@ import type { LstmVae } from '../model/lstm-vae.js';
 import type { ReportInput } from '../report/index.js';
 import { UsageError } from './errors.js';
 import { readInput } from './input.js';
-import { clockSetBack, gridOf, toRows } from './grid.js';
+import { clockSetBack, gridOf, stackedSeries, toRows } from './grid.js';
 import { counterTimes, readLabelsFor } from './labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
 import { duration, fmt, note } from './progress.js';
@@ -161,6 +161,7 @@ function withColumnsHint(e: unknown, columns: readonly string[]): unknown {
 }
 
 export async function trainDetector(input: ContinuousInput, dataFile: string, o: DetectorTrainOptions): Promise<void> {
+  oneSeries(input, dataFile);
   const t0 = Date.now();
   await initBackend();
   const grid = gridOf(input);
@@ -308,7 +309,14 @@ export function readDetectorInput(
     throw new UsageError(
       `${modelFile} is an anomaly detector: it takes one series (a CSV file, or one JSON sequence); ${dataFile} has ${input.segments.length}`,
     );
+  oneSeries(input, dataFile);
   return input;
+}
+
+/** A file of several series one after another (see `stackedSeries`) is a DataError: a detector learns one. */
+function oneSeries(input: ContinuousInput, dataFile: string): void {
+  const stacked = stackedSeries(input);
+  if (stacked) throw new DataError(`${dataFile}: ${stacked}`);
 }
 
 /**

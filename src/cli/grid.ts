@@ -8,6 +8,7 @@ import type { DetectorScores } from '../detect/detector.js';
 import { explainRows } from '../detect/explain.js';
 import { labelRuns } from '../detect/intervals.js';
 import { regularize } from '../detect/preprocess.js';
+import { columnCells, textColumns } from './input.js';
 import { counterTimes, timeOf } from './labels.js';
 import { duration } from './progress.js';
 
@@ -58,6 +59,30 @@ export function clockSetBack(input: ContinuousInput): string | undefined {
   const amount = counterTimes(stamps) ? `${by}` : duration(by / 1000);
   const more = back.length > 1 ? ` and in ${back.length - 1} more place${back.length > 2 ? 's' : ''}` : '';
   return `the timestamps go back in time at row ${back[0]} (by ${amount})${more}: the rows are taken in file order, without a time grid`;
+}
+
+/**
+ * When the file holds several series one after another (as the AIOps challenge's KPI files: a text column, the
+ * series' id, changes value at every row where the times start again), a sentence saying so; otherwise undefined.
+ * A detector learns one series: `train` and `score` refuse such a file (a `DataError` with this sentence).
+ */
+export function stackedSeries(input: ContinuousInput): string | undefined {
+  const stamps = input.segments[0]?.timestamps;
+  if (!stamps || input.text === undefined || !input.header) return undefined;
+  const times = stamps.map(timeOf);
+  if (times.some((t) => !Number.isFinite(t))) return undefined;
+  const back: number[] = [];
+  for (let i = 1; i < times.length; i++) if (times[i] < times[i - 1]) back.push(i);
+  if (back.length === 0) return undefined;
+  // the text columns train set aside, or (score, with the training's columns given) those of this file
+  for (const name of input.textColumns ?? textColumns(input.text, input.header)) {
+    const ids = columnCells(input.text, input.header, name);
+    if (ids.length !== times.length || !back.every((i) => ids[i] !== ids[i - 1])) continue;
+    const distinct = [...new Set(ids)];
+    const shown = distinct.slice(0, 3).join(', ') + (distinct.length > 3 ? ', …' : '');
+    return `the file holds ${distinct.length} series one after another, one for each value of column "${name}" (${shown}), each with its own times (they start again at row ${back[0]}): a detector learns one series; split the file by ${name} and train a detector on each`;
+  }
+  return undefined;
 }
 
 function peakOf(scores: Float32Array, a: number, b: number): number {

@@ -324,6 +324,18 @@ export function textColumns(text: string, header: string[]): string[] {
   return candidates.filter((i) => rows.every((r) => r[i] === undefined || missing(r[i]) || !num(r[i]))).map((i) => header[i]);
 }
 
+/** The cells of column `name` of a CSV text (data rows, as written), or [] when it cannot be read. */
+export function columnCells(text: string, header: string[], name: string): string[] {
+  const i = header.indexOf(name);
+  if (i < 0) return [];
+  try {
+    const rows = parse(text, { bom: true, trim: true, skip_empty_lines: true, from_line: 2, relax_column_count: true }) as string[][];
+    return rows.map((r) => r[i] ?? '');
+  } catch {
+    return [];
+  }
+}
+
 function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousInput {
   let text = emptyLinesAsCells(text0);
   let header = csvHeader(text, file);
