@@ -748,15 +748,22 @@ describe('lstm-vae CLI: errors', () => {
     );
     fails(['score', 'model.safetensors', 'seqs.json'], 1, /value column/);
     fails(['eval', 'model.safetensors', 'series.csv', '--labels', 'nolabels'], 2, /no such column/);
-    // constant columns in a header-less table (as SMD's): all named, and the --columns that leaves them out
+    // constant columns in a header-less table (as SMD's): kept, said in one line with the --columns that leaves them
+    // out, shown by info; a file whose every column is constant: nothing to learn, nothing written
     writeFileSync(
       join(dir, 'flat-columns.txt'),
       Array.from({ length: 300 }, (_, i) => `${Math.sin(i / 4).toFixed(4)},0,${Math.cos(i / 7).toFixed(4)},3`).join('\n'),
     );
+    const flat = ok(['train', 'flat-columns.txt', '--out', 'flat.safetensors', '--members', '1', '--max-steps', '20']);
+    expect(flat.stderr).toMatch(
+      /^2 columns are constant in the training file \(x1 = 0, x3 = 3\): kept, so a change from those values in a scored file counts as anomalous; to ignore them, train with --columns x0,x2$/m,
+    );
+    expect(ok(['info', 'flat.safetensors']).stdout).toMatch(/constant.*x1 = 0, x3 = 3 in training/);
+    writeFileSync(join(dir, 'all-flat.csv'), 'a,b\n' + '1,2\n'.repeat(300));
     fails(
-      ['train', 'flat-columns.txt', '--out', 'x.safetensors', '-q'],
+      ['train', 'all-flat.csv', '--out', 'x.safetensors', '-q'],
       1,
-      /^lstm-vae: 2 columns are constant \(x1 = 0, x3 = 3\): there is nothing to learn from them; drop them: train with --columns x0,x2 \(argument/,
+      /^lstm-vae: every column is constant \(a = 1, b = 2\): there is nothing to learn from this series/,
     );
     expect(existsSync(join(dir, 'x.safetensors'))).toBe(false);
     // a series in a .txt with one stray word: the line named, no text model trained, nothing written

@@ -7,6 +7,7 @@ import {
   DataError,
   decodeSafetensors,
   encodeSafetensors,
+  explainRows,
   FormatError,
   init,
   LstmVae,
@@ -338,23 +339,49 @@ describe('diagnostics', () => {
 describe('bad input: a typed error with one clear sentence and no detector', () => {
   const wave = (n: number, d = 1) => Float64Array.from({ length: n * d }, (_, i) => Math.sin(i / 5) + (i % d));
 
-  it('an all-constant column is a DataError naming the column', async () => {
-    const x = wave(200, 2);
-    for (let i = 0; i < 200; i++) x[i * 2 + 1] = 7;
-    const e = await failure(DataError, () => AnomalyDetector.fit({ data: x, shape: [200, 2] }, { columns: ['load', 'valve'] }));
-    expect(e.message).toMatch(/^valve is constant/);
-    const e2 = await failure(DataError, () => AnomalyDetector.fit({ data: x, shape: [200, 2] }));
-    expect(e2.message).toMatch(/^column 1 is constant/);
-    // several: every one named in one sentence, with the columns to keep; all of them: nothing to learn
-    const y = wave(200, 4);
-    for (let i = 0; i < 200; i++) [y[i * 4 + 1], y[i * 4 + 3]] = [0, 5];
-    const e3 = await failure(DataError, () => AnomalyDetector.fit({ data: y, shape: [200, 4] }, { columns: ['a', 'b', 'c', 'd'] }));
-    expect(e3.message).toMatch(
-      /^2 columns are constant \(b = 0, d = 5\): there is nothing to learn from them; drop them and keep the other 2 \(a, c\)/,
-    );
-    expect((e3 as DataError).actual).toBe('b constant, d constant');
+  it('an all-constant series is a DataError naming the column (or every column)', async () => {
+    const e = await failure(DataError, () => AnomalyDetector.fit(new Array(200).fill(7), { columns: ['valve'] }));
+    expect(e.message).toMatch(/^valve is constant \(every value is 7\): there is nothing to learn from this series/);
+    const e2 = await failure(DataError, () => AnomalyDetector.fit(new Float32Array(200).fill(-2)));
+    expect(e2.message).toMatch(/^column 0 is constant \(every value is -2\)/);
     const e4 = await failure(DataError, () => AnomalyDetector.fit({ data: new Float32Array(400).fill(1), shape: [200, 2] }));
     expect(e4.message).toMatch(/^every column is constant \(column 0 = 1, column 1 = 1\): there is nothing to learn from this series/);
+    expect((e4 as DataError).actual).toBe('column 0 constant, column 1 constant');
+  });
+
+  it('constant columns beside varying ones are kept: 0 in training, and a later change from their value is found', async () => {
+    // as SMD's and MSL's tables have: columns that never move in the training file
+    const n = 1200;
+    const y = new Float64Array(n * 4);
+    for (let i = 0; i < n; i++) [y[i * 4], y[i * 4 + 1], y[i * 4 + 2], y[i * 4 + 3]] = [Math.sin(i / 5), 0, 3 * Math.cos(i / 7), 5];
+    const det = await AnomalyDetector.fit({ data: y, shape: [n, 4] }, { columns: ['a', 'b', 'c', 'd'], members: 1, maxSteps: 300 });
+    try {
+      const p = det.plan;
+      expect(p.constantColumns).toEqual([1, 3]);
+      expect([p.center[1], p.center[3]]).toEqual([0, 5]);
+      // their scale: the median of the varying columns' scales (two here: their mean)
+      expect(p.scale[1]).toBeCloseTo((p.scale[0] + p.scale[2]) / 2, 12);
+      expect(p.scale[3]).toBe(p.scale[1]);
+      expect(p.scale[2]).toBeGreaterThan(2 * p.scale[0]);
+      const again = AnomalyDetector.fromSafetensors(det.toSafetensors());
+      expect(again.plan.constantColumns).toEqual([1, 3]);
+      again.dispose();
+      // on the training series the constant columns carry no error
+      const r = det.score({ data: y, shape: [n, 4] });
+      let sq = 0;
+      for (let i = 0; i < n; i++) sq += r.errors[i * 4 + 1] + r.errors[i * 4 + 3];
+      expect(sq / n).toBeLessThan(1e-2);
+      // valve d leaves 5 for 20 rows: found, and d carries most of those rows' error
+      const z = Float64Array.from(y);
+      for (let i = 800; i < 820; i++) z[i * 4 + 3] = 5 + 4 * p.scale[3];
+      const r2 = det.score({ data: z, shape: [n, 4] });
+      expect(r2.anomalies[810]).toBe(1);
+      const own = explainRows(r2.errors, 4, [800, 819], ['a', 'b', 'c', 'd']);
+      expect(own.features[0].name).toBe('d');
+      expect(own.features[0].share).toBeGreaterThan(0.5);
+    } finally {
+      det.dispose();
+    }
   });
 
   it('a column that varies on a tiny scale (units of 1e-9) is not constant: it is scaled, and its spike found', async () => {
@@ -371,10 +398,8 @@ describe('bad input: a typed error with one clear sentence and no detector', () 
       det.dispose();
     }
     // a column that is constant at a large value is still one
-    const y = wave(200, 2);
-    for (let i = 0; i < 200; i++) y[i * 2 + 1] = 1e12;
-    const e = await failure(DataError, () => AnomalyDetector.fit({ data: y, shape: [200, 2] }));
-    expect(e.message).toMatch(/^column 1 is constant \(every value is 1000000000000\)/);
+    const e = await failure(DataError, () => AnomalyDetector.fit(new Array(200).fill(1e12)));
+    expect(e.message).toMatch(/^column 0 is constant \(every value is 1000000000000\)/);
   });
 
   it('an array of rows is the series [N, D]; rows of different lengths are a ShapeError', async () => {

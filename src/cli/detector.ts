@@ -83,7 +83,11 @@ function report(
       ],
       [
         'scaling',
-        'each column: minus its median, over the spread of its windows around their own means; every window centred on its own mean',
+        `each column: minus its median, over the spread of its windows around their own means; every window centred on its own mean${
+          p.constantColumns?.length
+            ? `; constant in training: ${p.constantColumns.map((j) => input.columns[j] ?? `column ${j}`).join(', ')} (minus that value, over the median spread of the others)`
+            : ''
+        }`,
       ],
       [
         'training',
@@ -145,19 +149,17 @@ function reconstructionPanels(input: ContinuousInput, r: DetectorScores, w: numb
   return panels;
 }
 
-/** Constant columns: the same error, ending with the `--columns` that leaves them out (when any column varies). */
-function withColumnsHint(e: unknown, columns: readonly string[]): unknown {
-  if (!(e instanceof DataError) || e.expected !== 'columns whose values vary' || typeof e.actual !== 'string') return e;
-  const constant = new Set(e.actual.split(', ').map((c) => c.replace(/ constant$/, '')));
-  const keep = columns.filter((c) => !constant.has(c));
-  if (keep.length === 0 || keep.length === columns.length) return e;
-  const list = keep.map((c) => (/^[\w.-]+$/.test(c) ? c : JSON.stringify(c))).join(',');
-  const said = e.message.replace(/ \(argument: [\s\S]*$/, '').replace(/ and keep the other \d+ \([^)]*\)$/, '');
-  return new DataError(`${said}: train with --columns ${list}`, {
-    argument: e.argument,
-    expected: e.expected,
-    actual: e.actual,
-  });
+/**
+ * The columns that were constant in the training file, in one sentence: kept, what a change from their value means,
+ * and the `--columns` that leaves them out; undefined when there are none.
+ */
+export function constantNote(p: DetectorPlan, columns: readonly string[]): string | undefined {
+  const js = p.constantColumns ?? [];
+  if (js.length === 0) return undefined;
+  const name = (j: number) => columns[j] ?? `column ${j}`;
+  const keep = columns.filter((_, j) => !js.includes(j)).map((c) => (/^[\w.-]+$/.test(c) ? c : JSON.stringify(c)));
+  const listed = js.map((j) => `${name(j)} = ${p.center[j]}`).join(', ');
+  return `${js.length === 1 ? `${name(js[0])} is` : `${js.length} columns are`} constant in the training file (${listed}): kept, so a change from ${js.length === 1 ? 'that value' : 'those values'} in a scored file counts as anomalous; to ignore ${js.length === 1 ? 'it' : 'them'}, train with --columns ${keep.join(',')}`;
 }
 
 export async function trainDetector(input: ContinuousInput, dataFile: string, o: DetectorTrainOptions): Promise<void> {
@@ -213,8 +215,6 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
         else if (e.epoch % 5 === 0) process.stderr.write(line + '\n');
       },
     });
-  } catch (e) {
-    throw withColumnsHint(e, input.columns);
   } finally {
     process.off('SIGINT', onSignal);
     if (!o.quiet && process.stderr.isTTY) process.stderr.write('\n');
@@ -238,6 +238,8 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       `trained ${(p.members ?? 1) > 1 ? `${p.members} models, ${p.training.steps} steps in all,` : `${p.training.steps} steps`} in ${duration(p.training.seconds)}; stopped: ${why}; best validation loss ${fmt(Math.min(...(det.history?.epochs.map((e) => e.valLoss ?? Infinity) ?? [NaN])))}`,
     );
     note(o.quiet, `window ${p.window * p.aggregate} rows: ${p.windowReason}`);
+    const constant = constantNote(p, input.columns);
+    if (constant) note(o.quiet, constant);
     const filled = filledNote(input.segments[0].data);
     if (filled) note(o.quiet, filled);
     if (p.diagnostics.notLearnt) process.stderr.write(`warning: ${p.diagnostics.message}\n`);

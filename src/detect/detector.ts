@@ -251,7 +251,7 @@ export class AnomalyDetector {
         { argument: 'series', expected: `>= ${2 * w * f} rows`, actual: n0 },
       );
     const x = aggregate(x0, n0, d, f);
-    const { center, scale } = fitScale(x, n, d, w, options.columns);
+    const { center, scale, constant } = fitScale(x, n, d, w, options.columns);
     const xs = scaleRows(x, n, d, center, scale);
 
     // Training windows (evenly spaced, at most maxTrainWindows) and a seeded 10 % for validation.
@@ -329,6 +329,7 @@ export class AnomalyDetector {
         windowReason: why,
         center,
         scale,
+        ...(constant.length > 0 ? { constantColumns: constant } : {}),
         smoothing: bars.smoothing,
         threshold: bars.threshold,
         thresholdRule: bars.thresholdRule,

@@ -22,6 +22,11 @@ export interface DetectorPlan {
   /** Per-feature median and scale of the training series. */
   center: number[];
   scale: number[];
+  /**
+   * Columns that were constant in the training series while others varied: centred on their value, on the median
+   * scale of the varying columns, so that a change from that value counts as error. Files without it: none.
+   */
+  constantColumns?: number[];
   /** Centred moving average of the point errors over `smoothing` (aggregated) points. */
   smoothing: number;
   /** Scores above `threshold` are anomalous; runs `gap` points apart merge; each interval widens by `padding`. */
@@ -103,6 +108,11 @@ export function readPlan(v: unknown): DetectorPlan {
     throw bad('center / scale do not match the features');
   if (!p.scale.every((s) => typeof s === 'number' && s > 0) || !p.center.every((c) => typeof c === 'number' && Number.isFinite(c)))
     throw bad('center / scale are not finite positive numbers');
+  if (
+    p.constantColumns !== undefined &&
+    !(Array.isArray(p.constantColumns) && p.constantColumns.every((j) => Number.isInteger(j) && j >= 0 && j < p.features!))
+  )
+    throw bad('constantColumns are not column indices');
   if (!Number.isInteger(p.window) || p.window! < 2 || !Number.isInteger(p.aggregate) || p.aggregate! < 1)
     throw bad('window / aggregate are not whole numbers');
   if (p.warmup !== undefined && !(Number.isInteger(p.warmup) && p.warmup >= 0)) throw bad('warmup is not a whole number >= 0');

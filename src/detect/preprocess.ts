@@ -191,14 +191,21 @@ export function quantile(x: ArrayLike<number>, q: number): number {
   return s[f] + (pos - f) * (s[c] - s[f]);
 }
 
-/** Per-feature centre (median) and scale: the root mean square of windows of `w` points around their own mean. */
+/**
+ * Per-feature centre (median) and scale: the root mean square of windows of `w` points around their own mean.
+ *
+ * A column that is constant while others vary (as SMD's and MSL's tables have several) is kept: its centre is its
+ * value and its scale the median scale of the varying columns, so that it is 0 in training and a later change from
+ * that value counts as error like a change of one typical column's spread; `constant` lists such columns. A series
+ * whose every column is constant is a DataError: there is nothing to learn from it.
+ */
 export function fitScale(
   data: Float64Array,
   n: number,
   d: number,
   w: number,
   names?: readonly string[],
-): { center: number[]; scale: number[] } {
+): { center: number[]; scale: number[]; constant: number[] } {
   const center: number[] = [];
   const scale: number[] = [];
   const constant: number[] = [];
@@ -231,25 +238,24 @@ export function fitScale(
       sc = Math.sqrt(v / n);
     }
     if (!(sc > tiny)) constant.push(j);
-    center.push(med);
+    center.push(constant.includes(j) ? data[j] : med);
     scale.push(sc);
   }
-  if (constant.length > 0) {
-    // every constant column named in one sentence, and the others, so that one retry is enough
+  if (constant.length === d) {
     const name = (j: number) => names?.[j] ?? `column ${j}`;
-    const value = (j: number) => data[j];
-    const listed = constant.map(name);
-    const others = Array.from({ length: d }, (_, j) => j).filter((j) => !constant.includes(j));
-    const what =
-      constant.length === 1
-        ? `${listed[0]} is constant (every value is ${value(constant[0])}): there is nothing to learn from it; drop that column`
-        : `${listed.length === d ? 'every column is' : `${listed.length} columns are`} constant (${constant.map((j) => `${name(j)} = ${value(j)}`).join(', ')}): there is nothing to learn from ${listed.length === d ? 'this series' : 'them; drop them'}`;
     throw new DataError(
-      others.length > 0 && constant.length > 1 ? `${what} and keep the other ${others.length} (${others.map(name).join(', ')})` : what,
-      { argument: 'series', expected: 'columns whose values vary', actual: listed.map((c) => `${c} constant`).join(', ') },
+      d === 1
+        ? `${name(0)} is constant (every value is ${data[0]}): there is nothing to learn from this series`
+        : `every column is constant (${constant.map((j) => `${name(j)} = ${data[j]}`).join(', ')}): there is nothing to learn from this series`,
+      { argument: 'series', expected: 'a column whose values vary', actual: constant.map((j) => `${name(j)} constant`).join(', ') },
     );
   }
-  return { center, scale };
+  if (constant.length > 0) {
+    const varying = scale.filter((_, j) => !constant.includes(j));
+    const typical = quantile(varying, 0.5);
+    for (const j of constant) scale[j] = typical;
+  }
+  return { center, scale, constant };
 }
 
 /**

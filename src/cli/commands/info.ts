@@ -126,6 +126,13 @@ export async function info(modelFile: string, o: { json?: boolean }): Promise<vo
         (members > 1 ? `; ${members} models (seeds apart), their point errors averaged` : ''),
     );
     kv('diagnostics', p.diagnostics?.message ?? '–');
+    if (p.constantColumns?.length) {
+      const names = (lm.model.metadata.cliInput as { columns?: string[] } | undefined)?.columns ?? p.columns;
+      kv(
+        'constant',
+        `${p.constantColumns.map((j) => `${names?.[j] ?? `column ${j}`} = ${p.center[j]}`).join(', ')} in training (a change counts as anomalous)`,
+      );
+    }
   } else kv('metadata', 'none from lstm-vae train (score and eval need --window; no saved threshold)');
   if (summary.otherMetadata.length) kv('other keys', summary.otherMetadata.join(', '));
   process.stdout.write(lines.join('\n') + '\n');
