@@ -611,6 +611,30 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect(t.stdout + t.stderr).toMatch(/on 1400 rows × 1 column \(value\)/);
   }, 200_000);
 
+  it('a file that holds the components of its value column (Yahoo S5 A3/A4: trend, noise, seasonalities) trains on value alone, and score reads the same', () => {
+    let csv = 'timestamps,value,anomaly,changepoint,trend,noise,seasonality1,seasonality2,seasonality3\n';
+    for (let i = 0; i < 600; i++) {
+      const [trend, noise, s1, s2, s3] = [i / 100, 0.1 * Math.sin(i * 2.3), Math.sin(i / 2), 0.5 * Math.sin(i / 4), 0.2 * Math.sin(i / 24)];
+      csv += `${1416726000 + 3600 * i},${(trend + noise + s1 + s2 + s3).toFixed(4)},0,0,${trend},${noise.toFixed(4)},${s1.toFixed(4)},${s2.toFixed(4)},${s3.toFixed(4)}\n`;
+    }
+    writeFileSync(join(dir, 'yahoo-a3.csv'), csv);
+    const args = ['--members', '1', '--max-steps', '20', '--no-report'];
+    const t = ok(['train', 'yahoo-a3.csv', '--out', 'a3.safetensors', ...args]);
+    expect(t.stderr).toMatch(
+      /^columns trend, noise, seasonality1, seasonality2, seasonality3 are named as components of column value .*: not used as features; --columns chooses the features yourself$/m,
+    );
+    expect(t.stderr).toMatch(/on 600 rows × 1 column \(value\)/);
+    const scored = ok(['score', 'a3.safetensors', 'yahoo-a3.csv', '--out', 'a3.csv', '--no-report']);
+    expect(scored.stdout + scored.stderr).toMatch(/scored 600 rows/);
+    expect(csvRows('a3.csv')[0]).toEqual(['timestamps', 'score', 'anomaly']);
+    // --columns names them when they are wanted; without a value column such names are measurements
+    const both = ok(['train', 'yahoo-a3.csv', '--out', 'a3b.safetensors', '--columns', 'value,trend', ...args]);
+    expect(both.stderr).toMatch(/× 2 columns \(value, trend\)/);
+    expect(both.stderr).not.toMatch(/components/);
+    writeFileSync(join(dir, 'no-value.csv'), csv.replace(/^timestamps,value,/, 'timestamps,level,'));
+    expect(ok(['train', 'no-value.csv', '--out', 'nv.safetensors', ...args]).stderr).toMatch(/× 6 columns \(level, trend, noise/);
+  }, 120_000);
+
   it('eval scores a detector with its own scores and intervals (its saved rule); --k is refused', () => {
     const r = ok(['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label', '--json']);
     const m = JSON.parse(r.stdout);

@@ -149,6 +149,19 @@ export function labelColumns(text: string, header: string[], timestamp?: string)
   return candidates.filter(([, i]) => binary(i)).map(([h]) => h);
 }
 
+/** Names of a series' additive components (trend, noise, seasonalities, residual), as Yahoo S5's A3/A4 files give them. */
+const COMPONENT_NAMES = /^(trend|noise|seasonal(ity)?[_ -]?\d*|season[_ -]?\d*|resid(ual)?|remainder)$/i;
+
+/**
+ * The columns that are components of a `value` column rather than measurements: beside a column named `value`, the
+ * columns named as a decomposition's parts (trend, noise, seasonality1, …, residual), as Yahoo S5's A3 and A4
+ * benchmark files hold the generator's components next to the series. Empty without a `value` column.
+ */
+export function componentColumns(header: readonly string[]): string[] {
+  if (!header.some((h) => /^values?$/i.test(h))) return [];
+  return header.filter((h) => COMPONENT_NAMES.test(h));
+}
+
 export interface ReadOptions {
   columns?: string[];
   timestamp?: string | false;
@@ -363,9 +376,12 @@ function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousIn
   let columns = o.columns;
   let labels: string[] = [];
   let texts: string[] = [];
+  let components: string[] = [];
   if (!columns) {
     const skip = new Set([...(o.exclude ?? []), ...(timestamp ? [timestamp] : [])]);
     columns = header.filter((h) => !skip.has(h));
+    components = componentColumns(header).filter((c) => columns!.includes(c));
+    columns = columns.filter((c) => !components.includes(c));
     if (o.findLabels) {
       labels = labelColumns(text, header, timestamp || undefined).filter((c) => columns!.includes(c));
       if (labels.length < columns.length) columns = columns.filter((c) => !labels.includes(c));
@@ -388,6 +404,7 @@ function readCsvInput(file: string, text0: string, o: ReadOptions): ContinuousIn
     text,
     ...(labels.length > 0 ? { labelColumns: labels } : {}),
     ...(texts.length > 0 ? { textColumns: texts } : {}),
+    ...(components.length > 0 ? { componentColumns: components } : {}),
   };
 }
 

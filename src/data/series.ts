@@ -26,6 +26,8 @@ export interface ContinuousInput {
   labelColumns?: string[];
   /** CSV only: columns of text (ids, names, categories) that were left out of the features (`findLabels`). */
   textColumns?: string[];
+  /** Columns set aside as components of the `value` column (trend, noise, seasonality…; see `componentColumns`). */
+  componentColumns?: string[];
 }
 
 export interface TokenInput {

@@ -68,6 +68,12 @@ export async function train(dataFile: string, given: TrainOptions): Promise<void
   const pre = readInput(dataFile, { columns: given.columns, timestamp: given.timestamp, missing, findLabels: !given.labels });
   const found = pre.kind === 'csv' ? (pre.labelColumns ?? []) : [];
   const texts = pre.kind === 'csv' ? (pre.textColumns ?? []) : [];
+  const parts = pre.kind === 'csv' ? (pre.componentColumns ?? []) : [];
+  if (parts.length > 0)
+    note(
+      given.quiet,
+      `column${parts.length > 1 ? 's' : ''} ${parts.join(', ')} ${parts.length > 1 ? 'are' : 'is'} named as ${parts.length > 1 ? 'components' : 'a component'} of column ${(pre.kind === 'csv' ? pre.columns : []).find((c) => /^values?$/i.test(c)) ?? 'value'} (as Yahoo S5's A3/A4 files hold the generator's trend, noise and seasonalities): not used as ${parts.length > 1 ? 'features' : 'a feature'}; --columns chooses the features yourself`,
+    );
   if (texts.length > 0)
     note(
       given.quiet,
