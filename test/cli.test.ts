@@ -711,6 +711,13 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect(html).toContain('Reconstructions (solid: input, dashed: reconstruction)');
     expect((html.match(/detected 2024-/g) ?? []).length).toBeGreaterThanOrEqual(3);
     expect(html).toContain('typical: around 2024-');
+    // the summary line gives each interval's peak (its highest score's row), inside it and within 3 rows of a spike
+    const said = ok(['score', 'seasonal.safetensors', 'seasonal.csv', '-o', 'peaks.csv']).stdout;
+    const row = (t: string) => (Date.parse(t) - Date.UTC(2024, 0, 1)) / 3_600_000;
+    const found = [...said.matchAll(/(\S+)–(\S+) \(peak ([^;)]+)/g)].map((m) => m.slice(1, 4).map(row));
+    expect(found.length).toBeGreaterThanOrEqual(3);
+    for (const [a, b, peak] of found) expect(a <= peak && peak <= b && b - a > 6).toBe(true);
+    for (const spike of spikes) expect(found.some(([, , peak]) => Math.abs(peak - spike) <= 3)).toBe(true);
   }, 120_000);
 });
 

@@ -53,7 +53,11 @@ function describeIntervals(r: DetectorScores, times?: string[]): string {
   const at = (i: number) => (times ? times[i] : String(i));
   const shown = r.intervals.slice(0, 8).map(([a, b], k) => {
     const by = r.explanations[k]?.by;
-    return `${at(a)}–${at(b)}${by && by !== 'error' ? ` (${BY_TEXT[by]})` : ''}`;
+    // the row of the interval's highest score: where to look in a wide interval (smoothing and padding widen it)
+    let peak = a;
+    for (let i = a; i <= b; i++) if (r.scores[i] > r.scores[peak]) peak = i;
+    const what = [...(b > a ? [`peak ${at(peak)}`] : []), ...(by && by !== 'error' ? [BY_TEXT[by]] : [])];
+    return `${at(a)}–${at(b)}${what.length ? ` (${what.join('; ')})` : ''}`;
   });
   return shown.join(', ') + (r.intervals.length > 8 ? `, … (${r.intervals.length} in all)` : '');
 }
