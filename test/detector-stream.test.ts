@@ -605,7 +605,11 @@ describe('lstm-vae score and recalibrate on detector files', () => {
       expect(r.status, r.stderr).toBe(0);
       const line = r.stdout.split('\n').find((l) => l.startsWith('scored')) ?? '';
       lines.push(line);
-      const tags = [...line.matchAll(/\d+–\d+(?: \(([^)]*)\))?/g)].map((m) => m[1] ?? 'smoothed error');
+      // each interval: `a–b (peak p)` or `a–b (peak p; what decided it)` when not the smoothed error
+      const tags = [...line.matchAll(/(\d+)–(\d+) \(peak (\d+)(?:; ([^)]*))?\)/g)].map((m) => {
+        expect(Number(m[1]) <= Number(m[3]) && Number(m[3]) <= Number(m[2])).toBe(true);
+        return m[4] ?? 'smoothed error';
+      });
       expect(tags.length).toBeGreaterThan(0);
       expect(tags).toEqual(by.map((b) => words[b ?? 'error']));
     }
