@@ -635,6 +635,19 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect(ok(['train', 'no-value.csv', '--out', 'nv.safetensors', ...args]).stderr).toMatch(/× 6 columns \(level, trend, noise/);
   }, 120_000);
 
+  it('score says how many rows of an interval were filled (missing in the file), not measured', () => {
+    const rows = Array.from({ length: 1200 }, (_, i) => (i >= 500 && i < 800 ? '' : Math.sin(i / 6).toFixed(4)));
+    writeFileSync(join(dir, 'gap.csv'), `value\n${rows.join('\n')}\n`);
+    ok(['train', 'gap.csv', '--out', 'gap.safetensors', '--members', '1', '--max-steps', '20', '--no-report', '-q']);
+    // --threshold 0: one interval over every row, 300 of them filled
+    const all = ok(['score', 'gap.safetensors', 'gap.csv', '--out', 'gap-s.csv', '--threshold', '0', '--no-report']).stdout;
+    expect(all).toMatch(/: 0–1199 \(peak \d+; 300 of its 1200 rows filled, not measured\)/);
+    // the same series without its gap: no such words
+    writeFileSync(join(dir, 'nogap.csv'), `value\n${rows.map((v, i) => v || Math.sin(i / 6).toFixed(4)).join('\n')}\n`);
+    const none = ok(['score', 'gap.safetensors', 'nogap.csv', '--out', 'gap-s.csv', '--threshold', '0', '--no-report']).stdout;
+    expect(none).toMatch(/: 0–1199 \(peak \d+\)/);
+  }, 120_000);
+
   it('eval scores a detector with its own scores and intervals (its saved rule); --k is refused', () => {
     const r = ok(['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label', '--json']);
     const m = JSON.parse(r.stdout);

@@ -48,15 +48,36 @@ const BY_TEXT: Record<ScoreSource, string> = {
   'latent-point': "one point's latent score",
 };
 
-function describeIntervals(r: DetectorScores, times?: string[]): string {
+/**
+ * The detected intervals in words: each with its peak (the row of its highest score), what decided it when not the
+ * smoothed error, and how many of its rows had a missing cell (filled, not measured) when a tenth or more did.
+ */
+function describeIntervals(r: DetectorScores, times?: string[], data?: Float32Array, d = 1): string {
   if (r.intervals.length === 0) return 'none';
   const at = (i: number) => (times ? times[i] : String(i));
+  const missingIn = (a: number, b: number) => {
+    let k = 0;
+    for (let i = a; i <= b && data; i++) {
+      for (let j = 0; j < d; j++)
+        if (Number.isNaN(data[i * d + j])) {
+          k++;
+          break;
+        }
+    }
+    return k;
+  };
   const shown = r.intervals.slice(0, 8).map(([a, b], k) => {
     const by = r.explanations[k]?.by;
     // the row of the interval's highest score: where to look in a wide interval (smoothing and padding widen it)
     let peak = a;
     for (let i = a; i <= b; i++) if (r.scores[i] > r.scores[peak]) peak = i;
-    const what = [...(b > a ? [`peak ${at(peak)}`] : []), ...(by && by !== 'error' ? [BY_TEXT[by]] : [])];
+    const missing = missingIn(a, b);
+    const what = [
+      ...(b > a ? [`peak ${at(peak)}`] : []),
+      ...(by && by !== 'error' ? [BY_TEXT[by]] : []),
+      // an interval over a gap of the data: the values there were filled, not measured
+      ...(10 * missing >= b - a + 1 && missing > 0 ? [`${missing} of its ${b - a + 1} rows filled, not measured`] : []),
+    ];
     return `${at(a)}–${at(b)}${what.length ? ` (${what.join('; ')})` : ''}`;
   });
   return shown.join(', ') + (r.intervals.length > 8 ? `, … (${r.intervals.length} in all)` : '');
@@ -99,7 +120,7 @@ function report(
       ],
       ['diagnostics', p.diagnostics.message],
       ['threshold', `${fmt(p.threshold)} — ${ruleText(p)}`],
-      ['anomalous intervals', describeIntervals(r, s.timestamps)],
+      ['anomalous intervals', describeIntervals(r, s.timestamps, s.data, d)],
       ...extra,
     ],
     series: [
@@ -387,7 +408,7 @@ export async function scoreDetector(
   const wide = coverageWarning(r.anomalies, false);
   if (!o.quiet) {
     (toStdout ? process.stderr : process.stdout).write(
-      `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps)}; threshold ${fmt(r.threshold)} (${rule})${toStdout ? '' : ` → ${o.out}`}\n`,
+      `scored ${s.n} rows: ${r.intervals.length} anomalous interval${r.intervals.length === 1 ? '' : 's'} (${flagged} rows): ${describeIntervals(r, s.timestamps, s.data, input.features)}; threshold ${fmt(r.threshold)} (${rule})${toStdout ? '' : ` → ${o.out}`}\n`,
     );
     if (det.plan.diagnostics.notLearnt) process.stderr.write(`warning: ${det.plan.diagnostics.message}\n`);
     if (wide) process.stderr.write(`warning: ${wide}\n`);
