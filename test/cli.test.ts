@@ -648,6 +648,23 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect(none).toMatch(/: 0–1199 \(peak \d+\)/);
   }, 120_000);
 
+  it('the report of a wide table shows, in each reconstruction panel, the 4 columns with the largest error there', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const rows = Array.from({ length: 1200 }, (_, i) =>
+      names.map((_, j) => (Math.sin(i / (4 + j)) + (j === 4 && i >= 900 && i < 920 ? 8 : 0)).toFixed(4)).join(','),
+    );
+    writeFileSync(join(dir, 'wide.csv'), `${names.join(',')}\n${rows.join('\n')}\n`);
+    ok(['train', 'wide.csv', '--out', 'wide.safetensors', '--members', '1', '--max-steps', '100', '--no-report', '-q']);
+    ok(['score', 'wide.safetensors', 'wide.csv', '--out', 'wide-s.csv', '--threshold', '0', '-q']);
+    const html = readFileSync(join(dir, 'wide-s.html'), 'utf8');
+    // one interval (every row): its panel is around the peak, at the step in e, and e is among its columns
+    const titles = [...html.matchAll(/(detected|typical)[^<]*\(4 of 6 columns: largest error\)/g)].map((m) => m[0]);
+    expect(titles).toHaveLength(2);
+    const detected = html.slice(html.indexOf(titles[0]), html.indexOf(titles[1]));
+    expect(detected).toContain('e (reconstructed)');
+    expect((detected.match(/\((reconstructed)\)/g) ?? []).length).toBe(4);
+  }, 120_000);
+
   it('eval scores a detector with its own scores and intervals (its saved rule); --k is refused', () => {
     const r = ok(['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label', '--json']);
     const m = JSON.parse(r.stdout);

@@ -146,31 +146,60 @@ function report(
  * detected intervals with the highest scores (a window of rows on each side) and around a typical row (the median
  * score), so the report shows whether the model follows the shape where it is normal and where it is not.
  */
+/** At most this many columns in a reconstruction panel (those with the largest error in it): more make its legend unreadable. */
+const PANEL_COLUMNS = 4;
+
 function reconstructionPanels(input: ContinuousInput, r: DetectorScores, w: number): ReportInput['reconstructions'] {
   const s = input.segments[0];
   const d = input.features;
-  const panel = (title: string, a: number, b: number) => {
+  const panel = (title: string, a: number, b: number, focus: number) => {
     const lo = Math.max(0, a);
     const hi = Math.min(s.n - 1, b);
+    // a wide table: the columns that carry the most squared error in the window around the panel's focus (an
+    // interval's peak), in the table's order
+    const error = new Float64Array(d);
+    for (let i = Math.max(0, focus - (w >> 1)); i <= Math.min(s.n - 1, focus + (w >> 1)); i++)
+      for (let j = 0; j < d; j++) error[j] += r.errors[i * d + j];
+    const shown =
+      d <= PANEL_COLUMNS
+        ? Array.from({ length: d }, (_, j) => j)
+        : Array.from({ length: d }, (_, j) => j)
+            .sort((x, y) => error[y] - error[x] || x - y)
+            .slice(0, PANEL_COLUMNS)
+            .sort((x, y) => x - y);
+    const k = shown.length;
+    const inputs = new Float32Array((hi - lo + 1) * k);
+    const outputs = new Float32Array((hi - lo + 1) * k);
+    for (let i = lo; i <= hi; i++)
+      shown.forEach((j, c) => {
+        inputs[(i - lo) * k + c] = s.data[i * d + j];
+        outputs[(i - lo) * k + c] = r.reconstruction[i * d + j];
+      });
     return {
-      title,
-      columns: input.columns,
-      input: s.data.slice(lo * d, (hi + 1) * d),
-      output: r.reconstruction.slice(lo * d, (hi + 1) * d),
+      title: k < d ? `${title} (${k} of ${d} columns: largest error)` : title,
+      columns: shown.map((j) => input.columns[j]),
+      input: inputs,
+      output: outputs,
       steps: hi - lo + 1,
     };
   };
   const where = (i: number) => (s.timestamps ? s.timestamps[i] : `row ${i}`);
-  const peak = (a: number, b: number) => Math.max(...Array.from(r.scores.subarray(a, b + 1)));
-  const top = [...r.intervals].sort((x, y) => peak(y[0], y[1]) - peak(x[0], x[1])).slice(0, 3);
+  const argmax = (a: number, b: number) => {
+    let m = a;
+    for (let i = a; i <= b; i++) if (r.scores[i] > r.scores[m]) m = i;
+    return m;
+  };
+  const top = [...r.intervals].sort((x, y) => r.scores[argmax(y[0], y[1])] - r.scores[argmax(x[0], x[1])]).slice(0, 3);
   const panels = top.map(([a, b]) => {
+    // at most 4 windows of a wide interval, around its peak (kept inside the interval), with a window either side
     const span = Math.min(b - a + 1, 4 * w);
-    const mid = Math.floor((a + b) / 2);
-    return panel(`detected ${where(a)} – ${where(b)}`, mid - Math.ceil(span / 2) - w, mid + Math.ceil(span / 2) + w);
+    const peak = argmax(a, b);
+    const from = Math.min(Math.max(a, peak - Math.floor(span / 2)), b - span + 1);
+    return panel(`detected ${where(a)} – ${where(b)}`, from - w, from + span - 1 + w, peak);
   });
   const order = Array.from(r.scores.keys()).sort((i, j) => r.scores[i] - r.scores[j]);
   const typical = order[Math.floor(order.length / 2)];
-  panels.push(panel(`typical: around ${where(typical)} (median score)`, typical - w, typical + w));
+  panels.push(panel(`typical: around ${where(typical)} (median score)`, typical - w, typical + w, typical));
   return panels;
 }
 
