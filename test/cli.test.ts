@@ -648,8 +648,8 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect(none).toMatch(/: 0–1199 \(peak \d+\)/);
   }, 120_000);
 
-  it('the report of a wide table shows, in each reconstruction panel, the 4 columns with the largest error there', () => {
-    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+  it('the report of a wide table draws the 8 columns with the largest error in the detected intervals, and in each reconstruction panel the 4 with the largest around its point', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
     const rows = Array.from({ length: 1200 }, (_, i) =>
       names.map((_, j) => (Math.sin(i / (4 + j)) + (j === 4 && i >= 900 && i < 920 ? 8 : 0)).toFixed(4)).join(','),
     );
@@ -657,8 +657,9 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     ok(['train', 'wide.csv', '--out', 'wide.safetensors', '--members', '1', '--max-steps', '100', '--no-report', '-q']);
     ok(['score', 'wide.safetensors', 'wide.csv', '--out', 'wide-s.csv', '--threshold', '0', '-q']);
     const html = readFileSync(join(dir, 'wide-s.html'), 'utf8');
+    expect(html).toContain('score: input (8 of 10 columns: largest error in the detected intervals)');
     // one interval (every row): its panel is around the peak, at the step in e, and e is among its columns
-    const titles = [...html.matchAll(/(detected|typical)[^<]*\(4 of 6 columns: largest error\)/g)].map((m) => m[0]);
+    const titles = [...html.matchAll(/(detected|typical)[^<]*\(4 of 10 columns\)/g)].map((m) => m[0]);
     expect(titles).toHaveLength(2);
     const detected = html.slice(html.indexOf(titles[0]), html.indexOf(titles[1]));
     expect(detected).toContain('e (reconstructed)');

@@ -96,7 +96,11 @@ function report(
   const p = det.plan;
   const s = input.segments[0];
   const d = input.features;
-  const values = input.columns.map((_, j) => Float64Array.from({ length: s.n }, (_, i) => s.data[i * d + j]));
+  // the input chart of a wide table: the columns with the most error in the detected intervals (over every row when
+  // none was detected); the heat map below still shows every column
+  const drawn = largestError(r, d, INPUT_COLUMNS, r.intervals.length > 0 ? r.intervals : [[0, s.n - 1]]);
+  const values = drawn.map((j) => Float64Array.from({ length: s.n }, (_, i) => s.data[i * d + j]));
+  const drawnNames = drawn.map((j) => input.columns[j]);
   return {
     title,
     subtitle,
@@ -130,7 +134,13 @@ function report(
         threshold: r.threshold,
         labels: labels ? labelRuns(labels) : undefined,
         detected: r.intervals,
-        values: { columns: input.columns, data: values },
+        values: {
+          columns: drawnNames,
+          data: values,
+          ...(drawn.length < d
+            ? { note: `${drawn.length} of ${d} columns: largest error${r.intervals.length > 0 ? ' in the detected intervals' : ''}` }
+            : {}),
+        },
         errors: { columns: input.columns, data: r.errors, label: 'squared error (scaled)' },
       },
     ],
@@ -146,6 +156,21 @@ function report(
  * detected intervals with the highest scores (a window of rows on each side) and around a typical row (the median
  * score), so the report shows whether the model follows the shape where it is normal and where it is not.
  */
+/** At most this many columns in the report's input chart (the heat map shows every column). */
+const INPUT_COLUMNS = 8;
+
+/** The (at most) `k` columns with the largest squared error over the given rows, in the table's order. */
+function largestError(r: DetectorScores, d: number, k: number, rows: ReadonlyArray<readonly [number, number]>): number[] {
+  const all = Array.from({ length: d }, (_, j) => j);
+  if (d <= k) return all;
+  const error = new Float64Array(d);
+  for (const [a, b] of rows) for (let i = a; i <= b; i++) for (let j = 0; j < d; j++) error[j] += r.errors[i * d + j];
+  return all
+    .sort((x, y) => error[y] - error[x] || x - y)
+    .slice(0, k)
+    .sort((x, y) => x - y);
+}
+
 /** At most this many columns in a reconstruction panel (those with the largest error in it): more make its legend unreadable. */
 const PANEL_COLUMNS = 4;
 
@@ -157,16 +182,7 @@ function reconstructionPanels(input: ContinuousInput, r: DetectorScores, w: numb
     const hi = Math.min(s.n - 1, b);
     // a wide table: the columns that carry the most squared error in the window around the panel's focus (an
     // interval's peak), in the table's order
-    const error = new Float64Array(d);
-    for (let i = Math.max(0, focus - (w >> 1)); i <= Math.min(s.n - 1, focus + (w >> 1)); i++)
-      for (let j = 0; j < d; j++) error[j] += r.errors[i * d + j];
-    const shown =
-      d <= PANEL_COLUMNS
-        ? Array.from({ length: d }, (_, j) => j)
-        : Array.from({ length: d }, (_, j) => j)
-            .sort((x, y) => error[y] - error[x] || x - y)
-            .slice(0, PANEL_COLUMNS)
-            .sort((x, y) => x - y);
+    const shown = largestError(r, d, PANEL_COLUMNS, [[Math.max(0, focus - (w >> 1)), Math.min(s.n - 1, focus + (w >> 1))]]);
     const k = shown.length;
     const inputs = new Float32Array((hi - lo + 1) * k);
     const outputs = new Float32Array((hi - lo + 1) * k);
@@ -176,7 +192,7 @@ function reconstructionPanels(input: ContinuousInput, r: DetectorScores, w: numb
         outputs[(i - lo) * k + c] = r.reconstruction[i * d + j];
       });
     return {
-      title: k < d ? `${title} (${k} of ${d} columns: largest error)` : title,
+      title: k < d ? `${title} (${k} of ${d} columns)` : title,
       columns: shown.map((j) => input.columns[j]),
       input: inputs,
       output: outputs,

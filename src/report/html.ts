@@ -23,7 +23,11 @@ export interface ScoreSeries {
   /** Detected anomalous intervals (inclusive point indices), marked under the curve. */
   detected?: ReadonlyArray<readonly [number, number]>;
   /** Optional raw values to draw above the scores: one array per feature. */
-  values?: { columns: string[]; data: ArrayLike<number>[] };
+  values?: {
+    columns: string[];
+    data: ArrayLike<number>[] /** Said beside the chart's title (e.g. which columns it shows). */;
+    note?: string;
+  };
   /** Optional per-point, per-feature errors `[N, D]` row-major, drawn as a features × time heatmap under the scores. */
   errors?: { columns: string[]; data: ArrayLike<number>; label?: string };
 }
@@ -131,7 +135,12 @@ function scoreCharts(series: ScoreSeries[]): string[] {
       out.push(
         lineChart(
           s.values.data.map((y, k) => ({ name: s.values!.columns[k] ?? `x${k}`, y, color: PALETTE[k % PALETTE.length], width: 1.1 })),
-          { title: `${s.name}: input`, height: 180, shade: s.labels, shadeLabel: 'labelled anomaly' },
+          {
+            title: `${s.name}: input${s.values.note ? ` (${s.values.note})` : ''}`,
+            height: 180,
+            shade: s.labels,
+            shadeLabel: 'labelled anomaly',
+          },
         ),
       );
     }
