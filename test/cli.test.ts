@@ -666,6 +666,32 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     expect((detected.match(/\((reconstructed)\)/g) ?? []).length).toBe(4);
   }, 120_000);
 
+  it('a long series: train says how far the threshold is, score how far the scoring is, and train scores its series once', () => {
+    const rows = Array.from({ length: 40_000 }, (_, i) => (Math.sin(i / 6) + 0.1 * Math.sin(i / 97)).toFixed(4));
+    writeFileSync(join(dir, 'long.csv'), `value\n${rows.join('\n')}\n`);
+    const t = run(['train', 'long.csv', '--out', 'long.safetensors', '--max-steps', '10', '--no-report']);
+    expect(t.code, t.stderr).toBe(0);
+    // not a terminal: a line at each quarter of the windows of the three models
+    const quarters = [
+      ...t.stderr.matchAll(
+        /^setting the threshold: the trained models reconstruct every window of the series: (\d+)% of ([\d,]+) windows$/gm,
+      ),
+    ];
+    expect(quarters.map((m) => m[1])).toEqual(['25', '50', '75', '100']);
+    const windows = Number(quarters[0][2].replace(/,/g, ''));
+    expect(windows % 3).toBe(0);
+    expect(windows).toBeGreaterThan(100_000);
+    // the summary on the training series reuses those reconstructions: no second pass
+    expect(t.stderr).not.toMatch(/^scoring:/m);
+    expect(t.stdout).toMatch(/on the training series: \d+ anomalous interval/);
+    const s = run(['score', 'long.safetensors', 'long.csv', '--out', 'long-s.csv', '--no-report']);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(
+      new RegExp(`^scoring: the models reconstruct every window of the series: 100% of ${quarters[0][2]} windows$`, 'm'),
+    );
+    expect(run(['score', 'long.safetensors', 'long.csv', '--out', 'long-s.csv', '--no-report', '-q']).stderr).toBe('');
+  }, 180_000);
+
   it('eval scores a detector with its own scores and intervals (its saved rule); --k is refused', () => {
     const r = ok(['eval', 'seasonal.safetensors', 'seasonal.csv', '--labels', 'label', '--json']);
     const m = JSON.parse(r.stdout);

@@ -321,6 +321,63 @@ describe('several models (members): their point errors averaged', () => {
   });
 });
 
+describe('score on the training series reuses the reconstructions fit made to set the bars', () => {
+  const x = spiky.data.slice(0, 1000);
+
+  it('the first score of the training series equals a fresh one to the last bit, and reports its progress', async () => {
+    const calls: Array<[number, number]> = [];
+    const det = await AnomalyDetector.fit(x, { maxSteps: 40, members: 2, onProgress: (done, total) => calls.push([done, total]) });
+    try {
+      // fit: the bars come from every window of the series, reconstructed by both models, chunk by chunk
+      const total = 2 * (1000 - det.plan.window + 1);
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      expect(calls.every(([, t]) => t === total)).toBe(true);
+      expect(calls.at(-1)![0]).toBe(total);
+      for (let i = 1; i < calls.length; i++) expect(calls[i][0]).toBeGreaterThan(calls[i - 1][0]);
+      const seen: number[] = [];
+      const first = det.score(x, { onProgress: (done) => seen.push(done) });
+      expect(seen).toEqual([total]); // kept: one call, done
+      const again = det.score(x); // computed anew
+      assertSameBits('scores', first.scores, again.scores);
+      assertSameBits('errors', first.errors, again.errors);
+      assertSameBits('reconstruction', first.reconstruction, again.reconstruction);
+      assertSameBits('contributions', first.contributions, again.contributions);
+      expect(first.intervals).toEqual(again.intervals);
+      const progress: number[] = [];
+      det.score(x, { onProgress: (done) => progress.push(done) });
+      expect(progress.length).toBeGreaterThanOrEqual(2);
+      expect(progress.at(-1)).toBe(total);
+      await failure(ConfigError, () => det.score(x, { onProgres: () => {} } as never));
+    } finally {
+      det.dispose();
+    }
+  });
+
+  it('not when the weights changed after fit, nor for another series', async () => {
+    const fit = () => AnomalyDetector.fit(x, { maxSteps: 40, members: 1, seed: 3 });
+    const [a, b] = [await fit(), await fit()];
+    try {
+      const plain = a.score(x);
+      // b is a's twin; one weight moved: its scores must be computed with the moved weight
+      const sd = b.model.stateDict();
+      const [name] = Object.keys(sd);
+      sd[name].data[0] += 0.5;
+      b.model.loadStateDict(sd);
+      const moved = b.score(x);
+      expect(Array.from(moved.errors).some((v, i) => v !== plain.errors[i])).toBe(true);
+      b.model.loadStateDict(a.model.stateDict());
+      assertSameBits('the twin with the weight put back', b.score(x).errors, plain.errors);
+      // another series: its own reconstructions
+      const y = Float64Array.from(x, (v, i) => v + (i === 500 ? 3 : 0));
+      const other = a.score(y);
+      expect(other.errors[500]).toBeGreaterThan(plain.errors[500]);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+});
+
 describe('diagnostics', () => {
   it('fire on a model that learnt only the level (one training step)', async () => {
     const det = await AnomalyDetector.fit(spiky.data, { maxSteps: 1 });

@@ -18,7 +18,7 @@ import { readInput } from './input.js';
 import { clockSetBack, gridOf, stackedSeries, toRows } from './grid.js';
 import { counterTimes, readLabelsFor } from './labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
-import { duration, fmt, note } from './progress.js';
+import { chunkProgress, duration, fmt, note } from './progress.js';
 import { Interrupted, initBackend } from './shared.js';
 
 export interface DetectorTrainOptions {
@@ -277,6 +277,7 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
       onBatchEnd: (b) => {
         step = b.step;
       },
+      onProgress: chunkProgress(o.quiet, 'setting the threshold: the trained models reconstruct every window of the series'),
       onEpochEnd: (e) => {
         if (o.quiet) return;
         const which = e.members > 1 ? `model ${e.member + 1}/${e.members}, ` : '';
@@ -325,7 +326,9 @@ export async function trainDetector(input: ContinuousInput, dataFile: string, o:
         trainedAt: new Date().toISOString(),
       },
     };
-    const r = toRows(det.score(series), grid, input.segments[0].n, input.features);
+    // the reconstructions fit kept for its bars: no second pass over the series (nothing to show, unless they were not kept)
+    const onProgress = chunkProgress(o.quiet, 'scoring: the models reconstruct every window of the series');
+    const r = toRows(det.score(series, { onProgress }), grid, input.segments[0].n, input.features);
     await writeOutput(o.out, det.toSafetensors());
     process.stdout.write(
       `saved ${o.out}: anomaly detector (window ${p.window * p.aggregate} rows, ${det.models.length > 1 ? `${det.models.length} models × ` : ''}${det.model.parameterCount} parameters) in ${duration((Date.now() - t0) / 1000)}; ` +
@@ -403,10 +406,11 @@ function filledNote(data: Float32Array): string | undefined {
 }
 
 /** The detector's scores of every row of the input (through the saved time grid when the rows' times are irregular). */
-export function scoreRows(det: AnomalyDetector, input: ContinuousInput): DetectorScores {
+export function scoreRows(det: AnomalyDetector, input: ContinuousInput, quiet?: boolean): DetectorScores {
   const interval = (det.model.metadata.cliInput as { interval?: number } | undefined)?.interval;
   const grid = gridOf(input, typeof interval === 'number' && interval > 0 ? interval : undefined);
-  return toRows(det.score(grid.series), grid, input.segments[0].n, input.features);
+  const onProgress = chunkProgress(quiet, 'scoring: the models reconstruct every window of the series');
+  return toRows(det.score(grid.series, { onProgress }), grid, input.segments[0].n, input.features);
 }
 
 export async function scoreDetector(
@@ -427,7 +431,7 @@ export async function scoreDetector(
   if (setBack) note(o.quiet, setBack);
   const filled = filledNote(input.segments[0].data);
   if (filled) note(o.quiet, filled);
-  let r = scoreRows(det, input);
+  let r = scoreRows(det, input, o.quiet);
   let rule = `${ruleText(det.plan)}; saved with the model`;
   if (o.threshold !== undefined) {
     const flagged = new Uint8Array(r.scores.length);

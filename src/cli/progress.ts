@@ -96,6 +96,33 @@ export class TrainingProgress {
   }
 }
 
+/**
+ * A progress line on stderr for long work done in chunks (`(done, total) => void`): on a terminal one line redrawn at
+ * each percent, elsewhere a line at each quarter when the work is large (`total` ≥ 100,000). Nothing when quiet, nor
+ * when the first call says the work is already done (e.g. reconstructions kept from training).
+ */
+export function chunkProgress(quiet: boolean | undefined, label: string): (done: number, total: number) => void {
+  const tty = process.stderr.isTTY;
+  let shown = -1;
+  let started = false;
+  return (done, total) => {
+    if (quiet || total <= 0) return;
+    if (!started && done >= total) return;
+    started = true;
+    const pct = Math.floor((100 * done) / total);
+    if (tty) {
+      if (pct === shown) return;
+      shown = pct;
+      process.stderr.write(`\r${label}: ${pct}% of ${total.toLocaleString('en-US')} windows\x1b[K${done >= total ? '\n' : ''}`);
+    } else if (total >= 100_000) {
+      const quarter = Math.floor(pct / 25);
+      if (quarter === shown || quarter === 0) return;
+      shown = quarter;
+      process.stderr.write(`${label}: ${quarter * 25}% of ${total.toLocaleString('en-US')} windows\n`);
+    }
+  };
+}
+
 /** A status line on stderr (suppressed by --quiet). */
 export function note(quiet: boolean | undefined, message: string): void {
   if (!quiet) process.stderr.write(message + '\n');

@@ -6,7 +6,7 @@
 import { smoothScores } from './find-anomalies.js';
 import { interior, type LatentModelStats, latentStats, pointLatentScores, smoothLatent, windowLatentDistances } from './latent.js';
 import type { DetectorPlan } from './plan.js';
-import { correctTail, meanPlusStd, reconstructionErrors, type WindowModel } from './postprocess.js';
+import { correctTail, meanPlusStd, type Progress, type Reconstructions, reconstructionErrors, type WindowModel } from './postprocess.js';
 
 /** The error's bar: mean + THRESHOLD_K·std of the training series' smoothed errors. */
 const THRESHOLD_K = 3;
@@ -26,7 +26,8 @@ export type Bars = Pick<
 
 /**
  * The detector's bars from its models' reconstructions of a (scaled, aggregated) series `xs` `[n, d]`: the threshold
- * on the series' own smoothed errors, the point error bar, and the latent score's statistics and bars.
+ * on the series' own smoothed errors, the point error bar, and the latent score's statistics and bars; and those
+ * reconstructions as they came (`rec`: `score` on the same series and weights would compute them again).
  */
 export function calibration(
   models: readonly WindowModel[],
@@ -37,14 +38,15 @@ export function calibration(
   latentScore: boolean,
   tailCorrection: boolean,
   series = "the training series'",
-): Bars {
+  onProgress?: Progress,
+): { bars: Bars; rec: Reconstructions } {
   // Threshold on the training series' own smoothed scores: mean + 3·std after a centred moving average
   // over 1 % of the points (chosen on the development set among fixed k = 3, 4, 5 and Hundman's automatic k,
   // moving average or EWMA over W/4, W or 1 % of the points, squared or plain errors, with or without padding).
   const smoothing = Math.max(1, Math.round(0.01 * n));
-  const rec = reconstructionErrors(models, xs, n, d, w, { tail: tailCorrection });
+  const rec = reconstructionErrors(models, xs, n, d, w, { tail: tailCorrection, onProgress });
   const tail = rec.tail;
-  const errors = rec.error;
+  const errors = Float64Array.from(rec.error);
   correctTail(errors, tail);
   const smoothed = smoothScores(errors, 'moving-average', smoothing);
   const threshold = meanPlusStd(smoothed, THRESHOLD_K);
@@ -53,7 +55,7 @@ export function calibration(
   // docs/training.md). Its score is its error scaled so that this bar falls on the threshold.
   const pointThreshold = meanPlusStd(errors, POINT_K);
   const latent = latentPlan(rec.mu, n, w, smoothing, latentScore);
-  return {
+  const bars: Bars = {
     smoothing,
     gap: smoothing,
     threshold,
@@ -63,6 +65,7 @@ export function calibration(
     ...(latent ? { latent } : {}),
     ...(tail ? { tail } : {}),
   };
+  return { bars, rec };
 }
 
 /**

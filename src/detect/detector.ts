@@ -25,7 +25,16 @@ import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
 import { explainRows, type IntervalExplanation } from './explain.js';
 import { pointLatentScores, smoothLatent, windowLatentDistances } from './latent.js';
-import { correctTail, intervalsAbove, pointScore, reconstructionErrors, scoreSource, withLatent } from './postprocess.js';
+import {
+  correctTail,
+  intervalsAbove,
+  pointScore,
+  type Progress,
+  type Reconstructions,
+  reconstructionErrors,
+  scoreSource,
+  withLatent,
+} from './postprocess.js';
 import { type DetectorPlan, readPlan } from './plan.js';
 import { DetectorStream, type StreamOptions } from './stream.js';
 import { aggregate, centredWindows, dominantPeriod, fitScale, longPeriod, strideStarts } from './preprocess.js';
@@ -83,7 +92,18 @@ export interface DetectorOptions {
   /** Called for every model in turn (`member` says which). */
   onBatchEnd?: (s: DetectorBatchStats) => void | Promise<void>;
   onEpochEnd?: (s: DetectorEpochStats) => void | Promise<void>;
+  /**
+   * Called while the trained models reconstruct every window of the training series to set the bars (after the
+   * training; on a long series the longest part after it): `done` of `total` windows, over every model.
+   */
+  onProgress?: Progress;
   signal?: AbortSignal;
+}
+
+/** Options of `score`. */
+export interface ScoreOptions {
+  /** Called as the models reconstruct the series' windows: `done` of `total` windows, over every model. */
+  onProgress?: Progress;
 }
 
 export interface DetectorScores {
@@ -150,6 +170,7 @@ function checkOptions(o: DetectorOptions): void {
     'columns',
     'onBatchEnd',
     'onEpochEnd',
+    'onProgress',
     'signal',
   ]);
   for (const key of ['window', 'aggregate', 'hidden', 'latent', 'batchSize', 'maxSteps', 'maxTrainWindows'] as const) {
@@ -175,6 +196,13 @@ export type DetectorBatchStats = BatchStats & { member: number; members: number 
 export type DetectorEpochStats = EpochStats & { member: number; members: number };
 
 export class AnomalyDetector {
+  /**
+   * The reconstructions `fit` computed of its training series to set the bars, kept for the first `score` call: on
+   * that same series with the same weights they are what `score` would compute again (the CLI and the usual
+   * `fit(series)` then `score(series)` so score it once, not twice). Dropped at that first call.
+   */
+  private fitted?: { xs: Float64Array; rec: Reconstructions; weights: number };
+
   private constructor(
     /** The first trained LSTM-VAE (its `metadata.detector` holds the plan); `models` lists them all. */
     readonly model: LstmVae,
@@ -316,7 +344,7 @@ export class AnomalyDetector {
       if (!history) throw new Error('unreachable: no model trained');
       const diagnostics = diagnose(model, val);
       history.diagnostics = diagnostics;
-      const bars = calibration(models, xs, n, d, w, o.latentScore, o.tailCorrection);
+      const { bars, rec } = calibration(models, xs, n, d, w, o.latentScore, o.tailCorrection, undefined, options.onProgress);
       const padding = Math.round(w / 2);
       const plan: DetectorPlan = {
         version: 1,
@@ -353,7 +381,9 @@ export class AnomalyDetector {
         ...(models.length > 1 ? { members: models.length } : {}),
       };
       model.metadata = { ...model.metadata, detector: plan };
-      return new AnomalyDetector(model, plan, history, models.slice(1));
+      const det = new AnomalyDetector(model, plan, history, models.slice(1));
+      det.fitted = { xs, rec, weights: weightsPrint(models) };
+      return det;
     } catch (e) {
       for (const m of models) m.dispose();
       throw e;
@@ -361,7 +391,10 @@ export class AnomalyDetector {
   }
 
   /** Scores every row of a series with the saved windows, scaling, model and threshold. */
-  score(series: SeriesInput): DetectorScores {
+  score(series: SeriesInput, options: ScoreOptions = {}): DetectorScores {
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError('options must be an object', { argument: 'options', expected: 'object', actual: options });
+    checkKnownKeys(options, ['onProgress']);
     const p = this.plan;
     const { x: x0, n: n0, d } = prepare(series, p.features, p.columns);
     const f = p.aggregate;
@@ -374,7 +407,7 @@ export class AnomalyDetector {
       });
     }
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
-    const { error, share, rec, sq: sqBins, mu } = reconstructionErrors(this.models, xs, n, d, p.window);
+    const { error, share, rec, sq: sqBins, mu } = this.reconstructions(xs, n, d, options.onProgress);
     correctTail(error, p.tail);
     const smoothed = smoothScores(error, 'moving-average', p.smoothing);
     let scored = smoothed.map((v, b) => pointScore(v, error[b], p.threshold, p.pointThreshold));
@@ -424,6 +457,18 @@ export class AnomalyDetector {
     };
   }
 
+  /** The reconstructions of a scaled series: those `fit` kept when it is the training series and the weights are the same. */
+  private reconstructions(xs: Float64Array, n: number, d: number, onProgress?: Progress): Reconstructions {
+    const kept = this.fitted;
+    this.fitted = undefined;
+    if (kept && sameValues(kept.xs, xs) && kept.weights === weightsPrint(this.models)) {
+      const total = this.models.length * (n - this.plan.window + 1);
+      onProgress?.(total, total);
+      return kept.rec;
+    }
+    return reconstructionErrors(this.models, xs, n, d, this.plan.window, { onProgress });
+  }
+
   /**
    * Sets the detector's bars again from a series it should find normal, with its models as they are: the threshold
    * (mean + 3·std of the series' smoothed errors), the point error bar and the latent score's statistics and bars,
@@ -450,7 +495,7 @@ export class AnomalyDetector {
         actual: n0,
       });
     const xs = scaleRows(aggregate(x0, n0, d, f), n, d, p.center, p.scale);
-    const bars = calibration(
+    const { bars } = calibration(
       this.models,
       xs,
       n,
@@ -546,9 +591,28 @@ export class AnomalyDetector {
 
   /** Frees the model's WebAssembly memory. */
   dispose(): void {
+    this.fitted = undefined;
     for (const m of this.others) m.dispose();
     this.model.dispose();
   }
+}
+
+/** Whether two arrays hold the same values (NaN never occurs here: the series are filled and scaled). */
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A hash of every model's weights (FNV-1a over their float32 bits): changes when any weight does. */
+function weightsPrint(models: readonly LstmVae[]): number {
+  let h = 0x811c9dc5;
+  for (const m of models) {
+    const w = m.weightsSnapshot();
+    const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
+    for (let i = 0; i < bits.length; i++) h = Math.imul(h ^ bits[i], 0x01000193) >>> 0;
+  }
+  return h;
 }
 
 function scaleRows(x: Float64Array, n: number, d: number, center: number[], scale: number[]): Float64Array {

@@ -146,6 +146,19 @@ export function reconstructWindows(
   return model.reconstructWithMean({ data, shape: [count, w, d] });
 }
 
+/** Called after each chunk of windows: `done` of `total` windows reconstructed (over every model). */
+export type Progress = (done: number, total: number) => void;
+
+/** What `reconstructionErrors` returns. */
+export interface Reconstructions {
+  error: Float64Array;
+  share: Float32Array;
+  rec: Float64Array;
+  sq: Float64Array;
+  mu: Float32Array[];
+  tail?: TailStats;
+}
+
 /**
  * Every model's median reconstruction of each point from all stride-1 windows (in chunks), and the point errors
  * averaged over the models: `error` [n] the mean of the models' error norms, `sq` [n, d] the mean squared error of
@@ -159,8 +172,8 @@ export function reconstructionErrors(
   n: number,
   d: number,
   w: number,
-  o: { tail?: boolean } = {},
-): { error: Float64Array; share: Float32Array; rec: Float64Array; sq: Float64Array; mu: Float32Array[]; tail?: TailStats } {
+  o: { tail?: boolean; onProgress?: Progress } = {},
+): Reconstructions {
   const starts = strideStarts(n, w, 1);
   // With `tail`: on up to TAIL_SAMPLES evenly spaced points that every window holds, the error each would have if
   // only the windows that hold it in their last c positions were there, as only the last c windows hold the c-th
@@ -227,6 +240,7 @@ export function reconstructionErrors(
         }
       }
       next = last + 1;
+      o.onProgress?.(mus.length * count + b, models.length * count);
     }
     mus.push(mu ?? new Float32Array(0));
   }
