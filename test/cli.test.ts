@@ -627,6 +627,10 @@ describe('lstm-vae CLI: the anomaly detector (train / score / eval / reconstruct
     const scored = ok(['score', 'a3.safetensors', 'yahoo-a3.csv', '--out', 'a3.csv', '--no-report']);
     expect(scored.stdout + scored.stderr).toMatch(/scored 600 rows/);
     expect(csvRows('a3.csv')[0]).toEqual(['timestamps', 'score', 'anomaly']);
+    // its times are Unix seconds: the summary line gives them as dates (the CSV keeps them as written)
+    const all = ok(['score', 'a3.safetensors', 'yahoo-a3.csv', '--out', 'a3.csv', '--no-report', '--threshold', '0']).stdout;
+    expect(all).toMatch(/: 2014-11-23T07:00:00Z–2014-12-18T06:00:00Z \(peak 2014-1\d-\d\dT\d\d:00:00Z\)/);
+    expect(csvRows('a3.csv')[1][0]).toBe('1416726000');
     // --columns names them when they are wanted; without a value column such names are measurements
     const both = ok(['train', 'yahoo-a3.csv', '--out', 'a3b.safetensors', '--columns', 'value,trend', ...args]);
     expect(both.stderr).toMatch(/× 2 columns \(value, trend\)/);

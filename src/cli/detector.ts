@@ -16,7 +16,7 @@ import type { ReportInput } from '../report/index.js';
 import { UsageError } from './errors.js';
 import { readInput } from './input.js';
 import { clockSetBack, gridOf, stackedSeries, toRows } from './grid.js';
-import { counterTimes, readLabelsFor } from './labels.js';
+import { counterTimes, readLabelsFor, timeOf } from './labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
 import { chunkProgress, duration, fmt, note } from './progress.js';
 import { Interrupted, initBackend } from './shared.js';
@@ -48,13 +48,20 @@ const BY_TEXT: Record<ScoreSource, string> = {
   'latent-point': "one point's latent score",
 };
 
+/** A time cell as people read it: Unix seconds or milliseconds (as Yahoo's and many exports' files hold) as a UTC date, anything else as written. */
+export function readableTime(cell: string): string {
+  if (!/^\s*\d{9,13}(\.\d+)?\s*$/.test(cell) || counterTimes([cell])) return cell;
+  const t = timeOf(cell);
+  return Number.isFinite(t) ? new Date(t).toISOString().replace('.000Z', 'Z') : cell;
+}
+
 /**
  * The detected intervals in words: each with its peak (the row of its highest score), what decided it when not the
  * smoothed error, and how many of its rows had a missing cell (filled, not measured) when a tenth or more did.
  */
 function describeIntervals(r: DetectorScores, times?: string[], data?: Float32Array, d = 1): string {
   if (r.intervals.length === 0) return 'none';
-  const at = (i: number) => (times ? times[i] : String(i));
+  const at = (i: number) => (times ? readableTime(times[i]) : String(i));
   const missingIn = (a: number, b: number) => {
     let k = 0;
     for (let i = a; i <= b && data; i++) {
@@ -199,7 +206,7 @@ function reconstructionPanels(input: ContinuousInput, r: DetectorScores, w: numb
       steps: hi - lo + 1,
     };
   };
-  const where = (i: number) => (s.timestamps ? s.timestamps[i] : `row ${i}`);
+  const where = (i: number) => (s.timestamps ? readableTime(s.timestamps[i]) : `row ${i}`);
   const argmax = (a: number, b: number) => {
     let m = a;
     for (let i = a; i <= b; i++) if (r.scores[i] > r.scores[m]) m = i;
