@@ -354,8 +354,8 @@ describe('score on the training series reuses the reconstructions fit made to se
   });
 
   it('not when the weights changed after fit, nor for another series', async () => {
-    const fit = () => AnomalyDetector.fit(x, { maxSteps: 40, members: 1, seed: 3 });
-    const [a, b] = [await fit(), await fit()];
+    const twin = () => AnomalyDetector.fit(x, { maxSteps: 40, members: 1, seed: 3 });
+    const [a, b] = [await twin(), await twin()];
     try {
       const plain = a.score(x);
       // b is a's twin; one weight moved: its scores must be computed with the moved weight
