@@ -49,7 +49,9 @@ worker.onmessage = (e: MessageEvent<Reply | Event>) => {
     else p.reject(new Error(m.error));
   } else if (m.event === 'epoch') onEpoch(m.data);
   else if (m.event === 'batch') onBatch(m.data);
-  else if (m.event === 'progress') $('score-status').textContent = `${m.data.what} ${m.data.done}/${m.data.total} windows`;
+  else if (m.event === 'progress')
+    $(m.data.what.startsWith('setting') ? 'train-status' : 'score-status').textContent =
+      `${m.data.what} ${Math.floor((100 * m.data.done) / m.data.total)}% of ${m.data.total} windows`;
   else if (m.event === 'liveStart') onLiveStart(m.data);
   else if (m.event === 'live') onLive(m.data);
 };

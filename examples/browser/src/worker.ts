@@ -164,6 +164,8 @@ async function train(o: TrainOptions): Promise<TrainResult> {
           step = b.step;
           emit({ type: 'event', event: 'batch', data: { step: b.step, epoch: b.epoch, batch: b.batch, batches: b.batches, loss: b.loss } });
         },
+        // after the training: every window of the series reconstructed by each model to set the threshold
+        onProgress: (done, total) => emit({ type: 'event', event: 'progress', data: { what: 'setting the threshold:', done, total } }),
         onEpochEnd: (e) =>
           emit({
             type: 'event',
@@ -210,7 +212,10 @@ function score(): ScoreResult {
   if (d !== det.plan.features)
     throw new Error(`the detector takes ${det.plan.features} columns but the data set has ${d} (${s.columns.join(', ')})`);
   const t0 = performance.now();
-  const r = det.score({ data: s.values, shape: [s.n, d] });
+  const r = det.score(
+    { data: s.values, shape: [s.n, d] },
+    { onProgress: (done, total) => emit({ type: 'event', event: 'progress', data: { what: 'scoring:', done, total } }) },
+  );
   const n = r.scores.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => r.scores[b] - r.scores[a] || a - b);
   return {
