@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelColumns, looksLikeDate, readInput, sniffDelimiter } from '../src/cli/input.js';
+import { labelColumns, looksLikeDate } from '../src/cli/columns.js';
+import { readInput, sniffDelimiter } from '../src/cli/input.js';
 import { DataError } from '../src/core/errors.js';
 import { counterTimes, timeOf } from '../src/cli/labels.js';
 import { removeTmpDirs, tmpDir } from './shared/node.js';

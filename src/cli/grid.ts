@@ -8,7 +8,8 @@ import type { DetectorScores } from '../detect/detector.js';
 import { explainRows } from '../detect/explain.js';
 import { labelRuns } from '../detect/intervals.js';
 import { regularize } from '../detect/preprocess.js';
-import { columnCells, textColumns } from './input.js';
+import { textColumns } from './columns.js';
+import { columnCells } from './input.js';
 import { counterTimes, timeOf } from './labels.js';
 import { duration } from './progress.js';
 

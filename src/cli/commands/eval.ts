@@ -11,7 +11,8 @@ import { averagePrecision, bestF1, overlappingSegmentF1, rocAuc, type SegmentSco
 import { type DataOptions, scoreContinuous } from '../continuous.js';
 import { readDetectorInput, ruleText, scoreRows } from '../detector.js';
 import { UsageError } from '../errors.js';
-import { labelColumns, readInput } from '../input.js';
+import { labelColumns } from '../columns.js';
+import { readInput } from '../input.js';
 import { labelsExclusion, readLabels } from '../labels.js';
 import { fmt } from '../progress.js';
 import { loadModel, modelMode } from '../shared.js';
