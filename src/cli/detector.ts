@@ -15,7 +15,7 @@ import type { LstmVae } from '../model/lstm-vae.js';
 import type { ReportInput } from '../report/index.js';
 import { UsageError } from './errors.js';
 import { readInput } from './input.js';
-import { clockSetBack, gridOf, stackedSeries, toRows } from './grid.js';
+import { clockSetBack, gridOf, peakRow, stackedSeries, toRows } from './grid.js';
 import { counterTimes, readLabelsFor, timeOf } from './labels.js';
 import { csvLine, reportPaths, writeOutput, writeReport } from './output.js';
 import { chunkProgress, duration, fmt, note } from './progress.js';
@@ -76,8 +76,7 @@ function describeIntervals(r: DetectorScores, times?: string[], data?: Float32Ar
   const shown = r.intervals.slice(0, 8).map(([a, b], k) => {
     const by = r.explanations[k]?.by;
     // the row of the interval's highest score: where to look in a wide interval (smoothing and padding widen it)
-    let peak = a;
-    for (let i = a; i <= b; i++) if (r.scores[i] > r.scores[peak]) peak = i;
+    const peak = peakRow(r.scores, a, b);
     const missing = missingIn(a, b);
     const what = [
       ...(b > a ? [`peak ${at(peak)}`] : []),
@@ -207,16 +206,14 @@ function reconstructionPanels(input: ContinuousInput, r: DetectorScores, w: numb
     };
   };
   const where = (i: number) => (s.timestamps ? readableTime(s.timestamps[i]) : `row ${i}`);
-  const argmax = (a: number, b: number) => {
-    let m = a;
-    for (let i = a; i <= b; i++) if (r.scores[i] > r.scores[m]) m = i;
-    return m;
-  };
-  const top = [...r.intervals].sort((x, y) => r.scores[argmax(y[0], y[1])] - r.scores[argmax(x[0], x[1])]).slice(0, 3);
-  const panels = top.map(([a, b]) => {
+  // the three intervals with the highest peaks (each peak found once)
+  const top = r.intervals
+    .map(([a, b]) => ({ a, b, peak: peakRow(r.scores, a, b) }))
+    .sort((x, y) => r.scores[y.peak] - r.scores[x.peak])
+    .slice(0, 3);
+  const panels = top.map(({ a, b, peak }) => {
     // at most 4 windows of a wide interval, around its peak (kept inside the interval), with a window either side
     const span = Math.min(b - a + 1, 4 * w);
-    const peak = argmax(a, b);
     const from = Math.min(Math.max(a, peak - Math.floor(span / 2)), b - span + 1);
     return panel(`detected ${where(a)} – ${where(b)}`, from - w, from + span - 1 + w, peak);
   });

@@ -86,10 +86,15 @@ export function stackedSeries(input: ContinuousInput): string | undefined {
   return undefined;
 }
 
-function peakOf(scores: Float32Array, a: number, b: number): number {
-  let m = -Infinity;
-  for (let i = a; i <= b; i++) if (scores[i] > m) m = scores[i];
+/** The row of the highest score in rows a..b (inclusive; the first on a tie): an interval's peak. */
+export function peakRow(scores: Float32Array, a: number, b: number): number {
+  let m = a;
+  for (let i = a; i <= b; i++) if (scores[i] > scores[m]) m = i;
   return m;
+}
+
+function peakOf(scores: Float32Array, a: number, b: number): number {
+  return scores[peakRow(scores, a, b)];
 }
 
 /** Row-level scores from grid-level ones. */
