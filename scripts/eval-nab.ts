@@ -34,7 +34,7 @@ import { smoothScores } from '../src/detect/find-anomalies.js';
 import { intervalsAbove, meanPlusStd, pointScore } from '../src/detect/postprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
 import { type SegmentCounts, sumSegmentCounts } from '../src/eval/metrics.js';
-import { CSV_FAMILY, FAMILIES, familySeries, type Series } from './lib/dev-set.js';
+import { CSV_FAMILY, EXTRA_FAMILIES, FAMILIES, familySeries, type Series } from './lib/dev-set.js';
 
 // Orion's published overlapping-segment F1 (benchmark/results/0.7.1.csv of sintel-dev/Orion, counts summed over the files).
 const ORION: Record<string, string> = {
@@ -106,7 +106,7 @@ function args(argv: string[]) {
     else if (a === '--md') o.md = argv[++i];
     else if (a === '--help' || a === '-h') {
       console.log(
-        `usage: eval-nab [--data DIR] [--family ${FAMILIES.join('|')}|<another NAB group>]... [--csv DIR]... [--match SUBSTRING] [--seeds 1,2,3] [--quick] [--json FILE] [--md FILE]`,
+        `usage: eval-nab [--data DIR] [--family ${[...FAMILIES, ...EXTRA_FAMILIES].join('|')}|<another NAB group>]... [--csv DIR]... [--match SUBSTRING] [--seeds 1,2,3] [--quick] [--json FILE] [--md FILE]`,
       );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
@@ -252,7 +252,7 @@ async function main() {
   const o = args(process.argv.slice(2));
   await init();
   const info = backendInfo();
-  const heldOut = o.families.filter((f) => !FAMILIES.includes(f));
+  const heldOut = o.families.filter((f) => !FAMILIES.includes(f) && !EXTRA_FAMILIES.includes(f));
   const header =
     `lstm-vae eval:detect — Node ${process.versions.node}, build ${info.build}, ${info.threads} threads; detector seeds ${o.seeds.join(',')}${o.quick ? ' (quick)' : ''}; ` +
     'AnomalyDetector defaults chosen on the development set; frozen before this run' +
