@@ -34,7 +34,7 @@ import { smoothScores } from '../src/detect/find-anomalies.js';
 import { intervalsAbove, meanPlusStd, pointScore } from '../src/detect/postprocess.js';
 import { rollingZScores } from '../src/eval/baselines.js';
 import { type SegmentCounts, sumSegmentCounts } from '../src/eval/metrics.js';
-import { CSV_FAMILY, EXTRA_FAMILIES, FAMILIES, familySeries, type Series } from './lib/dev-set.js';
+import { CLEAN_FAMILIES, CSV_FAMILY, EXTRA_FAMILIES, FAMILIES, familySeries, type Series } from './lib/dev-set.js';
 
 // Orion's published overlapping-segment F1 (benchmark/results/0.7.1.csv of sintel-dev/Orion, counts summed over the files).
 const ORION: Record<string, string> = {
@@ -239,7 +239,7 @@ function markdown(header: string, sums: Summary[]): string {
     '|---|---|---|---|---|---|---|',
   ];
   for (const s of sums) {
-    const noAnomaly = s.family === 'artificialNoAnomaly';
+    const noAnomaly = CLEAN_FAMILIES.includes(s.family);
     lines.push(
       `| ${s.family} | ${noAnomaly ? '–' : spread(s.f1)} | ${noAnomaly ? '–' : f3(s.base.f1)} | ${spread(s.auc)} | ${s.base.auc === null ? '–' : f3(s.base.auc)} | ` +
         `${noAnomaly ? `${spread(s.alarms, 1)} (baseline ${s.base.alarms})` : '–'} | ${ORION_F1[s.family] ?? '–'} |`,
@@ -296,7 +296,7 @@ async function main() {
     }
     const sum = summarize(family, famRuns, famBases, o.seeds);
     sums.push(sum);
-    if (family === 'artificialNoAnomaly') {
+    if (CLEAN_FAMILIES.includes(family)) {
       console.log(`${family}: false-alarm intervals ${spread(sum.alarms, 1)} over ${list.length} series; baseline ${sum.base.alarms}`);
     } else {
       const c = sumSegmentCounts(famRuns.filter((r) => r.seed === o.seeds[0]) as SegmentCounts[]);

@@ -589,6 +589,7 @@ describe('lstm-vae score and recalibrate on detector files', () => {
       point: "one point's error",
       latent: 'latent score',
       'latent-point': "one point's latent score",
+      column: "one column's own error",
     };
     const lines: string[] = [];
     for (const factor of [1, 4]) {

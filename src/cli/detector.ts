@@ -46,6 +46,7 @@ const BY_TEXT: Record<ScoreSource, string> = {
   point: "one point's error",
   latent: 'latent score',
   'latent-point': "one point's latent score",
+  column: "one column's own error",
 };
 
 /** A time cell as people read it: Unix seconds or milliseconds (as Yahoo's and many exports' files hold) as a UTC date, anything else as written. */
@@ -75,12 +76,13 @@ function describeIntervals(r: DetectorScores, times?: string[], data?: Float32Ar
   };
   const shown = r.intervals.slice(0, 8).map(([a, b], k) => {
     const by = r.explanations[k]?.by;
+    const col = r.explanations[k]?.column;
     // the row of the interval's highest score: where to look in a wide interval (smoothing and padding widen it)
     const peak = peakRow(r.scores, a, b);
     const missing = missingIn(a, b);
     const what = [
       ...(b > a ? [`peak ${at(peak)}`] : []),
-      ...(by && by !== 'error' ? [BY_TEXT[by]] : []),
+      ...(by && by !== 'error' ? [by === 'column' && col ? `${col.name} above its own bar` : BY_TEXT[by]] : []),
       // an interval over a gap of the data: the values there were filled, not measured
       ...(10 * missing >= b - a + 1 && missing > 0 ? [`${missing} of its ${b - a + 1} rows filled, not measured`] : []),
     ];

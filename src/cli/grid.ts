@@ -123,7 +123,8 @@ export function toRows(r: DetectorScores, g: Grid, rows: number, d: number): Det
       if (best < 0 || peakOf(r.scores, a, b) > peakOf(r.scores, ...r.intervals[best])) best = k;
     });
     const by = best >= 0 ? r.explanations[best]?.by : undefined;
-    return by ? { ...e, by } : e;
+    const column = best >= 0 ? r.explanations[best]?.column : undefined;
+    return by ? { ...e, by, ...(column ? { column } : {}) } : e;
   });
   return { ...r, scores, anomalies, contributions, reconstruction, errors, intervals, explanations };
 }

@@ -3,6 +3,7 @@
  * on the smoothed errors, the point error bar, the end rows' statistics and the latent score's statistics and bars.
  * `AnomalyDetector.fit` and `recalibrate` call it; `score` and the live stream apply what it returns (the plan).
  */
+import { columnBars, smoothColumnErrors } from './columns.js';
 import { smoothScores } from './find-anomalies.js';
 import { interior, type LatentModelStats, latentStats, pointLatentScores, smoothLatent, windowLatentDistances } from './latent.js';
 import type { DetectorPlan } from './plan.js';
@@ -15,13 +16,18 @@ const THRESHOLD_K = 3;
  * error's, a clean development series got two false intervals; 4 kept at most one on each, docs/training.md).
  */
 const LATENT_K = 4;
+/**
+ * Each column's own bar (tables of two or more columns): mean + COLUMN_K·std of its smoothed errors (detect/columns.ts;
+ * chosen on the development set's wide tables, docs/training.md).
+ */
+export const COLUMN_K = 6;
 /** A point whose own error is above mean + POINT_K·std of the series' point errors is anomalous (pointScore). */
 const POINT_K = 12;
 
 /** The parts of a plan that `calibration` sets (and `recalibrate` replaces). */
 export type Bars = Pick<
   DetectorPlan,
-  'smoothing' | 'gap' | 'threshold' | 'thresholdRule' | 'k' | 'pointThreshold' | 'pointK' | 'latent' | 'tail'
+  'smoothing' | 'gap' | 'threshold' | 'thresholdRule' | 'k' | 'pointThreshold' | 'pointK' | 'latent' | 'tail' | 'columnBars'
 >;
 
 /**
@@ -55,15 +61,18 @@ export function calibration(
   // docs/training.md). Its score is its error scaled so that this bar falls on the threshold.
   const pointThreshold = meanPlusStd(errors, POINT_K);
   const latent = latentPlan(rec.mu, n, w, smoothing, latentScore);
+  const cols = d >= 2 ? columnBars(smoothColumnErrors(rec.sq, n, d, w, smoothing), n, w, COLUMN_K) : undefined;
+  const colBars = cols?.some((b) => b > 0) ? { threshold: cols, k: COLUMN_K } : undefined;
   const bars: Bars = {
     smoothing,
     gap: smoothing,
     threshold,
-    thresholdRule: `mean + ${THRESHOLD_K}·std of ${series} smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${tail ? ` (the last ${w - 1} points' errors first put on the scale of points that every window holds)` : ''}${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above mean + ${LATENT_K}·std of its smoothed values or ${POINT_K}·std of its point values` : ''}`,
+    thresholdRule: `mean + ${THRESHOLD_K}·std of ${series} smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${tail ? ` (the last ${w - 1} points' errors first put on the scale of points that every window holds)` : ''}${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above mean + ${LATENT_K}·std of its smoothed values or ${POINT_K}·std of its point values` : ''}${colBars ? `; or a column's own smoothed error above mean + ${COLUMN_K}·std of its values` : ''}`,
     k: THRESHOLD_K,
     ...(pointThreshold > 0 ? { pointThreshold, pointK: POINT_K } : {}),
     ...(latent ? { latent } : {}),
     ...(tail ? { tail } : {}),
+    ...(colBars ? { columnBars: colBars } : {}),
   };
   return { bars, rec };
 }

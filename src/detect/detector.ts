@@ -6,7 +6,9 @@
  * points, and flag what rises above
  * mean + 3·std of the training series' smoothed scores, or a point whose own error is above mean + 12·std of the
  * point errors (one score: `pointScore`), or whose latent score (the distance of its windows' posterior means from the
- * training windows', detect/latent.ts) crosses its own bars (mean + 4·std smoothed, 12·std point) (`withLatent`); intervals merged across
+ * training windows', detect/latent.ts) crosses its own bars (mean + 4·std smoothed, 12·std point) (`withLatent`), or, in a
+ * table of two or more columns, whose column's own smoothed error crosses that column's bar (mean + 6·std,
+ * detect/columns.ts); intervals merged across
  * small gaps, widened by half a window. Windows,
  * scaling, model and thresholds are saved together in one safetensors file.
  *
@@ -20,6 +22,7 @@ import { Rng } from '../core/rng.js';
 import { LstmVae } from '../model/index.js';
 import type { Diagnostics, History } from '../train/index.js';
 import { calibration } from './calibration.js';
+import { columnRatios, smoothColumnErrors, withColumns } from './columns.js';
 import { prepare, type SeriesInput } from './input.js';
 import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
@@ -233,6 +236,7 @@ export class AnomalyDetector {
         warmup: Math.floor(w / 2),
         ...(bars.tail ? { tail: bars.tail } : {}),
         ...(bars.latent ? { latent: bars.latent } : {}),
+        ...(bars.columnBars ? { columnBars: bars.columnBars } : {}),
         training: {
           rows: n0,
           windows: count,
@@ -285,13 +289,27 @@ export class AnomalyDetector {
       const [l, ls] = [lat, latSmoothed];
       scored = scored.map((v, b) => withLatent(v, ls[b], l[b], p));
     }
+    let cols: { ratio: Float64Array; column: Int32Array } | undefined;
+    if (p.columnBars) {
+      const c = columnRatios(smoothColumnErrors(sqBins, n, d, p.window, p.smoothing), p.columnBars.threshold, n);
+      cols = c;
+      scored = scored.map((v, b) => withColumns(v, c.ratio[b], p));
+    }
     const warmup = p.warmup ?? 0;
     const binIntervals = intervalsAbove(scored, p.threshold, p.gap, p.padding, warmup);
     // each interval's bar: the one its highest score (above the threshold, past the warm-up; the first on a tie) crossed
-    const sources = binIntervals.map(([a, b]) => {
+    const peaks = binIntervals.map(([a, b]) => {
       let peak = -1;
       for (let k = Math.max(a, warmup); k <= b; k++) if (scored[k] > p.threshold && (peak < 0 || scored[k] > scored[peak])) peak = k;
-      return scoreSource(smoothed[peak], error[peak], latSmoothed ? latSmoothed[peak] : NaN, lat ? lat[peak] : NaN, p);
+      const by = scoreSource(
+        smoothed[peak],
+        error[peak],
+        latSmoothed ? latSmoothed[peak] : NaN,
+        lat ? lat[peak] : NaN,
+        p,
+        cols ? cols.ratio[peak] : NaN,
+      );
+      return { by, column: cols && by === 'column' ? cols.column[peak] : -1 };
     });
     const scores = new Float32Array(n0);
     const contributions = new Float32Array(n0 * d);
@@ -309,7 +327,11 @@ export class AnomalyDetector {
     const intervals = binIntervals.map(([a, b]) => [a * f, b === n - 1 ? n0 - 1 : (b + 1) * f - 1] as [number, number]);
     const anomalies = new Uint8Array(n0);
     for (const [a, b] of intervals) anomalies.fill(1, a, b + 1);
-    const explanations = intervals.map((iv, k) => ({ ...explainRows(sq, d, iv, p.columns), by: sources[k] }));
+    const explanations = intervals.map((iv, k) => {
+      const { by, column } = peaks[k];
+      const name = (p.columns ?? [])[column] ?? `column ${column}`;
+      return { ...explainRows(sq, d, iv, p.columns), by, ...(column >= 0 ? { column: { feature: column, name } } : {}) };
+    });
     return {
       scores,
       anomalies,
@@ -370,7 +392,7 @@ export class AnomalyDetector {
       options.tailCorrection ?? p.tail !== undefined,
       `a recalibration series' (${n0} rows)`,
     );
-    const { pointThreshold: _pt, pointK: _pk, latent: _l, tail: _t, ...kept } = p;
+    const { pointThreshold: _pt, pointK: _pk, latent: _l, tail: _t, columnBars: _c, ...kept } = p;
     const plan: DetectorPlan = { ...kept, ...bars, calibration: { rows: n0 } };
     readPlan(plan);
     this.current = plan;

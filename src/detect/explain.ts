@@ -12,9 +12,10 @@ export const EXPLAIN_STEPS = 10;
 /**
  * The bar behind a score: `error` the smoothed reconstruction error, `point` one point's own reconstruction error,
  * `latent` the smoothed latent score (how far the windows' posterior means lie from the training windows'),
- * `latent-point` one point's own latent score.
+ * `latent-point` one point's own latent score, `column` one column's own smoothed error (a table of two or more columns;
+ * the features below say which column carries the interval's error).
  */
-export type ScoreSource = 'error' | 'point' | 'latent' | 'latent-point';
+export type ScoreSource = 'error' | 'point' | 'latent' | 'latent-point' | 'column';
 
 export interface IntervalExplanation {
   /** The interval, inclusive rows. */
@@ -25,6 +26,12 @@ export interface IntervalExplanation {
    * below still split the reconstruction error, which did not decide the interval.
    */
   by?: ScoreSource;
+  /**
+   * With `by: 'column'`: the column whose own error crossed its bar at the interval's highest score. It may carry a
+   * small share of the interval's squared error (a quiet column beside noisy ones), so the `features` below need not
+   * start with it.
+   */
+  column?: { feature: number; name: string };
   /** Every feature with its share of the interval's squared error, largest first (shares sum to 1). */
   features: Array<{ feature: number; name: string; share: number }>;
   /**
@@ -73,7 +80,13 @@ function insertTop(top: number[][], r: number[]): void {
 }
 
 /** The explanation of an interval from its tally; `names` are the columns' names. */
-export function explanationOf(t: Tally, interval: [number, number], names: readonly string[], by?: ScoreSource): IntervalExplanation {
+export function explanationOf(
+  t: Tally,
+  interval: [number, number],
+  names: readonly string[],
+  by?: ScoreSource,
+  column?: number,
+): IntervalExplanation {
   const d = t.sum.length;
   let total = 0;
   for (const v of t.sum) total += v;
@@ -86,7 +99,11 @@ export function explanationOf(t: Tally, interval: [number, number], names: reado
     share: share(r[1], total, t.top.length),
     features: r.slice(2).map((v) => share(v, r[1], d)),
   }));
-  return { interval: [interval[0], interval[1]], ...(by ? { by } : {}), features, steps };
+  const col =
+    by === 'column' && column !== undefined && column >= 0
+      ? { column: { feature: column, name: names[column] ?? `column ${column}` } }
+      : {};
+  return { interval: [interval[0], interval[1]], ...(by ? { by } : {}), ...col, features, steps };
 }
 
 /**

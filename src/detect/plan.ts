@@ -85,6 +85,13 @@ export interface DetectorPlan {
     pointThreshold?: number;
     pointK?: number;
   };
+  /**
+   * Per-column bars (detect/columns.ts; tables of two or more columns): `threshold[j]` is mean + `k`·std of column j's
+   * smoothed own error on the training (or recalibration) series, at the points that every window holds (0: no bar
+   * for that column). A point's score is also at least its largest column ratio × `threshold`, so that a column
+   * crossing its own bar crosses `threshold`. Files without it: no column bars.
+   */
+  columnBars?: { threshold: number[]; k: number };
   /** Models whose point errors are averaged (files without it: 1); the file holds the others as `detector.member<j>.*`. */
   members?: number;
   /** Set by `recalibrate`: the bars come from a series of `rows` rows, not from the training series. */
@@ -132,6 +139,19 @@ export function readPlan(v: unknown): DetectorPlan {
     throw bad('members is not a whole number from 1 to 64');
   if (p.calibration !== undefined && !(p.calibration && Number.isInteger(p.calibration.rows) && p.calibration.rows >= 1))
     throw bad('calibration.rows is not a whole number >= 1');
+  if (p.columnBars !== undefined) {
+    const c = p.columnBars as Partial<NonNullable<DetectorPlan['columnBars']>> | null;
+    if (
+      c === null ||
+      typeof c !== 'object' ||
+      !Array.isArray(c.threshold) ||
+      c.threshold.length !== p.features ||
+      !c.threshold.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)) ||
+      typeof c.k !== 'number' ||
+      !Number.isFinite(c.k)
+    )
+      throw bad('columnBars are not one number >= 0 per column and a k');
+  }
   if (p.latent !== undefined) {
     const l = p.latent as Partial<NonNullable<DetectorPlan['latent']>>;
     const pos = (v: unknown) => typeof v === 'number' && v > 0 && Number.isFinite(v);

@@ -72,7 +72,14 @@ export function withLatent(score: number, smoothedLatent: number, latent: number
  * Which bar a point's score comes from (the part of `withLatent(pointScore(…))` that equals it, the earlier on a tie;
  * see `ScoreSource`). The same arithmetic on the same values in the batch and the stream, so the two agree.
  */
-export function scoreSource(smoothed: number, error: number, smoothedLatent: number, latent: number, plan: DetectorPlan): ScoreSource {
+export function scoreSource(
+  smoothed: number,
+  error: number,
+  smoothedLatent: number,
+  latent: number,
+  plan: DetectorPlan,
+  columnRatio = Number.NaN,
+): ScoreSource {
   let by: ScoreSource = 'error';
   let best = smoothed;
   if (plan.pointThreshold !== undefined) {
@@ -80,13 +87,15 @@ export function scoreSource(smoothed: number, error: number, smoothedLatent: num
     if (v > best) [by, best] = ['point', v];
   }
   const l = plan.latent;
-  if (!l || Number.isNaN(smoothedLatent)) return by;
-  const s = (smoothedLatent * plan.threshold) / l.threshold;
-  if (s > best) [by, best] = ['latent', s];
-  if (l.pointThreshold !== undefined) {
-    const v = (((latent * l.threshold) / l.pointThreshold) * plan.threshold) / l.threshold;
-    if (v > best) by = 'latent-point';
+  if (l && !Number.isNaN(smoothedLatent)) {
+    const s = (smoothedLatent * plan.threshold) / l.threshold;
+    if (s > best) [by, best] = ['latent', s];
+    if (l.pointThreshold !== undefined) {
+      const v = (((latent * l.threshold) / l.pointThreshold) * plan.threshold) / l.threshold;
+      if (v > best) [by, best] = ['latent-point', v];
+    }
   }
+  if (plan.columnBars && !Number.isNaN(columnRatio) && columnRatio * plan.threshold > best) by = 'column';
   return by;
 }
 

@@ -17,6 +17,7 @@ import { ConfigError, DataError, FormatError, ShapeError } from '../core/errors.
 import { emptyTally, explanationOf, type IntervalExplanation, mergeTally, type ScoreSource, type Tally, tallyRow } from './explain.js';
 import type { DetectorPlan } from './plan.js';
 import { latentDistance, medianSorted } from './latent.js';
+import { withColumns } from './columns.js';
 import { pointScore, scoreSource, type WindowModel, withLatent } from './postprocess.js';
 import { isSpotState, newSpot, type SpotOptions, type SpotState, spotOptions, spotStep } from './spot.js';
 
@@ -64,6 +65,8 @@ interface Alarm {
   /** Its highest score above the threshold so far and the bar that score crossed (absent in states saved before them). */
   peak?: number;
   by?: ScoreSource;
+  /** With `by: 'column'`: the column that crossed its bar at the peak. */
+  col?: number;
 }
 
 interface State {
@@ -97,12 +100,14 @@ interface State {
   /** With a latent score: its running prefix sums and last point scores, as `prefix` and `raw` for the errors. */
   lprefix?: number[];
   lraw?: number[];
+  /** With column bars: each column's running prefix sums of its point errors, `[rows of prefix, D]` flattened. */
+  cprefix?: number[];
 }
 
 /** What the stream needs of a model: window reconstructions and posterior means. */
 type Reconstructor = WindowModel;
 
-const SOURCES: readonly ScoreSource[] = ['error', 'point', 'latent', 'latent-point'];
+const SOURCES: readonly ScoreSource[] = ['error', 'point', 'latent', 'latent-point', 'column'];
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
 
@@ -172,6 +177,7 @@ export class DetectorStream {
           sq: [],
           alarm: null,
           ...(plan.latent ? { lprefix: [0], lraw: [] } : {}),
+          ...(plan.columnBars ? { cprefix: new Array(this.d).fill(0) } : {}),
         };
     if (options !== undefined) {
       const o = spotOptions(options);
@@ -326,6 +332,13 @@ export class DetectorStream {
     for (let j = 0; j < d; j++) sum += share[j];
     const sq = (s.sq ??= []);
     for (let j = 0; j < d; j++) sq.push(share[j] / m);
+    if (this.plan.columnBars && s.cprefix) {
+      // each column's point error (smoothColumnErrors): the root of its mean squared error, from point w − 1 on
+      const cp = s.cprefix;
+      const base = cp.length - d;
+      for (let j = 0; j < d; j++) cp.push(cp[base + j] + (b >= w - 1 ? Math.sqrt(share[j] / m) : 0));
+      if (cp.length > (before + after + 2) * d) cp.splice(0, cp.length - (before + after + 2) * d);
+    }
     const keepSq = (after + 1 + this.plan.padding) * d;
     if (sq.length > keepSq) sq.splice(0, sq.length - keepSq);
     for (let j = 0; j < d; j++) share[j] = Math.fround(sum > 0 ? Math.fround(share[j]) / sum : 1 / d);
@@ -370,6 +383,20 @@ export class DetectorStream {
       latent = (s.lraw ?? [])[(s.lraw ?? []).length - 1 - after];
       score = withLatent(score, lsmoothed, latent, this.plan);
     }
+    let colRatio = NaN;
+    let colArg = -1;
+    const cols = this.plan.columnBars;
+    if (cols && s.cprefix && c >= w - 1) {
+      // smoothColumnErrors and columnRatios: each column's mean over the points from w − 1 on, over its bar
+      const cp = s.cprefix;
+      const lo = Math.max(w - 1, loE);
+      for (let j = 0; j < d; j++) {
+        if (!(cols.threshold[j] > 0)) continue;
+        const r = (cp[(lastPrefix - firstKept) * d + j] - cp[(lo - firstKept) * d + j]) / (b - lo + 1) / cols.threshold[j];
+        if (!Number.isNaN(r) && !(colRatio >= r)) [colRatio, colArg] = [r, j];
+      }
+      score = withColumns(score, colRatio, this.plan);
+    }
     s.ready.push(Math.fround(score));
     const warm = c >= (this.plan.warmup ?? 0); // the batch's rule: the first points cannot open an alarm
     let above = warm && score > this.plan.threshold;
@@ -380,7 +407,7 @@ export class DetectorStream {
       (s.readyThreshold ??= []).push(thr);
       if (s.readyThreshold.length > 4) s.readyThreshold.splice(0, s.readyThreshold.length - 4);
     }
-    this.alarmStep(c, b, above, score, () => scoreSource(smoothed, own, lsmoothed, latent, this.plan));
+    this.alarmStep(c, b, above, score, () => scoreSource(smoothed, own, lsmoothed, latent, this.plan, colRatio), colArg);
     s.readyShares.push(...s.shares.slice(0, d));
     if (s.ready.length > 4) {
       s.ready.splice(0, s.ready.length - 4);
@@ -390,7 +417,7 @@ export class DetectorStream {
   }
 
   /** The interval rule at bin `c`, whose score (before rounding to float32, as the batch compares) is `above` the threshold or not; `b` is the newest bin with an error. */
-  private alarmStep(c: number, b: number, above: boolean, score: number, source: () => ScoreSource): void {
+  private alarmStep(c: number, b: number, above: boolean, score: number, source: () => ScoreSource, column: number): void {
     const { d, f, plan } = this;
     const s = this.s;
     const sq = s.sq ?? [];
@@ -406,12 +433,15 @@ export class DetectorStream {
         a.pend = emptyTally(d);
         addBin(a.done, c);
         a.last = c;
-        if (a.peak === undefined || score > a.peak) [a.peak, a.by] = [score, source()];
+        if (a.peak === undefined || score > a.peak) {
+          [a.peak, a.by] = [score, source()];
+          a.col = a.by === 'column' ? column : undefined;
+        }
       } else {
         addBin(c <= a.last + plan.padding ? a.done : a.pend, c);
         if (c - a.last > this.join) {
           const interval: [number, number] = [a.start * f, (a.last + plan.padding + 1) * f - 1];
-          this.event = { type: 'close', interval, explanation: explanationOf(a.done, interval, this.names(), a.by) };
+          this.event = { type: 'close', interval, explanation: explanationOf(a.done, interval, this.names(), a.by, a.col) };
           s.alarm = null;
         }
       }
@@ -419,7 +449,8 @@ export class DetectorStream {
       const start = Math.max(0, c - plan.padding);
       const done = emptyTally(d);
       for (let k = start; k <= c; k++) addBin(done, k);
-      s.alarm = { start, last: c, done, pend: emptyTally(d), peak: score, by: source() };
+      const by = source();
+      s.alarm = { start, last: c, done, pend: emptyTally(d), peak: score, by, ...(by === 'column' ? { col: column } : {}) };
       this.event = { type: 'open', interval: [start * f, null] };
     }
   }
@@ -462,12 +493,15 @@ export class DetectorStream {
           st.lprefix.length === st.prefix.length &&
           Array.isArray(st.lraw) &&
           st.lraw.every((v) => typeof v === 'number'))) &&
+      (!this.plan.columnBars ||
+        (Array.isArray(st.cprefix) && st.cprefix.length === st.prefix.length * d && st.cprefix.every((v) => typeof v === 'number'))) &&
       (st.alarm == null ||
         (Number.isInteger(st.alarm.start) &&
           Number.isInteger(st.alarm.last) &&
           [st.alarm.done, st.alarm.pend].every((t) => t && Array.isArray(t.sum) && t.sum.length === d && Array.isArray(t.top)) &&
           (st.alarm.peak === undefined || typeof st.alarm.peak === 'number') &&
-          (st.alarm.by === undefined || SOURCES.includes(st.alarm.by))));
+          (st.alarm.by === undefined || SOURCES.includes(st.alarm.by)) &&
+          (st.alarm.col === undefined || (Number.isInteger(st.alarm.col) && st.alarm.col >= 0 && st.alarm.col < d))));
     if (!ok)
       throw new FormatError('the stream state does not belong to this detector', {
         argument: 'state',

@@ -73,6 +73,7 @@ export async function watch(modelFile: string, o: WatchOptions): Promise<void> {
       ...(from !== undefined ? { from } : {}),
       ...(to !== undefined ? { to } : {}),
       ...(e.explanation.by ? { by: e.explanation.by } : {}),
+      ...(e.explanation.column ? { column: e.explanation.column.name } : {}),
       features: Object.fromEntries(top.map((f) => [f.name, Number(f.share.toFixed(3))])),
       ...(peak ? { peak: peak.index, ...(timeAt(peak.index) !== undefined ? { peakTime: timeAt(peak.index) } : {}) } : {}),
     };
