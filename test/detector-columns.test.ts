@@ -1,7 +1,7 @@
 // Per-column bars (src/detect/columns.ts): each column's own smoothed error against its own bar, for tables of two or
 // more columns. The pure pieces against a direct computation, then the detector: univariate plans have none, an event
-// in one quiet column of a noisy table is found by its column's bar and not without it, and the live stream gives the
-// batch's scores to the last bit with them.
+// in one quiet column of a noisy table is found by its column's bar and not without it, one-point spikes in one column
+// by its point bar, and the live stream gives the batch's scores to the last bit with them.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AnomalyDetector, decodeSafetensors, encodeSafetensors, type IntervalExplanation, init } from '../dist/index.node.js';
 import { synthetic } from '../src/data/synthetic.js';
-import { columnBars, columnRatios, smoothColumnErrors, withColumns } from '../src/detect/columns.js';
+import { columnBars, columnPointErrors, columnRatios, smoothColumnErrors, withColumns } from '../src/detect/columns.js';
 import type { DetectorPlan } from '../src/detect/plan.js';
 import { scoreSource } from '../src/detect/postprocess.js';
 import { mulberry32 } from './shared/numeric.js';
@@ -81,6 +81,34 @@ describe('column bars: the pure pieces', () => {
     expect(columnBars(zero, n, w, 6)).toEqual([0, 0, 0]);
   });
 
+  it("point bars: each column's point error is the root of its squared error where every window holds it; the ratio takes the larger", () => {
+    const pts = columnPointErrors(sq, n, d, w);
+    for (let j = 0; j < d; j++)
+      for (let p = 0; p < n; p++) {
+        if (p < w - 1 || p > n - w) expect(pts[j][p]).toBeNaN();
+        else expect(pts[j][p]).toBe(Math.sqrt(sq[p * d + j]));
+      }
+    const sm = smoothColumnErrors(sq, n, d, w, 5);
+    const bars = columnBars(sm, n, w, 6) as number[];
+    const pbars = columnBars(pts, n, w, 1) as number[];
+    const v = Array.from(pts[1].subarray(w - 1, n - w + 1));
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
+    expect(pbars[1]).toBeCloseTo(mean + std, 12);
+    // column 1 has a point bar only, column 2 a smoothed bar only
+    const { ratio, column } = columnRatios(sm, [bars[0], 0, bars[2]], n, pts, [pbars[0], pbars[1], 0]);
+    let byPoint = 0;
+    for (let p = w - 1; p <= n - w; p++) {
+      const cands = [sm[0][p] / bars[0], sm[2][p] / bars[2], pts[0][p] / pbars[0], pts[1][p] / pbars[1]];
+      const cols = [0, 2, 0, 1];
+      const best = Math.max(...cands);
+      expect(ratio[p]).toBe(best);
+      expect(column[p]).toBe(cols[cands.indexOf(best)]);
+      if (cands.indexOf(best) >= 2) byPoint++;
+    }
+    expect(byPoint).toBeGreaterThan(0);
+  });
+
   it('a column crossing its bar crosses the threshold, and is named as the source when it is the largest', () => {
     const plan = { threshold: 2, columnBars: { threshold: [1, 1], k: 6 } } as unknown as DetectorPlan;
     expect(withColumns(1.5, 1.2, plan)).toBeCloseTo(2.4, 12);
@@ -110,15 +138,22 @@ describe('column bars in the detector', () => {
       expect(bars?.threshold).toHaveLength(3);
       expect(bars?.threshold.every((b) => b > 0)).toBe(true);
       expect(three.plan.thresholdRule).toMatch(/a column's own smoothed error above mean \+ 6·std/);
+      expect(three.plan.thresholdRule).toMatch(/or its point error above mean \+ 8·std of its point errors/);
+      expect(bars?.point).toHaveLength(3);
+      expect(bars?.point?.every((b, j) => b > bars.threshold[j])).toBe(true);
+      expect(bars?.pointK).toBe(8);
       const again = AnomalyDetector.fromSafetensors(three.toSafetensors());
       expect(again.plan.columnBars).toEqual(bars);
       again.dispose();
-      type Bars = { threshold: unknown[]; k: unknown };
+      type Bars = { threshold: unknown[]; k: unknown; point?: unknown[]; pointK?: unknown };
       const cases: Array<[(b: Bars, p: Record<string, unknown>) => void, RegExp]> = [
         [(b) => b.threshold.pop(), /columnBars are not one number >= 0 per column and a k/],
         [(b) => (b.threshold[1] = -1), /columnBars are not/],
         [(b) => (b.k = 'six'), /columnBars are not/],
         [(_b, p) => (p.columnBars = null), /columnBars are not/],
+        [(b) => b.point?.pop(), /with point bars, one per column and a pointK/],
+        [(b) => (b.point = [1, Number.NaN, 1]), /with point bars/],
+        [(b) => delete b.pointK, /with point bars/],
       ];
       for (const [edit, message] of cases) {
         expect(() => forged(three, (p) => edit(p.columnBars as Bars, p))).toThrow(message);
@@ -189,6 +224,45 @@ describe('column bars in the detector', () => {
         for (let i = 0; i < n; i++) expect(r0.scores[i]).toBeLessThanOrEqual(r.scores[i]);
       } finally {
         without.dispose();
+      }
+    } finally {
+      det.dispose();
+    }
+  });
+
+  it("one-point spikes in one column of a noisy table are found by that column's point bar, and missed without it", async () => {
+    // 11 noisy sines and a quiet one ('valve'), which jumps by its swing at three single rows
+    const n = 3600;
+    const d = 12;
+    const g = mulberry32(8);
+    const x = new Float64Array(n * d);
+    const spikes = [900, 1700, 2500];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < d; j++) x[i * d + j] = Math.sin((2 * Math.PI * i) / 40 + j) + (j === d - 1 ? 0.02 : 1) * (g() - 0.5) * 3.46;
+    for (const i of spikes) x[i * d + d - 1] += 1;
+    const series = { data: x, shape: [n, d] as [number, number] };
+    const names = Array.from({ length: d }, (_, j) => (j === d - 1 ? 'valve' : `c${j}`));
+    const det = await AnomalyDetector.fit(series, { members: 1, maxSteps: 400, columns: names });
+    try {
+      const r = det.score(series);
+      const found = spikes.map((i) => r.intervals.findIndex(([a, b]) => a <= i && b >= i));
+      expect(found.every((k) => k >= 0)).toBe(true);
+      for (const k of found) {
+        expect(r.explanations[k].by).toBe('column');
+        expect(r.explanations[k].column).toEqual({ feature: d - 1, name: 'valve' });
+      }
+      // a file made before the point bars (column bars without them) scores no higher anywhere, and misses them
+      const older = forged(det, (p) => {
+        const b = p.columnBars as Record<string, unknown>;
+        delete b.point;
+        delete b.pointK;
+      });
+      try {
+        const r0 = older.score(series);
+        expect(spikes.some((i) => r0.intervals.some(([a, b]) => a <= i && b >= i))).toBe(false);
+        for (let i = 0; i < n; i++) expect(r0.scores[i]).toBeLessThanOrEqual(r.scores[i]);
+      } finally {
+        older.dispose();
       }
     } finally {
       det.dispose();

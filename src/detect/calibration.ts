@@ -3,7 +3,7 @@
  * on the smoothed errors, the point error bar, the end rows' statistics and the latent score's statistics and bars.
  * `AnomalyDetector.fit` and `recalibrate` call it; `score` and the live stream apply what it returns (the plan).
  */
-import { columnBars, smoothColumnErrors } from './columns.js';
+import { columnBars, columnPointErrors, smoothColumnErrors } from './columns.js';
 import { smoothScores } from './find-anomalies.js';
 import { interior, type LatentModelStats, latentStats, pointLatentScores, smoothLatent, windowLatentDistances } from './latent.js';
 import type { DetectorPlan } from './plan.js';
@@ -21,6 +21,11 @@ const LATENT_K = 4;
  * chosen on the development set's wide tables, docs/training.md).
  */
 export const COLUMN_K = 6;
+/**
+ * Each column's own point bar (beside COLUMN_K's): mean + COLUMN_POINT_K·std of its point errors, for the one-point
+ * events that the smoothing dilutes (chosen on the development set's wide tables, docs/training.md).
+ */
+export const COLUMN_POINT_K = 8;
 /** A point whose own error is above mean + POINT_K·std of the series' point errors is anomalous (pointScore). */
 const POINT_K = 12;
 
@@ -62,12 +67,21 @@ export function calibration(
   const pointThreshold = meanPlusStd(errors, POINT_K);
   const latent = latentPlan(rec.mu, n, w, smoothing, latentScore);
   const cols = d >= 2 ? columnBars(smoothColumnErrors(rec.sq, n, d, w, smoothing), n, w, COLUMN_K) : undefined;
-  const colBars = cols?.some((b) => b > 0) ? { threshold: cols, k: COLUMN_K } : undefined;
+  const colPoint = d >= 2 ? columnBars(columnPointErrors(rec.sq, n, d, w), n, w, COLUMN_POINT_K) : undefined;
+  const colBars =
+    cols?.some((b) => b > 0) || colPoint?.some((b) => b > 0)
+      ? {
+          threshold: cols ?? new Array<number>(d).fill(0),
+          k: COLUMN_K,
+          point: colPoint ?? new Array<number>(d).fill(0),
+          pointK: COLUMN_POINT_K,
+        }
+      : undefined;
   const bars: Bars = {
     smoothing,
     gap: smoothing,
     threshold,
-    thresholdRule: `mean + ${THRESHOLD_K}·std of ${series} smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${tail ? ` (the last ${w - 1} points' errors first put on the scale of points that every window holds)` : ''}${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above mean + ${LATENT_K}·std of its smoothed values or ${POINT_K}·std of its point values` : ''}${colBars ? `; or a column's own smoothed error above mean + ${COLUMN_K}·std of its values` : ''}`,
+    thresholdRule: `mean + ${THRESHOLD_K}·std of ${series} smoothed errors (over ${smoothing === 1 ? '1 point' : `${smoothing} points`}), or a point's own error above mean + ${POINT_K}·std of its point errors${tail ? ` (the last ${w - 1} points' errors first put on the scale of points that every window holds)` : ''}${latent ? `; or the latent score (the distance of the windows' posterior means from the training windows') above mean + ${LATENT_K}·std of its smoothed values or ${POINT_K}·std of its point values` : ''}${colBars ? `; or a column's own smoothed error above mean + ${COLUMN_K}·std of its values, or its point error above mean + ${COLUMN_POINT_K}·std of its point errors` : ''}`,
     k: THRESHOLD_K,
     ...(pointThreshold > 0 ? { pointThreshold, pointK: POINT_K } : {}),
     ...(latent ? { latent } : {}),

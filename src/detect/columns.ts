@@ -16,12 +16,19 @@ import { meanPlusStd } from './postprocess.js';
  * average over `smoothing` points among those (NaN at the others), from prefix sums as the live stream keeps them.
  */
 export function smoothColumnErrors(sq: ArrayLike<number>, n: number, d: number, w: number, smoothing: number): Float64Array[] {
+  return columnPointErrors(sq, n, d, w).map((v) => smoothLatent(v.fill(0, 0, w - 1).fill(0, Math.max(w - 1, n - w + 1)), n, w, smoothing));
+}
+
+/**
+ * Each column's point error: the square root of its squared error averaged over the models (`sq` `[n, d]`) at the
+ * points `w − 1 … n − w`, NaN elsewhere (before the smoothing of `smoothColumnErrors`).
+ */
+export function columnPointErrors(sq: ArrayLike<number>, n: number, d: number, w: number): Float64Array[] {
   const out: Float64Array[] = [];
-  const v = new Float64Array(n);
   for (let j = 0; j < d; j++) {
-    v.fill(0);
+    const v = new Float64Array(n).fill(Number.NaN);
     for (let p = w - 1; p <= n - w; p++) v[p] = Math.sqrt(sq[p * d + j]);
-    out.push(smoothLatent(v, n, w, smoothing));
+    out.push(v);
   }
   return out;
 }
@@ -39,25 +46,29 @@ export function columnBars(smoothed: readonly Float64Array[], n: number, w: numb
 }
 
 /**
- * At each point, the largest ratio of a column's smoothed error to its bar (`ratio`; NaN where no column has one: the
- * points nearer an end than a window) and that column (`column`, the first on a tie; −1 where none), from
- * `smoothColumnErrors`.
+ * At each point, the largest ratio of a column's smoothed error to its bar, or of its point error (`points`, from
+ * `columnPointErrors`) to its point bar (`pointBars`), when given (`ratio`; NaN where no column has one: the points
+ * nearer an end than a window) and that column (`column`, the first on a tie; −1 where none), from
+ * `smoothColumnErrors` (the smoothed ratios first, as the live stream takes them).
  */
 export function columnRatios(
   smoothed: readonly Float64Array[],
   bars: readonly number[],
   n: number,
+  points?: readonly Float64Array[],
+  pointBars?: readonly number[],
 ): { ratio: Float64Array; column: Int32Array } {
   const ratio = new Float64Array(n).fill(Number.NaN);
   const column = new Int32Array(n).fill(-1);
-  for (let j = 0; j < smoothed.length; j++) {
-    if (!(bars[j] > 0)) continue;
-    const v = smoothed[j];
+  const take = (v: Float64Array, bar: number, j: number) => {
+    if (!(bar > 0)) return;
     for (let p = 0; p < n; p++) {
-      const r = v[p] / bars[j];
+      const r = v[p] / bar;
       if (!Number.isNaN(r) && !(ratio[p] >= r)) [ratio[p], column[p]] = [r, j];
     }
-  }
+  };
+  for (let j = 0; j < smoothed.length; j++) take(smoothed[j], bars[j], j);
+  if (points && pointBars) for (let j = 0; j < points.length; j++) take(points[j], pointBars[j], j);
   return { ratio, column };
 }
 

@@ -22,7 +22,7 @@ import { Rng } from '../core/rng.js';
 import { LstmVae } from '../model/index.js';
 import type { Diagnostics, History } from '../train/index.js';
 import { calibration } from './calibration.js';
-import { columnRatios, smoothColumnErrors, withColumns } from './columns.js';
+import { columnPointErrors, columnRatios, smoothColumnErrors, withColumns } from './columns.js';
 import { prepare, type SeriesInput } from './input.js';
 import { smoothScores } from './find-anomalies.js';
 import { diagnose } from './diagnostics.js';
@@ -291,7 +291,14 @@ export class AnomalyDetector {
     }
     let cols: { ratio: Float64Array; column: Int32Array } | undefined;
     if (p.columnBars) {
-      const c = columnRatios(smoothColumnErrors(sqBins, n, d, p.window, p.smoothing), p.columnBars.threshold, n);
+      const cb = p.columnBars;
+      const c = columnRatios(
+        smoothColumnErrors(sqBins, n, d, p.window, p.smoothing),
+        cb.threshold,
+        n,
+        cb.point ? columnPointErrors(sqBins, n, d, p.window) : undefined,
+        cb.point,
+      );
       cols = c;
       scored = scored.map((v, b) => withColumns(v, c.ratio[b], p));
     }

@@ -89,9 +89,11 @@ export interface DetectorPlan {
    * Per-column bars (detect/columns.ts; tables of two or more columns): `threshold[j]` is mean + `k`·std of column j's
    * smoothed own error on the training (or recalibration) series, at the points that every window holds (0: no bar
    * for that column). A point's score is also at least its largest column ratio × `threshold`, so that a column
-   * crossing its own bar crosses `threshold`. Files without it: no column bars.
+   * crossing its own bar crosses `threshold`. `point[j]` (when present) is mean + `pointK`·std of column j's point
+   * errors (before the smoothing), a second bar for one-point events (0: none). Files without it: no column bars;
+   * files with `threshold` and no `point` (made before 2026-12-04 17:00 UTC): no point bars.
    */
-  columnBars?: { threshold: number[]; k: number };
+  columnBars?: { threshold: number[]; k: number; point?: number[]; pointK?: number };
   /** Models whose point errors are averaged (files without it: 1); the file holds the others as `detector.member<j>.*`. */
   members?: number;
   /** Set by `recalibrate`: the bars come from a series of `rows` rows, not from the training series. */
@@ -148,9 +150,17 @@ export function readPlan(v: unknown): DetectorPlan {
       c.threshold.length !== p.features ||
       !c.threshold.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)) ||
       typeof c.k !== 'number' ||
-      !Number.isFinite(c.k)
+      !Number.isFinite(c.k) ||
+      (c.point !== undefined &&
+        !(
+          Array.isArray(c.point) &&
+          c.point.length === p.features &&
+          c.point.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)) &&
+          typeof c.pointK === 'number' &&
+          Number.isFinite(c.pointK)
+        ))
     )
-      throw bad('columnBars are not one number >= 0 per column and a k');
+      throw bad('columnBars are not one number >= 0 per column and a k (and, with point bars, one per column and a pointK)');
   }
   if (p.latent !== undefined) {
     const l = p.latent as Partial<NonNullable<DetectorPlan['latent']>>;

@@ -332,12 +332,13 @@ export class DetectorStream {
     for (let j = 0; j < d; j++) sum += share[j];
     const sq = (s.sq ??= []);
     for (let j = 0; j < d; j++) sq.push(share[j] / m);
+    const keep = before + after + 2; // prefix sums kept: those of the oldest smoothing span and the newest
     if (this.plan.columnBars && s.cprefix) {
       // each column's point error (smoothColumnErrors): the root of its mean squared error, from point w − 1 on
       const cp = s.cprefix;
       const base = cp.length - d;
       for (let j = 0; j < d; j++) cp.push(cp[base + j] + (b >= w - 1 ? Math.sqrt(share[j] / m) : 0));
-      if (cp.length > (before + after + 2) * d) cp.splice(0, cp.length - (before + after + 2) * d);
+      if (cp.length > keep * d) cp.splice(0, cp.length - keep * d);
     }
     const keepSq = (after + 1 + this.plan.padding) * d;
     if (sq.length > keepSq) sq.splice(0, sq.length - keepSq);
@@ -349,7 +350,6 @@ export class DetectorStream {
     s.raw.push(error);
     if (s.raw.length > after + 1) s.raw.splice(0, s.raw.length - after - 1);
     s.shares.push(...share);
-    const keep = before + after + 2;
     if (s.prefix.length > keep) s.prefix.splice(0, s.prefix.length - keep);
     if (this.plan.latent && s.lprefix && s.lraw) {
       // the point's latent score: the median of the distances of its w windows (pointLatentScores); 0 before w − 1
@@ -395,6 +395,15 @@ export class DetectorStream {
         const r = (cp[(lastPrefix - firstKept) * d + j] - cp[(lo - firstKept) * d + j]) / (b - lo + 1) / cols.threshold[j];
         if (!Number.isNaN(r) && !(colRatio >= r)) [colRatio, colArg] = [r, j];
       }
+      // columnPointErrors: each column's point error at c (its squared error kept in s.sq), over its point bar
+      const pb = cols.point;
+      const row = sq.length / d - 1 - after;
+      if (pb)
+        for (let j = 0; j < d; j++) {
+          if (!(pb[j] > 0)) continue;
+          const r = Math.sqrt(sq[row * d + j]) / pb[j];
+          if (!Number.isNaN(r) && !(colRatio >= r)) [colRatio, colArg] = [r, j];
+        }
       score = withColumns(score, colRatio, this.plan);
     }
     s.ready.push(Math.fround(score));
