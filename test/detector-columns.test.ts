@@ -251,6 +251,24 @@ describe('column bars in the detector', () => {
         expect(r.explanations[k].by).toBe('column');
         expect(r.explanations[k].column).toEqual({ feature: d - 1, name: 'valve' });
       }
+      // the live stream gives the same scores to the last bit (the spikes' decided by the point bar) and names the column
+      const live = det.stream();
+      const closed: IntervalExplanation[] = [];
+      let compared = 0;
+      for (let i = 0; i < n; i++) {
+        const p = live.push(x.subarray(i * d, (i + 1) * d));
+        if (!p.warmingUp) {
+          expect(p.score).toBe(r.scores[p.index]);
+          compared++;
+        }
+        if (p.event?.type === 'close') closed.push(p.event.explanation);
+      }
+      expect(compared).toBeGreaterThan(n - 2 * det.plan.window);
+      for (const k of found) {
+        const same = closed.find((e) => e.interval[0] === r.intervals[k][0]);
+        expect(same?.by).toBe('column');
+        expect(same?.column).toEqual({ feature: d - 1, name: 'valve' });
+      }
       // a file made before the point bars (column bars without them) scores no higher anywhere, and misses them
       const older = forged(det, (p) => {
         const b = p.columnBars as Record<string, unknown>;
