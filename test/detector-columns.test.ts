@@ -35,7 +35,7 @@ describe('column bars: the pure pieces', () => {
 
   it('each column is smoothed over the points every window holds, as a direct mean of their roots', () => {
     for (const smoothing of [1, 4, 7]) {
-      const sm = smoothColumnErrors(sq, n, d, w, smoothing);
+      const sm = smoothColumnErrors(columnPointErrors(sq, n, d, w), n, w, smoothing);
       const before = Math.floor((smoothing - 1) / 2);
       const after = smoothing - 1 - before;
       for (let j = 0; j < d; j++) {
@@ -57,7 +57,7 @@ describe('column bars: the pure pieces', () => {
   });
 
   it('bars are mean + k·std of each column over those points; ratios are the largest column over its bar', () => {
-    const sm = smoothColumnErrors(sq, n, d, w, 3);
+    const sm = smoothColumnErrors(columnPointErrors(sq, n, d, w), n, w, 3);
     const bars = columnBars(sm, n, w, 6) as number[];
     for (let j = 0; j < d; j++) {
       const v = Array.from(sm[j].subarray(w - 1, n - w + 1));
@@ -77,7 +77,7 @@ describe('column bars: the pure pieces', () => {
       }
     }
     expect(columnBars(sm, 10, w, 6)).toBeUndefined(); // no point has every window
-    const zero = smoothColumnErrors(new Float64Array(n * d), n, d, w, 3);
+    const zero = smoothColumnErrors(columnPointErrors(new Float64Array(n * d), n, d, w), n, w, 3);
     expect(columnBars(zero, n, w, 6)).toEqual([0, 0, 0]);
   });
 
@@ -88,7 +88,8 @@ describe('column bars: the pure pieces', () => {
         if (p < w - 1 || p > n - w) expect(pts[j][p]).toBeNaN();
         else expect(pts[j][p]).toBe(Math.sqrt(sq[p * d + j]));
       }
-    const sm = smoothColumnErrors(sq, n, d, w, 5);
+    const sm = smoothColumnErrors(pts, n, w, 5);
+    for (let j = 0; j < d; j++) expect(pts[j][0]).toBeNaN(); // the smoothing leaves the point errors as they were (score reuses them)
     const bars = columnBars(sm, n, w, 6) as number[];
     const pbars = columnBars(pts, n, w, 1) as number[];
     const v = Array.from(pts[1].subarray(w - 1, n - w + 1));

@@ -66,8 +66,9 @@ export function calibration(
   // docs/training.md). Its score is its error scaled so that this bar falls on the threshold.
   const pointThreshold = meanPlusStd(errors, POINT_K);
   const latent = latentPlan(rec.mu, n, w, smoothing, latentScore);
-  const cols = d >= 2 ? columnBars(smoothColumnErrors(rec.sq, n, d, w, smoothing), n, w, COLUMN_K) : undefined;
-  const colPoint = d >= 2 ? columnBars(columnPointErrors(rec.sq, n, d, w), n, w, COLUMN_POINT_K) : undefined;
+  const colPoints = d >= 2 ? columnPointErrors(rec.sq, n, d, w) : undefined;
+  const cols = colPoints ? columnBars(smoothColumnErrors(colPoints, n, w, smoothing), n, w, COLUMN_K) : undefined;
+  const colPoint = colPoints ? columnBars(colPoints, n, w, COLUMN_POINT_K) : undefined;
   const colBars =
     cols?.some((b) => b > 0) || colPoint?.some((b) => b > 0)
       ? {

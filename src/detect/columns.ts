@@ -11,12 +11,21 @@ import type { DetectorPlan } from './plan.js';
 import { meanPlusStd } from './postprocess.js';
 
 /**
- * Each column's smoothed error: its point value the square root of its squared error averaged over the models (`sq`
- * `[n, d]`, as `reconstructionErrors` returns it) at the points `w − 1 … n − w`, 0 elsewhere, then the centred moving
- * average over `smoothing` points among those (NaN at the others), from prefix sums as the live stream keeps them.
+ * Each column's smoothed error: its point errors (`columnPointErrors`: NaN outside the points `w − 1 … n − w`, taken
+ * as 0 there), then the centred moving average over `smoothing` points among those (NaN at the others), from prefix
+ * sums as the live stream keeps them. `points` is not changed.
  */
-export function smoothColumnErrors(sq: ArrayLike<number>, n: number, d: number, w: number, smoothing: number): Float64Array[] {
-  return columnPointErrors(sq, n, d, w).map((v) => smoothLatent(v.fill(0, 0, w - 1).fill(0, Math.max(w - 1, n - w + 1)), n, w, smoothing));
+export function smoothColumnErrors(points: readonly Float64Array[], n: number, w: number, smoothing: number): Float64Array[] {
+  return points.map((v) =>
+    smoothLatent(
+      Float64Array.from(v)
+        .fill(0, 0, w - 1)
+        .fill(0, Math.max(w - 1, n - w + 1)),
+      n,
+      w,
+      smoothing,
+    ),
+  );
 }
 
 /**

@@ -292,11 +292,12 @@ export class AnomalyDetector {
     let cols: { ratio: Float64Array; column: Int32Array } | undefined;
     if (p.columnBars) {
       const cb = p.columnBars;
+      const points = columnPointErrors(sqBins, n, d, p.window);
       const c = columnRatios(
-        smoothColumnErrors(sqBins, n, d, p.window, p.smoothing),
+        smoothColumnErrors(points, n, p.window, p.smoothing),
         cb.threshold,
         n,
-        cb.point ? columnPointErrors(sqBins, n, d, p.window) : undefined,
+        cb.point ? points : undefined,
         cb.point,
       );
       cols = c;

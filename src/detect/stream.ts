@@ -334,7 +334,7 @@ export class DetectorStream {
     for (let j = 0; j < d; j++) sq.push(share[j] / m);
     const keep = before + after + 2; // prefix sums kept: those of the oldest smoothing span and the newest
     if (this.plan.columnBars && s.cprefix) {
-      // each column's point error (smoothColumnErrors): the root of its mean squared error, from point w − 1 on
+      // each column's point error (columnPointErrors): the root of its mean squared error, from point w − 1 on
       const cp = s.cprefix;
       const base = cp.length - d;
       for (let j = 0; j < d; j++) cp.push(cp[base + j] + (b >= w - 1 ? Math.sqrt(share[j] / m) : 0));
