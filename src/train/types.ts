@@ -141,6 +141,7 @@ export interface FitOptions {
   /** Fraction of the data held out for validation (taken from the end, before shuffling). */
   validationSplit?: number;
   validationData?: ModelInput;
+  /** Default `'adamw'` (weight decay 0.01) for convergent training (no `epochs`), `'adam'` with `epochs`. */
   optimizer?: OptimizerName | Optimizer;
   learningRate?: number;
   optimizerOptions?: OptimizerOptions;
